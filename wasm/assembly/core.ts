@@ -1,0 +1,8 @@
+// Entry of core.wasm: every SIMD128 kernel. Kernel families live in their own files.
+// Threaded kernels take trailing (r0: i32, r1: i32, tid: i32): the row range this
+// thread owns and its index (for per-thread scratch).
+export * from './matmul';
+export * from './nn';
+export * from './quant';
+export * from './ternary';
+export const HEAP_BASE: usize = __heap_base;

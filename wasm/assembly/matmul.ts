@@ -1,0 +1,196 @@
+// f32 GEMM, cache-blocked and SIMD128 (BLIS-style): C(M,N) (+)= A(M,K) · B(K,N)
+// with A and B read through arbitrary (row, col) element strides, so one core
+// serves the forward product and both backward products without transposes:
+//
+//   forward          out(M,N)  = x(M,K) · w(N,K)ᵀ   A=x  (K,1)   B=wᵀ (1,K)
+//   backward input   dx(M,K)  += dy(M,N) · w(N,K)   A=dy (N,1)   B=w  (K,1)
+//   backward weight  dw(N,K)  += dy(M,N)ᵀ · x(M,K)  A=dyᵀ (1,N)  B=x  (K,1)
+//
+// Loop nest (per thread, over its slice of rows or columns of C):
+//   jc over NC columns → pc over KC → pack B(KC×NC) into NR-wide panels
+//     → ic over MC rows → pack A(MC×KC) into MR-tall panels
+//       → jr, ir: MR×NR micro-kernel, 8 f32x4 accumulators, mul+add.
+// Each C element is the sum over k in fixed KC blocks, in k order, so the
+// result does not depend on how rows are split between threads (bit-identical).
+// Zero padding of edge panels adds exact zeros.
+//
+// Scratch per thread: MC*KC + KC*NC floats (GEMM_SCRATCH_BYTES), passed as
+// scratch + tid * GEMM_SCRATCH_BYTES.
+
+const MR: i32 = 4;
+const NR: i32 = 8;
+const KC: i32 = 256;
+const MC: i32 = 128;
+const NC: i32 = 1024;
+export const GEMM_SCRATCH_BYTES: i32 = (MC * KC + KC * NC) * 4;
+
+// Pack rows [i0, i0+mc) × cols [p0, p0+kc) of A into MR-row panels: panel r holds, for each k, MR values.
+@inline function packA(dst: usize, a: usize, rsA: i32, csA: i32, i0: i32, mc: i32, p0: i32, kc: i32, M: i32): void {
+  for (let ir = 0; ir < mc; ir += MR) {
+    const panel = dst + <usize>(ir * kc * 4);
+    for (let r = 0; r < MR; r++) {
+      const i = i0 + ir + r;
+      if (i < M && ir + r < mc) {
+        let src = a + <usize>(i * rsA + p0 * csA) * 4;
+        const step = <usize>csA * 4;
+        for (let k = 0; k < kc; k++) {
+          store<f32>(panel + <usize>((k * MR + r) * 4), load<f32>(src));
+          src += step;
+        }
+      } else {
+        for (let k = 0; k < kc; k++) store<f32>(panel + <usize>((k * MR + r) * 4), 0);
+      }
+    }
+  }
+}
+
+// Pack rows [p0, p0+kc) × cols [j0, j0+nc) of B into NR-column panels: panel c holds, for each k, NR values.
+@inline function packB(dst: usize, b: usize, rsB: i32, csB: i32, p0: i32, kc: i32, j0: i32, nc: i32, N: i32): void {
+  for (let jr = 0; jr < nc; jr += NR) {
+    const panel = dst + <usize>(jr * kc * 4);
+    const j = j0 + jr;
+    if (csB == 1 && j + NR <= N && jr + NR <= nc) {
+      // contiguous columns: two v128 loads per k
+      let src = b + <usize>(p0 * rsB + j) * 4;
+      const step = <usize>rsB * 4;
+      for (let k = 0; k < kc; k++) {
+        const d = panel + <usize>(k * NR * 4);
+        v128.store(d, v128.load(src));
+        v128.store(d, v128.load(src, 16), 16);
+        src += step;
+      }
+    } else {
+      for (let c = 0; c < NR; c++) {
+        const jj = j + c;
+        if (jj < N && jr + c < nc) {
+          let src = b + <usize>(p0 * rsB + jj * csB) * 4;
+          const step = <usize>rsB * 4;
+          for (let k = 0; k < kc; k++) {
+            store<f32>(panel + <usize>((k * NR + c) * 4), load<f32>(src));
+            src += step;
+          }
+        } else {
+          for (let k = 0; k < kc; k++) store<f32>(panel + <usize>((k * NR + c) * 4), 0);
+        }
+      }
+    }
+  }
+}
+
+// MR×NR micro-kernel over kc: acc = Σ_k A[:,k] ⊗ B[k,:]; then C (=|+=) acc for the valid mr×nr corner.
+@inline function micro(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, mr: i32, nr: i32, add: bool): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let pa = ap, pb = bp;
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    let a = v128.load32_splat(pa);
+    c00 = f32x4.add(c00, f32x4.mul(a, b0)); c01 = f32x4.add(c01, f32x4.mul(a, b1));
+    a = v128.load32_splat(pa, 4);
+    c10 = f32x4.add(c10, f32x4.mul(a, b0)); c11 = f32x4.add(c11, f32x4.mul(a, b1));
+    a = v128.load32_splat(pa, 8);
+    c20 = f32x4.add(c20, f32x4.mul(a, b0)); c21 = f32x4.add(c21, f32x4.mul(a, b1));
+    a = v128.load32_splat(pa, 12);
+    c30 = f32x4.add(c30, f32x4.mul(a, b0)); c31 = f32x4.add(c31, f32x4.mul(a, b1));
+    pa += MR * 4;
+    pb += NR * 4;
+  }
+  const ldb = <usize>ldc * 4;
+  if (mr == MR && nr == NR) {
+    let p = c;
+    if (add) {
+      v128.store(p, f32x4.add(v128.load(p), c00)); v128.store(p, f32x4.add(v128.load(p, 16), c01), 16); p += ldb;
+      v128.store(p, f32x4.add(v128.load(p), c10)); v128.store(p, f32x4.add(v128.load(p, 16), c11), 16); p += ldb;
+      v128.store(p, f32x4.add(v128.load(p), c20)); v128.store(p, f32x4.add(v128.load(p, 16), c21), 16); p += ldb;
+      v128.store(p, f32x4.add(v128.load(p), c30)); v128.store(p, f32x4.add(v128.load(p, 16), c31), 16);
+    } else {
+      v128.store(p, c00); v128.store(p, c01, 16); p += ldb;
+      v128.store(p, c10); v128.store(p, c11, 16); p += ldb;
+      v128.store(p, c20); v128.store(p, c21, 16); p += ldb;
+      v128.store(p, c30); v128.store(p, c31, 16);
+    }
+    return;
+  }
+  // Edge tile: spill to a stack-free path through lanes.
+  for (let r = 0; r < mr; r++) {
+    const v0 = r == 0 ? c00 : r == 1 ? c10 : r == 2 ? c20 : c30;
+    const v1 = r == 0 ? c01 : r == 1 ? c11 : r == 2 ? c21 : c31;
+    const row = c + <usize>r * ldb;
+    for (let j = 0; j < nr; j++) {
+      let x: f32;
+      switch (j) {
+        case 0: x = f32x4.extract_lane(v0, 0); break;
+        case 1: x = f32x4.extract_lane(v0, 1); break;
+        case 2: x = f32x4.extract_lane(v0, 2); break;
+        case 3: x = f32x4.extract_lane(v0, 3); break;
+        case 4: x = f32x4.extract_lane(v1, 0); break;
+        case 5: x = f32x4.extract_lane(v1, 1); break;
+        case 6: x = f32x4.extract_lane(v1, 2); break;
+        default: x = f32x4.extract_lane(v1, 3); break;
+      }
+      const q = row + <usize>(j * 4);
+      store<f32>(q, add ? load<f32>(q) + x : x);
+    }
+  }
+}
+
+// C[m0:m1, n0:n1] (=|+=) A·B. `scratch` is this thread's MC*KC + KC*NC floats.
+function gemm(M: i32, N: i32, K: i32, a: usize, rsA: i32, csA: i32, b: usize, rsB: i32, csB: i32,
+              c: usize, ldc: i32, accumulate: bool, m0: i32, m1: i32, n0: i32, n1: i32, scratch: usize): void {
+  const apack = scratch;
+  const bpack = scratch + <usize>(MC * KC * 4);
+  if (K == 0) {
+    if (!accumulate) for (let i = m0; i < m1; i++) memory.fill(c + <usize>(i * ldc + n0) * 4, 0, <usize>(n1 - n0) * 4);
+    return;
+  }
+  for (let jc = n0; jc < n1; jc += NC) {
+    const nc = min(NC, n1 - jc);
+    for (let pc = 0; pc < K; pc += KC) {
+      const kc = min(KC, K - pc);
+      const add = accumulate || pc > 0;
+      packB(bpack, b, rsB, csB, pc, kc, jc, nc, n1);
+      for (let ic = m0; ic < m1; ic += MC) {
+        const mc = min(MC, m1 - ic);
+        packA(apack, a, rsA, csA, ic, mc, pc, kc, m1);
+        for (let jr = 0; jr < nc; jr += NR) {
+          const nr = min(NR, nc - jr);
+          const bp = bpack + <usize>(jr * kc * 4);
+          for (let ir = 0; ir < mc; ir += MR) {
+            const mr = min(MR, mc - ir);
+            micro(apack + <usize>(ir * kc * 4), bp, kc, c + <usize>((ic + ir) * ldc + jc + jr) * 4, ldc, mr, nr, add);
+          }
+        }
+      }
+    }
+  }
+}
+
+
+/** out(M,N) (=|+=) x(M,K) · w(N,K)ᵀ */
+export function matmul_f32(out: usize, x: usize, w: usize, M: i32, K: i32, N: i32, accumulate: i32,
+                           scratch: usize, splitN: i32, r0: i32, r1: i32, tid: i32): void {
+  const s = scratch + <usize>tid * <usize>GEMM_SCRATCH_BYTES;
+  if (splitN) gemm(M, N, K, x, K, 1, w, 1, K, out, N, accumulate != 0, 0, M, r0, r1, s);
+  else gemm(M, N, K, x, K, 1, w, 1, K, out, N, accumulate != 0, r0, r1, 0, N, s);
+}
+
+/** dx(M,K) (=|+=) dy(M,N) · w(N,K) */
+export function matmul_bwd_input_f32(dx: usize, dy: usize, w: usize, M: i32, K: i32, N: i32, accumulate: i32,
+                                     scratch: usize, splitN: i32, r0: i32, r1: i32, tid: i32): void {
+  const s = scratch + <usize>tid * <usize>GEMM_SCRATCH_BYTES;
+  // C = dx (M×K), reduction over N.
+  if (splitN) gemm(M, K, N, dy, N, 1, w, K, 1, dx, K, accumulate != 0, 0, M, r0, r1, s);
+  else gemm(M, K, N, dy, N, 1, w, K, 1, dx, K, accumulate != 0, r0, r1, 0, K, s);
+}
+
+/** dw(N,K) (=|+=) dy(M,N)ᵀ · x(M,K) */
+export function matmul_bwd_weight_f32(dw: usize, dy: usize, x: usize, M: i32, K: i32, N: i32, accumulate: i32,
+                                      scratch: usize, splitN: i32, r0: i32, r1: i32, tid: i32): void {
+  const s = scratch + <usize>tid * <usize>GEMM_SCRATCH_BYTES;
+  // C = dw (N×K), reduction over M; A[n,m] = dy[m*N+n].
+  if (splitN) gemm(N, K, M, dy, 1, N, x, K, 1, dw, K, accumulate != 0, 0, N, r0, r1, s);
+  else gemm(N, K, M, dy, 1, N, x, K, 1, dw, K, accumulate != 0, r0, r1, 0, K, s);
+}

@@ -1,0 +1,1 @@
+// placeholder: kernels of this family go here

@@ -1,0 +1,3 @@
+// Entry of relaxed.wasm: everything in core plus relaxed-SIMD variants, named *_relaxed.
+export * from './core';
+export * from './ternary_relaxed';

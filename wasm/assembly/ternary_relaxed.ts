@@ -1,0 +1,1 @@
+// placeholder: relaxed-SIMD ternary kernels (*_relaxed) go here
