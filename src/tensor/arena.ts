@@ -28,8 +28,26 @@ interface Storage {
   readonly shared: boolean;
 }
 
+/**
+ * Every ArrayBuffer/SharedArrayBuffer object a memory has handed out. A grown shared
+ * memory returns a new buffer object whose old views stay valid, so "is this view in
+ * the WASM memory?" must check all of them.
+ */
+const BUFFERS = new WeakMap<WebAssembly.Memory, Set<ArrayBufferLike>>();
+
+/** True if `view` is a view into `mem` (so its byteOffset is a WASM pointer). */
+export function isInMemory(mem: WebAssembly.Memory, view: ArrayBufferView): boolean {
+  const cur = mem.buffer;
+  let set = BUFFERS.get(mem);
+  if (set === undefined) BUFFERS.set(mem, (set = new Set()));
+  set.add(cur);
+  return set.has(view.buffer);
+}
+
 class MemoryStorage implements Storage {
-  constructor(private readonly mem: WebAssembly.Memory, private readonly maxBytes: number) {}
+  constructor(private readonly mem: WebAssembly.Memory, private readonly maxBytes: number) {
+    isInMemory(mem, new Uint8Array(0));
+  }
   get shared(): boolean {
     return typeof SharedArrayBuffer !== 'undefined' && this.mem.buffer instanceof SharedArrayBuffer;
   }
@@ -39,6 +57,7 @@ class MemoryStorage implements Storage {
       if (bytes > this.maxBytes) throw new OutOfMemoryError(`arena: need ${bytes} bytes, memory limit is ${this.maxBytes}`);
       try {
         this.mem.grow(Math.ceil((bytes - have) / WASM_PAGE));
+        BUFFERS.get(this.mem)?.add(this.mem.buffer);
       } catch (e) {
         throw new OutOfMemoryError(`arena: cannot grow WebAssembly memory to ${bytes} bytes (${(e as Error).message})`);
       }
@@ -93,6 +112,20 @@ export class Arena {
     const view = new DTYPE_CTOR[dtype](buf, start, n) as DTypeMap[D];
     view.fill(0);
     return view;
+  }
+
+  /**
+   * Raw bytes inside the WebAssembly memory (not zeroed); returns the byte offset (a WASM pointer).
+   * Only for memory arenas.
+   */
+  allocBytes(bytes: number): number {
+    if (this.storage === undefined) throw new ArgumentError('Arena.allocBytes: only memory arenas have pointers');
+    const start = align(this.top);
+    const end = start + bytes;
+    if (end > this.maxBytes) throw new OutOfMemoryError(`arena: ${bytes} bytes requested, ${this.maxBytes - start} left`);
+    this.storage.ensure(end);
+    this.top = end;
+    return start;
   }
 
   /** Allocate a named tensor; the name can be looked up later with `get`. */

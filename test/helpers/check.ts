@@ -105,7 +105,7 @@ export function gradcheck(opts: {
       const lm = loss();
       x[i] = orig;
       const fd = (lp - lm) / (2 * eps);
-      const an = g[i]!;
+      const an: number = g[i]!;
       if (!(Math.abs(fd - an) <= atol + rtol * Math.max(Math.abs(fd), Math.abs(an)))) {
         assert.fail(`gradcheck '${name}'[${i}]: analytic ${an} vs finite-difference ${fd} (|diff| ${Math.abs(fd - an)})`);
       }

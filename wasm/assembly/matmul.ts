@@ -14,8 +14,8 @@
 // result does not depend on how rows are split between threads (bit-identical).
 // Zero padding of edge panels adds exact zeros.
 //
-// Scratch per thread: MC*KC + KC*NC floats (GEMM_SCRATCH_BYTES), passed as
-// scratch + tid * GEMM_SCRATCH_BYTES.
+// Scratch per thread: MC*KC + KC*NC floats (GEMM_SCRATCH_BYTES), at
+// scratch + tid * stride (the context's per-thread scratch region).
 
 const MR: i32 = 4;
 const NR: i32 = 8;
@@ -171,16 +171,16 @@ function gemm(M: i32, N: i32, K: i32, a: usize, rsA: i32, csA: i32, b: usize, rs
 
 /** out(M,N) (=|+=) x(M,K) · w(N,K)ᵀ */
 export function matmul_f32(out: usize, x: usize, w: usize, M: i32, K: i32, N: i32, accumulate: i32,
-                           scratch: usize, splitN: i32, r0: i32, r1: i32, tid: i32): void {
-  const s = scratch + <usize>tid * <usize>GEMM_SCRATCH_BYTES;
+                           scratch: usize, stride: i32, splitN: i32, r0: i32, r1: i32, tid: i32): void {
+  const s = scratch + <usize>tid * <usize>stride;
   if (splitN) gemm(M, N, K, x, K, 1, w, 1, K, out, N, accumulate != 0, 0, M, r0, r1, s);
   else gemm(M, N, K, x, K, 1, w, 1, K, out, N, accumulate != 0, r0, r1, 0, N, s);
 }
 
 /** dx(M,K) (=|+=) dy(M,N) · w(N,K) */
 export function matmul_bwd_input_f32(dx: usize, dy: usize, w: usize, M: i32, K: i32, N: i32, accumulate: i32,
-                                     scratch: usize, splitN: i32, r0: i32, r1: i32, tid: i32): void {
-  const s = scratch + <usize>tid * <usize>GEMM_SCRATCH_BYTES;
+                                     scratch: usize, stride: i32, splitN: i32, r0: i32, r1: i32, tid: i32): void {
+  const s = scratch + <usize>tid * <usize>stride;
   // C = dx (M×K), reduction over N.
   if (splitN) gemm(M, K, N, dy, N, 1, w, K, 1, dx, K, accumulate != 0, 0, M, r0, r1, s);
   else gemm(M, K, N, dy, N, 1, w, K, 1, dx, K, accumulate != 0, r0, r1, 0, K, s);
@@ -188,8 +188,8 @@ export function matmul_bwd_input_f32(dx: usize, dy: usize, w: usize, M: i32, K: 
 
 /** dw(N,K) (=|+=) dy(M,N)ᵀ · x(M,K) */
 export function matmul_bwd_weight_f32(dw: usize, dy: usize, x: usize, M: i32, K: i32, N: i32, accumulate: i32,
-                                      scratch: usize, splitN: i32, r0: i32, r1: i32, tid: i32): void {
-  const s = scratch + <usize>tid * <usize>GEMM_SCRATCH_BYTES;
+                                      scratch: usize, stride: i32, splitN: i32, r0: i32, r1: i32, tid: i32): void {
+  const s = scratch + <usize>tid * <usize>stride;
   // C = dw (N×K), reduction over M; A[n,m] = dy[m*N+n].
   if (splitN) gemm(N, K, M, dy, 1, N, x, K, 1, dw, K, accumulate != 0, 0, N, r0, r1, s);
   else gemm(N, K, M, dy, 1, N, x, K, 1, dw, K, accumulate != 0, r0, r1, 0, K, s);

@@ -1,1 +1,350 @@
-// placeholder: kernels of this family go here
+// Packed-weight matmuls (SIMD128): the WASM twins of src/kernels/ref/ternary.ts.
+// Byte layouts: src/quant/pack.ts. Exact int32 accumulation; scales once per output.
+//
+//   out[m,n] = f32(f32(f32(acc) / xs[m]) · beta[n / rpg])   (raw = 0)
+//   acc[m,n] = Σ_k W[n,k]·xq[m,k]  as int32                  (raw = 1)
+//
+// Ternary codes are c = w + 1 ∈ {0,1,2}, so Σ w·x = Σ c·x − Σ x (Σx once per token);
+// binary bits b ∈ {0,1} give Σ w·x = 2·Σ b·x − Σ x. Codes are unpacked in registers with
+// i16x8.shr_u + v128.and (i8x16.shr_u has no x86 instruction, PLATFORM §3.2), widened to
+// i16 and multiplied with i32x4.dot_i16x8_s (this file), or fed straight to the relaxed
+// i8×i7 dot (ternary_relaxed.ts). Four weight rows share each activation load.
+//
+// Export signature (all formats):
+//   (out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1, tid)
+//   out  f32 (M,N) or i32 (M,N) when raw;  xq i8 (M,K);  xs f32 (M);  w packed (N, rowBytes)
+//   beta f32 (N/rpg) — one weight scale per group of rpg consecutive rows (rpg = N: per tensor)
+//   c3   must be 3: SIMD masks are built from it at run time so V8 13.x keeps them in registers
+//        (PLATFORM §3.5)
+//   [r0, r1) the output rows n (= weight rows) of this thread.
+// Rows of a K remainder that does not fill a block are finished by a scalar loop.
+
+/** Rows per N-chunk when M > 1 (the chunk's weights stay in L1/L2 while all tokens pass). */
+const PACKED_CHUNK_ROWS: i32 = 32;
+
+// ---- helpers (duplicated in ternary_relaxed.ts: exports of this file become module exports) ---------------------------------------------------
+
+/** Σ x[k], k < K, int8 → int32. */
+@inline function sum_i8(x: usize, K: i32): i32 {
+  let a = i32x4.splat(0);
+  let k = 0;
+  for (; k + 16 <= K; k += 16) a = i32x4.add(a, i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(v128.load(x + <usize>k))));
+  let s = i32x4.extract_lane(a, 0) + i32x4.extract_lane(a, 1) + i32x4.extract_lane(a, 2) + i32x4.extract_lane(a, 3);
+  for (; k < K; k++) s += <i32>load<i8>(x + <usize>k);
+  return s;
+}
+
+/** [Σa0, Σa1, Σa2, Σa3]: horizontal sums of four i32x4 into the lanes of one. */
+@inline function reduce4(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
+  const t01 = i32x4.add(v128.shuffle<i32>(a0, a1, 0, 4, 2, 6), v128.shuffle<i32>(a0, a1, 1, 5, 3, 7));
+  const t23 = i32x4.add(v128.shuffle<i32>(a2, a3, 0, 4, 2, 6), v128.shuffle<i32>(a2, a3, 1, 5, 3, 7));
+  return i32x4.add(v128.shuffle<i32>(t01, t23, 0, 1, 4, 5), v128.shuffle<i32>(t01, t23, 2, 3, 6, 7));
+}
+
+@inline function hsum(a: v128): i32 {
+  return i32x4.extract_lane(a, 0) + i32x4.extract_lane(a, 1) + i32x4.extract_lane(a, 2) + i32x4.extract_lane(a, 3);
+}
+
+/** Store one output: raw int32, or f32(f32(f32(acc) / xs[m]) · beta[n / rpg]). */
+@inline function emit(out: usize, raw: i32, m: i32, n: i32, N: i32, acc: i32, xs: usize, beta: usize, rpg: i32): void {
+  const o = (<usize>m * <usize>N + <usize>n) << 2;
+  if (raw) store<i32>(out + o, acc);
+  else store<f32>(out + o, (<f32>acc / load<f32>(xs + (<usize>m << 2))) * load<f32>(beta + (<usize>(n / rpg) << 2)));
+}
+
+/** Format ids (compile-time constants of the inline drivers). */
+const FMT_I2: i32 = 0;
+const FMT_I1P6: i32 = 1;
+const FMT_B1: i32 = 2;
+
+/** Weights per 16-byte block. */
+@inline function block_weights(FMT: i32): i32 {
+  return FMT == FMT_I2 ? 64 : FMT == FMT_I1P6 ? 80 : 128;
+}
+
+/** Σ code·x over the partial last block [k0, K) of one row (scalar); k0 = first weight of the block. */
+@inline function tail_dot(FMT: i32, wrow: usize, x: usize, k0: i32, K: i32): i32 {
+  let a = 0;
+  const wb = wrow + <usize>((k0 / block_weights(FMT)) << 4);
+  for (let k = k0; k < K; k++) {
+    const j = k - k0;
+    const byte = <i32>load<u8>(wb + <usize>(j & 15));
+    let c: i32;
+    if (FMT == FMT_I2) c = (byte >> ((j >> 4) << 1)) & 3;
+    else if (FMT == FMT_B1) c = (byte >> (j >> 4)) & 1;
+    else {
+      let q = byte ^ 0x80;
+      for (let t = 0; t < (j >> 4); t++) q = (q * 3) & 255;
+      c = (q * 3) >> 8;
+    }
+    a += c * <i32>load<i8>(x + <usize>k);
+  }
+  return a;
+}
+
+/** Row bytes of a packed row. */
+@inline function row_bytes(FMT: i32, K: i32): usize {
+  const bw = block_weights(FMT);
+  return <usize>(((K + bw - 1) / bw) << 4);
+}
+
+/** Final accumulator from Σ code·x and Σ x. */
+@inline function finish(FMT: i32, dot: i32, xsum: i32): i32 {
+  return FMT == FMT_B1 ? 2 * dot - xsum : dot - xsum;
+}
+
+// ---- SIMD128 block dots -----------------------------------------------------------------------
+
+/** Σ over 16 weights of c·x with c (u8 codes) and x (i8) widened to i16: one i32x4. */
+@inline function dot16(c: v128, x: v128): v128 {
+  return i32x4.add(
+    i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(c), i16x8.extend_low_i8x16_s(x)),
+    i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(c), i16x8.extend_high_i8x16_s(x)));
+}
+
+/** Same, with the activations already widened (xl, xh). */
+@inline function dot16w(c: v128, xl: v128, xh: v128): v128 {
+  return i32x4.add(
+    i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(c), xl),
+    i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(c), xh));
+}
+
+/** 2-bit (mask 3) or 1-bit (mask 1) codes at bit offset SH of every byte (i16 shift: no i8x16.shr_u). */
+@inline function codes(b: v128, SH: i32, mask: v128): v128 {
+  return v128.and(SH == 0 ? b : i16x8.shr_u(b, SH), mask);
+}
+
+/** i1.6 trit codes of one step: c = −((q > −43) + (q > 42)) ∈ {0,1,2} (pack.ts). */
+@inline function trits(q: v128, lo: v128, hi: v128): v128 {
+  return i8x16.abs(i8x16.add(i8x16.gt_s(q, lo), i8x16.gt_s(q, hi)));
+}
+
+/** q ← 3q mod 256 per byte (next trit of an i1.6 byte). */
+@inline function times3(q: v128): v128 {
+  return i8x16.add(i8x16.add(q, q), q);
+}
+
+/** Σ code·x over nb full blocks of 4 rows (row stride rb): [row0, row1, row2, row3]. */
+@inline function dots4_s128(FMT: i32, w: usize, rb: usize, x: usize, nb: i32, c3: i32): v128 {
+  const m3 = i8x16.splat(<i8>c3);
+  const m1 = i8x16.splat(<i8>(c3 >> 1));
+  const lo = i8x16.splat(<i8>(-14 * c3 - 1)); // −43
+  const hi = i8x16.splat(<i8>(14 * c3)); // 42
+  let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+  for (let g = 0; g < nb; g++) {
+    const wo = w + (<usize>g << 4);
+    let b0 = v128.load(wo), b1 = v128.load(wo + rb), b2 = v128.load(wo + 2 * rb), b3 = v128.load(wo + 3 * rb);
+    const xp = x + <usize>(g * block_weights(FMT));
+    if (FMT == FMT_I2) {
+      { const xv = v128.load(xp, 0); const xl = i16x8.extend_low_i8x16_s(xv), xh = i16x8.extend_high_i8x16_s(xv);
+        a0 = i32x4.add(a0, dot16w(codes(b0, 0, m3), xl, xh));
+        a1 = i32x4.add(a1, dot16w(codes(b1, 0, m3), xl, xh));
+        a2 = i32x4.add(a2, dot16w(codes(b2, 0, m3), xl, xh));
+        a3 = i32x4.add(a3, dot16w(codes(b3, 0, m3), xl, xh));
+      }
+      { const xv = v128.load(xp, 16); const xl = i16x8.extend_low_i8x16_s(xv), xh = i16x8.extend_high_i8x16_s(xv);
+        a0 = i32x4.add(a0, dot16w(codes(b0, 2, m3), xl, xh));
+        a1 = i32x4.add(a1, dot16w(codes(b1, 2, m3), xl, xh));
+        a2 = i32x4.add(a2, dot16w(codes(b2, 2, m3), xl, xh));
+        a3 = i32x4.add(a3, dot16w(codes(b3, 2, m3), xl, xh));
+      }
+      { const xv = v128.load(xp, 32); const xl = i16x8.extend_low_i8x16_s(xv), xh = i16x8.extend_high_i8x16_s(xv);
+        a0 = i32x4.add(a0, dot16w(codes(b0, 4, m3), xl, xh));
+        a1 = i32x4.add(a1, dot16w(codes(b1, 4, m3), xl, xh));
+        a2 = i32x4.add(a2, dot16w(codes(b2, 4, m3), xl, xh));
+        a3 = i32x4.add(a3, dot16w(codes(b3, 4, m3), xl, xh));
+      }
+      { const xv = v128.load(xp, 48); const xl = i16x8.extend_low_i8x16_s(xv), xh = i16x8.extend_high_i8x16_s(xv);
+        a0 = i32x4.add(a0, dot16w(codes(b0, 6, m3), xl, xh));
+        a1 = i32x4.add(a1, dot16w(codes(b1, 6, m3), xl, xh));
+        a2 = i32x4.add(a2, dot16w(codes(b2, 6, m3), xl, xh));
+        a3 = i32x4.add(a3, dot16w(codes(b3, 6, m3), xl, xh));
+      }
+    } else if (FMT == FMT_B1) {
+      { const xv = v128.load(xp, 0); const xl = i16x8.extend_low_i8x16_s(xv), xh = i16x8.extend_high_i8x16_s(xv);
+        a0 = i32x4.add(a0, dot16w(codes(b0, 0, m1), xl, xh));
+        a1 = i32x4.add(a1, dot16w(codes(b1, 0, m1), xl, xh));
+        a2 = i32x4.add(a2, dot16w(codes(b2, 0, m1), xl, xh));
+        a3 = i32x4.add(a3, dot16w(codes(b3, 0, m1), xl, xh));
+      }
+      { const xv = v128.load(xp, 16); const xl = i16x8.extend_low_i8x16_s(xv), xh = i16x8.extend_high_i8x16_s(xv);
+        a0 = i32x4.add(a0, dot16w(codes(b0, 1, m1), xl, xh));
+        a1 = i32x4.add(a1, dot16w(codes(b1, 1, m1), xl, xh));
+        a2 = i32x4.add(a2, dot16w(codes(b2, 1, m1), xl, xh));
+        a3 = i32x4.add(a3, dot16w(codes(b3, 1, m1), xl, xh));
+      }
+      { const xv = v128.load(xp, 32); const xl = i16x8.extend_low_i8x16_s(xv), xh = i16x8.extend_high_i8x16_s(xv);
+        a0 = i32x4.add(a0, dot16w(codes(b0, 2, m1), xl, xh));
+        a1 = i32x4.add(a1, dot16w(codes(b1, 2, m1), xl, xh));
+        a2 = i32x4.add(a2, dot16w(codes(b2, 2, m1), xl, xh));
+        a3 = i32x4.add(a3, dot16w(codes(b3, 2, m1), xl, xh));
+      }
+      { const xv = v128.load(xp, 48); const xl = i16x8.extend_low_i8x16_s(xv), xh = i16x8.extend_high_i8x16_s(xv);
+        a0 = i32x4.add(a0, dot16w(codes(b0, 3, m1), xl, xh));
+        a1 = i32x4.add(a1, dot16w(codes(b1, 3, m1), xl, xh));
+        a2 = i32x4.add(a2, dot16w(codes(b2, 3, m1), xl, xh));
+        a3 = i32x4.add(a3, dot16w(codes(b3, 3, m1), xl, xh));
+      }
+      { const xv = v128.load(xp, 64); const xl = i16x8.extend_low_i8x16_s(xv), xh = i16x8.extend_high_i8x16_s(xv);
+        a0 = i32x4.add(a0, dot16w(codes(b0, 4, m1), xl, xh));
+        a1 = i32x4.add(a1, dot16w(codes(b1, 4, m1), xl, xh));
+        a2 = i32x4.add(a2, dot16w(codes(b2, 4, m1), xl, xh));
+        a3 = i32x4.add(a3, dot16w(codes(b3, 4, m1), xl, xh));
+      }
+      { const xv = v128.load(xp, 80); const xl = i16x8.extend_low_i8x16_s(xv), xh = i16x8.extend_high_i8x16_s(xv);
+        a0 = i32x4.add(a0, dot16w(codes(b0, 5, m1), xl, xh));
+        a1 = i32x4.add(a1, dot16w(codes(b1, 5, m1), xl, xh));
+        a2 = i32x4.add(a2, dot16w(codes(b2, 5, m1), xl, xh));
+        a3 = i32x4.add(a3, dot16w(codes(b3, 5, m1), xl, xh));
+      }
+      { const xv = v128.load(xp, 96); const xl = i16x8.extend_low_i8x16_s(xv), xh = i16x8.extend_high_i8x16_s(xv);
+        a0 = i32x4.add(a0, dot16w(codes(b0, 6, m1), xl, xh));
+        a1 = i32x4.add(a1, dot16w(codes(b1, 6, m1), xl, xh));
+        a2 = i32x4.add(a2, dot16w(codes(b2, 6, m1), xl, xh));
+        a3 = i32x4.add(a3, dot16w(codes(b3, 6, m1), xl, xh));
+      }
+      { const xv = v128.load(xp, 112); const xl = i16x8.extend_low_i8x16_s(xv), xh = i16x8.extend_high_i8x16_s(xv);
+        a0 = i32x4.add(a0, dot16w(codes(b0, 7, m1), xl, xh));
+        a1 = i32x4.add(a1, dot16w(codes(b1, 7, m1), xl, xh));
+        a2 = i32x4.add(a2, dot16w(codes(b2, 7, m1), xl, xh));
+        a3 = i32x4.add(a3, dot16w(codes(b3, 7, m1), xl, xh));
+      }
+    } else {
+      { const xv = v128.load(xp, 0); const xl = i16x8.extend_low_i8x16_s(xv), xh = i16x8.extend_high_i8x16_s(xv);
+        a0 = i32x4.add(a0, dot16w(trits(b0, lo, hi), xl, xh));
+        a1 = i32x4.add(a1, dot16w(trits(b1, lo, hi), xl, xh));
+        a2 = i32x4.add(a2, dot16w(trits(b2, lo, hi), xl, xh));
+        a3 = i32x4.add(a3, dot16w(trits(b3, lo, hi), xl, xh));
+        b0 = times3(b0); b1 = times3(b1); b2 = times3(b2); b3 = times3(b3);
+      }
+      { const xv = v128.load(xp, 16); const xl = i16x8.extend_low_i8x16_s(xv), xh = i16x8.extend_high_i8x16_s(xv);
+        a0 = i32x4.add(a0, dot16w(trits(b0, lo, hi), xl, xh));
+        a1 = i32x4.add(a1, dot16w(trits(b1, lo, hi), xl, xh));
+        a2 = i32x4.add(a2, dot16w(trits(b2, lo, hi), xl, xh));
+        a3 = i32x4.add(a3, dot16w(trits(b3, lo, hi), xl, xh));
+        b0 = times3(b0); b1 = times3(b1); b2 = times3(b2); b3 = times3(b3);
+      }
+      { const xv = v128.load(xp, 32); const xl = i16x8.extend_low_i8x16_s(xv), xh = i16x8.extend_high_i8x16_s(xv);
+        a0 = i32x4.add(a0, dot16w(trits(b0, lo, hi), xl, xh));
+        a1 = i32x4.add(a1, dot16w(trits(b1, lo, hi), xl, xh));
+        a2 = i32x4.add(a2, dot16w(trits(b2, lo, hi), xl, xh));
+        a3 = i32x4.add(a3, dot16w(trits(b3, lo, hi), xl, xh));
+        b0 = times3(b0); b1 = times3(b1); b2 = times3(b2); b3 = times3(b3);
+      }
+      { const xv = v128.load(xp, 48); const xl = i16x8.extend_low_i8x16_s(xv), xh = i16x8.extend_high_i8x16_s(xv);
+        a0 = i32x4.add(a0, dot16w(trits(b0, lo, hi), xl, xh));
+        a1 = i32x4.add(a1, dot16w(trits(b1, lo, hi), xl, xh));
+        a2 = i32x4.add(a2, dot16w(trits(b2, lo, hi), xl, xh));
+        a3 = i32x4.add(a3, dot16w(trits(b3, lo, hi), xl, xh));
+        b0 = times3(b0); b1 = times3(b1); b2 = times3(b2); b3 = times3(b3);
+      }
+      { const xv = v128.load(xp, 64); const xl = i16x8.extend_low_i8x16_s(xv), xh = i16x8.extend_high_i8x16_s(xv);
+        a0 = i32x4.add(a0, dot16w(trits(b0, lo, hi), xl, xh));
+        a1 = i32x4.add(a1, dot16w(trits(b1, lo, hi), xl, xh));
+        a2 = i32x4.add(a2, dot16w(trits(b2, lo, hi), xl, xh));
+        a3 = i32x4.add(a3, dot16w(trits(b3, lo, hi), xl, xh));
+      }
+    }
+  }
+  return reduce4(a0, a1, a2, a3);
+}
+
+/** Σ code·x over nb full blocks of one row. */
+@inline function dot1_s128(FMT: i32, w: usize, x: usize, nb: i32, c3: i32): i32 {
+  const m3 = i8x16.splat(<i8>c3);
+  const m1 = i8x16.splat(<i8>(c3 >> 1));
+  const lo = i8x16.splat(<i8>(-14 * c3 - 1));
+  const hi = i8x16.splat(<i8>(14 * c3));
+  let a = i32x4.splat(0);
+  for (let g = 0; g < nb; g++) {
+    let b = v128.load(w + (<usize>g << 4));
+    const xp = x + <usize>(g * block_weights(FMT));
+    if (FMT == FMT_I2) {
+      a = i32x4.add(a, dot16(codes(b, 0, m3), v128.load(xp, 0)));
+      a = i32x4.add(a, dot16(codes(b, 2, m3), v128.load(xp, 16)));
+      a = i32x4.add(a, dot16(codes(b, 4, m3), v128.load(xp, 32)));
+      a = i32x4.add(a, dot16(codes(b, 6, m3), v128.load(xp, 48)));
+    } else if (FMT == FMT_B1) {
+      a = i32x4.add(a, dot16(codes(b, 0, m1), v128.load(xp, 0)));
+      a = i32x4.add(a, dot16(codes(b, 1, m1), v128.load(xp, 16)));
+      a = i32x4.add(a, dot16(codes(b, 2, m1), v128.load(xp, 32)));
+      a = i32x4.add(a, dot16(codes(b, 3, m1), v128.load(xp, 48)));
+      a = i32x4.add(a, dot16(codes(b, 4, m1), v128.load(xp, 64)));
+      a = i32x4.add(a, dot16(codes(b, 5, m1), v128.load(xp, 80)));
+      a = i32x4.add(a, dot16(codes(b, 6, m1), v128.load(xp, 96)));
+      a = i32x4.add(a, dot16(codes(b, 7, m1), v128.load(xp, 112)));
+    } else {
+      a = i32x4.add(a, dot16(trits(b, lo, hi), v128.load(xp, 0)));
+      b = times3(b);
+      a = i32x4.add(a, dot16(trits(b, lo, hi), v128.load(xp, 16)));
+      b = times3(b);
+      a = i32x4.add(a, dot16(trits(b, lo, hi), v128.load(xp, 32)));
+      b = times3(b);
+      a = i32x4.add(a, dot16(trits(b, lo, hi), v128.load(xp, 48)));
+      b = times3(b);
+      a = i32x4.add(a, dot16(trits(b, lo, hi), v128.load(xp, 64)));
+    }
+  }
+  return hsum(a);
+}
+
+// ---- driver -----------------------------------------------------------------------------------
+
+@inline function packed_s128(FMT: i32, out: usize, raw: i32, x: usize, xs: usize, w: usize, M: i32, K: i32, N: i32,
+                             beta: usize, rpg: i32, c3: i32, r0: i32, r1: i32): void {
+  const rb = row_bytes(FMT, K);
+  const bw = block_weights(FMT);
+  const nb = K / bw;
+  const k0 = nb * bw;
+  const chunk = M == 1 ? max(r1 - r0, 1) : PACKED_CHUNK_ROWS;
+  for (let n0 = r0; n0 < r1; n0 += chunk) {
+    const n1 = min(n0 + chunk, r1);
+    for (let m = 0; m < M; m++) {
+      const xm = x + <usize>m * <usize>K;
+      const xsum = sum_i8(xm, K);
+      let n = n0;
+      for (; n + 4 <= n1; n += 4) {
+        const wr = w + <usize>n * rb;
+        const d = dots4_s128(FMT, wr, rb, xm, nb, c3);
+        let t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+        if (k0 < K) {
+          t0 = tail_dot(FMT, wr, xm, k0, K); t1 = tail_dot(FMT, wr + rb, xm, k0, K);
+          t2 = tail_dot(FMT, wr + 2 * rb, xm, k0, K); t3 = tail_dot(FMT, wr + 3 * rb, xm, k0, K);
+        }
+        emit(out, raw, m, n, N, finish(FMT, i32x4.extract_lane(d, 0) + t0, xsum), xs, beta, rpg);
+        emit(out, raw, m, n + 1, N, finish(FMT, i32x4.extract_lane(d, 1) + t1, xsum), xs, beta, rpg);
+        emit(out, raw, m, n + 2, N, finish(FMT, i32x4.extract_lane(d, 2) + t2, xsum), xs, beta, rpg);
+        emit(out, raw, m, n + 3, N, finish(FMT, i32x4.extract_lane(d, 3) + t3, xsum), xs, beta, rpg);
+      }
+      for (; n < n1; n++) {
+        const wr = w + <usize>n * rb;
+        const d = dot1_s128(FMT, wr, xm, nb, c3) + (k0 < K ? tail_dot(FMT, wr, xm, k0, K) : 0);
+        emit(out, raw, m, n, N, finish(FMT, d, xsum), xs, beta, rpg);
+      }
+    }
+  }
+}
+
+/** 'i2' ternary × int8 (see the file header for the signature). */
+export function matmul_i2_i8(out: usize, raw: i32, xq: usize, xs: usize, w: usize, M: i32, K: i32, N: i32,
+                             beta: usize, rpg: i32, c3: i32, r0: i32, r1: i32, tid: i32): void {
+  packed_s128(FMT_I2, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
+}
+
+/** 'i2' ternary × int4 codes in int8 lanes: on SIMD128 the same kernel as matmul_i2_i8. */
+export function matmul_i2_i4(out: usize, raw: i32, xq: usize, xs: usize, w: usize, M: i32, K: i32, N: i32,
+                             beta: usize, rpg: i32, c3: i32, r0: i32, r1: i32, tid: i32): void {
+  packed_s128(FMT_I2, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
+}
+
+/** 'i1.6' base-3 ternary × int8. */
+export function matmul_i1p6_i8(out: usize, raw: i32, xq: usize, xs: usize, w: usize, M: i32, K: i32, N: i32,
+                               beta: usize, rpg: i32, c3: i32, r0: i32, r1: i32, tid: i32): void {
+  packed_s128(FMT_I1P6, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
+}
+
+/** 'b1' binary ±1 × int8. */
+export function matmul_b1_i8(out: usize, raw: i32, xq: usize, xs: usize, w: usize, M: i32, K: i32, N: i32,
+                             beta: usize, rpg: i32, c3: i32, r0: i32, r1: i32, tid: i32): void {
+  packed_s128(FMT_B1, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
+}

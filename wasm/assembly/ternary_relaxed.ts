@@ -1,1 +1,336 @@
-// placeholder: relaxed-SIMD ternary kernels (*_relaxed) go here
+// Packed-weight matmuls with relaxed SIMD (*_relaxed; relaxed.wasm only): same signature,
+// layouts and results (exact) as the SIMD128 kernels of ternary.ts (read its header first).
+//
+// i16x8.relaxed_dot_i8x16_i7x16_s(x, c) multiplies int8 activations by the unpacked codes
+// (c ∈ {0,1,2}: valid 7-bit operands, so the result is deterministic on every engine; x86
+// lowers it to pmaddubsw) and adds adjacent pairs into i16 lanes. The i16 accumulators take
+// BLK blocks before they are widened (i32x4.extadd_pairwise_i16x8_s) into int32:
+//   int8 activations (|x| ≤ 128, |c·x| ≤ 256, pair ≤ 512): 32767/512 → ≤ 63 dots per lane
+//     'i2'   4 dots/block, BLK 8  → 32 dots      'i1.6' 5 dots/block, BLK 8 → 40 dots
+//     'b1'   8 dots/block (c ≤ 1, pair ≤ 256), BLK 8 → 64 dots · 256 = 16384
+//   int4 activations (|x| ≤ 8, pair ≤ 32): 'i2' BLK 128 → 512 dots · 32 = 16384
+// Four weight rows share each activation load (PLATFORM §3.2: ≈600 µs for 6912×2560, 1 thread).
+// Helpers are duplicated from ternary.ts because every export of a kernel file becomes a
+// module export.
+
+const FMT_I2: i32 = 0;
+const FMT_I1P6: i32 = 1;
+const FMT_B1: i32 = 2;
+const PACKED_CHUNK_ROWS: i32 = 32;
+/** Σ x[k], k < K, int8 → int32. */
+@inline function sum_i8(x: usize, K: i32): i32 {
+  let a = i32x4.splat(0);
+  let k = 0;
+  for (; k + 16 <= K; k += 16) a = i32x4.add(a, i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(v128.load(x + <usize>k))));
+  let s = i32x4.extract_lane(a, 0) + i32x4.extract_lane(a, 1) + i32x4.extract_lane(a, 2) + i32x4.extract_lane(a, 3);
+  for (; k < K; k++) s += <i32>load<i8>(x + <usize>k);
+  return s;
+}
+
+/** [Σa0, Σa1, Σa2, Σa3]: horizontal sums of four i32x4 into the lanes of one. */
+@inline function reduce4(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
+  const t01 = i32x4.add(v128.shuffle<i32>(a0, a1, 0, 4, 2, 6), v128.shuffle<i32>(a0, a1, 1, 5, 3, 7));
+  const t23 = i32x4.add(v128.shuffle<i32>(a2, a3, 0, 4, 2, 6), v128.shuffle<i32>(a2, a3, 1, 5, 3, 7));
+  return i32x4.add(v128.shuffle<i32>(t01, t23, 0, 1, 4, 5), v128.shuffle<i32>(t01, t23, 2, 3, 6, 7));
+}
+
+@inline function hsum(a: v128): i32 {
+  return i32x4.extract_lane(a, 0) + i32x4.extract_lane(a, 1) + i32x4.extract_lane(a, 2) + i32x4.extract_lane(a, 3);
+}
+
+/** Store one output: raw int32, or f32(f32(f32(acc) / xs[m]) · beta[n / rpg]). */
+@inline function emit(out: usize, raw: i32, m: i32, n: i32, N: i32, acc: i32, xs: usize, beta: usize, rpg: i32): void {
+  const o = (<usize>m * <usize>N + <usize>n) << 2;
+  if (raw) store<i32>(out + o, acc);
+  else store<f32>(out + o, (<f32>acc / load<f32>(xs + (<usize>m << 2))) * load<f32>(beta + (<usize>(n / rpg) << 2)));
+}
+
+
+/** Weights per 16-byte block. */
+@inline function block_weights(FMT: i32): i32 {
+  return FMT == FMT_I2 ? 64 : FMT == FMT_I1P6 ? 80 : 128;
+}
+
+/** Σ code·x over the partial last block [k0, K) of one row (scalar); k0 = first weight of the block. */
+@inline function tail_dot(FMT: i32, wrow: usize, x: usize, k0: i32, K: i32): i32 {
+  let a = 0;
+  const wb = wrow + <usize>((k0 / block_weights(FMT)) << 4);
+  for (let k = k0; k < K; k++) {
+    const j = k - k0;
+    const byte = <i32>load<u8>(wb + <usize>(j & 15));
+    let c: i32;
+    if (FMT == FMT_I2) c = (byte >> ((j >> 4) << 1)) & 3;
+    else if (FMT == FMT_B1) c = (byte >> (j >> 4)) & 1;
+    else {
+      let q = byte ^ 0x80;
+      for (let t = 0; t < (j >> 4); t++) q = (q * 3) & 255;
+      c = (q * 3) >> 8;
+    }
+    a += c * <i32>load<i8>(x + <usize>k);
+  }
+  return a;
+}
+
+/** Row bytes of a packed row. */
+@inline function row_bytes(FMT: i32, K: i32): usize {
+  const bw = block_weights(FMT);
+  return <usize>(((K + bw - 1) / bw) << 4);
+}
+
+/** Final accumulator from Σ code·x and Σ x. */
+@inline function finish(FMT: i32, dot: i32, xsum: i32): i32 {
+  return FMT == FMT_B1 ? 2 * dot - xsum : dot - xsum;
+}
+
+/** 2-bit (mask 3) or 1-bit (mask 1) codes at bit offset SH of every byte (i16 shift: no i8x16.shr_u). */
+@inline function codes(b: v128, SH: i32, mask: v128): v128 {
+  return v128.and(SH == 0 ? b : i16x8.shr_u(b, SH), mask);
+}
+
+/** i1.6 trit codes of one step: c = −((q > −43) + (q > 42)) ∈ {0,1,2} (pack.ts). */
+@inline function trits(q: v128, lo: v128, hi: v128): v128 {
+  return i8x16.abs(i8x16.add(i8x16.gt_s(q, lo), i8x16.gt_s(q, hi)));
+}
+
+/** q ← 3q mod 256 per byte (next trit of an i1.6 byte). */
+@inline function times3(q: v128): v128 {
+  return i8x16.add(i8x16.add(q, q), q);
+}
+
+/** Σ code·x over nb full blocks of 4 rows (row stride rb), i16 accumulation: [row0..row3]. */
+@inline function dots4_rel(FMT: i32, w: usize, rb: usize, x: usize, nb: i32, c3: i32, BLK: i32): v128 {
+  const m3 = i8x16.splat(<i8>c3);
+  const m1 = i8x16.splat(<i8>(c3 >> 1));
+  const lo = i8x16.splat(<i8>(-14 * c3 - 1)); // −43
+  const hi = i8x16.splat(<i8>(14 * c3)); // 42
+  let s = i32x4.splat(0);
+  let g = 0;
+  while (g < nb) {
+    const ge = min(g + BLK, nb);
+    let h0 = i16x8.splat(0), h1 = i16x8.splat(0), h2 = i16x8.splat(0), h3 = i16x8.splat(0);
+    for (; g < ge; g++) {
+      const wo = w + (<usize>g << 4);
+      let b0 = v128.load(wo), b1 = v128.load(wo + rb), b2 = v128.load(wo + 2 * rb), b3 = v128.load(wo + 3 * rb);
+      const xp = x + <usize>(g * block_weights(FMT));
+      if (FMT == FMT_I2) {
+        { const xv = v128.load(xp, 0);
+          h0 = i16x8.add(h0, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b0, 0, m3)));
+          h1 = i16x8.add(h1, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b1, 0, m3)));
+          h2 = i16x8.add(h2, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b2, 0, m3)));
+          h3 = i16x8.add(h3, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b3, 0, m3)));
+        }
+        { const xv = v128.load(xp, 16);
+          h0 = i16x8.add(h0, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b0, 2, m3)));
+          h1 = i16x8.add(h1, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b1, 2, m3)));
+          h2 = i16x8.add(h2, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b2, 2, m3)));
+          h3 = i16x8.add(h3, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b3, 2, m3)));
+        }
+        { const xv = v128.load(xp, 32);
+          h0 = i16x8.add(h0, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b0, 4, m3)));
+          h1 = i16x8.add(h1, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b1, 4, m3)));
+          h2 = i16x8.add(h2, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b2, 4, m3)));
+          h3 = i16x8.add(h3, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b3, 4, m3)));
+        }
+        { const xv = v128.load(xp, 48);
+          h0 = i16x8.add(h0, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b0, 6, m3)));
+          h1 = i16x8.add(h1, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b1, 6, m3)));
+          h2 = i16x8.add(h2, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b2, 6, m3)));
+          h3 = i16x8.add(h3, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b3, 6, m3)));
+        }
+      } else if (FMT == FMT_B1) {
+        { const xv = v128.load(xp, 0);
+          h0 = i16x8.add(h0, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b0, 0, m1)));
+          h1 = i16x8.add(h1, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b1, 0, m1)));
+          h2 = i16x8.add(h2, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b2, 0, m1)));
+          h3 = i16x8.add(h3, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b3, 0, m1)));
+        }
+        { const xv = v128.load(xp, 16);
+          h0 = i16x8.add(h0, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b0, 1, m1)));
+          h1 = i16x8.add(h1, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b1, 1, m1)));
+          h2 = i16x8.add(h2, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b2, 1, m1)));
+          h3 = i16x8.add(h3, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b3, 1, m1)));
+        }
+        { const xv = v128.load(xp, 32);
+          h0 = i16x8.add(h0, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b0, 2, m1)));
+          h1 = i16x8.add(h1, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b1, 2, m1)));
+          h2 = i16x8.add(h2, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b2, 2, m1)));
+          h3 = i16x8.add(h3, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b3, 2, m1)));
+        }
+        { const xv = v128.load(xp, 48);
+          h0 = i16x8.add(h0, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b0, 3, m1)));
+          h1 = i16x8.add(h1, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b1, 3, m1)));
+          h2 = i16x8.add(h2, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b2, 3, m1)));
+          h3 = i16x8.add(h3, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b3, 3, m1)));
+        }
+        { const xv = v128.load(xp, 64);
+          h0 = i16x8.add(h0, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b0, 4, m1)));
+          h1 = i16x8.add(h1, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b1, 4, m1)));
+          h2 = i16x8.add(h2, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b2, 4, m1)));
+          h3 = i16x8.add(h3, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b3, 4, m1)));
+        }
+        { const xv = v128.load(xp, 80);
+          h0 = i16x8.add(h0, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b0, 5, m1)));
+          h1 = i16x8.add(h1, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b1, 5, m1)));
+          h2 = i16x8.add(h2, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b2, 5, m1)));
+          h3 = i16x8.add(h3, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b3, 5, m1)));
+        }
+        { const xv = v128.load(xp, 96);
+          h0 = i16x8.add(h0, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b0, 6, m1)));
+          h1 = i16x8.add(h1, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b1, 6, m1)));
+          h2 = i16x8.add(h2, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b2, 6, m1)));
+          h3 = i16x8.add(h3, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b3, 6, m1)));
+        }
+        { const xv = v128.load(xp, 112);
+          h0 = i16x8.add(h0, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b0, 7, m1)));
+          h1 = i16x8.add(h1, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b1, 7, m1)));
+          h2 = i16x8.add(h2, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b2, 7, m1)));
+          h3 = i16x8.add(h3, i16x8.relaxed_dot_i8x16_i7x16_s(xv, codes(b3, 7, m1)));
+        }
+      } else {
+        { const xv = v128.load(xp, 0);
+          h0 = i16x8.add(h0, i16x8.relaxed_dot_i8x16_i7x16_s(xv, trits(b0, lo, hi)));
+          h1 = i16x8.add(h1, i16x8.relaxed_dot_i8x16_i7x16_s(xv, trits(b1, lo, hi)));
+          h2 = i16x8.add(h2, i16x8.relaxed_dot_i8x16_i7x16_s(xv, trits(b2, lo, hi)));
+          h3 = i16x8.add(h3, i16x8.relaxed_dot_i8x16_i7x16_s(xv, trits(b3, lo, hi)));
+          b0 = times3(b0); b1 = times3(b1); b2 = times3(b2); b3 = times3(b3);
+        }
+        { const xv = v128.load(xp, 16);
+          h0 = i16x8.add(h0, i16x8.relaxed_dot_i8x16_i7x16_s(xv, trits(b0, lo, hi)));
+          h1 = i16x8.add(h1, i16x8.relaxed_dot_i8x16_i7x16_s(xv, trits(b1, lo, hi)));
+          h2 = i16x8.add(h2, i16x8.relaxed_dot_i8x16_i7x16_s(xv, trits(b2, lo, hi)));
+          h3 = i16x8.add(h3, i16x8.relaxed_dot_i8x16_i7x16_s(xv, trits(b3, lo, hi)));
+          b0 = times3(b0); b1 = times3(b1); b2 = times3(b2); b3 = times3(b3);
+        }
+        { const xv = v128.load(xp, 32);
+          h0 = i16x8.add(h0, i16x8.relaxed_dot_i8x16_i7x16_s(xv, trits(b0, lo, hi)));
+          h1 = i16x8.add(h1, i16x8.relaxed_dot_i8x16_i7x16_s(xv, trits(b1, lo, hi)));
+          h2 = i16x8.add(h2, i16x8.relaxed_dot_i8x16_i7x16_s(xv, trits(b2, lo, hi)));
+          h3 = i16x8.add(h3, i16x8.relaxed_dot_i8x16_i7x16_s(xv, trits(b3, lo, hi)));
+          b0 = times3(b0); b1 = times3(b1); b2 = times3(b2); b3 = times3(b3);
+        }
+        { const xv = v128.load(xp, 48);
+          h0 = i16x8.add(h0, i16x8.relaxed_dot_i8x16_i7x16_s(xv, trits(b0, lo, hi)));
+          h1 = i16x8.add(h1, i16x8.relaxed_dot_i8x16_i7x16_s(xv, trits(b1, lo, hi)));
+          h2 = i16x8.add(h2, i16x8.relaxed_dot_i8x16_i7x16_s(xv, trits(b2, lo, hi)));
+          h3 = i16x8.add(h3, i16x8.relaxed_dot_i8x16_i7x16_s(xv, trits(b3, lo, hi)));
+          b0 = times3(b0); b1 = times3(b1); b2 = times3(b2); b3 = times3(b3);
+        }
+        { const xv = v128.load(xp, 64);
+          h0 = i16x8.add(h0, i16x8.relaxed_dot_i8x16_i7x16_s(xv, trits(b0, lo, hi)));
+          h1 = i16x8.add(h1, i16x8.relaxed_dot_i8x16_i7x16_s(xv, trits(b1, lo, hi)));
+          h2 = i16x8.add(h2, i16x8.relaxed_dot_i8x16_i7x16_s(xv, trits(b2, lo, hi)));
+          h3 = i16x8.add(h3, i16x8.relaxed_dot_i8x16_i7x16_s(xv, trits(b3, lo, hi)));
+        }
+      }
+    }
+    s = i32x4.add(s, reduce4(i32x4.extadd_pairwise_i16x8_s(h0), i32x4.extadd_pairwise_i16x8_s(h1),
+                             i32x4.extadd_pairwise_i16x8_s(h2), i32x4.extadd_pairwise_i16x8_s(h3)));
+  }
+  return s;
+}
+
+/** Σ code·x over nb full blocks of one row, i16 accumulation. */
+@inline function dot1_rel(FMT: i32, w: usize, x: usize, nb: i32, c3: i32, BLK: i32): i32 {
+  const m3 = i8x16.splat(<i8>c3);
+  const m1 = i8x16.splat(<i8>(c3 >> 1));
+  const lo = i8x16.splat(<i8>(-14 * c3 - 1));
+  const hi = i8x16.splat(<i8>(14 * c3));
+  let s = i32x4.splat(0);
+  let g = 0;
+  while (g < nb) {
+    const ge = min(g + BLK, nb);
+    let h = i16x8.splat(0);
+    for (; g < ge; g++) {
+      let b = v128.load(w + (<usize>g << 4));
+      const xp = x + <usize>(g * block_weights(FMT));
+      if (FMT == FMT_I2) {
+        h = i16x8.add(h, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp, 0), codes(b, 0, m3)));
+        h = i16x8.add(h, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp, 16), codes(b, 2, m3)));
+        h = i16x8.add(h, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp, 32), codes(b, 4, m3)));
+        h = i16x8.add(h, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp, 48), codes(b, 6, m3)));
+      } else if (FMT == FMT_B1) {
+        h = i16x8.add(h, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp, 0), codes(b, 0, m1)));
+        h = i16x8.add(h, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp, 16), codes(b, 1, m1)));
+        h = i16x8.add(h, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp, 32), codes(b, 2, m1)));
+        h = i16x8.add(h, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp, 48), codes(b, 3, m1)));
+        h = i16x8.add(h, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp, 64), codes(b, 4, m1)));
+        h = i16x8.add(h, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp, 80), codes(b, 5, m1)));
+        h = i16x8.add(h, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp, 96), codes(b, 6, m1)));
+        h = i16x8.add(h, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp, 112), codes(b, 7, m1)));
+      } else {
+        h = i16x8.add(h, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp, 0), trits(b, lo, hi)));
+        b = times3(b);
+        h = i16x8.add(h, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp, 16), trits(b, lo, hi)));
+        b = times3(b);
+        h = i16x8.add(h, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp, 32), trits(b, lo, hi)));
+        b = times3(b);
+        h = i16x8.add(h, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp, 48), trits(b, lo, hi)));
+        b = times3(b);
+        h = i16x8.add(h, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp, 64), trits(b, lo, hi)));
+      }
+    }
+    s = i32x4.add(s, i32x4.extadd_pairwise_i16x8_s(h));
+  }
+  return hsum(s);
+}
+
+// ---- driver (as ternary.ts) --------------------------------------------------------------------
+
+@inline function packed_rel(FMT: i32, BLK: i32, out: usize, raw: i32, x: usize, xs: usize, w: usize, M: i32, K: i32, N: i32,
+                             beta: usize, rpg: i32, c3: i32, r0: i32, r1: i32): void {
+  const rb = row_bytes(FMT, K);
+  const bw = block_weights(FMT);
+  const nb = K / bw;
+  const k0 = nb * bw;
+  const chunk = M == 1 ? max(r1 - r0, 1) : PACKED_CHUNK_ROWS;
+  for (let n0 = r0; n0 < r1; n0 += chunk) {
+    const n1 = min(n0 + chunk, r1);
+    for (let m = 0; m < M; m++) {
+      const xm = x + <usize>m * <usize>K;
+      const xsum = sum_i8(xm, K);
+      let n = n0;
+      for (; n + 4 <= n1; n += 4) {
+        const wr = w + <usize>n * rb;
+        const d = dots4_rel(FMT, wr, rb, xm, nb, c3, BLK);
+        let t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+        if (k0 < K) {
+          t0 = tail_dot(FMT, wr, xm, k0, K); t1 = tail_dot(FMT, wr + rb, xm, k0, K);
+          t2 = tail_dot(FMT, wr + 2 * rb, xm, k0, K); t3 = tail_dot(FMT, wr + 3 * rb, xm, k0, K);
+        }
+        emit(out, raw, m, n, N, finish(FMT, i32x4.extract_lane(d, 0) + t0, xsum), xs, beta, rpg);
+        emit(out, raw, m, n + 1, N, finish(FMT, i32x4.extract_lane(d, 1) + t1, xsum), xs, beta, rpg);
+        emit(out, raw, m, n + 2, N, finish(FMT, i32x4.extract_lane(d, 2) + t2, xsum), xs, beta, rpg);
+        emit(out, raw, m, n + 3, N, finish(FMT, i32x4.extract_lane(d, 3) + t3, xsum), xs, beta, rpg);
+      }
+      for (; n < n1; n++) {
+        const wr = w + <usize>n * rb;
+        const d = dot1_rel(FMT, wr, xm, nb, c3, BLK) + (k0 < K ? tail_dot(FMT, wr, xm, k0, K) : 0);
+        emit(out, raw, m, n, N, finish(FMT, d, xsum), xs, beta, rpg);
+      }
+    }
+  }
+}
+
+/** 'i2' ternary × int8. */
+export function matmul_i2_i8_relaxed(out: usize, raw: i32, xq: usize, xs: usize, w: usize, M: i32, K: i32, N: i32,
+                             beta: usize, rpg: i32, c3: i32, r0: i32, r1: i32, tid: i32): void {
+  packed_rel(FMT_I2, 8, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
+}
+
+/** 'i2' ternary × int4 codes in [-8, 7] (int8 lanes): 128 blocks per i16 accumulation; out-of-range codes could overflow i16, so the binding checks the range. */
+export function matmul_i2_i4_relaxed(out: usize, raw: i32, xq: usize, xs: usize, w: usize, M: i32, K: i32, N: i32,
+                             beta: usize, rpg: i32, c3: i32, r0: i32, r1: i32, tid: i32): void {
+  packed_rel(FMT_I2, 128, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
+}
+
+/** 'i1.6' base-3 ternary × int8. */
+export function matmul_i1p6_i8_relaxed(out: usize, raw: i32, xq: usize, xs: usize, w: usize, M: i32, K: i32, N: i32,
+                             beta: usize, rpg: i32, c3: i32, r0: i32, r1: i32, tid: i32): void {
+  packed_rel(FMT_I1P6, 8, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
+}
+
+/** 'b1' binary ±1 × int8. */
+export function matmul_b1_i8_relaxed(out: usize, raw: i32, xq: usize, xs: usize, w: usize, M: i32, K: i32, N: i32,
+                             beta: usize, rpg: i32, c3: i32, r0: i32, r1: i32, tid: i32): void {
+  packed_rel(FMT_B1, 8, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
+}

@@ -1,0 +1,2 @@
+// Every WASM kernel binding: same names as src/kernels/ref/index.ts, with a leading WasmContext.
+export * from './matmul.js';

@@ -1,0 +1,50 @@
+/**
+ * WASM bindings of the f32 GEMM (wasm/assembly/matmul.ts). Same names and
+ * arguments as src/kernels/ref/matmul.ts, with a leading context.
+ *
+ * Threads split the rows of the output (M), or its columns when M is too small
+ * to give every thread a full micro-tile (decode-time f32 GEMV).
+ */
+import type { FloatArray } from '../../tensor/dtype.js';
+import { checkMatmul, f32Only } from '../checks.js';
+import type { WasmContext } from './context.js';
+
+/** Micro-tile height/width of the AS kernel: row splits are aligned to these. */
+const MR = 4;
+const NR = 8;
+/** Below this many multiply-adds a job stays on one thread (a hand-off costs ~1–10 µs). */
+const MIN_PARALLEL_MACS = 1 << 16;
+
+function gemm(ctx: WasmContext, name: string, c: FloatArray, a: FloatArray, b: FloatArray, M: number, K: number, N: number, accumulate: boolean, outRows: number, outCols: number): void {
+  const macs = M * K * N;
+  const threads = macs < MIN_PARALLEL_MACS ? 1 : ctx.threads;
+  // Split the dimension that gives every thread whole micro-tiles.
+  const splitN = outRows < threads * MR * 2 && outCols >= threads * NR;
+  ctx.scope((s) => {
+    const pc = accumulate ? s.inout(c) : s.out(c);
+    const args = [pc, s.in(a), s.in(b), M, K, N, accumulate ? 1 : 0, ctx.scratchBase, ctx.scratchStride, splitN ? 1 : 0];
+    if (threads === 1) ctx.call(name, ...args, 0, splitN ? outCols : outRows, 0);
+    else ctx.parallel(name, args, splitN ? outCols : outRows, splitN ? NR : MR);
+  });
+}
+
+/** out(M,N) = x(M,K) · w(N,K)ᵀ */
+export function matmul(ctx: WasmContext, out: FloatArray, x: FloatArray, w: FloatArray, M: number, K: number, N: number): void {
+  checkMatmul('matmul', { out, x, w }, { out: M * N, x: M * K, w: N * K }, M, K, N);
+  f32Only('matmul', { out, x, w });
+  gemm(ctx, 'matmul_f32', out, x, w, M, K, N, false, M, N);
+}
+
+/** dx(M,K) += dy(M,N) · w(N,K) */
+export function matmulBackwardInput(ctx: WasmContext, dx: FloatArray, dy: FloatArray, w: FloatArray, M: number, K: number, N: number): void {
+  checkMatmul('matmulBackwardInput', { dx, dy, w }, { dx: M * K, dy: M * N, w: N * K }, M, K, N);
+  f32Only('matmulBackwardInput', { dx, dy, w });
+  gemm(ctx, 'matmul_bwd_input_f32', dx, dy, w, M, K, N, true, M, K);
+}
+
+/** dw(N,K) += dy(M,N)ᵀ · x(M,K) */
+export function matmulBackwardWeight(ctx: WasmContext, dw: FloatArray, dy: FloatArray, x: FloatArray, M: number, K: number, N: number): void {
+  checkMatmul('matmulBackwardWeight', { dw, dy, x }, { dw: N * K, dy: M * N, x: M * K }, M, K, N);
+  f32Only('matmulBackwardWeight', { dw, dy, x });
+  gemm(ctx, 'matmul_bwd_weight_f32', dw, dy, x, M, K, N, true, N, K);
+}

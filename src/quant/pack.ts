@@ -1,0 +1,215 @@
+/**
+ * Packed weight formats: byte layouts, pack and unpack. The format table
+ * (FORMAT_TRAITS, src/quant/formats.ts) points here; the packed GEMV/GEMM
+ * kernels (src/kernels/ref/ternary.ts, wasm/assembly/ternary*.ts) read these
+ * layouts directly.
+ *
+ * Every format stores a weight matrix W (N, K) = (out, in) **row by row**: row n
+ * occupies bytes [n·rowBytes(K), (n+1)·rowBytes(K)), and each row is padded to a
+ * whole number of blocks. Scales are not part of the packed bytes (one β per
+ * tensor, or per group of rows, passed to the kernels separately).
+ *
+ * ── 'i2' (2 bits/weight, ternary; PLATFORM §4.2) ────────────────────────────────
+ *   code c = w + 1 ∈ {0, 1, 2} (3 is invalid: unpack rejects it, kernels would read it as +2).
+ *   Block = 64 weights in 16 bytes. Byte j (0..15) of block b holds weights
+ *     k = 64b + j + 16l  in bits 2l..2l+1, l = 0..3   (bits 0-1: j, 2-3: j+16, 4-5: j+32, 6-7: j+48).
+ *   So `(byte >> 2l) & 3` over the 16 bytes of a block gives the codes of 16
+ *   consecutive weights 64b+16l .. 64b+16l+15 (one v128 of activations).
+ *   Row padding: K is rounded up to a multiple of 64 with code 1 (weight 0).
+ *   rowBytes = 16·⌈K/64⌉.
+ *
+ * ── 'i1.6' (1.6 bits/weight, ternary, base 3, "TQ1-style") ──────────────────────
+ *   Block = 80 weights in 16 bytes. Byte j (0..15) of block b holds the 5 trits
+ *     t_n = w(k) + 1 of weights k = 80b + j + 16n, n = 0..4,
+ *   as v = Σ_n t_n·3^(4−n) ∈ [0, 242] (t_0 most significant), stored in ggml's
+ *   fixed-point form (SPEC §6.1) with the sign bit flipped:
+ *     byte = ⌈256·v / 243⌉ XOR 0x80.
+ *   Decode trit n (no division): u = byte XOR 0x80;  q = (u·3^n) mod 256;  t_n = (3q) >> 8.
+ *   Why the XOR: multiplication by 3 commutes with adding 128 mod 256 (3·128 ≡ 128), so a SIMD
+ *   kernel can iterate q ← 3q with wrapping i8x16.add on the stored bytes and test
+ *   t ≥ 1 ⟺ q ≥ 86 ⟺ (i8)byte' > −43 and t = 2 ⟺ q ≥ 171 ⟺ (i8)byte' > 42 with signed
+ *   compares (i8x16.gt_s), which SSE/NEON have natively (unsigned compares are emulated).
+ *   Row padding: K rounded up to a multiple of 80 with trit 1 (weight 0). rowBytes = 16·⌈K/80⌉.
+ *   Every one of the 256 byte values decodes to valid trits; the 243 encodings round-trip.
+ *
+ * ── 'b1' (1 bit/weight, binary ±1, BitNet v1) ───────────────────────────────────
+ *   Block = 128 weights in 16 bytes. Byte j (0..15) of block b holds weight
+ *     k = 128b + j + 16i  in bit i, i = 0..7;  bit 1 = +1, bit 0 = −1.
+ *   Row padding: K rounded up to a multiple of 128 with bit 0. rowBytes = 16·⌈K/128⌉.
+ *
+ * Unpacked weights are Int8Array (N, K) with values in {-1, 0, 1} (ternary) or {-1, 1} (binary).
+ */
+import { ArgumentError } from '../errors.js';
+import { checkDType, checkDims, checkLen } from '../tensor/shape.js';
+
+/** Weights per 16-byte block of each format. */
+export const I2_BLOCK = 64;
+export const I1P6_BLOCK = 80;
+export const B1_BLOCK = 128;
+/** Bytes per block (all formats: one v128). */
+export const BLOCK_BYTES = 16;
+
+/** Bytes of one packed 'i2' row of K weights: 16·⌈K/64⌉. */
+export function rowBytesI2(K: number): number {
+  return Math.ceil(K / I2_BLOCK) * BLOCK_BYTES;
+}
+/** Bytes of one packed 'i1.6' row of K weights: 16·⌈K/80⌉. */
+export function rowBytesI1p6(K: number): number {
+  return Math.ceil(K / I1P6_BLOCK) * BLOCK_BYTES;
+}
+/** Bytes of one packed 'b1' row of K weights: 16·⌈K/128⌉. */
+export function rowBytesB1(K: number): number {
+  return Math.ceil(K / B1_BLOCK) * BLOCK_BYTES;
+}
+
+function checkPack(where: string, packed: Uint8Array, q: Int8Array, N: number, K: number, rowBytes: number): void {
+  checkDims(where, { N, K });
+  checkDType(where, 'packed', packed, 'u8');
+  checkDType(where, 'q', q, 'i8');
+  checkLen(where, 'packed', packed, N * rowBytes);
+  checkLen(where, 'q', q, N * K);
+}
+
+// ---- i2 --------------------------------------------------------------------------------------
+
+/**
+ * Pack ternary weights into 'i2' rows (layout in the module doc). Values outside {-1,0,1}
+ * raise ArgumentError.
+ *
+ * dst: Uint8Array // (N, rowBytesI2(K))    q: Int8Array // (N, K)
+ */
+export function packI2(dst: Uint8Array, q: Int8Array, N: number, K: number): void {
+  const rb = rowBytesI2(K);
+  checkPack('packI2', dst, q, N, K, rb);
+  for (let n = 0; n < N; n++) {
+    const row = n * rb;
+    dst.fill(0x55, row, row + rb); // code 1 everywhere (pads = weight 0)
+    for (let k = 0; k < K; k++) {
+      const w = q[n * K + k]!;
+      if (w < -1 || w > 1) throw new ArgumentError(`packI2: q[${n * K + k}]=${w} is not ternary (-1, 0, 1)`);
+      const b = k >> 6, r = k & 63, j = r & 15, l = r >> 4;
+      const at = row + b * 16 + j;
+      dst[at] = (dst[at]! & ~(3 << (2 * l))) | ((w + 1) << (2 * l));
+    }
+  }
+}
+
+/**
+ * Unpack 'i2' rows into ternary weights (padding dropped). Code 3 raises ArgumentError.
+ *
+ * q: Int8Array // (N, K)    src: Uint8Array // (N, rowBytesI2(K))
+ */
+export function unpackI2(q: Int8Array, src: Uint8Array, N: number, K: number): void {
+  const rb = rowBytesI2(K);
+  checkPack('unpackI2', src, q, N, K, rb);
+  for (let n = 0; n < N; n++) {
+    for (let k = 0; k < K; k++) {
+      const r = k & 63;
+      const c = (src[n * rb + (k >> 6) * 16 + (r & 15)]! >> (2 * (r >> 4))) & 3;
+      if (c === 3) throw new ArgumentError(`unpackI2: row ${n} weight ${k} has the invalid code 3 (corrupt data?)`);
+      q[n * K + k] = c - 1;
+    }
+  }
+}
+
+// ---- i1.6 ------------------------------------------------------------------------------------
+
+/** Powers of three used by the base-3 decoders. */
+const POW3 = [1, 3, 9, 27, 81] as const;
+
+/**
+ * Encode 5 trits (each ∈ {0,1,2}, t0 most significant) into one stored 'i1.6' byte:
+ * ⌈256·v/243⌉ XOR 0x80 with v = Σ t_n·3^(4−n).
+ */
+export function encodeTrits5(t0: number, t1: number, t2: number, t3: number, t4: number): number {
+  const v = (((t0 * 3 + t1) * 3 + t2) * 3 + t3) * 3 + t4;
+  return (Math.floor((v * 256 + 242) / 243) ^ 0x80) & 0xff;
+}
+
+/** Trit n (0..4, 0 = most significant) of a stored 'i1.6' byte: q = ((b ^ 0x80)·3^n) mod 256, t = (3q) >> 8. */
+export function decodeTrit(byte: number, n: number): number {
+  const q = (((byte ^ 0x80) & 0xff) * POW3[n as 0]!) & 0xff;
+  return (q * 3) >> 8;
+}
+
+/**
+ * Pack ternary weights into 'i1.6' rows (layout in the module doc). Values outside {-1,0,1}
+ * raise ArgumentError.
+ *
+ * dst: Uint8Array // (N, rowBytesI1p6(K))    q: Int8Array // (N, K)
+ */
+export function packI1p6(dst: Uint8Array, q: Int8Array, N: number, K: number): void {
+  const rb = rowBytesI1p6(K);
+  checkPack('packI1p6', dst, q, N, K, rb);
+  const t = [1, 1, 1, 1, 1];
+  for (let n = 0; n < N; n++) {
+    for (let b = 0; b < rb / 16; b++) {
+      for (let j = 0; j < 16; j++) {
+        for (let i = 0; i < 5; i++) {
+          const k = b * 80 + j + 16 * i;
+          if (k < K) {
+            const w = q[n * K + k]!;
+            if (w < -1 || w > 1) throw new ArgumentError(`packI1p6: q[${n * K + k}]=${w} is not ternary (-1, 0, 1)`);
+            t[i] = w + 1;
+          } else t[i] = 1;
+        }
+        dst[n * rb + b * 16 + j] = encodeTrits5(t[0]!, t[1]!, t[2]!, t[3]!, t[4]!);
+      }
+    }
+  }
+}
+
+/**
+ * Unpack 'i1.6' rows into ternary weights (padding dropped).
+ *
+ * q: Int8Array // (N, K)    src: Uint8Array // (N, rowBytesI1p6(K))
+ */
+export function unpackI1p6(q: Int8Array, src: Uint8Array, N: number, K: number): void {
+  const rb = rowBytesI1p6(K);
+  checkPack('unpackI1p6', src, q, N, K, rb);
+  for (let n = 0; n < N; n++) {
+    for (let k = 0; k < K; k++) {
+      const b = Math.floor(k / 80), r = k - b * 80;
+      q[n * K + k] = decodeTrit(src[n * rb + b * 16 + (r & 15)]!, r >> 4) - 1;
+    }
+  }
+}
+
+// ---- b1 --------------------------------------------------------------------------------------
+
+/**
+ * Pack binary ±1 weights into 'b1' rows (layout in the module doc). Values other than ±1
+ * raise ArgumentError.
+ *
+ * dst: Uint8Array // (N, rowBytesB1(K))    q: Int8Array // (N, K)
+ */
+export function packB1(dst: Uint8Array, q: Int8Array, N: number, K: number): void {
+  const rb = rowBytesB1(K);
+  checkPack('packB1', dst, q, N, K, rb);
+  for (let n = 0; n < N; n++) {
+    const row = n * rb;
+    dst.fill(0, row, row + rb);
+    for (let k = 0; k < K; k++) {
+      const w = q[n * K + k]!;
+      if (w !== 1 && w !== -1) throw new ArgumentError(`packB1: q[${n * K + k}]=${w} is not binary (-1, +1)`);
+      const r = k & 127;
+      if (w === 1) dst[row + (k >> 7) * 16 + (r & 15)]! |= 1 << (r >> 4);
+    }
+  }
+}
+
+/**
+ * Unpack 'b1' rows into ±1 weights (padding dropped).
+ *
+ * q: Int8Array // (N, K)    src: Uint8Array // (N, rowBytesB1(K))
+ */
+export function unpackB1(q: Int8Array, src: Uint8Array, N: number, K: number): void {
+  const rb = rowBytesB1(K);
+  checkPack('unpackB1', src, q, N, K, rb);
+  for (let n = 0; n < N; n++) {
+    for (let k = 0; k < K; k++) {
+      const r = k & 127;
+      q[n * K + k] = ((src[n * rb + (k >> 7) * 16 + (r & 15)]! >> (r >> 4)) & 1) * 2 - 1;
+    }
+  }
+}

@@ -1,0 +1,172 @@
+// Elementwise activations, GLUs and the AdamW step (twins of src/kernels/ref/activation.ts and adamwStep).
+// Threaded by chunks: "row" r covers elements [r·CHUNK, min((r+1)·CHUNK, n)). Tail elements go
+// through the same vector code on a splat (lane 0 stored), so every element rounds identically
+// wherever the split falls.
+import { vsigmoid, vtanh } from './nn_math';
+
+/** Elements per "row" of the elementwise kernels (the binding splits n into ceil(n / CHUNK) rows). */
+export const NN_CHUNK: i32 = 4096;
+
+const GELU_K: f32 = 0.7978845608028654; // √(2/π)
+const GELU_C: f32 = 0.044715;
+
+@inline function lo(r0: i32): usize { return <usize>r0 * <usize>NN_CHUNK; }
+@inline function hi(r1: i32, n: i32): usize { return min(<usize>r1 * <usize>NN_CHUNK, <usize>n); }
+
+@inline function silu(x: v128): v128 { return f32x4.mul(x, vsigmoid(x)); }
+@inline function siluGrad(x: v128): v128 {
+  const s = vsigmoid(x);
+  return f32x4.mul(s, f32x4.add(f32x4.splat(1), f32x4.mul(x, f32x4.sub(f32x4.splat(1), s))));
+}
+@inline function relu2(x: v128): v128 {
+  const r = f32x4.max(x, f32x4.splat(0));
+  return f32x4.mul(r, r);
+}
+@inline function relu2Grad(x: v128): v128 {
+  const r = f32x4.max(x, f32x4.splat(0));
+  return f32x4.add(r, r);
+}
+@inline function geluU(x: v128): v128 {
+  return f32x4.mul(f32x4.splat(GELU_K), f32x4.add(x, f32x4.mul(f32x4.splat(GELU_C), f32x4.mul(x, f32x4.mul(x, x)))));
+}
+@inline function gelu(x: v128): v128 {
+  const th = vtanh(geluU(x));
+  return f32x4.mul(f32x4.mul(f32x4.splat(0.5), x), f32x4.add(f32x4.splat(1), th));
+}
+@inline function geluGrad(x: v128): v128 {
+  const th = vtanh(geluU(x));
+  const half = f32x4.splat(0.5), one = f32x4.splat(1);
+  const du = f32x4.mul(f32x4.splat(GELU_K), f32x4.add(one, f32x4.mul(f32x4.splat(3 * GELU_C), f32x4.mul(x, x))));
+  const a = f32x4.mul(half, f32x4.add(one, th));
+  const b = f32x4.mul(f32x4.mul(f32x4.mul(half, x), f32x4.sub(one, f32x4.mul(th, th))), du);
+  return f32x4.add(a, b);
+}
+
+// Loop skeletons. `OP` is selected by a compile-time constant so each export inlines one activation.
+const SILU = 0, RELU2 = 1, GELU = 2, IDENT = 3;
+
+@inline function act(op: i32, x: v128): v128 {
+  if (op == SILU) return silu(x);
+  if (op == RELU2) return relu2(x);
+  if (op == GELU) return gelu(x);
+  return x;
+}
+@inline function actGrad(op: i32, x: v128): v128 {
+  if (op == SILU) return siluGrad(x);
+  if (op == RELU2) return relu2Grad(x);
+  if (op == GELU) return geluGrad(x);
+  return f32x4.splat(1);
+}
+
+@inline function unaryFwd(op: i32, out: usize, inp: usize, n: i32, r0: i32, r1: i32): void {
+  let i = lo(r0);
+  const e = hi(r1, n);
+  for (; i + 4 <= e; i += 4) v128.store(out + (i << 2), act(op, v128.load(inp + (i << 2))));
+  for (; i < e; i++) v128.store32_lane(out + (i << 2), act(op, v128.load32_splat(inp + (i << 2))), 0);
+}
+@inline function unaryBwd(op: i32, dinp: usize, dout: usize, inp: usize, n: i32, r0: i32, r1: i32): void {
+  let i = lo(r0);
+  const e = hi(r1, n);
+  for (; i + 4 <= e; i += 4) {
+    const o = i << 2;
+    v128.store(dinp + o, f32x4.add(v128.load(dinp + o), f32x4.mul(v128.load(dout + o), actGrad(op, v128.load(inp + o)))));
+  }
+  for (; i < e; i++) {
+    const o = i << 2;
+    const r = f32x4.add(v128.load32_splat(dinp + o), f32x4.mul(v128.load32_splat(dout + o), actGrad(op, v128.load32_splat(inp + o))));
+    v128.store32_lane(dinp + o, r, 0);
+  }
+}
+@inline function gluFwd(op: i32, out: usize, gate: usize, up: usize, n: i32, r0: i32, r1: i32): void {
+  let i = lo(r0);
+  const e = hi(r1, n);
+  for (; i + 4 <= e; i += 4) {
+    const o = i << 2;
+    v128.store(out + o, f32x4.mul(act(op, v128.load(gate + o)), v128.load(up + o)));
+  }
+  for (; i < e; i++) {
+    const o = i << 2;
+    v128.store32_lane(out + o, f32x4.mul(act(op, v128.load32_splat(gate + o)), v128.load32_splat(up + o)), 0);
+  }
+}
+@inline function gluStep(op: i32, dgate: usize, dup: usize, dout: usize, gate: usize, up: usize, o: usize, tail: bool): void {
+  const g = tail ? v128.load32_splat(gate + o) : v128.load(gate + o);
+  const u = tail ? v128.load32_splat(up + o) : v128.load(up + o);
+  const d = tail ? v128.load32_splat(dout + o) : v128.load(dout + o);
+  const dg0 = tail ? v128.load32_splat(dgate + o) : v128.load(dgate + o);
+  const du0 = tail ? v128.load32_splat(dup + o) : v128.load(dup + o);
+  const dg = f32x4.add(dg0, f32x4.mul(f32x4.mul(d, u), actGrad(op, g)));
+  const du = f32x4.add(du0, f32x4.mul(d, act(op, g)));
+  if (tail) {
+    v128.store32_lane(dgate + o, dg, 0);
+    v128.store32_lane(dup + o, du, 0);
+  } else {
+    v128.store(dgate + o, dg);
+    v128.store(dup + o, du);
+  }
+}
+@inline function gluBwd(op: i32, dgate: usize, dup: usize, dout: usize, gate: usize, up: usize, n: i32, r0: i32, r1: i32): void {
+  let i = lo(r0);
+  const e = hi(r1, n);
+  for (; i + 4 <= e; i += 4) gluStep(op, dgate, dup, dout, gate, up, i << 2, false);
+  for (; i < e; i++) gluStep(op, dgate, dup, dout, gate, up, i << 2, true);
+}
+
+/** out = x·σ(x) */
+export function silu_fwd_f32(out: usize, inp: usize, n: i32, r0: i32, r1: i32, tid: i32): void { unaryFwd(SILU, out, inp, n, r0, r1); }
+/** dinp += dout·σ(x)(1 + x(1 − σ(x))) */
+export function silu_bwd_f32(dinp: usize, dout: usize, inp: usize, n: i32, r0: i32, r1: i32, tid: i32): void { unaryBwd(SILU, dinp, dout, inp, n, r0, r1); }
+/** out = max(x, 0)² */
+export function relu2_fwd_f32(out: usize, inp: usize, n: i32, r0: i32, r1: i32, tid: i32): void { unaryFwd(RELU2, out, inp, n, r0, r1); }
+/** dinp += dout·2max(x, 0) */
+export function relu2_bwd_f32(dinp: usize, dout: usize, inp: usize, n: i32, r0: i32, r1: i32, tid: i32): void { unaryBwd(RELU2, dinp, dout, inp, n, r0, r1); }
+/** out = ½x(1 + tanh(√(2/π)(x + 0.044715x³))) */
+export function gelu_fwd_f32(out: usize, inp: usize, n: i32, r0: i32, r1: i32, tid: i32): void { unaryFwd(GELU, out, inp, n, r0, r1); }
+/** dinp += dout·gelu'(x) */
+export function gelu_bwd_f32(dinp: usize, dout: usize, inp: usize, n: i32, r0: i32, r1: i32, tid: i32): void { unaryBwd(GELU, dinp, dout, inp, n, r0, r1); }
+/** out = silu(gate)·up */
+export function swiglu_fwd_f32(out: usize, gate: usize, up: usize, n: i32, r0: i32, r1: i32, tid: i32): void { gluFwd(SILU, out, gate, up, n, r0, r1); }
+/** dgate += dout·up·silu'(gate), dup += dout·silu(gate) */
+export function swiglu_bwd_f32(dgate: usize, dup: usize, dout: usize, gate: usize, up: usize, n: i32, r0: i32, r1: i32, tid: i32): void { gluBwd(SILU, dgate, dup, dout, gate, up, n, r0, r1); }
+/** out = max(gate, 0)²·up */
+export function relu2glu_fwd_f32(out: usize, gate: usize, up: usize, n: i32, r0: i32, r1: i32, tid: i32): void { gluFwd(RELU2, out, gate, up, n, r0, r1); }
+/** dgate += dout·up·2max(gate, 0), dup += dout·max(gate, 0)² */
+export function relu2glu_bwd_f32(dgate: usize, dup: usize, dout: usize, gate: usize, up: usize, n: i32, r0: i32, r1: i32, tid: i32): void { gluBwd(RELU2, dgate, dup, dout, gate, up, n, r0, r1); }
+/** out = gate·up */
+export function bilinear_fwd_f32(out: usize, gate: usize, up: usize, n: i32, r0: i32, r1: i32, tid: i32): void { gluFwd(IDENT, out, gate, up, n, r0, r1); }
+/** dgate += dout·up, dup += dout·gate */
+export function bilinear_bwd_f32(dgate: usize, dup: usize, dout: usize, gate: usize, up: usize, n: i32, r0: i32, r1: i32, tid: i32): void { gluBwd(IDENT, dgate, dup, dout, gate, up, n, r0, r1); }
+
+// m = β1 m + (1−β1) g; v = β2 v + (1−β2) g²; p −= lr·((m/bc1)/(√(v/bc2) + eps) + wd·p).
+@inline function adamwStep(pp: usize, gp: usize, mp: usize, vp: usize, o: usize, tail: bool,
+                           lr: v128, b1: v128, b2: v128, c1: v128, c2: v128, eps: v128, wd: v128, bc1: v128, bc2: v128): void {
+  const p = tail ? v128.load32_splat(pp + o) : v128.load(pp + o);
+  const g = tail ? v128.load32_splat(gp + o) : v128.load(gp + o);
+  const m0 = tail ? v128.load32_splat(mp + o) : v128.load(mp + o);
+  const v0 = tail ? v128.load32_splat(vp + o) : v128.load(vp + o);
+  const m = f32x4.add(f32x4.mul(b1, m0), f32x4.mul(c1, g));
+  const v = f32x4.add(f32x4.mul(b2, v0), f32x4.mul(c2, f32x4.mul(g, g)));
+  const upd = f32x4.add(f32x4.div(f32x4.div(m, bc1), f32x4.add(f32x4.sqrt(f32x4.div(v, bc2)), eps)), f32x4.mul(wd, p));
+  const np = f32x4.sub(p, f32x4.mul(lr, upd));
+  if (tail) {
+    v128.store32_lane(pp + o, np, 0);
+    v128.store32_lane(mp + o, m, 0);
+    v128.store32_lane(vp + o, v, 0);
+  } else {
+    v128.store(pp + o, np);
+    v128.store(mp + o, m);
+    v128.store(vp + o, v);
+  }
+}
+
+/** One AdamW step on elements of chunks [r0, r1); bc1 = 1 − β1^step, bc2 = 1 − β2^step (from TS). */
+export function adamw_f32(param: usize, grad: usize, m: usize, v: usize, n: i32, lr: f32, beta1: f32, beta2: f32,
+                          eps: f32, wd: f32, bc1: f32, bc2: f32, r0: i32, r1: i32, tid: i32): void {
+  const vlr = f32x4.splat(lr), b1 = f32x4.splat(beta1), b2 = f32x4.splat(beta2);
+  const c1 = f32x4.splat(1 - beta1), c2 = f32x4.splat(1 - beta2);
+  const veps = f32x4.splat(eps), vwd = f32x4.splat(wd), vbc1 = f32x4.splat(bc1), vbc2 = f32x4.splat(bc2);
+  let i = lo(r0);
+  const e = hi(r1, n);
+  for (; i + 4 <= e; i += 4) adamwStep(param, grad, m, v, i << 2, false, vlr, b1, b2, c1, c2, veps, vwd, vbc1, vbc2);
+  for (; i < e; i++) adamwStep(param, grad, m, v, i << 2, true, vlr, b1, b2, c1, c2, veps, vwd, vbc1, vbc2);
+}

@@ -1,0 +1,105 @@
+// Shared SIMD helpers of the nn kernels (inlined; nothing here is exported from the module).
+
+/** Horizontal sum in a fixed order: (l0 + l1) + (l2 + l3). */
+@inline export function hsum(v: v128): f32 {
+  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+@inline export function hmax(v: v128): f32 {
+  return max(max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
+}
+
+// exp(x) for 4 lanes, Cephes expf (as in sse_mathfun): x = n·ln2 + r, |r| ≤ ln2/2,
+// e^r by a degree-6 polynomial, 2^n through the exponent bits. ~2 ulp on [-87.3, 88.3].
+// Inputs are clamped to 88.3 (exp overflows f32 above 88.72); below −87.3 the result is 0
+// (the true value is subnormal), so softmax rows and sigmoids of huge |x| stay finite.
+// NaN propagates (the comparison with a NaN is false, so the lane keeps the NaN polynomial).
+const EXP_HI: f32 = 88.3;
+const EXP_LO: f32 = -87.3;
+const LOG2E: f32 = 1.44269504088896341;
+const LN2_HI: f32 = 0.693359375;
+const LN2_LO: f32 = -2.12194440e-4;
+const P0: f32 = 1.9875691500e-4;
+const P1: f32 = 1.3981999507e-3;
+const P2: f32 = 8.3334519073e-3;
+const P3: f32 = 4.1665795894e-2;
+const P4: f32 = 1.6666665459e-1;
+const P5: f32 = 5.0000001201e-1;
+
+@inline export function vexp(x0: v128): v128 {
+  const x = f32x4.min(x0, f32x4.splat(EXP_HI));
+  const fx = f32x4.nearest(f32x4.mul(x, f32x4.splat(LOG2E)));
+  let r = f32x4.sub(x, f32x4.mul(fx, f32x4.splat(LN2_HI)));
+  r = f32x4.sub(r, f32x4.mul(fx, f32x4.splat(LN2_LO)));
+  let y = f32x4.splat(P0);
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(P1));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(P2));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(P3));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(P4));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(P5));
+  y = f32x4.add(f32x4.add(f32x4.mul(y, f32x4.mul(r, r)), r), f32x4.splat(1));
+  // Lanes below EXP_LO would give an invalid exponent: clamp n first, then zero them.
+  const n = i32x4.trunc_sat_f32x4_s(f32x4.max(fx, f32x4.splat(-126)));
+  const pow2n = i32x4.shl(i32x4.add(n, i32x4.splat(127)), 23);
+  const e = f32x4.mul(y, pow2n);
+  return v128.bitselect(f32x4.splat(0), e, f32x4.lt(x0, f32x4.splat(EXP_LO)));
+}
+
+/** exp of one value through the vector path, so tails round exactly like full vectors. */
+@inline export function sexp(x: f32): f32 {
+  return f32x4.extract_lane(vexp(f32x4.splat(x)), 0);
+}
+
+/** σ(x) = 1 / (1 + e^(−x)). */
+@inline export function vsigmoid(x: v128): v128 {
+  return f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), vexp(f32x4.neg(x))));
+}
+
+/** tanh(u) = 1 − 2 / (e^(2u) + 1): saturates to ±1 cleanly through vexp's clamps. */
+@inline export function vtanh(u: v128): v128 {
+  return f32x4.sub(f32x4.splat(1), f32x4.div(f32x4.splat(2), f32x4.add(vexp(f32x4.add(u, u)), f32x4.splat(1))));
+}
+
+/** Σ a[i]·b[i] over n floats: one f32x4 accumulator, then the scalar tail, in a fixed order. */
+@inline export function dot(a: usize, b: usize, n: i32): f32 {
+  let acc = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    acc = f32x4.add(acc, f32x4.mul(v128.load(a + o), v128.load(b + o)));
+  }
+  let s = hsum(acc);
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    s += load<f32>(a + o) * load<f32>(b + o);
+  }
+  return s;
+}
+
+/** y[i] += alpha · x[i] over n floats. */
+@inline export function axpy(y: usize, alpha: f32, x: usize, n: i32): void {
+  const va = f32x4.splat(alpha);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(y + o, f32x4.add(v128.load(y + o), f32x4.mul(va, v128.load(x + o))));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, load<f32>(y + o) + alpha * load<f32>(x + o));
+  }
+}
+
+/** x[i] *= s over n floats. */
+@inline export function scal(x: usize, s: f32, n: i32): void {
+  const vs = f32x4.splat(s);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(x + o, f32x4.mul(v128.load(x + o), vs));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(x + o, load<f32>(x + o) * s);
+  }
+}
