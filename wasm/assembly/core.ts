@@ -5,4 +5,5 @@ export * from './matmul';
 export * from './nn';
 export * from './quant';
 export * from './ternary';
+export * from './membw';
 export const HEAP_BASE: usize = __heap_base;

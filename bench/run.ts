@@ -1,0 +1,42 @@
+/**
+ * `npm run bench [-- suite ...] [--reps N] [--quick]`
+ * Suites: membw, gemm, gemv (default: all). JSON lines on stdout, then a table.
+ * `--out FILE` also appends the JSON lines to FILE (e.g. bench/results/run.jsonl).
+ */
+import { appendFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { benchGemm } from './gemm.js';
+import { env, Reporter } from './harness.js';
+import { benchMembw } from './membw.js';
+
+const SUITES = ['membw', 'gemm'] as const;
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    reps: { type: 'string', default: '5' },
+    quick: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (values.help) {
+  console.log(`usage: npm run bench -- [${SUITES.join('|')} ...] [--reps N] [--quick] [--out FILE]`);
+  process.exit(0);
+}
+const unknown = positionals.filter((p) => !(SUITES as readonly string[]).includes(p));
+if (unknown.length > 0) {
+  console.error(`bench: unknown suite(s) ${unknown.join(', ')}; choose from ${SUITES.join(', ')}`);
+  process.exit(2);
+}
+const reps = Math.max(5, Number(values.reps));
+const suites = positionals.length > 0 ? positionals : [...SUITES];
+const threads = [1, 2];
+const rep = new Reporter();
+console.error(`bench: node ${env.node}, ${env.cpu} ×${env.cpus}, reps ${reps}`);
+for (const s of suites) {
+  if (s === 'membw') await benchMembw(rep, { reps, threads, mib: values.quick ? 64 : 256 });
+  if (s === 'gemm') await benchGemm(rep, { reps, threads, sizes: values.quick ? [512] : [512, 1024, 2048] });
+}
+console.log('\n' + rep.table());
+if (values.out) appendFileSync(values.out, rep.results.map((r) => JSON.stringify({ ...r, ...env, date: new Date().toISOString() })).join('\n') + '\n');
