@@ -41,6 +41,8 @@ export interface WasmOptions {
   maxMemoryBytes?: number;
   /** For unshared memory only: bytes to reserve up front (views detach if it grows later). */
   reserveBytes?: number;
+  /** Pretend these features are missing (tests, and users pinning a code path). */
+  disable?: Array<keyof Features>;
 }
 
 export interface Scope {
@@ -103,7 +105,13 @@ export class WasmContext {
   }
 
   static async create(opts: WasmOptions = {}): Promise<WasmContext> {
-    const features = await probeFeatures();
+    const probed = await probeFeatures();
+    const off = new Set(opts.disable ?? []);
+    const features: Features = {
+      simd: probed.simd && !off.has('simd'),
+      relaxed: probed.relaxed && !off.has('simd') && !off.has('relaxed'),
+      shared: probed.shared && !off.has('shared'),
+    };
     if (!features.simd) throw new BackendError('WebAssembly SIMD128 is not available in this engine');
     const useRelaxed = (opts.relaxed ?? true) && features.relaxed;
     let threads = opts.threads ?? (await cpuCount());
