@@ -2,7 +2,7 @@
 // Threaded by chunks: "row" r covers elements [r·CHUNK, min((r+1)·CHUNK, n)). Tail elements go
 // through the same vector code on a splat (lane 0 stored), so every element rounds identically
 // wherever the split falls.
-import { vsigmoid, vtanh } from './nn_math';
+import { vexp, vsigmoid } from './nn_math';
 
 /** Elements per "row" of the elementwise kernels (the binding splits n into ceil(n / CHUNK) rows). */
 export const NN_CHUNK: i32 = 4096;
@@ -13,10 +13,14 @@ const GELU_C: f32 = 0.044715;
 @inline function lo(r0: i32): usize { return <usize>r0 * <usize>NN_CHUNK; }
 @inline function hi(r1: i32, n: i32): usize { return min(<usize>r1 * <usize>NN_CHUNK, <usize>n); }
 
+// With e = exp(−z) and s = σ(z) = 1/(1+e), the complement 1 − σ(z) is taken as e·s: no
+// cancellation, so derivatives stay accurate in the tails (|x| ≳ 5) where 1 − s would round to 0.
 @inline function silu(x: v128): v128 { return f32x4.mul(x, vsigmoid(x)); }
 @inline function siluGrad(x: v128): v128 {
-  const s = vsigmoid(x);
-  return f32x4.mul(s, f32x4.add(f32x4.splat(1), f32x4.mul(x, f32x4.sub(f32x4.splat(1), s))));
+  // silu' = s·(1 + x·(1 − s))
+  const e = vexp(f32x4.neg(x));
+  const s = f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), e));
+  return f32x4.mul(s, f32x4.add(f32x4.splat(1), f32x4.mul(x, f32x4.mul(e, s))));
 }
 @inline function relu2(x: v128): v128 {
   const r = f32x4.max(x, f32x4.splat(0));
@@ -26,20 +30,21 @@ const GELU_C: f32 = 0.044715;
   const r = f32x4.max(x, f32x4.splat(0));
   return f32x4.add(r, r);
 }
+// GELU (tanh form) through the identity ½(1 + tanh u) = σ(2u), u = √(2/π)(x + 0.044715x³):
+//   gelu = x·σ(2u),  gelu' = σ(2u) + x·σ(2u)(1 − σ(2u))·2u'(x),  u' = √(2/π)(1 + 3·0.044715x²).
 @inline function geluU(x: v128): v128 {
   return f32x4.mul(f32x4.splat(GELU_K), f32x4.add(x, f32x4.mul(f32x4.splat(GELU_C), f32x4.mul(x, f32x4.mul(x, x)))));
 }
 @inline function gelu(x: v128): v128 {
-  const th = vtanh(geluU(x));
-  return f32x4.mul(f32x4.mul(f32x4.splat(0.5), x), f32x4.add(f32x4.splat(1), th));
+  const u = geluU(x);
+  return f32x4.mul(x, vsigmoid(f32x4.add(u, u)));
 }
 @inline function geluGrad(x: v128): v128 {
-  const th = vtanh(geluU(x));
-  const half = f32x4.splat(0.5), one = f32x4.splat(1);
-  const du = f32x4.mul(f32x4.splat(GELU_K), f32x4.add(one, f32x4.mul(f32x4.splat(3 * GELU_C), f32x4.mul(x, x))));
-  const a = f32x4.mul(half, f32x4.add(one, th));
-  const b = f32x4.mul(f32x4.mul(f32x4.mul(half, x), f32x4.sub(one, f32x4.mul(th, th))), du);
-  return f32x4.add(a, b);
+  const u = geluU(x);
+  const e = vexp(f32x4.neg(f32x4.add(u, u)));
+  const s = f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), e));
+  const du2 = f32x4.mul(f32x4.splat(2 * GELU_K), f32x4.add(f32x4.splat(1), f32x4.mul(f32x4.splat(3 * GELU_C), f32x4.mul(x, x))));
+  return f32x4.mul(s, f32x4.add(f32x4.splat(1), f32x4.mul(f32x4.mul(x, du2), f32x4.mul(e, s))));
 }
 
 // Loop skeletons. `OP` is selected by a compile-time constant so each export inlines one activation.

@@ -55,11 +55,6 @@ const P5: f32 = 5.0000001201e-1;
   return f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), vexp(f32x4.neg(x))));
 }
 
-/** tanh(u) = 1 − 2 / (e^(2u) + 1): saturates to ±1 cleanly through vexp's clamps. */
-@inline export function vtanh(u: v128): v128 {
-  return f32x4.sub(f32x4.splat(1), f32x4.div(f32x4.splat(2), f32x4.add(vexp(f32x4.add(u, u)), f32x4.splat(1))));
-}
-
 /** Σ a[i]·b[i] over n floats: one f32x4 accumulator, then the scalar tail, in a fixed order. */
 @inline export function dot(a: usize, b: usize, n: i32): f32 {
   let acc = f32x4.splat(0);

@@ -1,2 +1,3 @@
 // Every WASM kernel binding: same names as src/kernels/ref/index.ts, with a leading WasmContext.
 export * from './matmul.js';
+export * from './nn.js';

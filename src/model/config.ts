@@ -1,0 +1,120 @@
+/**
+ * Model configuration: one typed object, one table of presets (gpt-fast style),
+ * validated with errors that name the offending field.
+ *
+ * quant (the BitLinear variant used by every projection except embeddings/LM head):
+ *   fp      nn.Linear baseline (same code path, no quantizer)
+ *   bitnet  BitNet v1 (2310.11453): LayerNorm inside BitLinear, centred sign weights ±1 with α = mean W,
+ *           β = mean|W|, absmax int8 activations per tensor (training) / per token (inference)
+ *   b158    BitNet b1.58 (2402.17764): absmean ternary weights, per-token absmax int8 activations
+ *   v2-a8   BitNet v2 (2504.18415): b158 + H-BitLinear (online Hadamard) on o_proj and down_proj, int8
+ *   v2-a4   as v2-a8 with int4 absmean activations on the H-BitLinear inputs
+ */
+import { ArgumentError } from '../errors.js';
+
+export type QuantMode = 'fp' | 'bitnet' | 'b158' | 'v2-a8' | 'v2-a4';
+export const QUANT_MODES: readonly QuantMode[] = ['fp', 'bitnet', 'b158', 'v2-a8', 'v2-a4'];
+
+/** FFN: gated (SwiGLU, ReLU²-GLU as in 2B4T, bilinear = identity gate) or a plain 2-layer MLP (v1). */
+export type FfnKind = 'swiglu' | 'relu2glu' | 'bilinear' | 'mlp-relu' | 'mlp-gelu';
+export const FFN_KINDS: readonly FfnKind[] = ['swiglu', 'relu2glu', 'bilinear', 'mlp-relu', 'mlp-gelu'];
+
+export interface ModelConfig {
+  /** V */
+  vocabSize: number;
+  /** C: model width */
+  dim: number;
+  /** L */
+  nLayers: number;
+  /** H: query heads */
+  nHeads: number;
+  /** KVH: key/value heads (GQA when < nHeads) */
+  nKvHeads: number;
+  /** F: FFN width */
+  ffnDim: number;
+  /** maximum T */
+  maxSeqLen: number;
+  ropeTheta: number;
+  normEps: number;
+  ffn: FfnKind;
+  /** RMSNorm before o_proj and down_proj (2B4T attn_sub_norm / ffn_sub_norm). */
+  subln: boolean;
+  /** LM head = embeddingᵀ. */
+  tieEmbeddings: boolean;
+  quant: QuantMode;
+  /** BitNet v1 group quantization: G groups of weight rows / activation columns (1 = none). */
+  groups: number;
+}
+
+const BASE: Omit<ModelConfig, 'vocabSize' | 'dim' | 'nLayers' | 'nHeads' | 'nKvHeads' | 'ffnDim' | 'maxSeqLen'> = {
+  ropeTheta: 10000,
+  normEps: 1e-5,
+  ffn: 'relu2glu',
+  subln: true,
+  tieEmbeddings: true,
+  quant: 'b158',
+  groups: 1,
+};
+
+/**
+ * Presets. `tiny` and `small` train on 2 CPU cores; the rest are the published shapes
+ * (for benchmarks with synthetic weights and for loading checkpoints).
+ */
+export const PRESETS: Record<string, ModelConfig> = {
+  /** ~0.5M params without the embedding; minutes on 2 cores. */
+  tiny: { ...BASE, vocabSize: 4096, dim: 128, nLayers: 2, nHeads: 4, nKvHeads: 2, ffnDim: 384, maxSeqLen: 128 },
+  /** ~10M params; context 256. */
+  small: { ...BASE, vocabSize: 4096, dim: 384, nLayers: 6, nHeads: 6, nKvHeads: 2, ffnDim: 1024, maxSeqLen: 256 },
+  /** 1bitLLM/bitnet_b1_58-large (SwiGLU, MHA, tied, vocab 32002). */
+  'b1.58-large': { ...BASE, vocabSize: 32002, dim: 1536, nLayers: 24, nHeads: 16, nKvHeads: 16, ffnDim: 4096, maxSeqLen: 2048, ffn: 'swiglu' },
+  /** microsoft/bitnet-b1.58-2B-4T (ReLU², GQA 20/5, θ = 500000). */
+  '2b4t': { ...BASE, vocabSize: 128256, dim: 2560, nLayers: 30, nHeads: 20, nKvHeads: 5, ffnDim: 6912, maxSeqLen: 4096, ropeTheta: 500000 },
+};
+
+/** Resolve a preset plus overrides into a validated config. */
+export function makeConfig(preset: string, overrides: Partial<ModelConfig> = {}): ModelConfig {
+  const base = PRESETS[preset];
+  if (base === undefined) throw new ArgumentError(`unknown preset '${preset}' (choose from ${Object.keys(PRESETS).join(', ')})`);
+  return validateConfig({ ...base, ...overrides });
+}
+
+function isPow2(n: number): boolean {
+  return n > 0 && (n & (n - 1)) === 0;
+}
+
+/** Check every field; the error names the field and the rule. */
+export function validateConfig(c: ModelConfig): ModelConfig {
+  const posInt = (k: keyof ModelConfig) => {
+    const v = c[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new ArgumentError(`config.${k} must be a positive integer, got ${String(v)}`);
+  };
+  for (const k of ['vocabSize', 'dim', 'nLayers', 'nHeads', 'nKvHeads', 'ffnDim', 'maxSeqLen', 'groups'] as const) posInt(k);
+  if (c.dim % c.nHeads !== 0) throw new ArgumentError(`config.dim (${c.dim}) must be divisible by config.nHeads (${c.nHeads})`);
+  if ((c.dim / c.nHeads) % 2 !== 0) throw new ArgumentError(`config.dim / config.nHeads (head size ${c.dim / c.nHeads}) must be even for RoPE`);
+  if (c.nHeads % c.nKvHeads !== 0) throw new ArgumentError(`config.nHeads (${c.nHeads}) must be divisible by config.nKvHeads (${c.nKvHeads})`);
+  if (!(c.ropeTheta > 0)) throw new ArgumentError(`config.ropeTheta must be > 0, got ${c.ropeTheta}`);
+  if (!(c.normEps > 0)) throw new ArgumentError(`config.normEps must be > 0, got ${c.normEps}`);
+  if (!FFN_KINDS.includes(c.ffn)) throw new ArgumentError(`config.ffn must be one of ${FFN_KINDS.join(', ')}, got '${String(c.ffn)}'`);
+  if (!QUANT_MODES.includes(c.quant)) throw new ArgumentError(`config.quant must be one of ${QUANT_MODES.join(', ')}, got '${String(c.quant)}'`);
+  if (c.quant.startsWith('v2') && !(isPow2(c.dim) && isPow2(c.ffnDim))) {
+    throw new ArgumentError(`config.quant '${c.quant}' needs power-of-two config.dim and config.ffnDim for the Hadamard transform, got ${c.dim} and ${c.ffnDim}`);
+  }
+  if (c.groups > 1 && c.quant !== 'bitnet') throw new ArgumentError(`config.groups > 1 is BitNet v1 group quantization; it needs config.quant 'bitnet', got '${c.quant}'`);
+  if (c.groups > 1 && (c.dim % c.groups !== 0 || c.ffnDim % c.groups !== 0)) {
+    throw new ArgumentError(`config.groups (${c.groups}) must divide config.dim (${c.dim}) and config.ffnDim (${c.ffnDim})`);
+  }
+  return c;
+}
+
+/** Parameter count: total, and the part that BitLinear quantizes. */
+export function paramCount(c: ModelConfig): { total: number; linear: number; embedding: number } {
+  const hs = c.dim / c.nHeads;
+  const kv = c.nKvHeads * hs;
+  const gated = c.ffn === 'swiglu' || c.ffn === 'relu2glu' || c.ffn === 'bilinear';
+  const attn = c.dim * c.dim * 2 + c.dim * kv * 2;
+  const ffn = c.dim * c.ffnDim * (gated ? 3 : 2);
+  const norms = c.dim * 2 + (c.subln ? c.dim + c.ffnDim : 0);
+  const linear = c.nLayers * (attn + ffn);
+  const embedding = c.vocabSize * c.dim * (c.tieEmbeddings ? 1 : 2);
+  return { total: linear + embedding + c.nLayers * norms + c.dim, linear, embedding };
+}

@@ -1,0 +1,407 @@
+/**
+ * LLaMA-style decoder with BitLinear projections — training forward and backward
+ * (the llm.c gpt2_forward / gpt2_backward of this project).
+ *
+ *   x = emb[tokens]                                                  (B·T, C)
+ *   per layer:
+ *     a = RMSNorm(x)              q,k,v = BitLinear(a)               (M, C), (M, KV), (M, KV)
+ *     q,k = RoPE(q,k)             o = CausalGQA(q,k,v)               (M, C)
+ *     o = RMSNorm_sub(o)?         x = x + BitLinear_o(o)             SubLN (2B4T attn_sub_norm); v2: Hadamard input
+ *     a = RMSNorm(x)              h = act(BitLinear_gate(a)) ⊙ BitLinear_up(a)   (M, F)  (or act(up(a)) for plain MLPs)
+ *     h = RMSNorm_sub(h)?         x = x + BitLinear_down(h)          SubLN (ffn_sub_norm); v2: Hadamard input
+ *   logits = RMSNorm(x) · headᵀ (head = emb when tied, full precision)      (M, V)
+ *
+ * Parameters live in one flat buffer (matrices first — the weight-decay group — then
+ * norm weights), gradients in a second with the same layout; activations are allocated
+ * once for the largest (B, T). Nothing is allocated per step.
+ */
+import { ArgumentError, NumericsError, ShapeError } from '../errors.js';
+import type { Backend } from '../kernels/backend.js';
+import type { FloatArray } from '../tensor/dtype.js';
+import type { Arena } from '../tensor/arena.js';
+import { Rng } from '../tensor/rng.js';
+import { MODE_TRAITS, QuantInput, QuantWeight, linearBackward, linearForward } from '../nn/bitlinear.js';
+import { type ModelConfig, validateConfig } from './config.js';
+
+export type Dtype = 'f32' | 'f64';
+
+/** One named parameter tensor in the flat buffer. */
+export interface ParamInfo {
+  name: string;
+  shape: number[];
+  offset: number;
+  size: number;
+  /** Matrices decay; norm weights do not. */
+  decay: boolean;
+}
+
+interface Layer {
+  attnNorm: string; wq: string; wk: string; wv: string; wo: string; attnSubNorm?: string;
+  ffnNorm: string; wGate?: string; wUp: string; wDown: string; ffnSubNorm?: string;
+}
+
+/** Parameter table for a config, in buffer order (HF-like names). */
+export function paramTable(c: ModelConfig): ParamInfo[] {
+  const hs = c.dim / c.nHeads;
+  const kv = c.nKvHeads * hs;
+  const gated = isGated(c);
+  const mats: Array<[string, number[]]> = [['embed_tokens', [c.vocabSize, c.dim]]];
+  if (!c.tieEmbeddings) mats.push(['lm_head', [c.vocabSize, c.dim]]);
+  const norms: Array<[string, number[]]> = [];
+  for (let l = 0; l < c.nLayers; l++) {
+    const p = `layers.${l}.`;
+    mats.push([`${p}q_proj`, [c.dim, c.dim]], [`${p}k_proj`, [kv, c.dim]], [`${p}v_proj`, [kv, c.dim]], [`${p}o_proj`, [c.dim, c.dim]]);
+    if (gated) mats.push([`${p}gate_proj`, [c.ffnDim, c.dim]]);
+    mats.push([`${p}up_proj`, [c.ffnDim, c.dim]], [`${p}down_proj`, [c.dim, c.ffnDim]]);
+    norms.push([`${p}input_layernorm`, [c.dim]], [`${p}post_attention_layernorm`, [c.dim]]);
+    if (c.subln) norms.push([`${p}attn_sub_norm`, [c.dim]], [`${p}ffn_sub_norm`, [c.ffnDim]]);
+  }
+  norms.push(['norm', [c.dim]]);
+  const out: ParamInfo[] = [];
+  let off = 0;
+  for (const [list, decay] of [[mats, true], [norms, false]] as const) {
+    for (const [name, shape] of list) {
+      const size = shape.reduce((a, b) => a * b, 1);
+      out.push({ name, shape, offset: off, size, decay });
+      off += size;
+    }
+  }
+  return out;
+}
+
+function isGated(c: ModelConfig): boolean {
+  return c.ffn === 'swiglu' || c.ffn === 'relu2glu' || c.ffn === 'bilinear';
+}
+
+export class Transformer {
+  readonly params: FloatArray;
+  readonly grads: FloatArray;
+  readonly table: ParamInfo[];
+  /** Size of the weight-decay group (params[0 : decaySize]). */
+  readonly decaySize: number;
+  private readonly views = new Map<string, { p: FloatArray; g: FloatArray; info: ParamInfo }>();
+  private readonly layers: Layer[];
+  private acts: Acts | undefined;
+  private last: { B: number; T: number; M: number; tokens: Int32Array; targets: Int32Array | null } | undefined;
+  /** λ of warmup quantization for every BitLinear (1 = plain BitNet). */
+  private lambdaValue = 1;
+
+  constructor(readonly be: Backend, readonly config: ModelConfig, readonly dtype: Dtype = 'f32', private readonly arena: Arena = be.arena) {
+    validateConfig(config);
+    if (dtype === 'f64' && be.name !== 'ref') throw new ArgumentError('Transformer: dtype f64 needs the reference backend');
+    this.table = paramTable(config);
+    const total = this.table.reduce((s, p) => s + p.size, 0);
+    this.decaySize = this.table.filter((p) => p.decay).reduce((s, p) => s + p.size, 0);
+    this.params = arena.alloc(dtype, total);
+    this.grads = arena.alloc(dtype, total);
+    for (const info of this.table) {
+      this.views.set(info.name, { p: this.params.subarray(info.offset, info.offset + info.size), g: this.grads.subarray(info.offset, info.offset + info.size), info });
+    }
+    const gated = isGated(config);
+    this.layers = Array.from({ length: config.nLayers }, (_, l) => {
+      const p = `layers.${l}.`;
+      return {
+        attnNorm: `${p}input_layernorm`, wq: `${p}q_proj`, wk: `${p}k_proj`, wv: `${p}v_proj`, wo: `${p}o_proj`,
+        ...(config.subln ? { attnSubNorm: `${p}attn_sub_norm`, ffnSubNorm: `${p}ffn_sub_norm` } : {}),
+        ffnNorm: `${p}post_attention_layernorm`, ...(gated ? { wGate: `${p}gate_proj` } : {}), wUp: `${p}up_proj`, wDown: `${p}down_proj`,
+      };
+    });
+  }
+
+  get numParams(): number {
+    return this.params.length;
+  }
+
+  /** Parameter (and its gradient) by name. */
+  param(name: string): { p: FloatArray; g: FloatArray; info: ParamInfo } {
+    const v = this.views.get(name);
+    if (v === undefined) throw new ArgumentError(`no parameter '${name}'`);
+    return v;
+  }
+
+  /** GPT-2 style init: N(0, 0.02), residual output projections scaled by 1/√(2L), norms = 1. */
+  init(seed: number): void {
+    const rng = new Rng(seed);
+    const resid = 0.02 / Math.sqrt(2 * this.config.nLayers);
+    for (const info of this.table) {
+      const { p } = this.views.get(info.name)!;
+      if (!info.decay) p.fill(1);
+      else rng.fork(info.name).fillNormal(p, 0, /(o_proj|down_proj)$/.test(info.name) ? resid : 0.02);
+    }
+  }
+
+  set lambda(v: number) {
+    if (!(v >= 0 && v <= 1)) throw new ArgumentError(`lambda must be in [0, 1], got ${v}`);
+    this.lambdaValue = v;
+    if (this.acts) for (const q of [...this.acts.inputs, ...this.acts.weights.values()]) q.lambda = v;
+  }
+  get lambda(): number {
+    return this.lambdaValue;
+  }
+
+  /** Allocate activations for batches up to (B, T) (called by forward on first use). */
+  allocate(B: number, T: number): void {
+    const c = this.config;
+    if (T > c.maxSeqLen) throw new ShapeError(`sequence length ${T} exceeds config.maxSeqLen ${c.maxSeqLen}`);
+    if (this.acts && this.acts.B >= B && this.acts.T >= T) return;
+    this.acts = makeActs(this, B, T);
+    this.lambda = this.lambdaValue;
+  }
+
+  zeroGrad(): void {
+    this.grads.fill(0);
+  }
+
+  /**
+   * Forward pass over tokens (B, T). With targets, returns the mean cross-entropy
+   * (targets = -1 are ignored) and keeps what backward needs; without, returns NaN and
+   * leaves logits in `logits()`.
+   */
+  forward(tokens: Int32Array, targets: Int32Array | null, B: number, T: number): number {
+    const c = this.config;
+    const M = B * T;
+    if (tokens.length < M) throw new ShapeError(`forward: tokens has ${tokens.length} entries, B·T = ${M}`);
+    if (targets !== null && targets.length < M) throw new ShapeError(`forward: targets has ${targets.length} entries, B·T = ${M}`);
+    this.allocate(B, T);
+    const a = this.acts!;
+    const be = this.be;
+    const C = c.dim, F = c.ffnDim, V = c.vocabSize, H = c.nHeads, KVH = c.nKvHeads, HS = C / H, KV = KVH * HS;
+    // embedding lookup
+    const emb = this.param('embed_tokens').p;
+    const x0 = a.resid[0]!;
+    for (let i = 0; i < M; i++) {
+      const t = tokens[i]!;
+      if (!(t >= 0 && t < V)) throw new ArgumentError(`forward: token id ${t} at position ${i} is outside the vocabulary [0, ${V})`);
+      x0.set(emb.subarray(t * C, (t + 1) * C), i * C);
+    }
+    for (const w of a.weights.values()) w.update();
+    for (let l = 0; l < c.nLayers; l++) {
+      const L = this.layers[l]!;
+      const la = a.layer[l]!;
+      const x = a.resid[2 * l]!, xMid = a.resid[2 * l + 1]!, xOut = a.resid[2 * l + 2]!;
+      // attention block
+      be.rmsnormForward(la.ln1, la.ln1Rstd, x, this.param(L.attnNorm).p, M, C, c.normEps);
+      const inA = la.inAttn.forward(la.ln1, M);
+      linearForward(be, la.q, inA, a.weights.get(L.wq)!, M);
+      linearForward(be, la.k, inA, a.weights.get(L.wk)!, M);
+      linearForward(be, la.v, inA, a.weights.get(L.wv)!, M);
+      be.ropeForward(la.q, la.q, a.cos, a.sin, B, T, H, HS, 0);
+      be.ropeForward(la.k, la.k, a.cos, a.sin, B, T, KVH, HS, 0);
+      be.attentionForward(la.attOut, la.att, la.q, la.k, la.v, B, T, H, KVH, HS);
+      let o = la.attOut;
+      if (L.attnSubNorm) {
+        be.rmsnormForward(la.sub1, la.sub1Rstd, o, this.param(L.attnSubNorm).p, M, C, c.normEps);
+        o = la.sub1;
+      }
+      linearForward(be, a.tmpC, la.inO.forward(o, M), a.weights.get(L.wo)!, M);
+      add(xMid, x, a.tmpC, M * C);
+      // FFN block
+      be.rmsnormForward(la.ln2, la.ln2Rstd, xMid, this.param(L.ffnNorm).p, M, C, c.normEps);
+      const inF = la.inFfn.forward(la.ln2, M);
+      linearForward(be, la.up, inF, a.weights.get(L.wUp)!, M);
+      if (L.wGate) {
+        linearForward(be, la.gate, inF, a.weights.get(L.wGate)!, M);
+        if (c.ffn === 'swiglu') be.swigluForward(la.h, la.gate, la.up, M * F);
+        else if (c.ffn === 'relu2glu') be.relu2gluForward(la.h, la.gate, la.up, M * F);
+        else be.bilinearForward(la.h, la.gate, la.up, M * F);
+      } else if (c.ffn === 'mlp-relu') be.relu2Forward(la.h, la.up, M * F), sqrtRelu(la.h, la.up, M * F);
+      else be.geluForward(la.h, la.up, M * F);
+      let h = la.h;
+      if (L.ffnSubNorm) {
+        be.rmsnormForward(la.sub2, la.sub2Rstd, h, this.param(L.ffnSubNorm).p, M, F, c.normEps);
+        h = la.sub2;
+      }
+      linearForward(be, a.tmpC, la.inDown.forward(h, M), a.weights.get(L.wDown)!, M);
+      add(xOut, xMid, a.tmpC, M * C);
+    }
+    const xL = a.resid[2 * c.nLayers]!;
+    be.rmsnormForward(a.lnf, a.lnfRstd, xL, this.param('norm').p, M, C, c.normEps);
+    be.matmul(a.logits, a.lnf, this.head().p, M, C, V);
+    this.last = { B, T, M, tokens, targets };
+    if (targets === null) return NaN;
+    be.crossentropyForward(a.losses, a.probs, a.logits, targets, M, V);
+    let sum = 0, n = 0;
+    for (let i = 0; i < M; i++) if (targets[i]! >= 0) (sum += a.losses[i]!), n++;
+    if (n === 0) throw new ArgumentError('forward: every target is -1 (ignored); nothing to learn from');
+    return sum / n;
+  }
+
+  /** Logits (M, V) of the last forward pass. */
+  logits(): FloatArray {
+    if (!this.acts || !this.last) throw new ArgumentError('logits: run forward first');
+    return this.acts.logits.subarray(0, this.last.M * this.config.vocabSize);
+  }
+
+  private head(): { p: FloatArray; g: FloatArray } {
+    return this.param(this.config.tieEmbeddings ? 'embed_tokens' : 'lm_head');
+  }
+
+  /** Backward pass of the last forward (with targets): accumulates into `grads`. */
+  backward(): void {
+    const last = this.last;
+    if (!this.acts || !last || last.targets === null) throw new ArgumentError('backward: run forward with targets first');
+    const c = this.config;
+    const a = this.acts;
+    const be = this.be;
+    const { B, T, M, targets, tokens } = last;
+    const C = c.dim, F = c.ffnDim, V = c.vocabSize, H = c.nHeads, KVH = c.nKvHeads, HS = C / H, KV = KVH * HS;
+    let n = 0;
+    for (let i = 0; i < M; i++) if (targets[i]! >= 0) n++;
+    a.dlosses.fill(1 / n, 0, M);
+    const dlogits = a.logits; // logits are not needed any more: reuse as their gradient
+    dlogits.fill(0, 0, M * V);
+    be.crossentropyBackward(dlogits, a.dlosses, a.probs, targets, M, V);
+    be.matmulBackwardWeight(this.head().g, dlogits, a.lnf, M, C, V);
+    a.dC1.fill(0, 0, M * C);
+    be.matmulBackwardInput(a.dC1, dlogits, this.head().p, M, C, V);
+    const dres = a.dres;
+    dres.fill(0, 0, M * C);
+    const xL = a.resid[2 * c.nLayers]!;
+    be.rmsnormBackward(dres, this.param('norm').g, a.dC1, xL, this.param('norm').p, a.lnfRstd, M, C);
+    for (let l = c.nLayers - 1; l >= 0; l--) {
+      const L = this.layers[l]!;
+      const la = a.layer[l]!;
+      const x = a.resid[2 * l]!, xMid = a.resid[2 * l + 1]!;
+      // FFN block: xOut = xMid + down(inDown(sub2(h)))
+      linearBackward(be, la.inDown.da, this.param(L.wDown).g, dres, la.inDown.a.length ? la.inDown.a : (L.ffnSubNorm ? la.sub2 : la.h), a.weights.get(L.wDown)!, M);
+      const dh = a.dF1;
+      dh.fill(0, 0, M * F);
+      if (L.ffnSubNorm) {
+        const ds = a.dF2;
+        ds.fill(0, 0, M * F);
+        la.inDown.backward(ds, M);
+        be.rmsnormBackward(dh, this.param(L.ffnSubNorm).g, ds, la.h, this.param(L.ffnSubNorm).p, la.sub2Rstd, M, F);
+      } else la.inDown.backward(dh, M);
+      const dup = a.dF2;
+      dup.fill(0, 0, M * F);
+      if (L.wGate) {
+        const dgate = a.dF3;
+        dgate.fill(0, 0, M * F);
+        if (c.ffn === 'swiglu') be.swigluBackward(dgate, dup, dh, la.gate, la.up, M * F);
+        else if (c.ffn === 'relu2glu') be.relu2gluBackward(dgate, dup, dh, la.gate, la.up, M * F);
+        else be.bilinearBackward(dgate, dup, dh, la.gate, la.up, M * F);
+        linearBackward(be, la.inFfn.da, this.param(L.wGate).g, dgate, la.inFfn.a.length ? la.inFfn.a : la.ln2, a.weights.get(L.wGate)!, M);
+      } else if (c.ffn === 'mlp-relu') reluBackward(dup, dh, la.up, M * F);
+      else be.geluBackward(dup, dh, la.up, M * F);
+      linearBackward(be, la.inFfn.da, this.param(L.wUp).g, dup, la.inFfn.a.length ? la.inFfn.a : la.ln2, a.weights.get(L.wUp)!, M);
+      a.dC1.fill(0, 0, M * C);
+      la.inFfn.backward(a.dC1, M);
+      be.rmsnormBackward(dres, this.param(L.ffnNorm).g, a.dC1, xMid, this.param(L.ffnNorm).p, la.ln2Rstd, M, C);
+      // attention block: xMid = x + o(inO(sub1(attOut)))
+      linearBackward(be, la.inO.da, this.param(L.wo).g, dres, la.inO.a.length ? la.inO.a : (L.attnSubNorm ? la.sub1 : la.attOut), a.weights.get(L.wo)!, M);
+      const dAtt = a.dC1;
+      dAtt.fill(0, 0, M * C);
+      if (L.attnSubNorm) {
+        const ds = a.dC2;
+        ds.fill(0, 0, M * C);
+        la.inO.backward(ds, M);
+        be.rmsnormBackward(dAtt, this.param(L.attnSubNorm).g, ds, la.attOut, this.param(L.attnSubNorm).p, la.sub1Rstd, M, C);
+      } else la.inO.backward(dAtt, M);
+      const dq = a.dC2, dk = a.dKV1, dv = a.dKV2;
+      dq.fill(0, 0, M * C);
+      dk.fill(0, 0, M * KV);
+      dv.fill(0, 0, M * KV);
+      be.attentionBackward(dq, dk, dv, a.datt, dAtt, la.q, la.k, la.v, la.att, B, T, H, KVH, HS);
+      const dqPre = a.dC3, dkPre = a.dKV3;
+      dqPre.fill(0, 0, M * C);
+      dkPre.fill(0, 0, M * KV);
+      be.ropeBackward(dqPre, dq, a.cos, a.sin, B, T, H, HS, 0);
+      be.ropeBackward(dkPre, dk, a.cos, a.sin, B, T, KVH, HS, 0);
+      const inA = la.inAttn.a.length ? la.inAttn.a : la.ln1;
+      linearBackward(be, la.inAttn.da, this.param(L.wq).g, dqPre, inA, a.weights.get(L.wq)!, M);
+      linearBackward(be, la.inAttn.da, this.param(L.wk).g, dkPre, inA, a.weights.get(L.wk)!, M);
+      linearBackward(be, la.inAttn.da, this.param(L.wv).g, dv, inA, a.weights.get(L.wv)!, M);
+      a.dC1.fill(0, 0, M * C);
+      la.inAttn.backward(a.dC1, M);
+      be.rmsnormBackward(dres, this.param(L.attnNorm).g, a.dC1, x, this.param(L.attnNorm).p, la.ln1Rstd, M, C);
+    }
+    // embedding: scatter-add rows
+    const dEmb = this.param('embed_tokens').g;
+    for (let i = 0; i < M; i++) {
+      const t = tokens[i]!;
+      for (let j = 0; j < C; j++) dEmb[t * C + j]! += dres[i * C + j]!;
+    }
+  }
+
+  /** Throws NumericsError naming the first parameter/gradient tensor holding NaN/Inf. */
+  checkFinite(step: number, what: 'params' | 'grads' = 'grads'): void {
+    for (const info of this.table) {
+      const v = this.views.get(info.name)!;
+      const arr = what === 'grads' ? v.g : v.p;
+      for (let i = 0; i < arr.length; i++) {
+        if (!Number.isFinite(arr[i]!)) throw new NumericsError(`step ${step}: ${what === 'grads' ? 'gradient of' : 'parameter'} '${info.name}' has ${arr[i]} at index ${i}`);
+      }
+    }
+  }
+}
+
+interface LayerActs {
+  ln1: FloatArray; ln1Rstd: FloatArray; q: FloatArray; k: FloatArray; v: FloatArray; att: FloatArray; attOut: FloatArray;
+  sub1: FloatArray; sub1Rstd: FloatArray; ln2: FloatArray; ln2Rstd: FloatArray; gate: FloatArray; up: FloatArray; h: FloatArray;
+  sub2: FloatArray; sub2Rstd: FloatArray;
+  inAttn: QuantInput; inO: QuantInput; inFfn: QuantInput; inDown: QuantInput;
+}
+
+interface Acts {
+  B: number; T: number;
+  resid: FloatArray[]; layer: LayerActs[]; weights: Map<string, QuantWeight>; inputs: QuantInput[];
+  cos: FloatArray; sin: FloatArray; tmpC: FloatArray; lnf: FloatArray; lnfRstd: FloatArray;
+  logits: FloatArray; probs: FloatArray; losses: FloatArray; dlosses: FloatArray;
+  dres: FloatArray; dC1: FloatArray; dC2: FloatArray; dC3: FloatArray; dKV1: FloatArray; dKV2: FloatArray; dKV3: FloatArray;
+  dF1: FloatArray; dF2: FloatArray; dF3: FloatArray; datt: FloatArray;
+}
+
+function makeActs(m: Transformer, B: number, T: number): Acts {
+  const c = m.config;
+  const ar = (m as unknown as { arena: Arena }).arena;
+  const dt = m.dtype;
+  const M = B * T, C = c.dim, F = c.ffnDim, V = c.vocabSize, H = c.nHeads, HS = C / H, KV = c.nKvHeads * HS;
+  const f = (n: number) => ar.alloc(dt, n);
+  const tr = MODE_TRAITS[c.quant];
+  const spec = (hadamard: boolean) => ({
+    act: hadamard && tr.hadamardAct ? tr.hadamardAct : tr.act, lnInside: tr.lnInside, hadamard, groups: c.groups, eps: c.normEps,
+  });
+  const inputs: QuantInput[] = [];
+  const qi = (K: number, hadamard: boolean) => {
+    const q = new QuantInput(m.be, ar, spec(hadamard), M, K, dt);
+    inputs.push(q);
+    return q;
+  };
+  const weights = new Map<string, QuantWeight>();
+  for (const info of m.table) {
+    if (!info.decay || info.name === 'embed_tokens' || info.name === 'lm_head') continue;
+    const { p } = m.param(info.name);
+    weights.set(info.name, new QuantWeight(m.be, ar, tr.weight, p, info.shape[0]!, info.shape[1]!, c.groups));
+  }
+  const v2 = tr.hadamardAct !== undefined;
+  const layer: LayerActs[] = [];
+  for (let l = 0; l < c.nLayers; l++) {
+    layer.push({
+      ln1: f(M * C), ln1Rstd: f(M), q: f(M * C), k: f(M * KV), v: f(M * KV), att: f(B * H * T * T), attOut: f(M * C),
+      sub1: c.subln ? f(M * C) : f(0), sub1Rstd: c.subln ? f(M) : f(0), ln2: f(M * C), ln2Rstd: f(M),
+      gate: f(M * F), up: f(M * F), h: f(M * F), sub2: c.subln ? f(M * F) : f(0), sub2Rstd: c.subln ? f(M) : f(0),
+      inAttn: qi(C, false), inO: qi(C, v2), inFfn: qi(C, false), inDown: qi(F, v2),
+    });
+  }
+  const cos = f(c.maxSeqLen * (HS / 2)), sin = f(c.maxSeqLen * (HS / 2));
+  m.be.ropeTables(cos, sin, c.maxSeqLen, HS, c.ropeTheta);
+  return {
+    B, T, resid: Array.from({ length: 2 * c.nLayers + 1 }, () => f(M * C)), layer, weights, inputs, cos, sin,
+    tmpC: f(M * C), lnf: f(M * C), lnfRstd: f(M), logits: f(M * V), probs: f(M * V), losses: f(M), dlosses: f(M),
+    dres: f(M * C), dC1: f(M * C), dC2: f(M * C), dC3: f(M * C), dKV1: f(M * KV), dKV2: f(M * KV), dKV3: f(M * KV),
+    dF1: f(M * F), dF2: f(M * F), dF3: f(M * F), datt: f(B * H * T * T),
+  };
+}
+
+function add(out: FloatArray, a: FloatArray, b: FloatArray, n: number): void {
+  for (let i = 0; i < n; i++) out[i] = a[i]! + b[i]!;
+}
+
+/** Plain ReLU for BitNet v1-style MLPs, from relu² output: relu(x) = sqrt(relu²(x)) would lose sign info, so recompute. */
+function sqrtRelu(out: FloatArray, x: FloatArray, n: number): void {
+  for (let i = 0; i < n; i++) out[i] = x[i]! > 0 ? x[i]! : 0;
+}
+
+function reluBackward(dinp: FloatArray, dout: FloatArray, x: FloatArray, n: number): void {
+  for (let i = 0; i < n; i++) if (x[i]! > 0) dinp[i]! += dout[i]!;
+}

@@ -1,0 +1,199 @@
+/**
+ * BitLinear for training: fake quantization in the forward pass, the straight-through
+ * estimator in the backward pass, full-precision latent weights that receive the updates.
+ * A drop-in for Linear: with mode 'fp' both quantizers are the identity.
+ *
+ * Split in two because several projections share one input (q/k/v read the same
+ * normalised x, gate/up too): the input is prepared once and its gradient summed.
+ *
+ *   QuantInput   a = Quant_act(Hadamard?(LN?(x)))          (M, K)
+ *   QuantWeight  w̃ = Quant_w(W)                             (N, K)
+ *   linear       y = a · w̃ᵀ                                  (M, N)
+ *
+ * Backward (STE, as the reference code's x + (q(x) − x).detach()):
+ *   da  += dy · w̃          dW += dyᵀ · a   (straight into the latent weight's gradient)
+ *   dx  += LN_bwd(Hadamard(da))  — the quantizers are the identity; H is orthonormal and symmetric.
+ *
+ * λ-warmup (fine-tuning an FP model into BitNet): a = x + λ(q(x) − x), w̃ = W + λ(q(W) − W).
+ * SPEC.md §1.1–1.3 (v1), §2 (b1.58), §4.2 (v2 H-BitLinear), §8 (warmup quantization).
+ */
+import type { Backend } from '../kernels/backend.js';
+import type { FloatArray } from '../tensor/dtype.js';
+import type { Arena } from '../tensor/arena.js';
+import type { QuantMode } from '../model/config.js';
+
+export type ActQuant = 'none' | 'i8-token' | 'i8-tensor' | 'i4-token';
+export type WeightQuant = 'none' | 'ternary' | 'sign';
+
+/** How the BitLinear variants of each mode quantize (the one table that defines the modes). */
+export const MODE_TRAITS: Record<QuantMode, { weight: WeightQuant; act: ActQuant; lnInside: boolean; hadamardAct: ActQuant | undefined }> = {
+  fp: { weight: 'none', act: 'none', lnInside: false, hadamardAct: undefined },
+  bitnet: { weight: 'sign', act: 'i8-tensor', lnInside: true, hadamardAct: undefined },
+  b158: { weight: 'ternary', act: 'i8-token', lnInside: false, hadamardAct: undefined },
+  'v2-a8': { weight: 'ternary', act: 'i8-token', lnInside: false, hadamardAct: 'i8-token' },
+  'v2-a4': { weight: 'ternary', act: 'i8-token', lnInside: false, hadamardAct: 'i4-token' },
+};
+
+export interface InputSpec {
+  act: ActQuant;
+  lnInside: boolean;
+  hadamard: boolean;
+  /** Activation groups (BitNet v1 group quantization): absmax per group of K/G columns. */
+  groups: number;
+  eps: number;
+}
+
+/** Prepared (quantized) input of one or more BitLinear layers. */
+export class QuantInput {
+  /** a: (M, K): what the matmul consumes (and dW needs). */
+  readonly a: FloatArray;
+  /** da: (M, K): gradient w.r.t. a, accumulated by the consumers, then pushed to dx. */
+  readonly da: FloatArray;
+  private readonly ln: FloatArray | undefined; // (M, K)
+  private readonly mean: FloatArray | undefined; // (M)
+  private readonly rstd: FloatArray | undefined; // (M)
+  private x: FloatArray | undefined;
+  /** λ of warmup quantization (1 = fully quantized). */
+  lambda = 1;
+
+  constructor(private readonly be: Backend, arena: Arena, readonly spec: InputSpec, readonly maxM: number, readonly K: number, dtype: 'f32' | 'f64') {
+    const passthrough = spec.act === 'none' && !spec.lnInside && !spec.hadamard;
+    this.a = passthrough ? new Float32Array(0) : arena.alloc(dtype, maxM * K);
+    this.da = arena.alloc(dtype, maxM * K);
+    if (spec.lnInside) {
+      this.ln = arena.alloc(dtype, maxM * K);
+      this.mean = arena.alloc(dtype, maxM);
+      this.rstd = arena.alloc(dtype, maxM);
+    }
+  }
+
+  /** Prepare from x (M, K); returns the array the matmul should read. Zeroes da for the backward pass. */
+  forward(x: FloatArray, M: number): FloatArray {
+    const { be, spec, K } = this;
+    this.x = x;
+    this.da.fill(0, 0, M * K);
+    if (spec.act === 'none' && !spec.lnInside && !spec.hadamard) return x;
+    let src = x;
+    if (spec.lnInside) {
+      be.layernormForward(this.ln!, this.mean!, this.rstd!, x, null, null, M, K, spec.eps);
+      src = this.ln!;
+    }
+    const a = this.a;
+    if (spec.hadamard) {
+      be.hadamardForward(a, src, M, K);
+      src = a;
+    }
+    if (spec.act === 'none') {
+      if (src !== a) a.set(src.subarray(0, M * K));
+      return a;
+    }
+    const mixed = this.lambda < 1;
+    const keep = mixed ? src.slice(0, M * K) : undefined;
+    if (spec.groups > 1) fakeQuantGroupsPerTensor(a, src, M, K, spec.groups);
+    else if (spec.act === 'i8-token') be.fakeQuantAbsmaxI8PerToken(a, src, M, K);
+    else if (spec.act === 'i8-tensor') be.fakeQuantAbsmaxI8PerTensor(a, src, M * K);
+    else be.fakeQuantAbsmeanI4PerToken(a, src, M, K);
+    if (keep !== undefined) lerp(a, keep, this.lambda, M * K);
+    return a;
+  }
+
+  /** dx (M, K) += d(prepare)/dx applied to da. */
+  backward(dx: FloatArray, M: number): void {
+    const { be, spec, K } = this;
+    const n = M * K;
+    if (spec.act === 'none' && !spec.lnInside && !spec.hadamard) {
+      addInto(dx, this.da, n);
+      return;
+    }
+    const g = this.da;
+    if (spec.hadamard) {
+      // H is symmetric and orthonormal: d(Hx)/dx applied to g is H g. In place on da.
+      be.hadamardForward(g, g, M, K);
+    }
+    if (spec.lnInside) be.layernormBackward(dx, null, null, g, this.x!, null, this.mean!, this.rstd!, M, K);
+    else addInto(dx, g, n);
+  }
+}
+
+/** Quantized view of one latent weight matrix W (N, K). */
+export class QuantWeight {
+  /** w̃: (N, K), the weight the matmul uses (= W itself for 'none'). */
+  readonly wq: FloatArray;
+  /** Last scales: β (ternary/sign) and α (sign), per group. */
+  beta = 0;
+  lambda = 1;
+  private readonly q: Int8Array | undefined;
+  private readonly alpha: FloatArray | undefined;
+  private readonly betas: FloatArray | undefined;
+
+  constructor(private readonly be: Backend, arena: Arena, readonly kind: WeightQuant, readonly w: FloatArray, readonly N: number, readonly K: number, readonly groups: number) {
+    this.wq = kind === 'none' ? w : arena.alloc(w instanceof Float64Array ? 'f64' : 'f32', N * K);
+    if (groups > 1) {
+      this.q = new Int8Array(N * K);
+      this.alpha = new Float64Array(groups);
+      this.betas = new Float64Array(groups);
+    }
+  }
+
+  /** Recompute w̃ from the latent W (once per forward pass). */
+  update(): FloatArray {
+    const { be, kind, w, N, K } = this;
+    if (kind === 'none') return w;
+    const n = N * K;
+    if (this.groups > 1) {
+      const G = this.groups;
+      if (kind === 'sign') be.quantizeSignGrouped(this.q!, this.alpha!, this.betas!, w, N, K, G);
+      else be.quantizeTernaryAbsmeanGrouped(this.q!, this.betas!, w, N, K, G);
+      const per = (N / G) * K;
+      for (let i = 0; i < n; i++) this.wq[i] = this.q![i]! * this.betas![Math.floor(i / per)]!;
+    } else if (kind === 'sign') {
+      this.beta = be.fakeQuantSign(this.wq, w, n).beta;
+    } else {
+      this.beta = be.fakeQuantTernary(this.wq, w, n);
+    }
+    if (this.lambda < 1) lerp(this.wq, w, this.lambda, n);
+    return this.wq;
+  }
+}
+
+/** y (M, N) = a (M, K) · w̃ (N, K)ᵀ */
+export function linearForward(be: Backend, y: FloatArray, a: FloatArray, w: QuantWeight, M: number): void {
+  be.matmul(y, a, w.wq, M, w.K, w.N);
+}
+
+/** da += dy · w̃;  dW += dyᵀ · a  (STE: the latent weight gets the gradient of w̃). */
+export function linearBackward(be: Backend, da: FloatArray, dW: FloatArray, dy: FloatArray, a: FloatArray, w: QuantWeight, M: number): void {
+  be.matmulBackwardInput(da, dy, w.wq, M, w.K, w.N);
+  be.matmulBackwardWeight(dW, dy, a, M, w.K, w.N);
+}
+
+/** out = x + λ(out − x): out holds q(x) on entry. */
+function lerp(out: FloatArray, x: FloatArray, lambda: number, n: number): void {
+  for (let i = 0; i < n; i++) out[i] = x[i]! + lambda * (out[i]! - x[i]!);
+}
+
+function addInto(dst: FloatArray, src: FloatArray, n: number): void {
+  for (let i = 0; i < n; i++) dst[i]! += src[i]!;
+}
+
+/**
+ * BitNet v1 group quantization of activations (SPEC §1.2 Eq.14): columns split into G groups,
+ * absmax γ_g per group over the whole (M, K/G) block (per tensor, as in training),
+ * out = round(x·127/γ_g) clamped to ±127, dequantized ·γ_g/127.
+ */
+function fakeQuantGroupsPerTensor(out: FloatArray, x: FloatArray, M: number, K: number, G: number): void {
+  const gs = K / G;
+  for (let g = 0; g < G; g++) {
+    let amax = 0;
+    for (let m = 0; m < M; m++) for (let j = g * gs; j < (g + 1) * gs; j++) amax = Math.max(amax, Math.abs(x[m * K + j]!));
+    const s = Math.fround(127 / Math.max(amax, 1e-5));
+    for (let m = 0; m < M; m++) {
+      for (let j = g * gs; j < (g + 1) * gs; j++) {
+        const v = Math.fround(x[m * K + j]! * s);
+        let r = Math.round(v);
+        if (r - v === 0.5 && r % 2 !== 0) r -= 1;
+        out[m * K + j] = Math.max(-128, Math.min(127, r)) / s;
+      }
+    }
+  }
+}
