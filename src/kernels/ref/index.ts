@@ -1,3 +1,14 @@
-// Every reference kernel. This set defines the Kernels interface (src/kernels/backend.ts).
+// Every reference kernel (kernels only: argument checkers live in ../checks.ts and */_checks.ts).
+// This set defines the Kernels interface (src/kernels/backend.ts).
 export * from './matmul.js';
 export * from './nn.js';
+export {
+  quantizeAbsmaxI8PerToken, quantizeAbsmaxI8PerTensor, fakeQuantAbsmaxI8PerToken, fakeQuantAbsmaxI8PerTensor,
+  quantizeAbsmeanI4PerToken, fakeQuantAbsmeanI4PerToken, quantizeShiftedU7PerToken,
+  quantizeTernaryAbsmean, quantizeTernaryAbsmeanGrouped, fakeQuantTernary,
+  quantizeSign, quantizeSignGrouped, fakeQuantSign,
+} from './quant.js';
+export {
+  matmulTernaryI8, matmulTernaryI8Acc, matmulTernaryI4, matmulTernaryI4Acc,
+  matmulTernary1p6I8, matmulTernary1p6I8Acc, matmulBinaryI8, matmulBinaryI8Acc,
+} from './ternary.js';

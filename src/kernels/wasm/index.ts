@@ -1,3 +1,5 @@
 // Every WASM kernel binding: same names as src/kernels/ref/index.ts, with a leading WasmContext.
 export * from './matmul.js';
 export * from './nn.js';
+export * from './quant.js';
+export * from './ternary.js';

@@ -1,0 +1,172 @@
+/**
+ * The training loop (nanoGPT's train.py, one screen):
+ *   for step: lr, wd ← schedule(step); λ ← ramp(step)
+ *             zero grads; for each micro-batch: forward, backward   (gradient accumulation)
+ *             check finite; clip; AdamW; log; eval; checkpoint
+ * Data order and schedules are pure functions of the step, so resuming from a
+ * checkpoint continues exactly as if the run had never stopped.
+ */
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ArgumentError } from '../errors.js';
+import type { Backend } from '../kernels/backend.js';
+import type { ModelConfig } from '../model/config.js';
+import { Transformer } from '../model/transformer.js';
+import { AdamW, DEFAULT_ADAMW, type AdamWConfig } from './adamw.js';
+import { listCheckpoints, readCheckpoint, restoreCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { lambdaAt, scheduleAt, validateSchedule, type ScheduleConfig } from './schedule.js';
+import { writeFileAtomic } from '../io/files.js';
+
+/** Where batches come from: pure functions of (step, micro), so runs resume exactly. */
+export interface DataSource {
+  /** Training batch for optimizer step `step`, micro-batch `micro`: inputs and next-token targets, (B, T) each. */
+  trainBatch(step: number, micro: number, B: number, T: number): { inputs: Int32Array; targets: Int32Array };
+  /** Validation batches (B, T), the same every call. */
+  valBatches(B: number, T: number, maxBatches: number): Iterable<{ inputs: Int32Array; targets: Int32Array }>;
+  /** UTF-8 bytes per token of the validation text (for bits-per-byte). */
+  valBytesPerToken: number;
+}
+
+export interface TrainOptions {
+  steps: number;
+  batchSize: number;
+  seqLen: number;
+  gradAccum: number;
+  seed: number;
+  schedule: ScheduleConfig;
+  adamw: AdamWConfig;
+  /** Steps over which λ of warmup quantization ramps 0 → 1 (0: quantize fully from the start). */
+  lambdaRamp: number;
+  evalEvery: number;
+  evalBatches: number;
+  ckptEvery: number;
+  keepCheckpoints: number;
+  logEvery: number;
+}
+
+export function defaultTrainOptions(steps: number): TrainOptions {
+  return {
+    steps, batchSize: 8, seqLen: 128, gradAccum: 1, seed: 1337,
+    schedule: { kind: 'cosine', lr: 3e-3, minLr: 3e-4, warmup: Math.min(50, Math.floor(steps / 10)), steps, weightDecay: 0.1 },
+    adamw: { ...DEFAULT_ADAMW }, lambdaRamp: 0, evalEvery: Math.max(1, Math.floor(steps / 5)), evalBatches: 8,
+    ckptEvery: Math.max(1, Math.floor(steps / 5)), keepCheckpoints: 2, logEvery: 1,
+  };
+}
+
+export function validateTrainOptions(o: TrainOptions, model: ModelConfig): void {
+  const pos = (k: keyof TrainOptions) => {
+    const v = o[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ArgumentError(`train.${k} must be a positive integer, got ${String(v)}`);
+  };
+  for (const k of ['steps', 'batchSize', 'seqLen', 'gradAccum', 'evalEvery', 'evalBatches', 'ckptEvery', 'keepCheckpoints', 'logEvery'] as const) pos(k);
+  if (o.seqLen > model.maxSeqLen) throw new ArgumentError(`train.seqLen (${o.seqLen}) exceeds the model's maxSeqLen (${model.maxSeqLen})`);
+  if (!Number.isInteger(o.lambdaRamp) || o.lambdaRamp < 0) throw new ArgumentError(`train.lambdaRamp must be a non-negative integer, got ${o.lambdaRamp}`);
+  validateSchedule(o.schedule);
+}
+
+export interface StepLog {
+  step: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  tokensPerSec: number;
+  elapsedSec: number;
+  valLoss?: number;
+  valBpb?: number;
+}
+
+export interface TrainResult {
+  model: Transformer;
+  optimizer: AdamW;
+  history: StepLog[];
+  final: { valLoss: number; valBpb: number };
+}
+
+/** Mean validation loss (nats/token) and bits per byte. */
+export function evaluate(model: Transformer, data: DataSource, B: number, T: number, maxBatches: number): { valLoss: number; valBpb: number } {
+  let sum = 0, n = 0;
+  for (const { inputs, targets } of data.valBatches(B, T, maxBatches)) {
+    sum += model.forward(inputs, targets, B, T);
+    n++;
+  }
+  if (n === 0) throw new ArgumentError('evaluate: the validation split yields no batch of this size');
+  const valLoss = sum / n;
+  return { valLoss, valBpb: valLoss / Math.LN2 / data.valBytesPerToken };
+}
+
+export interface TrainRun {
+  /** Run directory: config.json, metrics.jsonl, checkpoints. Omit for in-memory training. */
+  runDir?: string;
+  /** Continue from the newest checkpoint in runDir. */
+  resume?: boolean;
+  onLog?: (log: StepLog) => void;
+  /** Stop after this many steps of this call (tests simulate interruption). */
+  stopAfter?: number;
+  dtype?: 'f32' | 'f64';
+}
+
+export function train(be: Backend, config: ModelConfig, opts: TrainOptions, data: DataSource, run: TrainRun = {}): TrainResult {
+  validateTrainOptions(opts, config);
+  const model = new Transformer(be, config, run.dtype ?? 'f32');
+  const opt = new AdamW(be, be.arena, model.numParams, model.decaySize, opts.adamw, run.dtype ?? 'f32');
+  let start = 0;
+  const dir = run.runDir;
+  if (dir !== undefined) {
+    mkdirSync(dir, { recursive: true });
+    const ckpts = listCheckpoints(dir);
+    if (run.resume && ckpts.length > 0) {
+      const ck = readCheckpoint(ckpts[ckpts.length - 1]!);
+      if (JSON.stringify(ck.config) !== JSON.stringify(config)) throw new ArgumentError(`resume: the checkpoint's model config differs from the requested one`);
+      restoreCheckpoint(ck, model, opt);
+      start = ck.step;
+      // Drop log lines written after the checkpoint: they will be recomputed identically.
+      const mpath = join(dir, 'metrics.jsonl');
+      try {
+        const kept = readFileSync(mpath, 'utf8').split('\n').filter((l) => l && (JSON.parse(l) as StepLog).step <= start);
+        writeFileAtomic(mpath, [new TextEncoder().encode(kept.map((l) => l + '\n').join(''))]);
+      } catch {
+        /* no metrics yet */
+      }
+    } else {
+      model.init(opts.seed);
+      writeFileSync(join(dir, 'config.json'), JSON.stringify({ model: config, train: opts }, null, 2) + '\n');
+      writeFileSync(join(dir, 'metrics.jsonl'), '');
+    }
+  } else model.init(opts.seed);
+
+  const { batchSize: B, seqLen: T, gradAccum } = opts;
+  const history: StepLog[] = [];
+  const t0 = performance.now();
+  let tokens = 0;
+  const end = run.stopAfter !== undefined ? Math.min(opts.steps, start + run.stopAfter) : opts.steps;
+  for (let step = start; step < end; step++) {
+    const { lr, weightDecay } = scheduleAt(opts.schedule, step);
+    if (opts.lambdaRamp > 0) model.lambda = lambdaAt(step, opts.lambdaRamp);
+    model.zeroGrad();
+    let loss = 0;
+    for (let micro = 0; micro < gradAccum; micro++) {
+      const { inputs, targets } = data.trainBatch(step, micro, B, T);
+      loss += model.forward(inputs, targets, B, T) / gradAccum;
+      model.backward();
+    }
+    if (gradAccum > 1) for (let i = 0; i < model.grads.length; i++) model.grads[i]! /= gradAccum;
+    model.checkFinite(step, 'grads');
+    const gradNorm = opt.clip(model.grads);
+    opt.update(model.params, model.grads, lr, weightDecay);
+    tokens += B * T * gradAccum;
+    const elapsedSec = (performance.now() - t0) / 1000;
+    const log: StepLog = { step: step + 1, loss, lr, gradNorm, tokensPerSec: tokens / elapsedSec, elapsedSec };
+    if ((step + 1) % opts.evalEvery === 0 || step + 1 === opts.steps) Object.assign(log, evaluate(model, data, B, T, opts.evalBatches));
+    if ((step + 1) % opts.logEvery === 0 || log.valLoss !== undefined) {
+      history.push(log);
+      run.onLog?.(log);
+      if (dir !== undefined) appendFileSync(join(dir, 'metrics.jsonl'), JSON.stringify(log) + '\n');
+    }
+    if (dir !== undefined && ((step + 1) % opts.ckptEvery === 0 || step + 1 === opts.steps)) {
+      saveCheckpoint(dir, model, opt, step + 1, { seed: opts.seed }, opts.keepCheckpoints);
+    }
+  }
+  const lastVal = [...history].reverse().find((h) => h.valLoss !== undefined);
+  const final = lastVal?.valLoss !== undefined ? { valLoss: lastVal.valLoss, valBpb: lastVal.valBpb! } : evaluate(model, data, B, T, opts.evalBatches);
+  return { model, optimizer: opt, history, final };
+}

@@ -1,0 +1,117 @@
+/**
+ * WASM quantizers against the reference: codes and scales bit-identical (f32 math, ties to
+ * even, fixed f64 summation order), at awkward sizes, on ties, zero rows, f64-unfriendly
+ * magnitudes; 1 and 2 threads; typed errors.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { DTypeError, ShapeError, ArgumentError } from '../../src/errors.js';
+import * as R from '../../src/kernels/ref/quant.js';
+import { WasmContext } from '../../src/kernels/wasm/context.js';
+import * as W from '../../src/kernels/wasm/quant.js';
+import { Rng } from '../../src/tensor/rng.js';
+import { AWKWARD_SIZES, assertBitIdentical, assertExact, randnF32 } from '../helpers/check.js';
+
+let ctxs: WasmContext[] = [];
+before(async () => {
+  ctxs = [await WasmContext.create({ threads: 1 }), await WasmContext.create({ threads: 2 })];
+});
+after(async () => {
+  for (const c of ctxs) await c.dispose();
+});
+
+/** Random rows with ties (x·s = k + 0.5), zero rows, outliers and a wide dynamic range. */
+function inputs(rng: Rng, M: number, K: number): Float32Array {
+  const x = randnF32(rng, M * K, 2);
+  for (let i = 0; i < x.length; i++) {
+    const r = rng.uniform();
+    if (r < 0.1) x[i] = (rng.int(255) - 127) + 0.5; // ties when the row absmax is 127
+    else if (r < 0.12) x[i] = x[i]! * 1e4;
+    else if (r < 0.14) x[i] = 0;
+  }
+  if (M > 1) x.fill(0, 0, K); // a zero row
+  if (M > 2) { x.fill(0, K, 2 * K); x[K] = 127; for (let k = 1; k < K; k++) x[K + k] = (k % 255) - 127 + 0.5; } // exact ties
+  return x;
+}
+
+test('wasm per-token quantizers are bit-identical to the reference', () => {
+  const rng = new Rng(40);
+  for (const K of [...AWKWARD_SIZES, 2560, 6912]) {
+    for (const M of [1, 3, 6]) {
+      const x = inputs(rng, M, K);
+      const q = new Int8Array(M * K), s = new Float32Array(M), fake = new Float32Array(M * K);
+      const qu = new Uint8Array(M * K), eta = new Float32Array(M), su = new Float32Array(M);
+      const what = `M=${M} K=${K}`;
+      for (const ctx of ctxs) {
+        for (const [name, refQ, wQ, refF, wF] of [
+          ['absmax', R.quantizeAbsmaxI8PerToken, W.quantizeAbsmaxI8PerToken, R.fakeQuantAbsmaxI8PerToken, W.fakeQuantAbsmaxI8PerToken],
+          ['absmean i4', R.quantizeAbsmeanI4PerToken, W.quantizeAbsmeanI4PerToken, R.fakeQuantAbsmeanI4PerToken, W.fakeQuantAbsmeanI4PerToken],
+        ] as const) {
+          refQ(q, s, x, M, K);
+          const q2 = new Int8Array(M * K), s2 = new Float32Array(M);
+          wQ(ctx, q2, s2, x, M, K);
+          assertExact(q2, q, `${name} q ${what}`);
+          assertBitIdentical(s2, s, `${name} scale ${what}`);
+          refF(fake, x, M, K);
+          const fake2 = new Float32Array(M * K);
+          wF(ctx, fake2, x, M, K);
+          assertBitIdentical(fake2, fake, `${name} fake ${what}`);
+        }
+        R.quantizeShiftedU7PerToken(qu, eta, su, x, M, K);
+        const qu2 = new Uint8Array(M * K), eta2 = new Float32Array(M), su2 = new Float32Array(M);
+        W.quantizeShiftedU7PerToken(ctx, qu2, eta2, su2, x, M, K);
+        assertExact(qu2, qu, `u7 q ${what}`);
+        assertBitIdentical(eta2, eta, `u7 eta ${what}`);
+        assertBitIdentical(su2, su, `u7 scale ${what}`);
+      }
+    }
+  }
+});
+
+test('wasm per-tensor and weight quantizers are bit-identical to the reference', () => {
+  const rng = new Rng(41);
+  for (const n of [...AWKWARD_SIZES, 1000, 100003]) {
+    const x = inputs(rng, 1, n);
+    for (const ctx of ctxs) {
+      const q = new Int8Array(n), q2 = new Int8Array(n), o = new Float32Array(n), o2 = new Float32Array(n);
+      assert.equal(W.quantizeAbsmaxI8PerTensor(ctx, q2, x, n), R.quantizeAbsmaxI8PerTensor(q, x, n));
+      assertExact(q2, q, `absmax tensor n=${n}`);
+      assert.equal(W.fakeQuantAbsmaxI8PerTensor(ctx, o2, x, n), R.fakeQuantAbsmaxI8PerTensor(o, x, n));
+      assertBitIdentical(o2, o, `absmax fake tensor n=${n}`);
+      assert.equal(W.quantizeTernaryAbsmean(ctx, q2, x, n), R.quantizeTernaryAbsmean(q, x, n));
+      assertExact(q2, q, `ternary n=${n}`);
+      assert.equal(W.fakeQuantTernary(ctx, o2, x, n), R.fakeQuantTernary(o, x, n));
+      assertBitIdentical(o2, o, `ternary fake n=${n}`);
+      assert.deepEqual(W.quantizeSign(ctx, q2, x, n), R.quantizeSign(q, x, n));
+      assertExact(q2, q, `sign n=${n}`);
+      assert.deepEqual(W.fakeQuantSign(ctx, o2, x, n), R.fakeQuantSign(o, x, n));
+      assertBitIdentical(o2, o, `sign fake n=${n}`);
+    }
+  }
+  for (const [N, K, G] of [[6, 5, 3], [64, 130, 8], [17, 3, 17], [4, 1000, 1]] as const) {
+    const w = inputs(rng, N, K);
+    for (const ctx of ctxs) {
+      const q = new Int8Array(N * K), q2 = new Int8Array(N * K);
+      const b = new Float32Array(G), b2 = new Float32Array(G), a = new Float32Array(G), a2 = new Float32Array(G);
+      R.quantizeTernaryAbsmeanGrouped(q, b, w, N, K, G);
+      W.quantizeTernaryAbsmeanGrouped(ctx, q2, b2, w, N, K, G);
+      assertExact(q2, q, 'ternary grouped');
+      assertBitIdentical(b2, b, 'ternary grouped beta');
+      R.quantizeSignGrouped(q, a, b, w, N, K, G);
+      W.quantizeSignGrouped(ctx, q2, a2, b2, w, N, K, G);
+      assertExact(q2, q, 'sign grouped');
+      assertBitIdentical(a2, a, 'sign grouped alpha');
+      assertBitIdentical(b2, b, 'sign grouped beta');
+    }
+  }
+});
+
+test('wasm quantizers raise typed errors', () => {
+  const ctx = ctxs[0]!;
+  const x = new Float32Array(8);
+  assert.throws(() => W.quantizeAbsmaxI8PerToken(ctx, new Int8Array(8), new Float32Array(2), new Float64Array(8), 2, 4), DTypeError);
+  assert.throws(() => W.quantizeAbsmaxI8PerToken(ctx, new Int8Array(8), new Float64Array(2), x, 2, 4), DTypeError);
+  assert.throws(() => W.quantizeAbsmaxI8PerToken(ctx, new Int8Array(7), new Float32Array(2), x, 2, 4), ShapeError);
+  assert.throws(() => W.fakeQuantTernary(ctx, new Float64Array(8), x, 8), DTypeError);
+  assert.throws(() => W.quantizeSignGrouped(ctx, new Int8Array(8), new Float32Array(3), new Float32Array(3), x, 4, 2, 3), ArgumentError);
+});
