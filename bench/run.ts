@@ -6,10 +6,11 @@
 import { appendFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { benchGemm } from './gemm.js';
+import { benchGemv } from './gemv.js';
 import { env, Reporter } from './harness.js';
 import { benchMembw } from './membw.js';
 
-const SUITES = ['membw', 'gemm'] as const;
+const SUITES = ['membw', 'gemm', 'gemv'] as const;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -34,8 +35,12 @@ const suites = positionals.length > 0 ? positionals : [...SUITES];
 const threads = [1, 2];
 const rep = new Reporter();
 console.error(`bench: node ${env.node}, ${env.cpu} ×${env.cpus}, reps ${reps}`);
+let membw = new Map<number, number>();
+// GEMV reports its fraction of the read bandwidth: measure it in the same run.
+if (suites.includes('gemv') && !suites.includes('membw')) suites.unshift('membw');
 for (const s of suites) {
-  if (s === 'membw') await benchMembw(rep, { reps, threads, mib: values.quick ? 64 : 256 });
+  if (s === 'membw') membw = await benchMembw(rep, { reps, threads, mib: values.quick ? 64 : 256 });
+  if (s === 'gemv') await benchGemv(rep, { reps, threads, membw, quick: values.quick });
   if (s === 'gemm') await benchGemm(rep, { reps, threads, sizes: values.quick ? [512] : [512, 1024, 2048] });
 }
 console.log('\n' + rep.table());

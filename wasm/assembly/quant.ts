@@ -92,7 +92,7 @@ const MODE_FAKE: i32 = 1; // store f32 q / s
     let v = load<f32>(x + (<usize>i << 2));
     if (SUB) v = v - sub;
     const r = min(max(nearest(v * s), lo), hi);
-    if (MODE == MODE_I8) store<i8>(dst + <usize>i, <i8>(<i32>r));
+    if (MODE == MODE_I8) store<i8>(dst + <usize>i, <i8>(<i32>r)); // AS emits i32.trunc_sat_f32_s (NaN → 0, like the SIMD lanes)
     else store<f32>(dst + (<usize>i << 2), r / s);
   }
 }
