@@ -54,7 +54,7 @@ describe('BPE tokenizer', () => {
     assert.equal(tok.idToToken(32), 'Ġ');
     const ids = tok.encode(SAMPLE + TRICKY.join(' '));
     assert.ok(ids.every((i) => Number.isInteger(i) && i >= 0 && i < 600));
-    assert.ok(ids.length < new TextEncoder().encode(SAMPLE).length / 2, 'BPE compresses');
+    assert.ok(tok.encode(SAMPLE).length < new TextEncoder().encode(SAMPLE).length / 2.5, 'BPE compresses its training text');
   });
 
   test('specials encode to single ids and decode verbatim', () => {
@@ -72,7 +72,7 @@ describe('BPE tokenizer', () => {
     const again = trainBpe([SAMPLE], { vocabSize: 600 });
     assert.equal(tokenizerJsonText(again), tokenizerJsonText(tok));
     assert.equal(tokenizerHash(again), tokenizerHash(tok));
-    const other = trainBpe([SAMPLE.slice(1)], { vocabSize: 600 });
+    const other = trainBpe([SAMPLE.slice(0, 3000)], { vocabSize: 600 });
     assert.notEqual(tokenizerHash(other), tokenizerHash(tok));
   });
 
@@ -97,8 +97,12 @@ describe('BPE tokenizer', () => {
     const t = trainBpe(['abababab cdcdcd ' + 'ab'.repeat(40)], { vocabSize: 280, specialTokens: [] });
     const long = 'ab'.repeat(100) + 'a';
     assert.equal(t.decode(t.encode(long)), long);
-    const pieces: number[] = [];
-    for (let i = 0; i < 8; i++) pieces.push(...t.encode('ab'.repeat(25).slice(0, 48)));
+    // Pre-tokens > 48 bytes take the heap path; the library is the reference for both paths.
+    const hf = new HfLib(t.toJSON(), { clean_up_tokenization_spaces: false });
+    for (let n = 40; n < 60; n++) {
+      const s = 'ab'.repeat(n) + ' ' + 'cd'.repeat(n >> 1) + 'c';
+      assert.deepEqual(t.encode(s), hf.encode(s, { add_special_tokens: false }).ids, `n=${n}`);
+    }
     assert.ok(t.encode(long).length <= 101);
   });
 });

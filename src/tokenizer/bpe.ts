@@ -224,7 +224,7 @@ export class BpeTokenizer implements Tokenizer {
       ver[i]!++; ver[j] = -1; // j is gone
       next[i] = next[j]!;
       if (next[i]! >= 0) prev[next[i]!] = i;
-      if (prev[i]! >= 0) { ver[prev[i]!]!++; consider(prev[i]!); }
+      if (prev[i]! >= 0) consider(prev[i]!); // (prev, i) entries were invalidated by ver[i]++
       consider(i);
     }
     const out: number[] = [];

@@ -10,7 +10,7 @@
  */
 import { BackendError } from '../../errors.js';
 import { canBlock, startWorker, type WorkerHandle } from '../../platform.js';
-import { CMD, CMD_EXIT, CMD_RUN, CTRL_ARGS_BYTE, CTRL_BYTES, ERROR, FN, GEN, MAX_ARGS, MAX_THREADS, NARGS, PENDING, RANGES, type WorkerInit } from './protocol.js';
+import { CMD, CMD_EXIT, CMD_RUN, CTRL_ARGS_BYTE, CTRL_BYTES, DEAD, ERROR, FN, GEN, MAX_ARGS, MAX_THREADS, NARGS, PENDING, RANGES, type WorkerInit } from './protocol.js';
 
 export class ThreadPool {
   private readonly ctrl: Int32Array;
@@ -57,6 +57,7 @@ export class ThreadPool {
    */
   run(fn: number, args: number[], rows: number, align: number, used: number, runLocal: (r0: number, r1: number, tid: number) => void): void {
     if (this.disposed) throw new BackendError('ThreadPool: used after dispose()');
+    if (Atomics.load(this.ctrl, DEAD) > 0) throw new BackendError(`ThreadPool: a worker thread has died${this.lastError ? ` (${this.lastError})` : ''}; create a new backend`);
     const n = Math.max(1, Math.min(used, this.threads));
     const ranges = splitRows(rows, n, align);
     if (n === 1 || this.threads === 1) {

@@ -8,6 +8,7 @@
  *   NARGS    number of f64 arguments
  *   CMD      RUN or EXIT
  *   ERROR    set to 1 by a worker whose kernel threw
+ *   DEAD     count of workers whose loop died (never waited for again)
  *   RANGES   [r0, r1] per thread id (tid 0 = main thread)
  */
 export const GEN = 0;
@@ -16,6 +17,8 @@ export const FN = 2;
 export const NARGS = 3;
 export const CMD = 4;
 export const ERROR = 5;
+/** Workers that left their loop unexpectedly (the caller must not wait for them). */
+export const DEAD = 6;
 export const RANGES = 16;
 export const MAX_THREADS = 64;
 export const CTRL_ARGS_BYTE = (RANGES + 2 * MAX_THREADS) * 4;

@@ -3,11 +3,25 @@
  * and runs its slice of each job posted through the control block. No
  * postMessage per job: a spin, then Atomics.wait on the generation counter.
  */
-import { CMD, CMD_EXIT, CTRL_ARGS_BYTE, ERROR, FN, GEN, kernelImports, NARGS, PENDING, RANGES, SPIN_ITERS, type WorkerInit } from './protocol.js';
+import { CMD, CMD_EXIT, CTRL_ARGS_BYTE, DEAD, ERROR, FN, GEN, kernelImports, NARGS, PENDING, RANGES, SPIN_ITERS, type WorkerInit } from './protocol.js';
 
 type Fn = (...args: number[]) => unknown;
 
 function run(init: WorkerInit, report: (msg: unknown) => void): void {
+  try {
+    loop(init, report);
+  } catch (e) {
+    // Anything outside a kernel call going wrong: tell the pool through shared memory
+    // (its event loop may be blocked waiting for us) and release the current job.
+    const ctrl = new Int32Array(init.control);
+    Atomics.add(ctrl, DEAD, 1);
+    Atomics.store(ctrl, ERROR, 1);
+    if (Atomics.sub(ctrl, PENDING, 1) === 1) Atomics.notify(ctrl, PENDING);
+    report({ error: `worker ${init.tid} died: ${String((e as Error)?.message ?? e)}`, tid: init.tid });
+  }
+}
+
+function loop(init: WorkerInit, report: (msg: unknown) => void): void {
   const instance = new WebAssembly.Instance(init.module, kernelImports(init.memory));
   const fns = init.names.map((n) => instance.exports[n] as Fn);
   const ctrl = new Int32Array(init.control);
