@@ -26,3 +26,9 @@ export class BackendError extends BitnetError {}
 
 /** A numerical problem was detected (NaN/Inf) where the caller asked to be told. */
 export class NumericsError extends BitnetError {}
+
+/** A corpus is missing, empty, or does not match its recorded split. The message says how to fix it. */
+export class DataError extends BitnetError {}
+
+/** A file (model, checkpoint, token file, tokenizer.json) is corrupt, truncated, or of an unknown format/version. */
+export class FormatError extends BitnetError {}

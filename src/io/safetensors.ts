@@ -11,9 +11,9 @@
  * Every field is validated on read: header length bound, JSON shape, known dtype,
  * numel × itemsize = end − begin, offsets inside the buffer, no overlaps.
  */
-import { BitnetError } from '../errors.js';
+import { FormatError } from '../errors.js';
 
-export class FormatError extends BitnetError {}
+export { FormatError };
 
 export type StDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 export const ST_ITEMSIZE: Record<StDType, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };

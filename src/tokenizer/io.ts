@@ -7,35 +7,14 @@
  * bos_token / eos_token. A path to a directory means `<dir>/tokenizer.json`.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { FormatError } from '../data/errors.js';
-import { ArgumentError } from '../errors.js';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ArgumentError, FormatError } from '../errors.js';
+import { atomicWriteFile } from '../io/files.js';
 import { HfTokenizer, bpeFromJSON } from './hf.js';
 import type { Tokenizer } from './types.js';
 
-let tmpCounter = 0;
-/**
- * Write `data` to `path` atomically: write a temp file in the same directory, fsync, then rename over
- * `path` (rename is atomic on one filesystem), so readers never see a partial file.
- */
-export function atomicWriteFile(path: string, data: string | Uint8Array | readonly Uint8Array[]): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${tmpCounter++}.tmp`);
-  const fd = openSync(tmp, 'w');
-  try {
-    const parts = typeof data === 'string' ? [Buffer.from(data, 'utf8')] : data instanceof Uint8Array ? [data] : data;
-    for (const p of parts) {
-      for (let off = 0; off < p.length;) off += writeSync(fd, p, off, p.length - off);
-    }
-    fsyncSync(fd);
-  } catch (e) {
-    closeSync(fd);
-    try { unlinkSync(tmp); } catch { /* already gone */ }
-    throw e;
-  }
-  closeSync(fd);
-  renameSync(tmp, path);
-}
+export { atomicWriteFile };
 
 /** The canonical tokenizer.json text of a tokenizer (2-space JSON, fixed key order, trailing newline). */
 export function tokenizerJsonText(tok: Tokenizer): string {

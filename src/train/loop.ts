@@ -15,12 +15,12 @@ import { Transformer } from '../model/transformer.js';
 import { AdamW, DEFAULT_ADAMW, type AdamWConfig } from './adamw.js';
 import { listCheckpoints, readCheckpoint, restoreCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { lambdaAt, scheduleAt, validateSchedule, type ScheduleConfig } from './schedule.js';
-import { writeFileAtomic } from '../io/files.js';
+import { atomicWriteFile } from '../io/files.js';
 
 /** Where batches come from: pure functions of (step, micro), so runs resume exactly. */
 export interface DataSource {
-  /** Training batch for optimizer step `step`, micro-batch `micro`: inputs and next-token targets, (B, T) each. */
-  trainBatch(step: number, micro: number, B: number, T: number): { inputs: Int32Array; targets: Int32Array };
+  /** Training batch number `index` (= step · gradAccum + micro): inputs and next-token targets, (B, T) each. */
+  trainBatch(index: number, B: number, T: number): { inputs: Int32Array; targets: Int32Array };
   /** Validation batches (B, T), the same every call. */
   valBatches(B: number, T: number, maxBatches: number): Iterable<{ inputs: Int32Array; targets: Int32Array }>;
   /** UTF-8 bytes per token of the validation text (for bits-per-byte). */
@@ -86,8 +86,11 @@ export interface TrainResult {
 export function evaluate(model: Transformer, data: DataSource, B: number, T: number, maxBatches: number): { valLoss: number; valBpb: number } {
   let sum = 0, n = 0;
   for (const { inputs, targets } of data.valBatches(B, T, maxBatches)) {
-    sum += model.forward(inputs, targets, B, T);
-    n++;
+    let valid = 0;
+    for (let i = 0; i < B * T; i++) if (targets[i]! >= 0) valid++;
+    if (valid === 0) continue;
+    sum += model.forward(inputs, targets, B, T) * valid;
+    n += valid;
   }
   if (n === 0) throw new ArgumentError('evaluate: the validation split yields no batch of this size');
   const valLoss = sum / n;
@@ -123,7 +126,7 @@ export function train(be: Backend, config: ModelConfig, opts: TrainOptions, data
       const mpath = join(dir, 'metrics.jsonl');
       try {
         const kept = readFileSync(mpath, 'utf8').split('\n').filter((l) => l && (JSON.parse(l) as StepLog).step <= start);
-        writeFileAtomic(mpath, [new TextEncoder().encode(kept.map((l) => l + '\n').join(''))]);
+        atomicWriteFile(mpath, kept.map((l) => l + '\n').join(''));
       } catch {
         /* no metrics yet */
       }
@@ -145,7 +148,7 @@ export function train(be: Backend, config: ModelConfig, opts: TrainOptions, data
     model.zeroGrad();
     let loss = 0;
     for (let micro = 0; micro < gradAccum; micro++) {
-      const { inputs, targets } = data.trainBatch(step, micro, B, T);
+      const { inputs, targets } = data.trainBatch(step * gradAccum + micro, B, T);
       loss += model.forward(inputs, targets, B, T) / gradAccum;
       model.backward();
     }

@@ -6,7 +6,7 @@ import { after, describe, test } from 'node:test';
 import { createBackend, type Backend } from '../../src/kernels/backend.js';
 import { type ModelConfig, validateConfig } from '../../src/model/config.js';
 import { defaultTrainOptions, train, type TrainOptions } from '../../src/train/loop.js';
-import { TokenSource } from '../../src/train/token_source.js';
+import { arrayDataSource } from '../../src/train/data_source.js';
 import { scheduleAt } from '../../src/train/schedule.js';
 import { Rng } from '../../src/tensor/rng.js';
 import { assertBitIdentical } from '../helpers/check.js';
@@ -29,7 +29,7 @@ function opts(steps: number, over: Partial<TrainOptions> = {}): TrainOptions {
 }
 
 describe('training', () => {
-  const data = new TokenSource(corpus(4000, 1), corpus(800, 1), 4.5, 7);
+  const data = arrayDataSource(corpus(4000, 1), corpus(800, 1), 4.5, 7);
   const backends: Backend[] = [];
   after(async () => Promise.all(backends.map((b) => b.dispose())));
   const be = async (threads: number) => {
