@@ -1,0 +1,64 @@
+/**
+ * Arithmetic energy of the matmuls per token (BitNet 2310.11453 §2.3, Table 2, Eqs. 16–18;
+ * DATA.md Part C). Counts only matmul arithmetic, as the papers do — not memory traffic.
+ *
+ * For one token through a linear layer (N, K):
+ *   full precision   E = N·K·Ê_mul(fp) + N·(K−1)·Ê_add(fp)                 (Eqs. 16–17)
+ *   BitNet           E = N·(K−1)·Ê_add(int8) + (N + K)·Ê_mul(rescale)      (Eq. 18: only the β and γ/Q_b rescales multiply)
+ * The precision of the rescale multiplies is not stated in the paper: it is a parameter here.
+ */
+import { ArgumentError } from '../errors.js';
+import type { ModelConfig } from '../model/config.js';
+
+/** pJ per operation (Table 2). */
+export const OP_ENERGY_PJ = {
+  '45nm': { fp32: { add: 0.9, mul: 3.7 }, fp16: { add: 0.4, mul: 1.1 }, int8: { add: 0.03, mul: 0.2 } },
+  '7nm': { fp32: { add: 0.38, mul: 1.31 }, fp16: { add: 0.16, mul: 0.34 }, int8: { add: 0.007, mul: 0.07 } },
+} as const;
+
+export type Node = keyof typeof OP_ENERGY_PJ;
+export type Precision = 'fp32' | 'fp16' | 'int8';
+
+export interface EnergyOptions {
+  node: Node;
+  /** Precision of a full-precision model's matmuls. */
+  fpPrecision: 'fp32' | 'fp16';
+  /** Precision of BitNet's rescale multiplies. */
+  rescalePrecision: Precision;
+}
+
+export const DEFAULT_ENERGY: EnergyOptions = { node: '7nm', fpPrecision: 'fp16', rescalePrecision: 'fp16' };
+
+/** The (N, K) shapes of every projection that BitLinear replaces (embedding and LM head excluded). */
+export function linearShapes(c: ModelConfig): Array<[number, number]> {
+  const kv = (c.dim / c.nHeads) * c.nKvHeads;
+  const gated = c.ffn === 'swiglu' || c.ffn === 'relu2glu' || c.ffn === 'bilinear';
+  const one: Array<[number, number]> = [[c.dim, c.dim], [kv, c.dim], [kv, c.dim], [c.dim, c.dim], [c.ffnDim, c.dim], [c.dim, c.ffnDim]];
+  if (gated) one.push([c.ffnDim, c.dim]);
+  return Array.from({ length: c.nLayers }, () => one).flat();
+}
+
+/** Joules per token for the projections of `c` (fp when c.quant is 'fp', BitNet otherwise). */
+export function matmulEnergyPerToken(c: ModelConfig, o: EnergyOptions = DEFAULT_ENERGY): { joules: number; addJ: number; mulJ: number } {
+  const tbl = OP_ENERGY_PJ[o.node];
+  if (tbl === undefined) throw new ArgumentError(`unknown process node '${String(o.node)}'`);
+  let add = 0, mul = 0;
+  for (const [N, K] of linearShapes(c)) {
+    if (c.quant === 'fp') {
+      add += N * (K - 1) * tbl[o.fpPrecision].add;
+      mul += N * K * tbl[o.fpPrecision].mul;
+    } else {
+      add += N * (K - 1) * tbl.int8.add;
+      mul += (N + K) * tbl[o.rescalePrecision].mul;
+    }
+  }
+  return { joules: (add + mul) * 1e-12, addJ: add * 1e-12, mulJ: mul * 1e-12 };
+}
+
+/** Bytes of the projection weights: fp16 for full precision, 2 bits (i2) or 1 bit (b1) for BitNet. */
+export function weightBytes(c: ModelConfig, fpBytes = 2): number {
+  let n = 0;
+  for (const [N, K] of linearShapes(c)) n += N * K;
+  if (c.quant === 'fp') return n * fpBytes;
+  return c.quant === 'bitnet' ? n / 8 : n / 4;
+}
