@@ -1,0 +1,23 @@
+/**
+ * bitnet-ts public API. Re-exports only (no logic).
+ */
+export * from './errors.js';
+export { createBackend, refBackend, wasmBackend, type Backend, type BackendOptions, type Kernels } from './kernels/backend.js';
+export { WasmContext, probeFeatures, type Features, type WasmOptions } from './kernels/wasm/context.js';
+export { Arena } from './tensor/arena.js';
+export { Rng } from './tensor/rng.js';
+export { roundHalfEven } from './tensor/round.js';
+export { tensor, zeros, type Tensor } from './tensor/tensor.js';
+export { FORMAT_TRAITS, formatTraits, type FormatName, type FormatTraits } from './quant/formats.js';
+export { PRESETS, makeConfig, validateConfig, paramCount, type ModelConfig, type QuantMode, type FfnKind } from './model/config.js';
+export { Transformer } from './model/transformer.js';
+export { MODE_TRAITS, QuantInput, QuantWeight } from './nn/bitlinear.js';
+export { AdamW } from './train/adamw.js';
+export { scheduleAt, lambdaAt, type ScheduleConfig } from './train/schedule.js';
+export { train, evaluate, defaultTrainOptions, type TrainOptions, type DataSource } from './train/loop.js';
+export { tokenDataSource, arrayDataSource } from './train/data_source.js';
+export { Sampler, DEFAULT_SAMPLER, type SamplerOptions } from './infer/sampler.js';
+export { generateText } from './infer/generate_simple.js';
+export { matmulEnergyPerToken, weightBytes } from './science/energy.js';
+export * from './tokenizer/index.js';
+export * from './data/index.js';

@@ -1,0 +1,92 @@
+// Helpers shared by the SIMD128 (ternary.ts) and relaxed (ternary_relaxed.ts) packed-matmul
+// kernels: format ids, block geometry, scalar tails, reductions and output. Not re-exported
+// by the module entries (core.ts / relaxed.ts), so nothing here becomes a module export.
+
+/** Rows per N-chunk when M > 1 (the chunk's weights stay in L1/L2 while all tokens pass). */
+export const PACKED_CHUNK_ROWS: i32 = 32;
+
+/** Σ x[k], k < K, int8 → int32. */
+@inline export function sum_i8(x: usize, K: i32): i32 {
+  let a = i32x4.splat(0);
+  let k = 0;
+  for (; k + 16 <= K; k += 16) a = i32x4.add(a, i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(v128.load(x + <usize>k))));
+  let s = i32x4.extract_lane(a, 0) + i32x4.extract_lane(a, 1) + i32x4.extract_lane(a, 2) + i32x4.extract_lane(a, 3);
+  for (; k < K; k++) s += <i32>load<i8>(x + <usize>k);
+  return s;
+}
+
+/** [Σa0, Σa1, Σa2, Σa3]: horizontal sums of four i32x4 into the lanes of one. */
+@inline export function reduce4(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
+  const t01 = i32x4.add(v128.shuffle<i32>(a0, a1, 0, 4, 2, 6), v128.shuffle<i32>(a0, a1, 1, 5, 3, 7));
+  const t23 = i32x4.add(v128.shuffle<i32>(a2, a3, 0, 4, 2, 6), v128.shuffle<i32>(a2, a3, 1, 5, 3, 7));
+  return i32x4.add(v128.shuffle<i32>(t01, t23, 0, 1, 4, 5), v128.shuffle<i32>(t01, t23, 2, 3, 6, 7));
+}
+
+@inline export function hsum(a: v128): i32 {
+  return i32x4.extract_lane(a, 0) + i32x4.extract_lane(a, 1) + i32x4.extract_lane(a, 2) + i32x4.extract_lane(a, 3);
+}
+
+/** Store one output: raw int32, or f32(f32(f32(acc) / xs[m]) · beta[n / rpg]). */
+@inline export function emit(out: usize, raw: i32, m: i32, n: i32, N: i32, acc: i32, xs: usize, beta: usize, rpg: i32): void {
+  const o = (<usize>m * <usize>N + <usize>n) << 2;
+  if (raw) store<i32>(out + o, acc);
+  else store<f32>(out + o, (<f32>acc / load<f32>(xs + (<usize>m << 2))) * load<f32>(beta + (<usize>(n / rpg) << 2)));
+}
+
+/** Format ids (compile-time constants of the inline drivers). */
+export const FMT_I2: i32 = 0;
+
+export const FMT_I1P6: i32 = 1;
+
+export const FMT_B1: i32 = 2;
+
+/** Weights per 16-byte block. */
+@inline export function block_weights(FMT: i32): i32 {
+  return FMT == FMT_I2 ? 64 : FMT == FMT_I1P6 ? 80 : 128;
+}
+
+/** Σ code·x over the partial last block [k0, K) of one row (scalar); k0 = first weight of the block. */
+@inline export function tail_dot(FMT: i32, wrow: usize, x: usize, k0: i32, K: i32): i32 {
+  let a = 0;
+  const wb = wrow + <usize>((k0 / block_weights(FMT)) << 4);
+  for (let k = k0; k < K; k++) {
+    const j = k - k0;
+    const byte = <i32>load<u8>(wb + <usize>(j & 15));
+    let c: i32;
+    if (FMT == FMT_I2) c = (byte >> ((j >> 4) << 1)) & 3;
+    else if (FMT == FMT_B1) c = (byte >> (j >> 4)) & 1;
+    else {
+      let q = byte ^ 0x80;
+      for (let t = 0; t < (j >> 4); t++) q = (q * 3) & 255;
+      c = (q * 3) >> 8;
+    }
+    a += c * <i32>load<i8>(x + <usize>k);
+  }
+  return a;
+}
+
+/** Row bytes of a packed row. */
+@inline export function row_bytes(FMT: i32, K: i32): usize {
+  const bw = block_weights(FMT);
+  return <usize>(((K + bw - 1) / bw) << 4);
+}
+
+/** Final accumulator from Σ code·x and Σ x. */
+@inline export function finish(FMT: i32, dot: i32, xsum: i32): i32 {
+  return FMT == FMT_B1 ? 2 * dot - xsum : dot - xsum;
+}
+
+/** 2-bit (mask 3) or 1-bit (mask 1) codes at bit offset SH of every byte (i16 shift: no i8x16.shr_u). */
+@inline export function codes(b: v128, SH: i32, mask: v128): v128 {
+  return v128.and(SH == 0 ? b : i16x8.shr_u(b, SH), mask);
+}
+
+/** i1.6 trit codes of one step: c = −((q > −43) + (q > 42)) ∈ {0,1,2} (pack.ts). */
+@inline export function trits(q: v128, lo: v128, hi: v128): v128 {
+  return i8x16.abs(i8x16.add(i8x16.gt_s(q, lo), i8x16.gt_s(q, hi)));
+}
+
+/** q ← 3q mod 256 per byte (next trit of an i1.6 byte). */
+@inline export function times3(q: v128): v128 {
+  return i8x16.add(i8x16.add(q, q), q);
+}
