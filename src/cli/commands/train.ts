@@ -34,6 +34,10 @@ export const TRAIN_OPTIONS = {
   threads: { type: 'string', short: 't' },
   out: { type: 'string', short: 'o' },
   resume: { type: 'boolean', default: false },
+  'ckpt-every': { type: 'string' },
+  keep: { type: 'string', default: '2' },
+  'eval-every': { type: 'string' },
+  'eval-batches': { type: 'string', default: '8' },
   'cache-dir': { type: 'string', default: '.bitnet-cache' },
 } as const;
 
@@ -56,6 +60,10 @@ export function resolveTrain(v: Record<string, unknown>, vocabSize: number): { c
     gradAccum: intFlag(v, 'accum')!,
     seed: intFlag(v, 'seed', 0)!,
     lambdaRamp: intFlag(v, 'lambda-ramp', 0)!,
+    ckptEvery: intFlag(v, 'ckpt-every') ?? o.ckptEvery,
+    keepCheckpoints: intFlag(v, 'keep')!,
+    evalEvery: intFlag(v, 'eval-every') ?? o.evalEvery,
+    evalBatches: intFlag(v, 'eval-batches')!,
     schedule: {
       kind: choiceFlag(v, 'schedule', SCHEDULES)!, lr, minLr: numFlag(v, 'min-lr', 0) ?? lr / 10,
       warmup: intFlag(v, 'warmup', 0) ?? o.schedule.warmup, steps, weightDecay: numFlag(v, 'weight-decay', 0)!,
