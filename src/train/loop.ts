@@ -106,6 +106,12 @@ export interface TrainRun {
   /** Stop after this many steps of this call (tests simulate interruption). */
   stopAfter?: number;
   dtype?: 'f32' | 'f64';
+  /**
+   * Start from this checkpoint's weights and AdamW state (moments and step count) instead of a
+   * fresh init; the model config may differ only in `quant` — BitNet v2's recipe: train at a8,
+   * then continue at a4 reusing the optimizer state (2504.18415 §2). The new run counts steps from 0.
+   */
+  initFrom?: string;
 }
 
 export function train(be: Backend, config: ModelConfig, opts: TrainOptions, data: DataSource, run: TrainRun = {}): TrainResult {
@@ -136,6 +142,13 @@ export function train(be: Backend, config: ModelConfig, opts: TrainOptions, data
       writeFileSync(join(dir, 'metrics.jsonl'), '');
     }
   } else model.init(opts.seed);
+  if (run.initFrom !== undefined && start === 0) {
+    const ck = readCheckpoint(run.initFrom);
+    const { quant: _a, ...was } = ck.config;
+    const { quant: _b, ...now } = config;
+    if (JSON.stringify(was) !== JSON.stringify(now)) throw new ArgumentError(`initFrom: ${run.initFrom} has a different model shape; only config.quant may change`);
+    restoreCheckpoint(ck, model, opt);
+  }
 
   const { batchSize: B, seqLen: T, gradAccum } = opts;
   const history: StepLog[] = [];

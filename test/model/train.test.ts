@@ -79,6 +79,22 @@ describe('training', () => {
     }
   });
 
+  test('BitNet v2 recipe: continue an a8 run at a4 from its checkpoint, reusing the AdamW state', async () => {
+    const b = await be(2);
+    const dir = mkdtempSync(join(tmpdir(), 'bitnet-v2-'));
+    try {
+      const cfg8 = { ...CFG, quant: 'v2-a8' as const };
+      const a8 = train(b, cfg8, opts(40, { ckptEvery: 40 }), data, { runDir: dir });
+      const a4 = train(b, { ...cfg8, quant: 'v2-a4' }, opts(5), data, { initFrom: join(dir, 'ckpt-00000040.safetensors') });
+      assert.equal(a4.optimizer.step, 45, 'AdamW step count continues');
+      const last8 = a8.history[a8.history.length - 1]!.loss;
+      assert.ok(a4.history[0]!.loss < last8 + 0.5, `a4 starts near the a8 loss (${a4.history[0]!.loss} vs ${last8}), not from scratch`);
+      assert.throws(() => train(b, { ...cfg8, dim: 64, ffnDim: 128 }, opts(2), data, { initFrom: join(dir, 'ckpt-00000040.safetensors') }), /only config.quant may change/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('schedules: warmup, cosine end point, two-stage weight decay', () => {
     const s = { kind: 'cosine' as const, lr: 1, minLr: 0.1, warmup: 10, steps: 110, weightDecay: 0.1 };
     assert.equal(scheduleAt(s, 0).lr, 0.1);

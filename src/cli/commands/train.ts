@@ -34,6 +34,7 @@ export const TRAIN_OPTIONS = {
   threads: { type: 'string', short: 't' },
   out: { type: 'string', short: 'o' },
   resume: { type: 'boolean', default: false },
+  'init-from': { type: 'string' },
   'ckpt-every': { type: 'string' },
   keep: { type: 'string', default: '2' },
   'eval-every': { type: 'string' },
@@ -73,7 +74,7 @@ export function resolveTrain(v: Record<string, unknown>, vocabSize: number): { c
 }
 
 /** Train with a progress bar; returns the result. */
-export function runTraining(be: Backend, prep: PreparedRun, config: ModelConfig, opts: TrainOptions, runDir: string | undefined, resume: boolean, label: string): TrainResult {
+export function runTraining(be: Backend, prep: PreparedRun, config: ModelConfig, opts: TrainOptions, runDir: string | undefined, resume: boolean, label: string, initFrom?: string): TrainResult {
   const bar = new cliProgress.SingleBar(
     { format: `${label} |{bar}| {value}/{total} steps · loss {loss} · {tps} tok/s · ETA {eta_formatted}`, hideCursor: true, stream: process.stderr, noTTYOutput: true, notTTYSchedule: 10000 },
     cliProgress.Presets.shades_classic,
@@ -92,7 +93,7 @@ export function runTraining(be: Backend, prep: PreparedRun, config: ModelConfig,
     }
   };
   try {
-    return train(be, config, opts, prep.data, { onLog, ...(runDir !== undefined ? { runDir, resume } : {}) });
+    return train(be, config, opts, prep.data, { onLog, ...(runDir !== undefined ? { runDir, resume } : {}), ...(initFrom !== undefined ? { initFrom } : {}) });
   } finally {
     bar.stop();
   }
@@ -112,7 +113,7 @@ export const trainCommand: Command = {
       const pc = paramCount(config);
       console.error(`model ${v.preset as string}/${config.quant}: ${(pc.total / 1e6).toFixed(2)}M params (${(pc.linear / 1e6).toFixed(2)}M in BitLinear), backend ${be.name} × ${be.threads} threads`);
       console.error(`data: ${prep.counts.train} train / ${prep.counts.val} val tokens; run dir ${runDir}`);
-      const r = runTraining(be, prep, config, opts, runDir, v.resume as boolean, `${config.quant}`);
+      const r = runTraining(be, prep, config, opts, runDir, v.resume as boolean, `${config.quant}`, v['init-from'] as string | undefined);
       writeFileSync(join(runDir, 'loss.svg'), lossCurveSvg([{ label: config.quant, history: r.history }]));
       writeFileSync(join(runDir, 'tokenizer.json'), JSON.stringify(prep.tokenizer.toJSON()));
       const summary = { valLoss: r.final.valLoss, valBpb: r.final.valBpb, steps: opts.steps, params: pc.total };

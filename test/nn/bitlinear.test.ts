@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { refBackend } from '../../src/kernels/backend.js';
+import * as K from '../../src/kernels/ref/index.js';
+import { MODE_TRAITS, QuantInput, QuantWeight, linearBackward, linearForward } from '../../src/nn/bitlinear.js';
+import { Arena } from '../../src/tensor/arena.js';
+import { Rng } from '../../src/tensor/rng.js';
+import { assertAllClose, randn } from '../helpers/check.js';
+
+// Both sides run the same f64 reference kernels in different orders; only rounding differs.
+const TOL = { atol: 1e-12, rtol: 1e-10 };
+
+describe('BitLinear straight-through estimator', () => {
+  for (const mode of ['b158', 'bitnet', 'v2-a8', 'v2-a4'] as const) {
+    test(`${mode}: forward = Linear at the fake-quantized operands; backward = Linear backward there (STE), dW goes to the latent weight`, () => {
+      const be = refBackend();
+      const arena = Arena.heap();
+      const [M, Kd, N] = [5, 16, 7];
+      const rng = new Rng(mode.length);
+      const x = randn(rng, M * Kd), W = randn(rng, N * Kd, 0.1), dy = randn(rng, M * N);
+      const tr = MODE_TRAITS[mode];
+      const hadamard = tr.hadamardAct !== undefined;
+      const spec = { act: hadamard ? tr.hadamardAct! : tr.act, lnInside: tr.lnInside, hadamard, groups: 1, eps: 1e-5 };
+      const qi = new QuantInput(be, arena, spec, M, Kd, 'f64');
+      const qw = new QuantWeight(be, arena, tr.weight, W, N, Kd, 1);
+      const a = qi.forward(x, M);
+      qw.update();
+
+      // Independent construction of the quantized operands.
+      let pre = x.slice();
+      const mean = new Float64Array(M), rstd = new Float64Array(M);
+      if (spec.lnInside) K.layernormForward(pre, mean, rstd, x, null, null, M, Kd, 1e-5);
+      if (hadamard) K.hadamardForward(pre, pre.slice(), M, Kd);
+      const aRef = new Float64Array(M * Kd);
+      if (spec.act === 'i8-token') K.fakeQuantAbsmaxI8PerToken(aRef, pre, M, Kd);
+      else if (spec.act === 'i8-tensor') K.fakeQuantAbsmaxI8PerTensor(aRef, pre, M * Kd);
+      else K.fakeQuantAbsmeanI4PerToken(aRef, pre, M, Kd);
+      const wRef = new Float64Array(N * Kd);
+      if (tr.weight === 'sign') K.fakeQuantSign(wRef, W, N * Kd);
+      else K.fakeQuantTernary(wRef, W, N * Kd);
+      assertAllClose(a, aRef, TOL, 'quantized input');
+      assertAllClose(qw.wq, wRef, TOL, 'quantized weight');
+      const distinct = new Set(Array.from(qw.wq, (v) => Math.abs(v)));
+      assert.ok(distinct.size <= 2, `weights take ≤ 2 magnitudes (0 and β), got ${distinct.size}`);
+
+      const y = new Float64Array(M * N);
+      linearForward(be, y, a, qw, M);
+      const yRef = new Float64Array(M * N);
+      K.matmul(yRef, aRef, wRef, M, Kd, N);
+      assertAllClose(y, yRef, TOL, 'y');
+
+      const dW = new Float64Array(N * Kd), dx = new Float64Array(M * Kd);
+      linearBackward(be, qi.da, dW, dy, a, qw, M);
+      qi.backward(dx, M);
+      const dWRef = new Float64Array(N * Kd);
+      K.matmulBackwardWeight(dWRef, dy, aRef, M, Kd, N);
+      assertAllClose(dW, dWRef, TOL, 'dW (latent weight gradient = Linear dW at the quantized input)');
+      // dx: identity through both quantizers, then through H (symmetric, orthonormal) and LN if present.
+      const g = new Float64Array(M * Kd);
+      K.matmulBackwardInput(g, dy, wRef, M, Kd, N);
+      if (hadamard) K.hadamardForward(g, g.slice(), M, Kd);
+      const dxRef = new Float64Array(M * Kd);
+      if (spec.lnInside) K.layernormBackward(dxRef, null, null, g, x, null, mean, rstd, M, Kd);
+      else dxRef.set(g);
+      assertAllClose(dx, dxRef, TOL, 'dx');
+    });
+  }
+
+  test('λ-warmup: λ = 0 is the full-precision layer, λ = 1 the quantized one', () => {
+    const be = refBackend();
+    const arena = Arena.heap();
+    const rng = new Rng(3);
+    const W = randn(rng, 6 * 8, 0.1);
+    const qw = new QuantWeight(be, arena, 'ternary', W, 6, 8, 1);
+    qw.lambda = 0;
+    assertAllClose(qw.update(), W, TOL, 'λ=0');
+    qw.lambda = 0.5;
+    const half = qw.update().slice();
+    qw.lambda = 1;
+    const full = qw.update();
+    for (let i = 0; i < W.length; i++) assert.ok(Math.abs(half[i]! - (W[i]! + full[i]!) / 2) < 1e-12);
+  });
+});
