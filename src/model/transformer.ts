@@ -204,7 +204,7 @@ export class Transformer {
         if (c.ffn === 'swiglu') be.swigluForward(la.h, la.gate, la.up, M * F);
         else if (c.ffn === 'relu2glu') be.relu2gluForward(la.h, la.gate, la.up, M * F);
         else be.bilinearForward(la.h, la.gate, la.up, M * F);
-      } else if (c.ffn === 'mlp-relu') be.relu2Forward(la.h, la.up, M * F), sqrtRelu(la.h, la.up, M * F);
+      } else if (c.ffn === 'mlp-relu') reluForward(la.h, la.up, M * F);
       else be.geluForward(la.h, la.up, M * F);
       let h = la.h;
       if (L.ffnSubNorm) {
@@ -263,7 +263,7 @@ export class Transformer {
       const la = a.layer[l]!;
       const x = a.resid[2 * l]!, xMid = a.resid[2 * l + 1]!;
       // FFN block: xOut = xMid + down(inDown(sub2(h)))
-      linearBackward(be, la.inDown.da, this.param(L.wDown).g, dres, la.inDown.a.length ? la.inDown.a : (L.ffnSubNorm ? la.sub2 : la.h), a.weights.get(L.wDown)!, M);
+      linearBackward(be, la.inDown.da, this.param(L.wDown).g, dres, la.inDown.input, a.weights.get(L.wDown)!, M);
       const dh = a.dF1;
       dh.fill(0, 0, M * F);
       if (L.ffnSubNorm) {
@@ -280,15 +280,15 @@ export class Transformer {
         if (c.ffn === 'swiglu') be.swigluBackward(dgate, dup, dh, la.gate, la.up, M * F);
         else if (c.ffn === 'relu2glu') be.relu2gluBackward(dgate, dup, dh, la.gate, la.up, M * F);
         else be.bilinearBackward(dgate, dup, dh, la.gate, la.up, M * F);
-        linearBackward(be, la.inFfn.da, this.param(L.wGate).g, dgate, la.inFfn.a.length ? la.inFfn.a : la.ln2, a.weights.get(L.wGate)!, M);
+        linearBackward(be, la.inFfn.da, this.param(L.wGate).g, dgate, la.inFfn.input, a.weights.get(L.wGate)!, M);
       } else if (c.ffn === 'mlp-relu') reluBackward(dup, dh, la.up, M * F);
       else be.geluBackward(dup, dh, la.up, M * F);
-      linearBackward(be, la.inFfn.da, this.param(L.wUp).g, dup, la.inFfn.a.length ? la.inFfn.a : la.ln2, a.weights.get(L.wUp)!, M);
+      linearBackward(be, la.inFfn.da, this.param(L.wUp).g, dup, la.inFfn.input, a.weights.get(L.wUp)!, M);
       a.dC1.fill(0, 0, M * C);
       la.inFfn.backward(a.dC1, M);
       be.rmsnormBackward(dres, this.param(L.ffnNorm).g, a.dC1, xMid, this.param(L.ffnNorm).p, la.ln2Rstd, M, C);
       // attention block: xMid = x + o(inO(sub1(attOut)))
-      linearBackward(be, la.inO.da, this.param(L.wo).g, dres, la.inO.a.length ? la.inO.a : (L.attnSubNorm ? la.sub1 : la.attOut), a.weights.get(L.wo)!, M);
+      linearBackward(be, la.inO.da, this.param(L.wo).g, dres, la.inO.input, a.weights.get(L.wo)!, M);
       const dAtt = a.dC1;
       dAtt.fill(0, 0, M * C);
       if (L.attnSubNorm) {
@@ -307,7 +307,7 @@ export class Transformer {
       dkPre.fill(0, 0, M * KV);
       be.ropeBackward(dqPre, dq, a.cos, a.sin, B, T, H, HS, 0);
       be.ropeBackward(dkPre, dk, a.cos, a.sin, B, T, KVH, HS, 0);
-      const inA = la.inAttn.a.length ? la.inAttn.a : la.ln1;
+      const inA = la.inAttn.input;
       linearBackward(be, la.inAttn.da, this.param(L.wq).g, dqPre, inA, a.weights.get(L.wq)!, M);
       linearBackward(be, la.inAttn.da, this.param(L.wk).g, dkPre, inA, a.weights.get(L.wk)!, M);
       linearBackward(be, la.inAttn.da, this.param(L.wv).g, dv, inA, a.weights.get(L.wv)!, M);
@@ -397,8 +397,8 @@ function add(out: FloatArray, a: FloatArray, b: FloatArray, n: number): void {
   for (let i = 0; i < n; i++) out[i] = a[i]! + b[i]!;
 }
 
-/** Plain ReLU for BitNet v1-style MLPs, from relu² output: relu(x) = sqrt(relu²(x)) would lose sign info, so recompute. */
-function sqrtRelu(out: FloatArray, x: FloatArray, n: number): void {
+/** Plain ReLU for BitNet v1-style MLPs (elementwise glue; no kernel needed). */
+function reluForward(out: FloatArray, x: FloatArray, n: number): void {
   for (let i = 0; i < n; i++) out[i] = x[i]! > 0 ? x[i]! : 0;
 }
 

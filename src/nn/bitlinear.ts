@@ -97,6 +97,11 @@ export class QuantInput {
     return a;
   }
 
+  /** The array the matmuls read in the last forward pass (a, or x itself when nothing is applied). */
+  get input(): FloatArray {
+    return this.a.length > 0 ? this.a : this.x!;
+  }
+
   /** dx (M, K) += d(prepare)/dx applied to da. */
   backward(dx: FloatArray, M: number): void {
     const { be, spec, K } = this;
