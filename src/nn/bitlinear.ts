@@ -53,6 +53,8 @@ export class QuantInput {
   private readonly mean: FloatArray | undefined; // (M)
   private readonly rstd: FloatArray | undefined; // (M)
   private x: FloatArray | undefined;
+  /** λ-warmup only: the unquantized input, kept for the mix (allocated on first use). */
+  private keep: FloatArray | undefined;
   /** λ of warmup quantization (1 = fully quantized). */
   lambda = 1;
 
@@ -87,8 +89,11 @@ export class QuantInput {
       if (src !== a) a.set(src.subarray(0, M * K));
       return a;
     }
-    const mixed = this.lambda < 1;
-    const keep = mixed ? src.slice(0, M * K) : undefined;
+    let keep: FloatArray | undefined;
+    if (this.lambda < 1) {
+      keep = this.keep ??= src instanceof Float64Array ? new Float64Array(this.maxM * K) : new Float32Array(this.maxM * K);
+      keep.set(src.subarray(0, M * K));
+    }
     if (spec.groups > 1) fakeQuantGroupsPerTensor(a, src, M, K, spec.groups);
     else if (spec.act === 'i8-token') be.fakeQuantAbsmaxI8PerToken(a, src, M, K);
     else if (spec.act === 'i8-tensor') be.fakeQuantAbsmaxI8PerTensor(a, src, M * K);

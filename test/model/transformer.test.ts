@@ -57,6 +57,22 @@ describe('transformer', () => {
     gradcheckModel({ ...TINY, ffn: 'mlp-relu', subln: false }, 2, 4);
   });
 
+  test('λ-warmup: at λ = 0 a b1.58 model computes exactly its full-precision twin; at λ = 1 it does not', () => {
+    const be = refBackend();
+    const fp = new Transformer(be, { ...TINY, quant: 'fp' }, 'f64');
+    const bq = new Transformer(be, { ...TINY, quant: 'b158' }, 'f64');
+    fp.init(4);
+    bq.params.set(fp.params);
+    const rng = new Rng(8);
+    const x = tokens(rng, 10, TINY.vocabSize), y = tokens(rng, 10, TINY.vocabSize);
+    const lf = fp.forward(x, y, 2, 5);
+    bq.allocate(2, 5);
+    bq.lambda = 0;
+    assert.equal(bq.forward(x, y, 2, 5), lf);
+    bq.lambda = 1;
+    assert.notEqual(bq.forward(x, y, 2, 5), lf);
+  });
+
   test('config validation names the field', () => {
     assert.throws(() => validateConfig({ ...TINY, dim: 9 }), /config\.dim/);
     assert.throws(() => validateConfig({ ...TINY, nKvHeads: 3 }), /config\.nHeads/);
