@@ -1,5 +1,7 @@
 /**
- * bitnet-ts public API. Re-exports only (no logic).
+ * bitnet-ts public API: everything that runs in any JavaScript engine (Node, browsers,
+ * workers). Re-exports only. File-system helpers are in `bitnet-ts/node` (src/node.ts).
+ * A test keeps this module's static import graph free of `node:` modules.
  */
 export * from './errors.js';
 export { createBackend, refBackend, wasmBackend, type Backend, type BackendOptions, type Kernels } from './kernels/backend.js';
@@ -14,10 +16,16 @@ export { Transformer } from './model/transformer.js';
 export { MODE_TRAITS, QuantInput, QuantWeight } from './nn/bitlinear.js';
 export { AdamW } from './train/adamw.js';
 export { scheduleAt, lambdaAt, type ScheduleConfig } from './train/schedule.js';
-export { train, evaluate, defaultTrainOptions, type TrainOptions, type DataSource } from './train/loop.js';
+export { train, evaluate, defaultTrainOptions, type TrainOptions, type DataSource, type RunStore, type StepLog } from './train/loop.js';
+export { checkpointContents, parseCheckpoint, restoreCheckpoint, type LoadedCheckpoint } from './train/checkpoint.js';
 export { tokenDataSource, arrayDataSource } from './train/data_source.js';
 export { Sampler, DEFAULT_SAMPLER, type SamplerOptions } from './infer/sampler.js';
 export { generateText } from './infer/generate_simple.js';
 export { matmulEnergyPerToken, weightBytes } from './science/energy.js';
-export * from './tokenizer/index.js';
-export * from './data/index.js';
+export { parseSafetensors, serializeHeader, toFloat32, type StTensor, type StDType } from './io/safetensors.js';
+export type { Tokenizer } from './tokenizer/types.js';
+export { DEFAULT_SPECIAL_TOKENS } from './tokenizer/types.js';
+export { BpeTokenizer, byteTokenizer } from './tokenizer/bpe.js';
+export { trainBpe } from './tokenizer/train.js';
+export { HfTokenizer, bpeFromJSON } from './tokenizer/hf.js';
+export { arraySource, batchAt, evalBatches, bitsPerByte, type TokenSource, type Batch } from './data/sampler.js';

@@ -1,54 +1,20 @@
 /**
- * Checkpoints are safetensors files: one tensor per model parameter (`model.<name>`),
- * the AdamW moments (`optim.m`, `optim.v`, flat, in parameter-buffer order) and
- * metadata (format, version, model config, training options, step). Written atomically;
- * the newest `keep` are kept. Everything a run needs to continue bit-exactly is here:
- * the data order and the schedules are pure functions of the step.
+ * Checkpoint contents, independent of where they are stored (pure: no I/O).
+ * A checkpoint is a safetensors file: one tensor per model parameter (`model.<name>`),
+ * the AdamW moments (`optim.m`, `optim.v`, flat, in parameter-buffer order) and metadata
+ * (format, version, model config, step, optimizer step). Everything a run needs to continue
+ * bit-exactly is here: the data order and the schedules are pure functions of the step.
+ * Files on disk: src/train/run_dir.ts.
  */
-import { readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { ArgumentError } from '../errors.js';
-import { loadSafetensors, saveSafetensors, type TensorOut } from '../io/files.js';
-import { FormatError, type StTensor } from '../io/safetensors.js';
+import { ArgumentError, FormatError } from '../errors.js';
+import type { TensorOut } from '../io/files.js';
+import type { Parsed, StTensor } from '../io/safetensors.js';
 import type { ModelConfig } from '../model/config.js';
 import type { Transformer } from '../model/transformer.js';
 import type { AdamW } from './adamw.js';
 
 export const CHECKPOINT_FORMAT = 'bitnet-ts-checkpoint';
 export const CHECKPOINT_VERSION = 1;
-
-export function checkpointName(step: number): string {
-  return `ckpt-${String(step).padStart(8, '0')}.safetensors`;
-}
-
-/** Checkpoint files in a run directory, oldest first. */
-export function listCheckpoints(dir: string): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return [];
-  }
-  return names.filter((n) => /^ckpt-\d{8}\.safetensors$/.test(n)).sort().map((n) => join(dir, n));
-}
-
-export function saveCheckpoint(dir: string, model: Transformer, opt: AdamW, step: number, extra: Record<string, unknown>, keep: number): string {
-  const dt = model.dtype === 'f64' ? 'F64' : 'F32';
-  const tensors: Array<[string, TensorOut]> = model.table.map((info) => [`model.${info.name}`, { dtype: dt, shape: info.shape, data: model.param(info.name).p }]);
-  tensors.push(['optim.m', { dtype: dt, shape: [opt.n], data: opt.m }], ['optim.v', { dtype: dt, shape: [opt.n], data: opt.v }]);
-  const path = join(dir, checkpointName(step));
-  saveSafetensors(path, tensors, {
-    format: CHECKPOINT_FORMAT,
-    version: String(CHECKPOINT_VERSION),
-    config: JSON.stringify(model.config),
-    step: String(step),
-    optimStep: String(opt.step),
-    extra: JSON.stringify(extra),
-  });
-  const all = listCheckpoints(dir);
-  for (const old of all.slice(0, Math.max(0, all.length - keep))) rmSync(old, { force: true });
-  return path;
-}
 
 export interface LoadedCheckpoint {
   config: ModelConfig;
@@ -58,10 +24,27 @@ export interface LoadedCheckpoint {
   tensors: Map<string, StTensor>;
 }
 
-export function readCheckpoint(path: string): LoadedCheckpoint {
-  const { tensors, metadata } = loadSafetensors(path);
-  if (metadata.format !== CHECKPOINT_FORMAT) throw new FormatError(`${path}: not a ${CHECKPOINT_FORMAT} file (format=${metadata.format ?? 'missing'})`);
-  if (Number(metadata.version) !== CHECKPOINT_VERSION) throw new FormatError(`${path}: checkpoint version ${metadata.version}, this build reads ${CHECKPOINT_VERSION}`);
+/** Tensors and metadata to write for (model, optimizer) at `step`. */
+export function checkpointContents(model: Transformer, opt: AdamW, step: number, extra: Record<string, unknown>): { tensors: Array<[string, TensorOut]>; metadata: Record<string, string> } {
+  const dt = model.dtype === 'f64' ? 'F64' : 'F32';
+  const tensors: Array<[string, TensorOut]> = model.table.map((info) => [`model.${info.name}`, { dtype: dt, shape: info.shape, data: model.param(info.name).p }]);
+  tensors.push(['optim.m', { dtype: dt, shape: [opt.n], data: opt.m }], ['optim.v', { dtype: dt, shape: [opt.n], data: opt.v }]);
+  const metadata = {
+    format: CHECKPOINT_FORMAT,
+    version: String(CHECKPOINT_VERSION),
+    config: JSON.stringify(model.config),
+    step: String(step),
+    optimStep: String(opt.step),
+    extra: JSON.stringify(extra),
+  };
+  return { tensors, metadata };
+}
+
+/** Interpret a parsed safetensors file as a checkpoint (`where` names it in errors). */
+export function parseCheckpoint(parsed: Parsed, where: string): LoadedCheckpoint {
+  const { tensors, metadata } = parsed;
+  if (metadata.format !== CHECKPOINT_FORMAT) throw new FormatError(`${where}: not a ${CHECKPOINT_FORMAT} file (format=${metadata.format ?? 'missing'})`);
+  if (Number(metadata.version) !== CHECKPOINT_VERSION) throw new FormatError(`${where}: checkpoint version ${metadata.version}, this build reads ${CHECKPOINT_VERSION}`);
   try {
     return {
       config: JSON.parse(metadata.config ?? '') as ModelConfig,
@@ -71,7 +54,7 @@ export function readCheckpoint(path: string): LoadedCheckpoint {
       tensors,
     };
   } catch (e) {
-    throw new FormatError(`${path}: corrupt checkpoint metadata (${(e as Error).message})`);
+    throw new FormatError(`${where}: corrupt checkpoint metadata (${(e as Error).message})`);
   }
 }
 

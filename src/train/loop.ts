@@ -6,16 +6,13 @@
  * Data order and schedules are pure functions of the step, so resuming from a
  * checkpoint continues exactly as if the run had never stopped.
  */
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ArgumentError } from '../errors.js';
 import type { Backend } from '../kernels/backend.js';
 import type { ModelConfig } from '../model/config.js';
 import { Transformer } from '../model/transformer.js';
 import { AdamW, DEFAULT_ADAMW, type AdamWConfig } from './adamw.js';
-import { listCheckpoints, readCheckpoint, restoreCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { restoreCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
 import { lambdaAt, scheduleAt, validateSchedule, type ScheduleConfig } from './schedule.js';
-import { atomicWriteFile } from '../io/files.js';
 
 /** Where batches come from: pure functions of (step, micro), so runs resume exactly. */
 export interface DataSource {
@@ -97,10 +94,25 @@ export function evaluate(model: Transformer, data: DataSource, B: number, T: num
   return { valLoss, valBpb: valLoss / Math.LN2 / data.valBytesPerToken };
 }
 
+/**
+ * Where a run keeps its config, metrics and checkpoints. The loop itself does no I/O, so it
+ * runs anywhere; src/train/run_dir.ts is the Node implementation (a run directory).
+ */
+export interface RunStore {
+  /** The newest checkpoint, if any. */
+  latest(): LoadedCheckpoint | undefined;
+  /** A fresh run starts: record its configuration, clear old metrics. */
+  begin(config: ModelConfig, opts: TrainOptions): void;
+  /** On resume: drop metrics logged after `step` (they are recomputed identically). */
+  truncateMetrics(step: number): void;
+  appendMetrics(log: StepLog): void;
+  saveCheckpoint(model: Transformer, opt: AdamW, step: number, extra: Record<string, unknown>, keep: number): void;
+}
+
 export interface TrainRun {
-  /** Run directory: config.json, metrics.jsonl, checkpoints. Omit for in-memory training. */
-  runDir?: string;
-  /** Continue from the newest checkpoint in runDir. */
+  /** Config, metrics and checkpoints go here. Omit for in-memory training. */
+  store?: RunStore;
+  /** Continue from the store's newest checkpoint. */
   resume?: boolean;
   onLog?: (log: StepLog) => void;
   /** Stop after this many steps of this call (tests simulate interruption). */
@@ -111,7 +123,7 @@ export interface TrainRun {
    * fresh init; the model config may differ only in `quant` — BitNet v2's recipe: train at a8,
    * then continue at a4 reusing the optimizer state (2504.18415 §2). The new run counts steps from 0.
    */
-  initFrom?: string;
+  initFrom?: LoadedCheckpoint;
 }
 
 export function train(be: Backend, config: ModelConfig, opts: TrainOptions, data: DataSource, run: TrainRun = {}): TrainResult {
@@ -119,35 +131,22 @@ export function train(be: Backend, config: ModelConfig, opts: TrainOptions, data
   const model = new Transformer(be, config, run.dtype ?? 'f32');
   const opt = new AdamW(be, be.arena, model.numParams, model.decaySize, opts.adamw, run.dtype ?? 'f32');
   let start = 0;
-  const dir = run.runDir;
-  if (dir !== undefined) {
-    mkdirSync(dir, { recursive: true });
-    const ckpts = listCheckpoints(dir);
-    if (run.resume && ckpts.length > 0) {
-      const ck = readCheckpoint(ckpts[ckpts.length - 1]!);
-      if (JSON.stringify(ck.config) !== JSON.stringify(config)) throw new ArgumentError(`resume: the checkpoint's model config differs from the requested one`);
-      restoreCheckpoint(ck, model, opt);
-      start = ck.step;
-      // Drop log lines written after the checkpoint: they will be recomputed identically.
-      const mpath = join(dir, 'metrics.jsonl');
-      try {
-        const kept = readFileSync(mpath, 'utf8').split('\n').filter((l) => l && (JSON.parse(l) as StepLog).step <= start);
-        atomicWriteFile(mpath, kept.map((l) => l + '\n').join(''));
-      } catch {
-        /* no metrics yet */
-      }
-    } else {
-      model.init(opts.seed);
-      writeFileSync(join(dir, 'config.json'), JSON.stringify({ model: config, train: opts }, null, 2) + '\n');
-      writeFileSync(join(dir, 'metrics.jsonl'), '');
-    }
-  } else model.init(opts.seed);
-  if (run.initFrom !== undefined && start === 0) {
-    const ck = readCheckpoint(run.initFrom);
-    const { quant: _a, ...was } = ck.config;
-    const { quant: _b, ...now } = config;
-    if (JSON.stringify(was) !== JSON.stringify(now)) throw new ArgumentError(`initFrom: ${run.initFrom} has a different model shape; only config.quant may change`);
+  const store = run.store;
+  const ck = run.resume ? store?.latest() : undefined;
+  if (ck !== undefined) {
+    if (JSON.stringify(ck.config) !== JSON.stringify(config)) throw new ArgumentError(`resume: the checkpoint's model config differs from the requested one`);
     restoreCheckpoint(ck, model, opt);
+    start = ck.step;
+    store!.truncateMetrics(start);
+  } else {
+    model.init(opts.seed);
+    store?.begin(config, opts);
+    if (run.initFrom !== undefined) {
+      const { quant: _a, ...was } = run.initFrom.config;
+      const { quant: _b, ...now } = config;
+      if (JSON.stringify(was) !== JSON.stringify(now)) throw new ArgumentError('initFrom: the checkpoint has a different model shape; only config.quant may change');
+      restoreCheckpoint(run.initFrom, model, opt);
+    }
   }
 
   const { batchSize: B, seqLen: T, gradAccum } = opts;
@@ -176,10 +175,10 @@ export function train(be: Backend, config: ModelConfig, opts: TrainOptions, data
     if ((step + 1) % opts.logEvery === 0 || log.valLoss !== undefined) {
       history.push(log);
       run.onLog?.(log);
-      if (dir !== undefined) appendFileSync(join(dir, 'metrics.jsonl'), JSON.stringify(log) + '\n');
+      store?.appendMetrics(log);
     }
-    if (dir !== undefined && ((step + 1) % opts.ckptEvery === 0 || step + 1 === opts.steps)) {
-      saveCheckpoint(dir, model, opt, step + 1, { seed: opts.seed }, opts.keepCheckpoints);
+    if (store !== undefined && ((step + 1) % opts.ckptEvery === 0 || step + 1 === opts.steps)) {
+      store.saveCheckpoint(model, opt, step + 1, { seed: opts.seed }, opts.keepCheckpoints);
     }
   }
   const lastVal = [...history].reverse().find((h) => h.valLoss !== undefined);

@@ -63,7 +63,7 @@ describe('safetensors', () => {
   });
 
   test('a corrupt checkpoint file on disk is refused, not half-loaded', async () => {
-    const { readCheckpoint } = await import('../../src/train/checkpoint.js');
+    const { readCheckpoint } = await import('../../src/train/run_dir.js');
     const dir = mkdtempSync(join(tmpdir(), 'ck-'));
     try {
       const p = join(dir, 'ckpt-00000001.safetensors');

@@ -7,6 +7,7 @@ import { createBackend, type Backend } from '../../src/kernels/backend.js';
 import { type ModelConfig, validateConfig } from '../../src/model/config.js';
 import { defaultTrainOptions, train, type TrainOptions } from '../../src/train/loop.js';
 import { arrayDataSource } from '../../src/train/data_source.js';
+import { readCheckpoint, runDirStore } from '../../src/train/run_dir.js';
 import { scheduleAt } from '../../src/train/schedule.js';
 import { Rng } from '../../src/tensor/rng.js';
 import { assertBitIdentical } from '../helpers/check.js';
@@ -66,9 +67,9 @@ describe('training', () => {
     const dirB = mkdtempSync(join(tmpdir(), 'bitnet-b-'));
     try {
       const o = opts(12, { ckptEvery: 4, keepCheckpoints: 2, evalEvery: 6 });
-      const full = train(b, CFG, o, data, { runDir: dirA });
-      train(b, CFG, o, data, { runDir: dirB, stopAfter: 6 }); // "killed" after step 6 (last checkpoint: step 4)
-      const resumed = train(b, CFG, o, data, { runDir: dirB, resume: true });
+      const full = train(b, CFG, o, data, { store: runDirStore(dirA) });
+      train(b, CFG, o, data, { store: runDirStore(dirB), stopAfter: 6 }); // "killed" after step 6 (last checkpoint: step 4)
+      const resumed = train(b, CFG, o, data, { store: runDirStore(dirB), resume: true });
       assertBitIdentical(full.model.params as Float32Array, resumed.model.params as Float32Array, 'params');
       assert.deepEqual(readdirSync(dirB).filter((f) => f.startsWith('ckpt-')), ['ckpt-00000008.safetensors', 'ckpt-00000012.safetensors']);
       const steps = readFileSync(join(dirB, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step as number);
@@ -84,12 +85,12 @@ describe('training', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bitnet-v2-'));
     try {
       const cfg8 = { ...CFG, quant: 'v2-a8' as const };
-      const a8 = train(b, cfg8, opts(40, { ckptEvery: 40 }), data, { runDir: dir });
-      const a4 = train(b, { ...cfg8, quant: 'v2-a4' }, opts(5), data, { initFrom: join(dir, 'ckpt-00000040.safetensors') });
+      const a8 = train(b, cfg8, opts(40, { ckptEvery: 40 }), data, { store: runDirStore(dir) });
+      const a4 = train(b, { ...cfg8, quant: 'v2-a4' }, opts(5), data, { initFrom: readCheckpoint(join(dir, 'ckpt-00000040.safetensors')) });
       assert.equal(a4.optimizer.step, 45, 'AdamW step count continues');
       const last8 = a8.history[a8.history.length - 1]!.loss;
       assert.ok(a4.history[0]!.loss < last8 + 0.5, `a4 starts near the a8 loss (${a4.history[0]!.loss} vs ${last8}), not from scratch`);
-      assert.throws(() => train(b, { ...cfg8, dim: 64, ffnDim: 128 }, opts(2), data, { initFrom: join(dir, 'ckpt-00000040.safetensors') }), /only config.quant may change/);
+      assert.throws(() => train(b, { ...cfg8, dim: 64, ffnDim: 128 }, opts(2), data, { initFrom: readCheckpoint(join(dir, 'ckpt-00000040.safetensors')) }), /only config.quant may change/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -11,6 +11,7 @@ import { createBackend, type Backend } from '../../kernels/backend.js';
 import { makeConfig, paramCount, PRESETS, QUANT_MODES, type ModelConfig } from '../../model/config.js';
 import { defaultTrainOptions, train, type StepLog, type TrainOptions, type TrainResult } from '../../train/loop.js';
 import { prepareRun, type PreparedRun } from '../../train/prepare_run.js';
+import { readCheckpoint, runDirStore } from '../../train/run_dir.js';
 import { SCHEDULES } from '../../train/schedule.js';
 import { lossCurveSvg } from '../../train/plot.js';
 import { choiceFlag, intFlag, numFlag, type Command } from '../args.js';
@@ -93,7 +94,11 @@ export function runTraining(be: Backend, prep: PreparedRun, config: ModelConfig,
     }
   };
   try {
-    return train(be, config, opts, prep.data, { onLog, ...(runDir !== undefined ? { runDir, resume } : {}), ...(initFrom !== undefined ? { initFrom } : {}) });
+    return train(be, config, opts, prep.data, {
+      onLog,
+      ...(runDir !== undefined ? { store: runDirStore(runDir), resume } : {}),
+      ...(initFrom !== undefined ? { initFrom: readCheckpoint(initFrom) } : {}),
+    });
   } finally {
     bar.stop();
   }
