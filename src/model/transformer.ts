@@ -265,13 +265,7 @@ export class Transformer {
       // FFN block: xOut = xMid + down(inDown(sub2(h)))
       linearBackward(be, la.inDown.da, this.param(L.wDown).g, dres, la.inDown.input, a.weights.get(L.wDown)!, M);
       const dh = a.dF1;
-      dh.fill(0, 0, M * F);
-      if (L.ffnSubNorm) {
-        const ds = a.dF2;
-        ds.fill(0, 0, M * F);
-        la.inDown.backward(ds, M);
-        be.rmsnormBackward(dh, this.param(L.ffnSubNorm).g, ds, la.h, this.param(L.ffnSubNorm).p, la.sub2Rstd, M, F);
-      } else la.inDown.backward(dh, M);
+      this.subNormBackward(dh, a.dF2, la.inDown, L.ffnSubNorm, la.h, la.sub2Rstd, M, F);
       const dup = a.dF2;
       dup.fill(0, 0, M * F);
       if (L.wGate) {
@@ -290,13 +284,7 @@ export class Transformer {
       // attention block: xMid = x + o(inO(sub1(attOut)))
       linearBackward(be, la.inO.da, this.param(L.wo).g, dres, la.inO.input, a.weights.get(L.wo)!, M);
       const dAtt = a.dC1;
-      dAtt.fill(0, 0, M * C);
-      if (L.attnSubNorm) {
-        const ds = a.dC2;
-        ds.fill(0, 0, M * C);
-        la.inO.backward(ds, M);
-        be.rmsnormBackward(dAtt, this.param(L.attnSubNorm).g, ds, la.attOut, this.param(L.attnSubNorm).p, la.sub1Rstd, M, C);
-      } else la.inO.backward(dAtt, M);
+      this.subNormBackward(dAtt, a.dC2, la.inO, L.attnSubNorm, la.attOut, la.sub1Rstd, M, C);
       const dq = a.dC2, dk = a.dKV1, dv = a.dKV2;
       dq.fill(0, 0, M * C);
       dk.fill(0, 0, M * KV);
@@ -321,6 +309,23 @@ export class Transformer {
       const t = tokens[i]!;
       for (let j = 0; j < C; j++) dEmb[t * C + j]! += dres[i * C + j]!;
     }
+  }
+
+  /**
+   * dx = gradient w.r.t. the input x of `input(subNorm?(x))`, zeroed then filled: through the
+   * BitLinear input preparation, then the optional SubLN RMSNorm (whose weight gradient accumulates).
+   * `scratch` holds the intermediate gradient; both are (M, width).
+   */
+  private subNormBackward(dx: FloatArray, scratch: FloatArray, input: QuantInput, subNorm: string | undefined, x: FloatArray, rstd: FloatArray, M: number, width: number): void {
+    dx.fill(0, 0, M * width);
+    if (subNorm === undefined) {
+      input.backward(dx, M);
+      return;
+    }
+    scratch.fill(0, 0, M * width);
+    input.backward(scratch, M);
+    const n = this.param(subNorm);
+    this.be.rmsnormBackward(dx, n.g, scratch, x, n.p, rstd, M, width);
   }
 
   /** Throws NumericsError naming the first parameter/gradient tensor holding NaN/Inf. */

@@ -23,7 +23,7 @@
 
 // ---- SIMD128 block dots -----------------------------------------------------------------------
 
-import { PACKED_CHUNK_ROWS, sum_i8, reduce4, hsum, emit, FMT_I2, FMT_I1P6, FMT_B1, block_weights, tail_dot, row_bytes, finish, codes, trits, times3 } from './ternary_common';
+import { PACKED_CHUNK_ROWS, sum_i8, reduce4, hsum, emit, FMT_I2, FMT_I1P6, FMT_B1, block_weights, tail_dot, row_bytes, finish, codes, trits, times3, emit_rows4, emit_row1 } from './ternary_common';
 
 /** Σ over 16 weights of c·x with c (u8 codes) and x (i8) widened to i16: one i32x4. */
 @inline function dot16(c: v128, x: v128): v128 {
@@ -220,21 +220,11 @@ import { PACKED_CHUNK_ROWS, sum_i8, reduce4, hsum, emit, FMT_I2, FMT_I1P6, FMT_B
       let n = n0;
       for (; n + 4 <= n1; n += 4) {
         const wr = w + <usize>n * rb;
-        const d = dots4_s128(FMT, wr, rb, xm, nb, c3);
-        let t0 = 0, t1 = 0, t2 = 0, t3 = 0;
-        if (k0 < K) {
-          t0 = tail_dot(FMT, wr, xm, k0, K); t1 = tail_dot(FMT, wr + rb, xm, k0, K);
-          t2 = tail_dot(FMT, wr + 2 * rb, xm, k0, K); t3 = tail_dot(FMT, wr + 3 * rb, xm, k0, K);
-        }
-        emit(out, raw, m, n, N, finish(FMT, i32x4.extract_lane(d, 0) + t0, xsum), xs, beta, rpg);
-        emit(out, raw, m, n + 1, N, finish(FMT, i32x4.extract_lane(d, 1) + t1, xsum), xs, beta, rpg);
-        emit(out, raw, m, n + 2, N, finish(FMT, i32x4.extract_lane(d, 2) + t2, xsum), xs, beta, rpg);
-        emit(out, raw, m, n + 3, N, finish(FMT, i32x4.extract_lane(d, 3) + t3, xsum), xs, beta, rpg);
+        emit_rows4(FMT, out, raw, m, n, N, dots4_s128(FMT, wr, rb, xm, nb, c3), wr, rb, xm, k0, K, xsum, xs, beta, rpg);
       }
       for (; n < n1; n++) {
         const wr = w + <usize>n * rb;
-        const d = dot1_s128(FMT, wr, xm, nb, c3) + (k0 < K ? tail_dot(FMT, wr, xm, k0, K) : 0);
-        emit(out, raw, m, n, N, finish(FMT, d, xsum), xs, beta, rpg);
+        emit_row1(FMT, out, raw, m, n, N, dot1_s128(FMT, wr, xm, nb, c3), wr, xm, k0, K, xsum, xs, beta, rpg);
       }
     }
   }

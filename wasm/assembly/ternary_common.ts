@@ -90,3 +90,26 @@ export const FMT_B1: i32 = 2;
 @inline export function times3(q: v128): v128 {
   return i8x16.add(i8x16.add(q, q), q);
 }
+
+/**
+ * Finish and store four rows n..n+3 of token m: SIMD block sums `d` (one lane per row) plus the
+ * scalar tails of the partial last block [k0, K).
+ */
+@inline export function emit_rows4(FMT: i32, out: usize, raw: i32, m: i32, n: i32, N: i32, d: v128, wr: usize, rb: usize,
+                                   xm: usize, k0: i32, K: i32, xsum: i32, xs: usize, beta: usize, rpg: i32): void {
+  let t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+  if (k0 < K) {
+    t0 = tail_dot(FMT, wr, xm, k0, K); t1 = tail_dot(FMT, wr + rb, xm, k0, K);
+    t2 = tail_dot(FMT, wr + 2 * rb, xm, k0, K); t3 = tail_dot(FMT, wr + 3 * rb, xm, k0, K);
+  }
+  emit(out, raw, m, n, N, finish(FMT, i32x4.extract_lane(d, 0) + t0, xsum), xs, beta, rpg);
+  emit(out, raw, m, n + 1, N, finish(FMT, i32x4.extract_lane(d, 1) + t1, xsum), xs, beta, rpg);
+  emit(out, raw, m, n + 2, N, finish(FMT, i32x4.extract_lane(d, 2) + t2, xsum), xs, beta, rpg);
+  emit(out, raw, m, n + 3, N, finish(FMT, i32x4.extract_lane(d, 3) + t3, xsum), xs, beta, rpg);
+}
+
+/** Finish and store one row n of token m from its SIMD block sum `d` plus the scalar tail. */
+@inline export function emit_row1(FMT: i32, out: usize, raw: i32, m: i32, n: i32, N: i32, d: i32, wr: usize,
+                                  xm: usize, k0: i32, K: i32, xsum: i32, xs: usize, beta: usize, rpg: i32): void {
+  emit(out, raw, m, n, N, finish(FMT, d + (k0 < K ? tail_dot(FMT, wr, xm, k0, K) : 0), xsum), xs, beta, rpg);
+}

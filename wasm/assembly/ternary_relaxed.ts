@@ -13,7 +13,7 @@
 // for M ≥ 2, 'i2' runs 2-row × 2-token tiles so each unpacked code vector serves two tokens.
 // Helpers shared with ternary.ts live in ternary_common.ts (not re-exported by the entries).
 
-import { PACKED_CHUNK_ROWS, sum_i8, reduce4, hsum, emit, FMT_I2, FMT_I1P6, FMT_B1, block_weights, tail_dot, row_bytes, finish, codes, trits, times3 } from './ternary_common';
+import { PACKED_CHUNK_ROWS, sum_i8, reduce4, hsum, emit, FMT_I2, FMT_I1P6, FMT_B1, block_weights, tail_dot, row_bytes, finish, codes, trits, times3, emit_rows4, emit_row1 } from './ternary_common';
 
 /** Σ code·x over nb full blocks of 4 rows (row stride rb), i16 accumulation: [row0..row3]. */
 @inline function dots4_rel(FMT: i32, w: usize, rb: usize, x: usize, nb: i32, c3: i32, BLK: i32): v128 {
@@ -271,21 +271,11 @@ import { PACKED_CHUNK_ROWS, sum_i8, reduce4, hsum, emit, FMT_I2, FMT_I1P6, FMT_B
       let n = n0;
       for (; n + 4 <= n1; n += 4) {
         const wr = w + <usize>n * rb;
-        const d = dots4_rel(FMT, wr, rb, xm, nb, c3, BLK);
-        let t0 = 0, t1 = 0, t2 = 0, t3 = 0;
-        if (k0 < K) {
-          t0 = tail_dot(FMT, wr, xm, k0, K); t1 = tail_dot(FMT, wr + rb, xm, k0, K);
-          t2 = tail_dot(FMT, wr + 2 * rb, xm, k0, K); t3 = tail_dot(FMT, wr + 3 * rb, xm, k0, K);
-        }
-        emit(out, raw, m, n, N, finish(FMT, i32x4.extract_lane(d, 0) + t0, xsum), xs, beta, rpg);
-        emit(out, raw, m, n + 1, N, finish(FMT, i32x4.extract_lane(d, 1) + t1, xsum), xs, beta, rpg);
-        emit(out, raw, m, n + 2, N, finish(FMT, i32x4.extract_lane(d, 2) + t2, xsum), xs, beta, rpg);
-        emit(out, raw, m, n + 3, N, finish(FMT, i32x4.extract_lane(d, 3) + t3, xsum), xs, beta, rpg);
+        emit_rows4(FMT, out, raw, m, n, N, dots4_rel(FMT, wr, rb, xm, nb, c3, BLK), wr, rb, xm, k0, K, xsum, xs, beta, rpg);
       }
       for (; n < n1; n++) {
         const wr = w + <usize>n * rb;
-        const d = dot1_rel(FMT, wr, xm, nb, c3, BLK) + (k0 < K ? tail_dot(FMT, wr, xm, k0, K) : 0);
-        emit(out, raw, m, n, N, finish(FMT, d, xsum), xs, beta, rpg);
+        emit_row1(FMT, out, raw, m, n, N, dot1_rel(FMT, wr, xm, nb, c3, BLK), wr, xm, k0, K, xsum, xs, beta, rpg);
       }
     }
   }

@@ -7,10 +7,10 @@
  * Threads split the output features N (weight rows), aligned to the kernels' 4-row tiles,
  * so each thread streams only its own slice of the packed weights.
  */
-import { DTypeError } from '../../errors.js';
 import type { FloatArray } from '../../tensor/dtype.js';
 import { rowBytesB1, rowBytesI1p6, rowBytesI2 } from '../../quant/pack.js';
 import { checkPackedMatmul, I4_RANGE, type WeightScale } from '../ref/ternary.js';
+import { f32Only } from '../checks.js';
 import type { WasmContext } from './context.js';
 
 /** Rows per kernel tile: thread splits are aligned to it. */
@@ -24,11 +24,11 @@ function packed(ctx: WasmContext, name: string, out: Float32Array | Int32Array, 
   ctx.scope((s) => {
     let pXs = 0, pBeta = 0, rpg = N;
     if (xs !== null && beta !== null) {
-      if (!(xs instanceof Float32Array)) throw new DTypeError(`${name}: wasm kernels take Float32Array; xs is ${xs.constructor.name}`);
+      f32Only(name, { xs });
       pXs = s.in(xs.subarray(0, M));
       if (typeof beta === 'number') pBeta = s.in(Float32Array.of(beta));
       else {
-        if (!(beta instanceof Float32Array)) throw new DTypeError(`${name}: wasm kernels take Float32Array; beta is ${beta.constructor.name}`);
+        f32Only(name, { beta });
         pBeta = s.in(beta);
         rpg = N / beta.length;
       }
@@ -40,8 +40,8 @@ function packed(ctx: WasmContext, name: string, out: Float32Array | Int32Array, 
 }
 
 function outF32(where: string, out: FloatArray): Float32Array {
-  if (!(out instanceof Float32Array)) throw new DTypeError(`${where}: wasm kernels take Float32Array; out is ${out.constructor.name}`);
-  return out;
+  f32Only(where, { out });
+  return out as Float32Array;
 }
 
 /** See ref matmulTernaryI8. out: (M, N)  xq: Int8Array (M, K)  xs: (M)  w: 'i2' (N, rowBytesI2(K)) */
