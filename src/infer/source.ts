@@ -1,0 +1,72 @@
+/**
+ * WeightSource: what the inference engine loads a model from, independent of the file format.
+ * Names are this project's parameter names (src/model/transformer.ts paramTable:
+ * `embed_tokens`, `lm_head`, `layers.N.q_proj`, …, `layers.N.input_layernorm`, `norm`).
+ *
+ * A source hands out one tensor at a time so that a multi-GB model is never held twice:
+ *  - dense(name)      full-precision values (norm weights, embeddings, or latent linear weights
+ *                     that the engine quantizes at load exactly as training does)
+ *  - quantized(name)  a linear weight the file already stores quantized: q ∈ {-1,0,+1} (ternary)
+ *                     or {-1,+1} (binary), W ≈ scale·q (one scale per tensor), row-major (N, K)
+ * Readers of checkpoints, Hugging Face directories and GGUF files implement this interface.
+ */
+import { FormatError } from '../errors.js';
+import type { ModelConfig } from '../model/config.js';
+import { paramTable, type Transformer } from '../model/transformer.js';
+import type { LoadedCheckpoint } from '../train/checkpoint.js';
+import { toFloat32 } from '../io/safetensors.js';
+
+export interface QuantizedTensor {
+  /** Row-major (N, K) values in {-1, 0, +1}. */
+  q: Int8Array;
+  /** W ≈ scale · q. */
+  scale: number;
+}
+
+export interface WeightSource {
+  readonly config: ModelConfig;
+  /** Human-readable origin for error messages. */
+  readonly where: string;
+  /** Full-precision tensor; throws FormatError when missing or of the wrong size. */
+  dense(name: string): Float32Array;
+  /** The stored quantized form of a linear weight, or undefined when the source keeps it dense. */
+  quantized?(name: string): QuantizedTensor | undefined;
+}
+
+/** Expected element count of every parameter of a config. */
+export function expectedSizes(c: ModelConfig): Map<string, number> {
+  return new Map(paramTable(c).map((p) => [p.name, p.size]));
+}
+
+function checkSize(where: string, name: string, got: number, c: ModelConfig): void {
+  const want = expectedSizes(c).get(name);
+  if (want === undefined) throw new FormatError(`${where}: unknown tensor '${name}' for this config`);
+  if (got !== want) throw new FormatError(`${where}: tensor '${name}' has ${got} elements, the config needs ${want}`);
+}
+
+/** A live training model (weights copied to f32 on request). */
+export function sourceFromTransformer(model: Transformer): WeightSource {
+  return {
+    config: model.config,
+    where: 'model',
+    dense(name) {
+      const p = model.param(name).p;
+      return p instanceof Float32Array ? p.slice() : Float32Array.from(p);
+    },
+  };
+}
+
+/** A training checkpoint (src/train/checkpoint.ts): `model.<name>` tensors. */
+export function sourceFromCheckpoint(ck: LoadedCheckpoint, where = 'checkpoint'): WeightSource {
+  return {
+    config: ck.config,
+    where,
+    dense(name) {
+      const t = ck.tensors.get(`model.${name}`);
+      if (t === undefined) throw new FormatError(`${where}: missing tensor 'model.${name}'`);
+      const a = toFloat32(t, `model.${name}`);
+      checkSize(where, name, a.length, ck.config);
+      return a;
+    },
+  };
+}
