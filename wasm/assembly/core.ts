@@ -6,4 +6,5 @@ export * from './nn';
 export * from './quant';
 export * from './ternary';
 export * from './membw';
+export * from './infer';
 export const HEAP_BASE: usize = __heap_base;

@@ -3,3 +3,4 @@ export * from './matmul.js';
 export * from './nn.js';
 export * from './quant.js';
 export * from './ternary.js';
+export * from './infer.js';

@@ -1,0 +1,88 @@
+/**
+ * Inference-only kernels (the packed decode engine, src/infer/), reference twins.
+ *
+ * attentionCached: causal GQA attention of M new queries at positions pos0 … pos0+M−1 against a
+ *   key/value cache whose rows [0, pos0+M) are filled (the new keys already appended):
+ *     out[m,h] = Σ_{s ≤ pos0+m} softmax_s(q[m,h]·kc[s,g]/√HS) · vc[s,g],   g = ⌊h/(H/KVH)⌋
+ *   Prefill (M = prompt chunk) and decode (M = 1) are the same kernel.
+ *
+ * matmulI8: int8 weights with one scale per output row × int8 per-token activations (the 8-bit
+ *   LM head / tied embedding), exact int32 accumulation, scales applied once per output:
+ *     out[m,n] = f32( f32( f32(Σ_k w[n,k]·xq[m,k]) / xs[m] ) · ws[n] )       W[n,:] ≈ ws[n]·w[n,:]
+ */
+import { ArgumentError } from '../../errors.js';
+import type { FloatArray } from '../../tensor/dtype.js';
+import { checkDType, checkDims, checkLen } from '../../tensor/shape.js';
+import { checkFloats, checkLens } from './nn_checks.js';
+
+const f32 = Math.fround;
+
+export function checkAttentionCached(where: string, f32only: boolean, out: FloatArray, q: FloatArray, kc: FloatArray, vc: FloatArray,
+                                     M: number, pos0: number, S: number, H: number, KVH: number, HS: number): void {
+  checkDims(where, { M, pos0, S, H, KVH, HS });
+  if (H < 1 || KVH < 1 || HS < 1 || H % KVH !== 0) throw new ArgumentError(`${where}: need H (${H}) a positive multiple of KVH (${KVH}) and HS ≥ 1 (${HS})`);
+  if (pos0 + M > S) throw new ArgumentError(`${where}: positions up to ${pos0 + M} exceed the cache length S=${S}`);
+  checkFloats(where, f32only, { out, q, kc, vc });
+  checkLens(where, [['out', out, M * H * HS], ['q', q, M * H * HS], ['kc', kc, S * KVH * HS], ['vc', vc, S * KVH * HS]]);
+}
+
+/**
+ * out: (M, H, HS)  q: (M, H, HS)  kc, vc: (S, KVH, HS), rows [0, pos0+M) valid.
+ * Scores, softmax and the weighted sum accumulate in f64 (the WASM twin in f32: parity within tolerance).
+ */
+export function attentionCached(out: FloatArray, q: FloatArray, kc: FloatArray, vc: FloatArray,
+                                M: number, pos0: number, S: number, H: number, KVH: number, HS: number): void {
+  checkAttentionCached('attentionCached', false, out, q, kc, vc, M, pos0, S, H, KVH, HS);
+  const scale = 1 / Math.sqrt(HS);
+  const G = H / KVH;
+  const row = new Float64Array(pos0 + M);
+  const acc = new Float64Array(HS);
+  for (let m = 0; m < M; m++) {
+    const n = pos0 + m + 1;
+    for (let h = 0; h < H; h++) {
+      const g = Math.floor(h / G);
+      const qo = (m * H + h) * HS;
+      let mx = -Infinity;
+      for (let s = 0; s < n; s++) {
+        const ko = (s * KVH + g) * HS;
+        let d = 0;
+        for (let i = 0; i < HS; i++) d += q[qo + i]! * kc[ko + i]!;
+        row[s] = d * scale;
+        if (row[s]! > mx) mx = row[s]!;
+      }
+      let sum = 0;
+      for (let s = 0; s < n; s++) sum += row[s] = Math.exp(row[s]! - mx);
+      acc.fill(0);
+      for (let s = 0; s < n; s++) {
+        const p = row[s]! / sum;
+        const vo = (s * KVH + g) * HS;
+        for (let i = 0; i < HS; i++) acc[i] = acc[i]! + p * vc[vo + i]!;
+      }
+      for (let i = 0; i < HS; i++) out[qo + i] = acc[i]!;
+    }
+  }
+}
+
+export function checkMatmulI8(where: string, f32only: boolean, out: FloatArray, xq: Int8Array, xs: FloatArray, w: Int8Array, ws: FloatArray, M: number, K: number, N: number): void {
+  checkDims(where, { M, K, N });
+  checkDType(where, 'xq', xq, 'i8');
+  checkDType(where, 'w', w, 'i8');
+  checkFloats(where, f32only, { out, xs, ws });
+  checkLen(where, 'out', out, M * N);
+  checkLen(where, 'xq', xq, M * K);
+  checkLen(where, 'xs', xs, M);
+  checkLen(where, 'w', w, N * K);
+  checkLen(where, 'ws', ws, N);
+}
+
+/** out: (M, N)  xq: Int8Array (M, K)  xs: (M) quantizer multipliers  w: Int8Array (N, K)  ws: (N) row scales. */
+export function matmulI8(out: FloatArray, xq: Int8Array, xs: FloatArray, w: Int8Array, ws: FloatArray, M: number, K: number, N: number): void {
+  checkMatmulI8('matmulI8', false, out, xq, xs, w, ws, M, K, N);
+  for (let m = 0; m < M; m++) {
+    for (let n = 0; n < N; n++) {
+      let a = 0;
+      for (let k = 0; k < K; k++) a += w[n * K + k]! * xq[m * K + k]!;
+      out[m * N + n] = f32(f32(f32(a) / f32(xs[m]!)) * f32(ws[n]!));
+    }
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Inference kernels (attentionCached, matmulI8): WASM twins against the reference at awkward
+ * shapes, 1 and 2 threads; cached attention equals the training kernel on the full sequence.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { ArgumentError } from '../../src/errors.js';
+import * as R from '../../src/kernels/ref/index.js';
+import { WasmContext } from '../../src/kernels/wasm/context.js';
+import * as W from '../../src/kernels/wasm/infer.js';
+import { Rng } from '../../src/tensor/rng.js';
+import { assertAllClose, assertBitIdentical } from '../helpers/check.js';
+
+const f32 = Math.fround;
+let c1: WasmContext, c2: WasmContext;
+before(async () => {
+  c1 = await WasmContext.create({ threads: 1 });
+  c2 = await WasmContext.create({ threads: 2 });
+});
+after(async () => {
+  await c1.dispose();
+  await c2.dispose();
+});
+
+function randn(rng: Rng, n: number, s = 1): Float32Array {
+  const a = new Float32Array(n);
+  rng.fillNormal(a, 0, s);
+  return a;
+}
+
+test('attentionCached ref: M queries over the cache equal rows of the full causal attention', () => {
+  const rng = new Rng(1);
+  const T = 9, H = 4, KVH = 2, HS = 6;
+  const q = randn(rng, T * H * HS), k = randn(rng, T * KVH * HS), v = randn(rng, T * KVH * HS);
+  const full = new Float64Array(T * H * HS);
+  R.attentionForward(full, new Float64Array(H * T * T), Float64Array.from(q), Float64Array.from(k), Float64Array.from(v), 1, T, H, KVH, HS);
+  const S = 12;
+  const kc = new Float32Array(S * KVH * HS), vc = new Float32Array(S * KVH * HS);
+  kc.set(k);
+  vc.set(v);
+  for (const [pos0, M] of [[0, T], [0, 1], [4, 5], [8, 1], [3, 2]] as const) {
+    const out = new Float32Array(M * H * HS);
+    R.attentionCached(out, q.subarray(pos0 * H * HS, (pos0 + M) * H * HS), kc, vc, M, pos0, S, H, KVH, HS);
+    assertAllClose(out, full.subarray(pos0 * H * HS, (pos0 + M) * H * HS), { atol: 1e-6, rtol: 1e-5 }, `pos0=${pos0} M=${M}`);
+  }
+});
+
+test('attentionCached wasm = ref within 2e-6 (f32 vs f64 accumulation); 1 thread ≡ 2 threads bit for bit', () => {
+  const rng = new Rng(2);
+  for (const [M, pos0, H, KVH, HS] of [[1, 0, 1, 1, 1], [1, 37, 4, 2, 6], [5, 3, 6, 3, 10], [17, 0, 20, 5, 8], [1, 300, 16, 16, 64]] as const) {
+    const S = pos0 + M + 3;
+    const q = randn(rng, M * H * HS), kc = randn(rng, S * KVH * HS), vc = randn(rng, S * KVH * HS);
+    const want = new Float32Array(M * H * HS);
+    R.attentionCached(want, q, kc, vc, M, pos0, S, H, KVH, HS);
+    const a = new Float32Array(M * H * HS), b = new Float32Array(M * H * HS);
+    W.attentionCached(c1, a, q, kc, vc, M, pos0, S, H, KVH, HS);
+    W.attentionCached(c2, b, q, kc, vc, M, pos0, S, H, KVH, HS);
+    assertAllClose(a, want, { atol: 2e-6, rtol: 2e-5 }, `M=${M} pos0=${pos0}`);
+    assertBitIdentical(b, a, `threads M=${M} pos0=${pos0}`);
+  }
+});
+
+test('matmulI8 wasm: bit-identical to ref (exact int32 accumulation, same f32 scaling), any thread count', () => {
+  const rng = new Rng(3);
+  for (const [M, K, N] of [[1, 1, 1], [1, 15, 3], [1, 16, 4], [2, 17, 9], [1, 2560, 37], [3, 130, 70], [1, 640, 1024]] as const) {
+    const xq = new Int8Array(M * K), w = new Int8Array(N * K);
+    rng.fillInt(xq, -128, 127);
+    rng.fillInt(w, -128, 127);
+    if (N === 37) { xq.fill(-128); w.fill(-128); } // extreme products (16384) across K = 2560
+    const xs = new Float32Array(M).map(() => f32(0.5 + rng.uniform() * 100));
+    const ws = new Float32Array(N).map(() => f32(rng.uniform() * 0.01));
+    const want = new Float32Array(M * N);
+    R.matmulI8(want, xq, xs, w, ws, M, K, N);
+    // The reference itself against a direct integer sum.
+    const m0 = M - 1, n0 = N - 1;
+    let acc = 0;
+    for (let k = 0; k < K; k++) acc += xq[m0 * K + k]! * w[n0 * K + k]!;
+    assert.equal(want[m0 * N + n0], f32(f32(f32(acc) / xs[m0]!) * ws[n0]!));
+    for (const c of [c1, c2]) {
+      const got = new Float32Array(M * N);
+      W.matmulI8(c, got, xq, xs, w, ws, M, K, N);
+      assertBitIdentical(got, want, `M=${M} K=${K} N=${N} threads=${c.threads}`);
+    }
+  }
+});
+
+test('inference kernels: typed errors for bad shapes', () => {
+  const o = new Float32Array(8);
+  assert.throws(() => R.attentionCached(o, o, o, o, 1, 4, 4, 1, 1, 2), ArgumentError); // pos0 + M > S
+  assert.throws(() => R.attentionCached(o, o, o, o, 1, 0, 4, 3, 2, 2), ArgumentError); // H % KVH
+  assert.throws(() => W.matmulI8(c1, o, new Int8Array(4), new Float32Array(1), new Int8Array(7), new Float32Array(2), 1, 4, 2), Error);
+});
