@@ -1,0 +1,237 @@
+/**
+ * A model in inference form: BitLinear weights quantized once and packed ('i2' 2 bits, 'i1.6'
+ * base-3, 'b1' 1 bit), scales per tensor as trained, norms and embeddings in f32, the LM head
+ * in f32 or 8-bit (int8 rows × per-row scale). Everything lives in the backend arena (WASM
+ * memory for the wasm backend), allocated once at load.
+ *
+ * Projections that read the same input are fused into one matrix so a token costs one pass
+ * (one kernel call) over them: q|k|v, gate|up. Each fused row keeps its own tensor's β.
+ *
+ * Weights are quantized exactly as training does (src/nn/bitlinear.ts MODE_TRAITS):
+ *   b158 / v2-*: absmean ternary, β = mean|W|;  bitnet (v1): Sign(W − α), β = mean|W|;  fp: dense f32.
+ * Activations at inference are int8 per token (v1 trains per tensor; per token at inference is the
+ * paper's rule, SPEC §1.1), int4 absmean per token on the Hadamard inputs of v2-a4.
+ */
+import { ArgumentError, FormatError } from '../errors.js';
+import type { Backend } from '../kernels/backend.js';
+import { type ModelConfig, validateConfig } from '../model/config.js';
+import { MODE_TRAITS } from '../nn/bitlinear.js';
+import { FORMAT_TRAITS, type FormatName } from '../quant/formats.js';
+import { roundHalfEven } from '../tensor/round.js';
+import { expectedSizes, type WeightSource } from './source.js';
+
+export type HeadType = 'f32' | 'q8';
+
+export interface LoadOptions {
+  /** Packing of ternary weights (binary v1 weights are always 'b1'). Default 'i2'. */
+  format?: 'i2' | 'i1.6';
+  /** LM head (and tied embedding) storage; 'auto' = f32 up to 64 MiB, else 8-bit. Default 'auto'. */
+  head?: HeadType | 'auto';
+  /** Progress callback: (tensors done, tensors total). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** How a linear layer's input is prepared (one per fused group). */
+export interface InputPrep {
+  /** LayerNorm (no affine) inside BitLinear (BitNet v1). */
+  lnInside: boolean;
+  /** Online Hadamard transform (BitNet v2 H-BitLinear). */
+  hadamard: boolean;
+  /** Activation quantization: none (fp), int8 absmax per token, int4 absmean per token. */
+  act: 'none' | 'i8' | 'i4';
+}
+
+/** One (possibly fused) linear layer: y (M, N) = x (M, K) · Wᵀ. */
+export interface PackedLinear {
+  readonly names: string[];
+  readonly N: number;
+  readonly K: number;
+  readonly prep: InputPrep;
+  /** Packed weights (format) or dense f32 (fp). */
+  readonly format: FormatName | 'f32';
+  readonly packed: Uint8Array | undefined;
+  readonly dense: Float32Array | undefined;
+  /** Per-row weight scale β (packed formats). */
+  readonly beta: Float32Array | undefined;
+  /** Bytes streamed per token. */
+  readonly bytes: number;
+}
+
+export interface PackedLayer {
+  attnNorm: Float32Array;
+  qkv: PackedLinear;
+  attnSubNorm: Float32Array | undefined;
+  o: PackedLinear;
+  ffnNorm: Float32Array;
+  /** gate|up fused (gated FFNs) or up alone (plain MLPs). */
+  gateUp: PackedLinear;
+  ffnSubNorm: Float32Array | undefined;
+  down: PackedLinear;
+}
+
+export interface PackedHead {
+  type: HeadType;
+  /** f32 (V, C) */
+  f32: Float32Array | undefined;
+  /** q8 (V, C) codes and per-row scales. */
+  q8: Int8Array | undefined;
+  scale: Float32Array | undefined;
+  bytes: number;
+}
+
+/** Row-wise absmax int8: w[n,k] = round_half_even(W·127/max|W[n,:]|), ws[n] = max|W[n,:]|/127. */
+export function quantizeRowsI8(w: Int8Array, ws: Float32Array, W: ArrayLike<number>, N: number, K: number): void {
+  for (let n = 0; n < N; n++) {
+    let amax = 0;
+    for (let k = 0; k < K; k++) amax = Math.max(amax, Math.abs(W[n * K + k]!));
+    ws[n] = amax / 127;
+    const s = amax > 0 ? 127 / amax : 0;
+    for (let k = 0; k < K; k++) w[n * K + k] = roundHalfEven(W[n * K + k]! * s);
+  }
+}
+
+const HEAD_AUTO_F32_BYTES = 64 << 20;
+
+export class PackedModel {
+  readonly layers: PackedLayer[] = [];
+  readonly norm: Float32Array;
+  readonly head: PackedHead;
+  /** Embedding for lookup: the head itself when tied, else its own table of the same type. */
+  readonly embed: PackedHead;
+
+  private constructor(readonly be: Backend, readonly config: ModelConfig, readonly ternaryFormat: 'i2' | 'i1.6', load: (pm: PackedModel) => { norm: Float32Array; head: PackedHead; embed: PackedHead }) {
+    const r = load(this);
+    this.norm = r.norm;
+    this.head = r.head;
+    this.embed = r.embed;
+  }
+
+  /** Quantize, pack and place every tensor of `source` (one source tensor at a time). */
+  static load(be: Backend, source: WeightSource, opts: LoadOptions = {}): PackedModel {
+    const c = validateConfig({ ...source.config });
+    if (c.groups > 1) throw new ArgumentError(`${source.where}: group-quantized BitNet v1 models (groups=${c.groups}) run only in the training model; the packed engine uses one scale per tensor`);
+    const format = opts.format ?? 'i2';
+    if (format !== 'i2' && format !== 'i1.6') throw new ArgumentError(`format must be 'i2' or 'i1.6', got '${String(format)}'`);
+    const headOpt = opts.head ?? 'auto';
+    if (!['auto', 'f32', 'q8'].includes(headOpt)) throw new ArgumentError(`head must be 'auto', 'f32' or 'q8', got '${String(headOpt)}'`);
+    const sizes = expectedSizes(c);
+    const total = sizes.size;
+    let done = 0;
+    const tick = () => opts.onProgress?.(++done, total);
+    const dense = (name: string): Float32Array => {
+      const a = source.dense(name);
+      const want = sizes.get(name);
+      if (a.length !== want) throw new FormatError(`${source.where}: tensor '${name}' has ${a.length} elements, the config needs ${want}`);
+      tick();
+      return a;
+    };
+    return new PackedModel(be, c, format, (pm) => {
+      const ar = be.arena;
+      const place = (a: Float32Array) => {
+        const d = ar.alloc('f32', a.length);
+        d.set(a);
+        return d;
+      };
+      const tr = MODE_TRAITS[c.quant];
+      const prep = (hadamard: boolean): InputPrep => {
+        const act = hadamard && tr.hadamardAct ? tr.hadamardAct : tr.act;
+        return { lnInside: tr.lnInside, hadamard, act: act === 'none' ? 'none' : act === 'i4-token' ? 'i4' : 'i8' };
+      };
+      const v2 = tr.hadamardAct !== undefined;
+      const linear = (names: string[], K: number, p: InputPrep): PackedLinear => {
+        const rows = names.map((n) => (sizes.get(n) ?? 0) / K);
+        const N = rows.reduce((a, b) => a + b, 0);
+        if (tr.weight === 'none') {
+          const w = ar.alloc('f32', N * K);
+          let r = 0;
+          names.forEach((n, i) => {
+            w.set(dense(n), r * K);
+            r += rows[i]!;
+          });
+          return { names, N, K, prep: p, format: 'f32', packed: undefined, dense: w, beta: undefined, bytes: N * K * 4 };
+        }
+        const fmt: FormatName = tr.weight === 'sign' ? 'b1' : p.act === 'i4' ? 'i2' : format;
+        const ft = FORMAT_TRAITS[fmt];
+        const rb = ft.rowBytes(K);
+        const packed = ar.alloc('u8', N * rb);
+        const beta = ar.alloc('f32', N);
+        let r0 = 0;
+        names.forEach((name, i) => {
+          const n = rows[i]!;
+          const { q, scale } = quantizedOf(source, name, n, K, tr.weight as 'ternary' | 'sign', be, dense, tick);
+          ft.pack(packed.subarray(r0 * rb, (r0 + n) * rb), q, n, K);
+          beta.fill(scale, r0, r0 + n);
+          r0 += n;
+        });
+        return { names, N, K, prep: p, format: fmt, packed, dense: undefined, beta, bytes: packed.byteLength + beta.byteLength };
+      };
+      const gated = c.ffn === 'swiglu' || c.ffn === 'relu2glu' || c.ffn === 'bilinear';
+      for (let l = 0; l < c.nLayers; l++) {
+        const p = `layers.${l}.`;
+        pm.layers.push({
+          attnNorm: place(dense(`${p}input_layernorm`)),
+          qkv: linear([`${p}q_proj`, `${p}k_proj`, `${p}v_proj`], c.dim, prep(false)),
+          attnSubNorm: c.subln ? place(dense(`${p}attn_sub_norm`)) : undefined,
+          o: linear([`${p}o_proj`], c.dim, prep(v2)),
+          ffnNorm: place(dense(`${p}post_attention_layernorm`)),
+          gateUp: linear(gated ? [`${p}gate_proj`, `${p}up_proj`] : [`${p}up_proj`], c.dim, prep(false)),
+          ffnSubNorm: c.subln ? place(dense(`${p}ffn_sub_norm`)) : undefined,
+          down: linear([`${p}down_proj`], c.ffnDim, prep(v2)),
+        });
+      }
+      const norm = place(dense('norm'));
+      const headBytesF32 = c.vocabSize * c.dim * 4;
+      const type: HeadType = headOpt === 'auto' ? (headBytesF32 <= HEAD_AUTO_F32_BYTES ? 'f32' : 'q8') : headOpt;
+      const table = (name: string): PackedHead => {
+        const w = dense(name);
+        if (type === 'f32') return { type, f32: place(w), q8: undefined, scale: undefined, bytes: w.length * 4 };
+        const q8 = ar.alloc('i8', w.length);
+        const scale = ar.alloc('f32', c.vocabSize);
+        quantizeRowsI8(q8, scale, w, c.vocabSize, c.dim);
+        return { type, f32: undefined, q8, scale, bytes: q8.length + scale.byteLength };
+      };
+      const embed = table('embed_tokens');
+      const head = c.tieEmbeddings ? embed : table('lm_head');
+      return { norm, head, embed };
+    });
+  }
+
+  /** Bytes of packed weights + scales (all BitLinear layers). */
+  get linearBytes(): number {
+    return this.layers.reduce((s, L) => s + L.qkv.bytes + L.o.bytes + L.gateUp.bytes + L.down.bytes, 0);
+  }
+
+  /** Bytes read per decoded token: every linear, the head, the norms (the embedding row is negligible). */
+  get bytesPerToken(): number {
+    const c = this.config;
+    const norms = c.nLayers * (2 * c.dim + (c.subln ? c.dim + c.ffnDim : 0)) * 4 + c.dim * 4;
+    return this.linearBytes + this.head.bytes + norms;
+  }
+
+  /** Resident bytes of the weights (head counted once when tied). */
+  get weightBytes(): number {
+    const c = this.config;
+    const norms = c.nLayers * (2 * c.dim + (c.subln ? c.dim + c.ffnDim : 0)) * 4 + c.dim * 4;
+    return this.linearBytes + this.head.bytes + (c.tieEmbeddings ? 0 : this.embed.bytes) + norms;
+  }
+}
+
+/** The ternary / binary codes and scale of one linear weight: stored quantized, or quantized now from the latent weight. */
+function quantizedOf(source: WeightSource, name: string, N: number, K: number, kind: 'ternary' | 'sign', be: Backend,
+                     dense: (n: string) => Float32Array, tick: () => void): { q: Int8Array; scale: number } {
+  const stored = source.quantized?.(name);
+  if (stored !== undefined) {
+    if (stored.q.length !== N * K) throw new FormatError(`${source.where}: quantized tensor '${name}' has ${stored.q.length} values, the config needs ${N * K}`);
+    if (!Number.isFinite(stored.scale)) throw new FormatError(`${source.where}: tensor '${name}' has a non-finite scale ${stored.scale}`);
+    for (let i = 0; i < stored.q.length; i++) {
+      const v = stored.q[i]!;
+      if (v < -1 || v > 1 || (kind === 'sign' && v === 0)) throw new FormatError(`${source.where}: tensor '${name}' value ${v} at ${i} is not ${kind === 'sign' ? 'binary ±1' : 'ternary'}`);
+    }
+    tick();
+    return stored;
+  }
+  const w = dense(name);
+  const q = new Int8Array(N * K);
+  if (kind === 'sign') return { q, scale: be.quantizeSign(q, w, N * K).beta };
+  return { q, scale: be.quantizeTernaryAbsmean(q, w, N * K) };
+}

@@ -1,0 +1,291 @@
+/**
+ * One generation stream over a PackedModel: the KV cache and every activation buffer, allocated
+ * once (sized for `ctx` positions and prefill chunks of up to `chunk` tokens).
+ *
+ *   prefill(tokens)  the prompt in chunks of ≤ chunk tokens (packed GEMMs, M = chunk)
+ *   decode(token)    one token (packed GEMVs, M = 1)
+ * Both append to the cache and return the logits (V) of the last position. The same code path
+ * runs every M, so decoding token by token equals the full-sequence forward at every position.
+ *
+ * Per layer (M tokens at positions pos … pos+M−1):
+ *   a = RMSNorm(x) → prep (LN? → int8) → [q|k|v] = packed(a)        k, v → cache rows
+ *   RoPE(q), RoPE(k rows)   o = attentionCached(q, cache)   o = SubLN?(o) → prep (Hadamard? → int8/int4)
+ *   x += packed_o(o)
+ *   a = RMSNorm(x) → prep → [gate|up] = packed(a)   h = act(gate) ⊙ up   h = SubLN?(h) → prep → x += packed_down(h)
+ * logits = head(RMSNorm(x_last))        (f32 GEMM, or int8 per-token × int8 rows for a q8 head)
+ */
+import { ArgumentError, ShapeError } from '../errors.js';
+import type { Backend } from '../kernels/backend.js';
+import { OutOfMemoryError } from '../tensor/arena.js';
+import type { FloatArray } from '../tensor/dtype.js';
+import type { PackedLinear, PackedModel } from './packed_model.js';
+
+export interface SessionOptions {
+  /** Context length (KV cache positions). Default: the model's maxSeqLen. */
+  ctx?: number;
+  /** Largest prefill chunk (tokens per batched pass). Default 64. */
+  chunk?: number;
+}
+
+/** Bytes a session will allocate (KV cache + activations), for an estimate before allocating. */
+export function sessionBytes(model: PackedModel, ctx: number, chunk: number): { kv: number; activations: number } {
+  const c = model.config;
+  const HS = c.dim / c.nHeads, KV = c.nKvHeads * HS;
+  const kv = 2 * c.nLayers * ctx * KV * 4;
+  const wide = Math.max(c.dim, c.ffnDim);
+  const activations = chunk * (6 * c.dim + (c.dim + 2 * KV) + 3 * c.ffnDim + 4 * wide) * 4 + chunk * wide + c.vocabSize * 4 + 2 * ctx * (c.dim / c.nHeads) * 4;
+  return { kv, activations };
+}
+
+export class InferenceSession {
+  readonly ctx: number;
+  readonly chunk: number;
+  /** Positions filled so far. */
+  pos = 0;
+  private readonly be: Backend;
+  private readonly kc: Float32Array[] = [];
+  private readonly vc: Float32Array[] = [];
+  private readonly cos: Float32Array;
+  private readonly sin: Float32Array;
+  // activations (chunk rows)
+  private readonly x: Float32Array;
+  private readonly xn: Float32Array;
+  private readonly ln: Float32Array;
+  private readonly rstd: Float32Array;
+  private readonly mean: Float32Array;
+  private readonly xq: Int8Array;
+  private readonly xs: Float32Array;
+  private readonly qkv: Float32Array;
+  private readonly q: Float32Array;
+  private readonly att: Float32Array;
+  private readonly sub: Float32Array;
+  private readonly tmp: Float32Array;
+  private readonly gu: Float32Array;
+  private readonly h: Float32Array;
+  private readonly hs: Float32Array;
+  private readonly had: Float32Array;
+  private readonly logitsBuf: Float32Array;
+
+  constructor(readonly model: PackedModel, opts: SessionOptions = {}) {
+    const c = model.config;
+    const ctx = opts.ctx ?? c.maxSeqLen;
+    const chunk = Math.min(opts.chunk ?? 64, ctx);
+    if (!Number.isInteger(ctx) || ctx < 1 || ctx > c.maxSeqLen) throw new ArgumentError(`ctx must be an integer in [1, ${c.maxSeqLen}] (the model's maxSeqLen), got ${ctx}`);
+    if (!Number.isInteger(chunk) || chunk < 1) throw new ArgumentError(`chunk must be a positive integer, got ${opts.chunk}`);
+    this.ctx = ctx;
+    this.chunk = chunk;
+    this.be = model.be;
+    const ar = this.be.arena;
+    const est = sessionBytes(model, ctx, chunk);
+    try {
+      ar.reserve(est.kv + est.activations + (1 << 20));
+    } catch (e) {
+      if (e instanceof OutOfMemoryError) throw new OutOfMemoryError(`session: the KV cache (${mib(est.kv)} for ctx ${ctx}) and activations (${mib(est.activations)}) do not fit: ${e.message}; use a smaller ctx`);
+      throw e;
+    }
+    const C = c.dim, F = c.ffnDim, H = c.nHeads, HS = C / H, KV = c.nKvHeads * HS;
+    for (let l = 0; l < c.nLayers; l++) {
+      this.kc.push(ar.alloc('f32', ctx * KV));
+      this.vc.push(ar.alloc('f32', ctx * KV));
+    }
+    this.cos = ar.alloc('f32', ctx * (HS / 2));
+    this.sin = ar.alloc('f32', ctx * (HS / 2));
+    this.be.ropeTables(this.cos, this.sin, ctx, HS, c.ropeTheta);
+    const wide = Math.max(C, F);
+    const f = (n: number) => ar.alloc('f32', n);
+    this.x = f(chunk * C);
+    this.xn = f(chunk * C);
+    this.ln = f(chunk * wide);
+    this.rstd = f(chunk);
+    this.mean = f(chunk);
+    this.xq = ar.alloc('i8', chunk * wide);
+    this.xs = f(chunk);
+    this.qkv = f(chunk * (C + 2 * KV));
+    this.q = f(chunk * C);
+    this.att = f(chunk * C);
+    this.sub = f(chunk * wide);
+    this.tmp = f(chunk * C);
+    this.gu = f(chunk * 2 * F);
+    this.h = f(chunk * F);
+    this.hs = f(chunk * wide);
+    this.had = f(chunk * wide);
+    this.logitsBuf = f(c.vocabSize);
+  }
+
+  /** Forget the cache (start a new sequence). */
+  reset(): void {
+    this.pos = 0;
+  }
+
+  /** Roll back to `pos` positions (e.g. to reuse a shared prompt prefix). */
+  truncate(pos: number): void {
+    if (!Number.isInteger(pos) || pos < 0 || pos > this.pos) throw new ArgumentError(`truncate: pos must be in [0, ${this.pos}], got ${pos}`);
+    this.pos = pos;
+  }
+
+  /** Run the prompt tokens (in chunks); returns the logits of the last one (a view, valid until the next call). */
+  prefill(tokens: ArrayLike<number>): Float32Array {
+    if (tokens.length === 0) throw new ArgumentError('prefill: no tokens');
+    this.checkRoom(tokens.length);
+    let out: Float32Array | undefined;
+    for (let i = 0; i < tokens.length; i += this.chunk) {
+      const M = Math.min(this.chunk, tokens.length - i);
+      out = this.step(tokens, i, M, i + M === tokens.length);
+    }
+    return out!;
+  }
+
+  /** One token; returns its logits (a view, valid until the next call). */
+  decode(token: number): Float32Array {
+    this.checkRoom(1);
+    return this.step([token], 0, 1, true)!;
+  }
+
+  /**
+   * Logits at every position of `tokens` (M·V), for tests and evaluation: the tokens are run
+   * one chunk at a time and each chunk's rows are projected through the head.
+   */
+  forwardAll(tokens: ArrayLike<number>): Float32Array {
+    const V = this.model.config.vocabSize;
+    this.checkRoom(tokens.length);
+    const out = new Float32Array(tokens.length * V);
+    for (let i = 0; i < tokens.length; i += this.chunk) {
+      const M = Math.min(this.chunk, tokens.length - i);
+      this.step(tokens, i, M, false);
+      for (let m = 0; m < M; m++) out.set(this.headRow(m), (i + m) * V);
+    }
+    return out;
+  }
+
+  private checkRoom(n: number): void {
+    if (this.pos + n > this.ctx) throw new ShapeError(`context full: ${this.pos} positions used + ${n} new > ctx ${this.ctx}`);
+  }
+
+  /** M tokens from tokens[i0 …] at positions pos …; returns logits of the last row when `logits`. */
+  private step(tokens: ArrayLike<number>, i0: number, M: number, logits: boolean): Float32Array | undefined {
+    const { be, model } = this;
+    const c = model.config;
+    const C = c.dim, F = c.ffnDim, V = c.vocabSize, H = c.nHeads, KVH = c.nKvHeads, HS = C / H, KV = KVH * HS;
+    const pos0 = this.pos;
+    const x = this.x;
+    for (let m = 0; m < M; m++) {
+      const t = tokens[i0 + m]!;
+      if (!(Number.isInteger(t) && t >= 0 && t < V)) throw new ArgumentError(`token id ${t} at position ${i0 + m} is outside the vocabulary [0, ${V})`);
+      this.embedRow(x.subarray(m * C, (m + 1) * C), t);
+    }
+    const gated = c.ffn === 'swiglu' || c.ffn === 'relu2glu' || c.ffn === 'bilinear';
+    const NQKV = C + 2 * KV;
+    for (let l = 0; l < c.nLayers; l++) {
+      const L = model.layers[l]!;
+      const kc = this.kc[l]!, vc = this.vc[l]!;
+      // attention
+      be.rmsnormForward(this.xn, this.rstd, x, L.attnNorm, M, C, c.normEps);
+      this.linear(this.qkv, this.xn, L.qkv, M);
+      const q = M === 1 ? this.qkv.subarray(0, C) : this.q;
+      for (let m = 0; m < M; m++) {
+        const r = this.qkv.subarray(m * NQKV, (m + 1) * NQKV);
+        if (M > 1) q.set(r.subarray(0, C), m * C);
+        kc.set(r.subarray(C, C + KV), (pos0 + m) * KV);
+        vc.set(r.subarray(C + KV, NQKV), (pos0 + m) * KV);
+      }
+      be.ropeForward(q, q, this.cos, this.sin, 1, M, H, HS, pos0);
+      const kNew = kc.subarray(pos0 * KV, (pos0 + M) * KV);
+      be.ropeForward(kNew, kNew, this.cos, this.sin, 1, M, KVH, HS, pos0);
+      be.attentionCached(this.att, q, kc, vc, M, pos0, this.ctx, H, KVH, HS);
+      let o: Float32Array = this.att;
+      if (L.attnSubNorm) {
+        be.rmsnormForward(this.sub, this.rstd, o, L.attnSubNorm, M, C, c.normEps);
+        o = this.sub;
+      }
+      this.linear(this.tmp, o, L.o, M);
+      addInto(x, this.tmp, M * C);
+      // FFN
+      be.rmsnormForward(this.xn, this.rstd, x, L.ffnNorm, M, C, c.normEps);
+      this.linear(this.gu, this.xn, L.gateUp, M);
+      if (gated) {
+        for (let m = 0; m < M; m++) {
+          const gate = this.gu.subarray(2 * m * F, (2 * m + 1) * F), up = this.gu.subarray((2 * m + 1) * F, (2 * m + 2) * F);
+          const hm = this.h.subarray(m * F, (m + 1) * F);
+          if (c.ffn === 'swiglu') be.swigluForward(hm, gate, up, F);
+          else if (c.ffn === 'relu2glu') be.relu2gluForward(hm, gate, up, F);
+          else be.bilinearForward(hm, gate, up, F);
+        }
+      } else if (c.ffn === 'mlp-relu') {
+        for (let i = 0; i < M * F; i++) this.h[i] = Math.max(this.gu[i]!, 0);
+      } else be.geluForward(this.h, this.gu, M * F);
+      let hh: Float32Array = this.h;
+      if (L.ffnSubNorm) {
+        be.rmsnormForward(this.hs, this.rstd, hh, L.ffnSubNorm, M, F, c.normEps);
+        hh = this.hs;
+      }
+      this.linear(this.tmp, hh, L.down, M);
+      addInto(x, this.tmp, M * C);
+    }
+    this.pos += M;
+    if (!logits) return undefined;
+    return this.headRow(M - 1);
+  }
+
+  /** Final norm + LM head of activation row m of the last step. */
+  private headRow(m: number): Float32Array {
+    const { be, model } = this;
+    const c = model.config;
+    const C = c.dim, V = c.vocabSize;
+    const xl = this.xn.subarray(0, C);
+    be.rmsnormForward(xl, this.rstd.subarray(0, 1), this.x.subarray(m * C, (m + 1) * C), model.norm, 1, C, c.normEps);
+    const head = model.head;
+    if (head.type === 'f32') be.matmul(this.logitsBuf, xl, head.f32!, 1, C, V);
+    else {
+      be.quantizeAbsmaxI8PerToken(this.xq.subarray(0, C), this.xs.subarray(0, 1), xl, 1, C);
+      be.matmulI8(this.logitsBuf, this.xq.subarray(0, C), this.xs.subarray(0, 1), head.q8!, head.scale!, 1, C, V);
+    }
+    return this.logitsBuf;
+  }
+
+  private embedRow(dst: Float32Array, t: number): void {
+    const e = this.model.embed;
+    const C = this.model.config.dim;
+    if (e.type === 'f32') dst.set(e.f32!.subarray(t * C, (t + 1) * C));
+    else {
+      const s = e.scale![t]!;
+      for (let j = 0; j < C; j++) dst[j] = e.q8![t * C + j]! * s;
+    }
+  }
+
+  /** y (M, N) = prep(a) (M, K) · Wᵀ for one (fused) packed linear. */
+  private linear(y: Float32Array, a: Float32Array, L: PackedLinear, M: number): void {
+    const be = this.be;
+    const K = L.K, N = L.N;
+    let src: FloatArray = a;
+    if (L.prep.lnInside) {
+      be.layernormForward(this.ln, this.mean, this.rstd, src, null, null, M, K, this.model.config.normEps);
+      src = this.ln;
+    }
+    if (L.prep.hadamard) {
+      be.hadamardForward(this.had, src, M, K);
+      src = this.had;
+    }
+    if (L.format === 'f32') {
+      be.matmul(y, src, L.dense!, M, K, N);
+      return;
+    }
+    const xq = this.xq.subarray(0, M * K), xs = this.xs.subarray(0, M), out = y.subarray(0, M * N);
+    if (L.prep.act === 'i4') {
+      be.quantizeAbsmeanI4PerToken(xq, xs, src, M, K);
+      be.matmulTernaryI4(out, xq, xs, L.packed!, M, K, N, L.beta!);
+      return;
+    }
+    be.quantizeAbsmaxI8PerToken(xq, xs, src, M, K);
+    if (L.format === 'i2') be.matmulTernaryI8(out, xq, xs, L.packed!, M, K, N, L.beta!);
+    else if (L.format === 'i1.6') be.matmulTernary1p6I8(out, xq, xs, L.packed!, M, K, N, L.beta!);
+    else be.matmulBinaryI8(out, xq, xs, L.packed!, M, K, N, L.beta!);
+  }
+}
+
+function addInto(dst: Float32Array, src: Float32Array, n: number): void {
+  for (let i = 0; i < n; i++) dst[i]! += src[i]!;
+}
+
+function mib(b: number): string {
+  return `${(b / 2 ** 20).toFixed(1)} MiB`;
+}
