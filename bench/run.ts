@@ -1,17 +1,18 @@
 /**
  * `npm run bench [-- suite ...] [--reps N] [--quick]`
- * Suites: membw, gemm, gemv (default: all). JSON lines on stdout, then a table.
+ * Suites: membw, gemm, gemv, train, decode (default: all). JSON lines on stdout, then a table.
  * `--out FILE` also appends the JSON lines to FILE (e.g. bench/results/run.jsonl).
  */
 import { appendFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { benchGemm } from './gemm.js';
 import { benchGemv } from './gemv.js';
+import { benchDecode } from './decode.js';
 import { benchTrain } from './train_step.js';
 import { env, Reporter } from './harness.js';
 import { benchMembw } from './membw.js';
 
-const SUITES = ['membw', 'gemm', 'gemv', 'train'] as const;
+const SUITES = ['membw', 'gemm', 'gemv', 'train', 'decode'] as const;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -42,6 +43,7 @@ if (suites.includes('gemv') && !suites.includes('membw')) suites.unshift('membw'
 for (const s of suites) {
   if (s === 'membw') membw = await benchMembw(rep, { reps, threads, mib: values.quick ? 64 : 256 });
   if (s === 'gemv') await benchGemv(rep, { reps, threads, membw, quick: values.quick });
+  if (s === 'decode') await benchDecode(rep, { reps, threads, quick: values.quick });
   if (s === 'train') await benchTrain(rep, { reps, threads, quick: values.quick });
   if (s === 'gemm') await benchGemm(rep, { reps, threads, sizes: values.quick ? [512] : [512, 1024, 2048] });
 }

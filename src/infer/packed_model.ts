@@ -18,14 +18,16 @@ import { type ModelConfig, validateConfig } from '../model/config.js';
 import { MODE_TRAITS } from '../nn/bitlinear.js';
 import { FORMAT_TRAITS, type FormatName } from '../quant/formats.js';
 import { roundHalfEven } from '../tensor/round.js';
+import { I7_MAX } from '../kernels/ref/infer.js';
 import { expectedSizes, type WeightSource } from './source.js';
 
-export type HeadType = 'f32' | 'q8';
+/** LM head storage: f32, or 7-bit codes per row (int8 storage, one f32 scale per row; see matmulI7). */
+export type HeadType = 'f32' | 'q7';
 
 export interface LoadOptions {
   /** Packing of ternary weights (binary v1 weights are always 'b1'). Default 'i2'. */
   format?: 'i2' | 'i1.6';
-  /** LM head (and tied embedding) storage; 'auto' = f32 up to 64 MiB, else 8-bit. Default 'auto'. */
+  /** LM head (and tied embedding) storage; 'auto' = f32 up to 64 MiB, else 'q7'. Default 'auto'. */
   head?: HeadType | 'auto';
   /** Progress callback: (tensors done, tensors total). */
   onProgress?: (done: number, total: number) => void;
@@ -73,24 +75,32 @@ export interface PackedHead {
   type: HeadType;
   /** f32 (V, C) */
   f32: Float32Array | undefined;
-  /** q8 (V, C) codes and per-row scales. */
-  q8: Int8Array | undefined;
+  /** q7 (V, C) codes in [-63, 63] and per-row scales. */
+  q7: Int8Array | undefined;
   scale: Float32Array | undefined;
   bytes: number;
 }
 
-/** Row-wise absmax int8: w[n,k] = round_half_even(W·127/max|W[n,:]|), ws[n] = max|W[n,:]|/127. */
-export function quantizeRowsI8(w: Int8Array, ws: Float32Array, W: ArrayLike<number>, N: number, K: number): void {
+/** Row-wise absmax 7-bit codes: w[n,k] = round_half_even(W·63/max|W[n,:]|) ∈ [-63, 63], ws[n] = max|W[n,:]|/63. */
+export function quantizeRowsI7(w: Int8Array, ws: Float32Array, W: ArrayLike<number>, N: number, K: number): void {
   for (let n = 0; n < N; n++) {
     let amax = 0;
     for (let k = 0; k < K; k++) amax = Math.max(amax, Math.abs(W[n * K + k]!));
-    ws[n] = amax / 127;
-    const s = amax > 0 ? 127 / amax : 0;
+    ws[n] = amax / I7_MAX;
+    const s = amax > 0 ? I7_MAX / amax : 0;
     for (let k = 0; k < K; k++) w[n * K + k] = roundHalfEven(W[n * K + k]! * s);
   }
 }
 
 const HEAD_AUTO_F32_BYTES = 64 << 20;
+/** Values of an embedding/head table converted per slice when the source can hand out rows (4 MiB of f32). */
+const TABLE_SLICE_VALUES = 1 << 20;
+
+function sliceOf(rowsAt: (n: string, r0: number, r1: number) => Float32Array, name: string, r0: number, r1: number, C: number, where: string): Float32Array {
+  const a = rowsAt(name, r0, r1);
+  if (a.length !== (r1 - r0) * C) throw new FormatError(`${where}: rows [${r0}, ${r1}) of '${name}' have ${a.length} values, expected ${(r1 - r0) * C}`);
+  return a;
+}
 
 export class PackedModel {
   readonly layers: PackedLayer[] = [];
@@ -113,7 +123,7 @@ export class PackedModel {
     const format = opts.format ?? 'i2';
     if (format !== 'i2' && format !== 'i1.6') throw new ArgumentError(`format must be 'i2' or 'i1.6', got '${String(format)}'`);
     const headOpt = opts.head ?? 'auto';
-    if (!['auto', 'f32', 'q8'].includes(headOpt)) throw new ArgumentError(`head must be 'auto', 'f32' or 'q8', got '${String(headOpt)}'`);
+    if (!['auto', 'f32', 'q7'].includes(headOpt)) throw new ArgumentError(`head must be 'auto', 'f32' or 'q7', got '${String(headOpt)}'`);
     const sizes = expectedSizes(c);
     const total = sizes.size;
     let done = 0;
@@ -181,14 +191,29 @@ export class PackedModel {
       }
       const norm = place(dense('norm'));
       const headBytesF32 = c.vocabSize * c.dim * 4;
-      const type: HeadType = headOpt === 'auto' ? (headBytesF32 <= HEAD_AUTO_F32_BYTES ? 'f32' : 'q8') : headOpt;
+      const type: HeadType = headOpt === 'auto' ? (headBytesF32 <= HEAD_AUTO_F32_BYTES ? 'f32' : 'q7') : headOpt;
       const table = (name: string): PackedHead => {
-        const w = dense(name);
-        if (type === 'f32') return { type, f32: place(w), q8: undefined, scale: undefined, bytes: w.length * 4 };
-        const q8 = ar.alloc('i8', w.length);
-        const scale = ar.alloc('f32', c.vocabSize);
-        quantizeRowsI8(q8, scale, w, c.vocabSize, c.dim);
-        return { type, f32: undefined, q8, scale, bytes: q8.length + scale.byteLength };
+        const V = c.vocabSize, C = c.dim;
+        const TABLE_SLICE_ROWS = Math.max(1, Math.floor(TABLE_SLICE_VALUES / C));
+        const rowsAt = source.denseRows?.bind(source);
+        if (type === 'f32') {
+          if (rowsAt === undefined) return { type, f32: place(dense(name)), q7: undefined, scale: undefined, bytes: V * C * 4 };
+          const f = ar.alloc('f32', V * C);
+          for (let r = 0; r < V; r += TABLE_SLICE_ROWS) f.set(sliceOf(rowsAt, name, r, Math.min(V, r + TABLE_SLICE_ROWS), C, source.where), r * C);
+          tick();
+          return { type, f32: f, q7: undefined, scale: undefined, bytes: V * C * 4 };
+        }
+        const q7 = ar.alloc('i8', V * C);
+        const scale = ar.alloc('f32', V);
+        if (rowsAt === undefined) quantizeRowsI7(q7, scale, dense(name), V, C);
+        else {
+          for (let r = 0; r < V; r += TABLE_SLICE_ROWS) {
+            const r1 = Math.min(V, r + TABLE_SLICE_ROWS);
+            quantizeRowsI7(q7.subarray(r * C, r1 * C), scale.subarray(r, r1), sliceOf(rowsAt, name, r, r1, C, source.where), r1 - r, C);
+          }
+          tick();
+        }
+        return { type, f32: undefined, q7, scale, bytes: q7.length + scale.byteLength };
       };
       const embed = table('embed_tokens');
       const head = c.tieEmbeddings ? embed : table('lm_head');

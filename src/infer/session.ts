@@ -12,7 +12,7 @@
  *   RoPE(q), RoPE(k rows)   o = attentionCached(q, cache)   o = SubLN?(o) → prep (Hadamard? → int8/int4)
  *   x += packed_o(o)
  *   a = RMSNorm(x) → prep → [gate|up] = packed(a)   h = act(gate) ⊙ up   h = SubLN?(h) → prep → x += packed_down(h)
- * logits = head(RMSNorm(x_last))        (f32 GEMM, or int8 per-token × int8 rows for a q8 head)
+ * logits = head(RMSNorm(x_last))        (f32 GEMM, or int8 per-token × 7-bit rows for a q7 head)
  */
 import { ArgumentError, ShapeError } from '../errors.js';
 import type { Backend } from '../kernels/backend.js';
@@ -237,7 +237,7 @@ export class InferenceSession {
     if (head.type === 'f32') be.matmul(this.logitsBuf, xl, head.f32!, 1, C, V);
     else {
       be.quantizeAbsmaxI8PerToken(this.xq.subarray(0, C), this.xs.subarray(0, 1), xl, 1, C);
-      be.matmulI8(this.logitsBuf, this.xq.subarray(0, C), this.xs.subarray(0, 1), head.q8!, head.scale!, 1, C, V);
+      be.matmulI7(this.logitsBuf, this.xq.subarray(0, C), this.xs.subarray(0, 1), head.q7!, head.scale!, 1, C, V);
     }
     return this.logitsBuf;
   }
@@ -248,7 +248,7 @@ export class InferenceSession {
     if (e.type === 'f32') dst.set(e.f32!.subarray(t * C, (t + 1) * C));
     else {
       const s = e.scale![t]!;
-      for (let j = 0; j < C; j++) dst[j] = e.q8![t * C + j]! * s;
+      for (let j = 0; j < C; j++) dst[j] = e.q7![t * C + j]! * s;
     }
   }
 

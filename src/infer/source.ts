@@ -29,7 +29,15 @@ export interface WeightSource {
   readonly where: string;
   /** Full-precision tensor; throws FormatError when missing or of the wrong size. */
   dense(name: string): Float32Array;
-  /** The stored quantized form of a linear weight, or undefined when the source keeps it dense. */
+  /**
+   * Rows [r0, r1) of a dense 2-D tensor (N, K) as a (r1 − r0)·K array. Optional: lets the loader
+   * convert large tables (embeddings, LM head) in slices instead of holding them whole in f32.
+   */
+  denseRows?(name: string, r0: number, r1: number): Float32Array;
+  /**
+   * The stored quantized form of a linear weight, or undefined when the source keeps it dense.
+   * The returned arrays may be reused by the next call.
+   */
   quantized?(name: string): QuantizedTensor | undefined;
 }
 

@@ -81,10 +81,23 @@ function checkPack(where: string, packed: Uint8Array, q: Int8Array, N: number, K
 export function packI2(dst: Uint8Array, q: Int8Array, N: number, K: number): void {
   const rb = rowBytesI2(K);
   checkPack('packI2', dst, q, N, K, rb);
+  const full = K >> 6; // whole 64-weight blocks: one byte from four weights at once
   for (let n = 0; n < N; n++) {
     const row = n * rb;
-    dst.fill(0x55, row, row + rb); // code 1 everywhere (pads = weight 0)
-    for (let k = 0; k < K; k++) {
+    for (let b = 0; b < full; b++) {
+      const src = n * K + b * 64, at = row + b * 16;
+      for (let j = 0; j < 16; j++) {
+        const c0 = q[src + j]! + 1, c1 = q[src + 16 + j]! + 1, c2 = q[src + 32 + j]! + 1, c3 = q[src + 48 + j]! + 1;
+        if ((c0 | c1 | c2 | c3) >>> 0 > 3 || c0 === 3 || c1 === 3 || c2 === 3 || c3 === 3) {
+          const bad = [c0, c1, c2, c3].findIndex((c) => c < 0 || c > 2);
+          throw new ArgumentError(`packI2: q[${src + 16 * bad + j}]=${q[src + 16 * bad + j]} is not ternary (-1, 0, 1)`);
+        }
+        dst[at + j] = c0 | (c1 << 2) | (c2 << 4) | (c3 << 6);
+      }
+    }
+    if (full * 64 === K) continue;
+    dst.fill(0x55, row + full * 16, row + rb); // code 1 everywhere in the tail block (pads = weight 0)
+    for (let k = full * 64; k < K; k++) {
       const w = q[n * K + k]!;
       if (w < -1 || w > 1) throw new ArgumentError(`packI2: q[${n * K + k}]=${w} is not ternary (-1, 0, 1)`);
       const b = k >> 6, r = k & 63, j = r & 15, l = r >> 4;

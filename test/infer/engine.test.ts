@@ -83,7 +83,7 @@ describe('engine = training forward', () => {
   }
 });
 
-test('1 thread ≡ 2 threads (bit for bit); i2 ≡ i1.6; q8 head close to f32 head', () => {
+test('1 thread ≡ 2 threads (bit for bit); i2 ≡ i1.6; q7 head close to f32 head', () => {
   const c = cfg('b158', 'relu2glu');
   const model = trained(c, 11);
   const src = sourceFromTransformer(model);
@@ -92,15 +92,15 @@ test('1 thread ≡ 2 threads (bit for bit); i2 ≡ i1.6; q8 head close to f32 he
   const a = run(w1, { head: 'f32' });
   assertBitIdentical(run(w2, { head: 'f32' }), a, '2 threads');
   assertBitIdentical(run(w1, { head: 'f32', format: 'i1.6' }), a, 'i1.6');
-  const q8 = run(w1, { head: 'q8' });
-  assertAllClose(q8, a, { atol: 0.05, rtol: 0.05 }, 'q8 head');
+  const q7 = run(w1, { head: 'q7' });
+  assertAllClose(q7, a, { atol: 0.05, rtol: 0.05 }, 'q7 head');
   let argmaxAgree = 0;
   const V = c.vocabSize;
   for (let t = 0; t < 30; t++) {
     const am = (x: Float32Array) => x.subarray(t * V, (t + 1) * V).reduce((b, v, i, arr) => (v > arr[b]! ? i : b), 0);
-    if (am(q8) === am(a)) argmaxAgree++;
+    if (am(q7) === am(a)) argmaxAgree++;
   }
-  assert.ok(argmaxAgree >= 27, `q8 head keeps the argmax at ${argmaxAgree}/30 positions`);
+  assert.ok(argmaxAgree >= 27, `q7 head keeps the argmax at ${argmaxAgree}/30 positions`);
 });
 
 test('errors: context full, bad token ids, wrong tensor sizes, groups', () => {

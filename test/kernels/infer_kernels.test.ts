@@ -1,5 +1,5 @@
 /**
- * Inference kernels (attentionCached, matmulI8): WASM twins against the reference at awkward
+ * Inference kernels (attentionCached, matmulI7): WASM twins against the reference at awkward
  * shapes, 1 and 2 threads; cached attention equals the training kernel on the full sequence.
  */
 import assert from 'node:assert/strict';
@@ -12,14 +12,16 @@ import { Rng } from '../../src/tensor/rng.js';
 import { assertAllClose, assertBitIdentical } from '../helpers/check.js';
 
 const f32 = Math.fround;
-let c1: WasmContext, c2: WasmContext;
+let c1: WasmContext, c2: WasmContext, s128: WasmContext;
 before(async () => {
   c1 = await WasmContext.create({ threads: 1 });
   c2 = await WasmContext.create({ threads: 2 });
+  s128 = await WasmContext.create({ threads: 1, relaxed: false });
 });
 after(async () => {
   await c1.dispose();
   await c2.dispose();
+  await s128.dispose();
 });
 
 function randn(rng: Rng, n: number, s = 1): Float32Array {
@@ -60,26 +62,28 @@ test('attentionCached wasm = ref within 2e-6 (f32 vs f64 accumulation); 1 thread
   }
 });
 
-test('matmulI8 wasm: bit-identical to ref (exact int32 accumulation, same f32 scaling), any thread count', () => {
+test('matmulI7 wasm (relaxed and SIMD128): bit-identical to ref (exact int32 accumulation, same f32 scaling), any thread count', () => {
   const rng = new Rng(3);
-  for (const [M, K, N] of [[1, 1, 1], [1, 15, 3], [1, 16, 4], [2, 17, 9], [1, 2560, 37], [3, 130, 70], [1, 640, 1024]] as const) {
+  if (!c1.relaxed) console.log('# relaxed SIMD unavailable: both contexts run the SIMD128 kernel');
+  for (const [M, K, N] of [[1, 1, 1], [1, 15, 3], [1, 16, 4], [2, 17, 9], [1, 2560, 37], [1, 2560, 38], [3, 130, 70], [1, 640, 1024]] as const) {
     const xq = new Int8Array(M * K), w = new Int8Array(N * K);
     rng.fillInt(xq, -128, 127);
-    rng.fillInt(w, -128, 127);
-    if (N === 37) { xq.fill(-128); w.fill(-128); } // extreme products (16384) across K = 2560
+    rng.fillInt(w, -63, 63);
+    if (N === 37) { xq.fill(-128); w.fill(63); } // extreme products across K = 2560
+    if (N === 38) { xq.fill(127); w.fill(-63); }
     const xs = new Float32Array(M).map(() => f32(0.5 + rng.uniform() * 100));
     const ws = new Float32Array(N).map(() => f32(rng.uniform() * 0.01));
     const want = new Float32Array(M * N);
-    R.matmulI8(want, xq, xs, w, ws, M, K, N);
+    R.matmulI7(want, xq, xs, w, ws, M, K, N);
     // The reference itself against a direct integer sum.
     const m0 = M - 1, n0 = N - 1;
     let acc = 0;
     for (let k = 0; k < K; k++) acc += xq[m0 * K + k]! * w[n0 * K + k]!;
     assert.equal(want[m0 * N + n0], f32(f32(f32(acc) / xs[m0]!) * ws[n0]!));
-    for (const c of [c1, c2]) {
+    for (const c of [c1, c2, s128]) {
       const got = new Float32Array(M * N);
-      W.matmulI8(c, got, xq, xs, w, ws, M, K, N);
-      assertBitIdentical(got, want, `M=${M} K=${K} N=${N} threads=${c.threads}`);
+      W.matmulI7(c, got, xq, xs, w, ws, M, K, N);
+      assertBitIdentical(got, want, `M=${M} K=${K} N=${N} threads=${c.threads} relaxed=${c.relaxed}`);
     }
   }
 });
@@ -88,5 +92,6 @@ test('inference kernels: typed errors for bad shapes', () => {
   const o = new Float32Array(8);
   assert.throws(() => R.attentionCached(o, o, o, o, 1, 4, 4, 1, 1, 2), ArgumentError); // pos0 + M > S
   assert.throws(() => R.attentionCached(o, o, o, o, 1, 0, 4, 3, 2, 2), ArgumentError); // H % KVH
-  assert.throws(() => W.matmulI8(c1, o, new Int8Array(4), new Float32Array(1), new Int8Array(7), new Float32Array(2), 1, 4, 2), Error);
+  assert.throws(() => R.matmulI7(new Float32Array(1), new Int8Array(1), new Float32Array(1), new Int8Array([64]), new Float32Array(1), 1, 1, 1), ArgumentError); // code out of 7-bit range
+  assert.throws(() => W.matmulI7(c1, o, new Int8Array(4), new Float32Array(1), new Int8Array(7), new Float32Array(2), 1, 4, 2), Error);
 });

@@ -1,5 +1,5 @@
 // Inference-only kernels (twins of src/kernels/ref/infer.ts): attention over a KV cache and the
-// int8 × int8 matmul of the 8-bit LM head.
+// int7 × int8 matmul of the 8-bit-storage LM head (SIMD128 here; relaxed in infer_relaxed.ts).
 import { axpy, dot, hsum, sexp, scal, vexp } from './nn_math';
 
 /**
@@ -56,23 +56,23 @@ export function attention_cached_f32(out: usize, q: usize, kc: usize, vc: usize,
   return i32x4.add(acc, i32x4.add(lo, hi));
 }
 
-@inline function hsum_i32(v: v128): i32 {
+@inline export function hsum_i32(v: v128): i32 {
   return (i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1)) + (i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3));
 }
 
-@inline function tail_i8(w: usize, x: usize, k0: i32, K: i32): i32 {
+@inline export function tail_i8(w: usize, x: usize, k0: i32, K: i32): i32 {
   let s = 0;
   for (let k = k0; k < K; k++) s += <i32>load<i8>(w + <usize>k) * <i32>load<i8>(x + <usize>k);
   return s;
 }
 
-@inline function emit_i8(out: usize, m: i32, n: i32, N: i32, acc: i32, xs: usize, ws: usize): void {
+@inline export function emit_i8(out: usize, m: i32, n: i32, N: i32, acc: i32, xs: usize, ws: usize): void {
   const y: f32 = (<f32>acc / load<f32>(xs + (<usize>m << 2))) * load<f32>(ws + (<usize>n << 2));
   store<f32>(out + ((<usize>m * <usize>N + <usize>n) << 2), y);
 }
 
 /** out[m,n] = f32(f32(acc)/xs[m])·ws[n], acc = Σ_k w[n,k]·xq[m,k] (exact int32); rows n ∈ [r0, r1). */
-export function matmul_i8_i8(out: usize, xq: usize, xs: usize, w: usize, ws: usize, M: i32, K: i32, N: i32,
+export function matmul_i7_i8(out: usize, xq: usize, xs: usize, w: usize, ws: usize, M: i32, K: i32, N: i32,
                              r0: i32, r1: i32, tid: i32): void {
   const K16 = K & ~15;
   const rb = <usize>K;

@@ -12,4 +12,4 @@ export {
   matmulTernaryI8, matmulTernaryI8Acc, matmulTernaryI4, matmulTernaryI4Acc,
   matmulTernary1p6I8, matmulTernary1p6I8Acc, matmulBinaryI8, matmulBinaryI8Acc,
 } from './ternary.js';
-export { attentionCached, matmulI8 } from './infer.js';
+export { attentionCached, matmulI7 } from './infer.js';

@@ -6,9 +6,12 @@
  *     out[m,h] = Σ_{s ≤ pos0+m} softmax_s(q[m,h]·kc[s,g]/√HS) · vc[s,g],   g = ⌊h/(H/KVH)⌋
  *   Prefill (M = prompt chunk) and decode (M = 1) are the same kernel.
  *
- * matmulI8: int8 weights with one scale per output row × int8 per-token activations (the 8-bit
- *   LM head / tied embedding), exact int32 accumulation, scales applied once per output:
+ * matmulI7: 7-bit weight codes w ∈ [-63, 63] (int8 storage) with one scale per output row × int8
+ *   per-token activations (the 8-bit-storage LM head / tied embedding), exact int32 accumulation,
+ *   scales applied once per output:
  *     out[m,n] = f32( f32( f32(Σ_k w[n,k]·xq[m,k]) / xs[m] ) · ws[n] )       W[n,:] ≈ ws[n]·w[n,:]
+ *   Seven bits (not eight) so that w + 64 ∈ [1, 127] fits the 7-bit operand of the relaxed-SIMD
+ *   dot product (i32x4.relaxed_dot_i8x16_i7x16_add_s), which is then exact: Σ x·w = Σ x·(w+64) − 64·Σ x.
  */
 import { ArgumentError } from '../../errors.js';
 import type { FloatArray } from '../../tensor/dtype.js';
@@ -63,7 +66,7 @@ export function attentionCached(out: FloatArray, q: FloatArray, kc: FloatArray, 
   }
 }
 
-export function checkMatmulI8(where: string, f32only: boolean, out: FloatArray, xq: Int8Array, xs: FloatArray, w: Int8Array, ws: FloatArray, M: number, K: number, N: number): void {
+export function checkMatmulI7(where: string, f32only: boolean, out: FloatArray, xq: Int8Array, xs: FloatArray, w: Int8Array, ws: FloatArray, M: number, K: number, N: number): void {
   checkDims(where, { M, K, N });
   checkDType(where, 'xq', xq, 'i8');
   checkDType(where, 'w', w, 'i8');
@@ -75,9 +78,16 @@ export function checkMatmulI8(where: string, f32only: boolean, out: FloatArray, 
   checkLen(where, 'ws', ws, N);
 }
 
-/** out: (M, N)  xq: Int8Array (M, K)  xs: (M) quantizer multipliers  w: Int8Array (N, K)  ws: (N) row scales. */
-export function matmulI8(out: FloatArray, xq: Int8Array, xs: FloatArray, w: Int8Array, ws: FloatArray, M: number, K: number, N: number): void {
-  checkMatmulI8('matmulI8', false, out, xq, xs, w, ws, M, K, N);
+/** Weight codes of matmulI7. */
+export const I7_MAX = 63;
+
+/**
+ * out: (M, N)  xq: Int8Array (M, K)  xs: (M) quantizer multipliers  w: Int8Array (N, K) codes in [-63, 63]
+ * ws: (N) row scales. The reference checks the code range; the WASM twin relies on it (O(N·K) per call).
+ */
+export function matmulI7(out: FloatArray, xq: Int8Array, xs: FloatArray, w: Int8Array, ws: FloatArray, M: number, K: number, N: number): void {
+  checkMatmulI7('matmulI7', false, out, xq, xs, w, ws, M, K, N);
+  for (let i = 0; i < N * K; i++) if (w[i]! < -I7_MAX || w[i]! > I7_MAX) throw new ArgumentError(`matmulI7: w[${i}]=${w[i]} is outside the 7-bit code range [-${I7_MAX}, ${I7_MAX}]`);
   for (let m = 0; m < M; m++) {
     for (let n = 0; n < N; n++) {
       let a = 0;
