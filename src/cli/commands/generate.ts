@@ -1,0 +1,173 @@
+/**
+ * `bitnet generate [MODEL] --prompt …` and `bitnet chat [MODEL]`: the packed inference engine from
+ * the command line. MODEL is a bitnet-ts model file, a training run directory or a checkpoint;
+ * without one, the small model bundled with the package (models/, trained by this project's
+ * trainer on the SOTU corpus) is used. Text streams to stdout; speed and memory go to stderr.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { createInterface } from 'node:readline/promises';
+import { fileURLToPath } from 'node:url';
+import { ArgumentError, FormatError } from '../../errors.js';
+import { createBackend, type Backend } from '../../kernels/backend.js';
+import { defaultChatTemplate, generateStream, renderChat, type ChatMessage, type GenerateOptions, type GenerateResult } from '../../infer/generate.js';
+import { openModel, saveModelFile } from '../../infer/load.js';
+import { PackedModel, type HeadType } from '../../infer/packed_model.js';
+import { InferenceSession, sessionBytes } from '../../infer/session.js';
+import type { Tokenizer } from '../../tokenizer/types.js';
+import { choiceFlag, intFlag, numFlag, UsageError, type Command } from '../args.js';
+
+/** The model shipped with the package. */
+export const BUNDLED_MODEL = fileURLToPath(new URL('../../../../models/sotu-tiny-b158.safetensors', import.meta.url));
+
+const MODEL_OPTIONS = {
+  threads: { type: 'string', short: 't' },
+  backend: { type: 'string', default: 'auto' },
+  format: { type: 'string', default: 'i2' },
+  head: { type: 'string', default: 'auto' },
+  ctx: { type: 'string' },
+  'max-tokens': { type: 'string', short: 'n', default: '128' },
+  temperature: { type: 'string' },
+  'top-k': { type: 'string' },
+  'top-p': { type: 'string' },
+  'min-p': { type: 'string' },
+  'repeat-penalty': { type: 'string' },
+  'presence-penalty': { type: 'string' },
+  seed: { type: 'string' },
+  stop: { type: 'string', multiple: true },
+  greedy: { type: 'boolean', default: false },
+  quiet: { type: 'boolean', short: 'q', default: false },
+} as const;
+
+interface Loaded { be: Backend; model: PackedModel; session: InferenceSession; tok: Tokenizer; path: string; loadMs: number }
+
+async function load(v: Record<string, unknown>, positionals: string[]): Promise<Loaded> {
+  if (positionals.length > 1) throw new UsageError(`expected at most one MODEL, got ${positionals.length}: ${positionals.join(' ')}`);
+  const path = positionals[0] ?? BUNDLED_MODEL;
+  if (positionals[0] === undefined && !existsSync(path)) throw new ArgumentError(`the bundled model ${path} is missing from this installation; pass a MODEL path`);
+  const threads = intFlag(v, 'threads');
+  const backend = choiceFlag(v, 'backend', ['auto', 'ref', 'wasm'] as const)!;
+  const format = choiceFlag(v, 'format', ['i2', 'i1.6'] as const)!;
+  const head = choiceFlag(v, 'head', ['auto', 'f32', 'q7'] as const)! as HeadType | 'auto';
+  const ctxFlag = intFlag(v, 'ctx');
+  const t0 = performance.now();
+  const opened = openModel(path);
+  if (opened.tokenizer === undefined) throw new FormatError(`${path}: no tokenizer found (a model file carries one; a run directory or checkpoint needs tokenizer.json beside it)`);
+  const be = await createBackend({ backend, ...(threads !== undefined ? { threads } : {}) });
+  const model = PackedModel.load(be, opened.source, { format, head });
+  const ctx = Math.min(ctxFlag ?? model.config.maxSeqLen, model.config.maxSeqLen);
+  if (ctxFlag !== undefined && ctxFlag > model.config.maxSeqLen) throw new UsageError(`--ctx ${ctxFlag} exceeds the model's maxSeqLen ${model.config.maxSeqLen}`);
+  const session = new InferenceSession(model, { ctx });
+  return { be, model, session, tok: opened.tokenizer, path, loadMs: performance.now() - t0 };
+}
+
+function genOptions(v: Record<string, unknown>): GenerateOptions {
+  const o: GenerateOptions = { maxTokens: intFlag(v, 'max-tokens', 0)! };
+  const set = <K extends keyof GenerateOptions>(k: K, x: GenerateOptions[K] | undefined) => {
+    if (x !== undefined) o[k] = x;
+  };
+  set('temperature', v.greedy ? 0 : numFlag(v, 'temperature', 0));
+  set('topK', intFlag(v, 'top-k', 0));
+  set('topP', numFlag(v, 'top-p', 0));
+  set('minP', numFlag(v, 'min-p', 0));
+  set('repetitionPenalty', numFlag(v, 'repeat-penalty', 0));
+  set('presencePenalty', numFlag(v, 'presence-penalty'));
+  set('seed', intFlag(v, 'seed', 0));
+  set('stop', v.stop as string[] | undefined);
+  return o;
+}
+
+function stats(L: Loaded, r: GenerateResult): string {
+  const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+  const kv = sessionBytes(L.model, L.session.ctx, L.session.chunk).kv;
+  const dec = r.tokens.length > 1 ? ((r.tokens.length - 1) * 1000) / r.decodeMs : NaN;
+  return [
+    `prompt ${r.promptTokens} tokens, ${((r.promptTokens * 1000) / r.prefillMs).toFixed(1)} tok/s prefill · generated ${r.tokens.length} tokens, ${dec.toFixed(1)} tok/s decode (${L.be.name}, ${L.be.threads} thread${L.be.threads > 1 ? 's' : ''}) · finish: ${r.finishReason}`,
+    `memory: weights ${mib(L.model.weightBytes)} (${L.model.ternaryFormat}, head ${L.model.head.type}), KV cache ${mib(kv)} (ctx ${L.session.ctx}), process RSS ${mib(process.memoryUsage().rss)} · load ${(L.loadMs / 1000).toFixed(2)} s`,
+  ].join('\n');
+}
+
+async function streamOut(it: AsyncGenerator<{ text: string }, GenerateResult>): Promise<GenerateResult> {
+  for (;;) {
+    const r = await it.next();
+    if (r.done) return r.value;
+    if (r.value.text) process.stdout.write(r.value.text);
+  }
+}
+
+export const generateCommand: Command = {
+  summary: 'generate text from a prompt with the packed engine (default MODEL: the bundled SOTU model)',
+  usage: 'bitnet generate [MODEL] --prompt TEXT',
+  options: { prompt: { type: 'string', short: 'p', default: '' }, ...MODEL_OPTIONS },
+  async run(v, positionals) {
+    const L = await load(v, positionals);
+    try {
+      const prompt = String(v.prompt ?? '');
+      if (!v.quiet) process.stderr.write(`${L.path}: ${L.model.config.nLayers} layers, dim ${L.model.config.dim}, ${L.model.config.quant}\n`);
+      process.stdout.write(prompt);
+      const r = await streamOut(generateStream(L.session, L.tok, prompt, genOptions(v)));
+      process.stdout.write('\n');
+      if (!v.quiet) process.stderr.write(stats(L, r) + '\n');
+    } finally {
+      await L.be.dispose();
+    }
+  },
+};
+
+export const chatCommand: Command = {
+  summary: 'interactive chat (reads lines from stdin; /reset clears the history, /exit quits)',
+  usage: 'bitnet chat [MODEL] [--system TEXT] [--template bitnet|plain]',
+  options: { system: { type: 'string' }, template: { type: 'string' }, ...MODEL_OPTIONS },
+  async run(v, positionals) {
+    const L = await load(v, positionals);
+    const template = choiceFlag(v, 'template', ['bitnet', 'plain'] as const) ?? defaultChatTemplate(L.tok);
+    const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY === true });
+    const system: ChatMessage[] = v.system ? [{ role: 'system', content: String(v.system) }] : [];
+    let history: ChatMessage[] = [];
+    const opts = genOptions(v);
+    try {
+      if (!v.quiet) process.stderr.write(`chat with ${L.path} (template ${template}); /reset, /exit\n`);
+      for (;;) {
+        let line: string;
+        try {
+          line = await rl.question(process.stdin.isTTY ? '> ' : '');
+        } catch {
+          break; // stdin closed
+        }
+        const msg = line.trim();
+        if (msg === '/exit' || msg === '/quit') break;
+        if (msg === '/reset') {
+          history = [];
+          continue;
+        }
+        if (msg === '') continue;
+        history.push({ role: 'user', content: msg });
+        let chat = renderChat([...system, ...history], template, L.tok);
+        // Drop the oldest turns while the prompt does not leave room for an answer.
+        while (history.length > 1 && L.tok.encode(chat.prompt).length + 16 >= L.session.ctx) {
+          history.shift();
+          chat = renderChat([...system, ...history], template, L.tok);
+        }
+        const r = await streamOut(generateStream(L.session, L.tok, chat.prompt, { ...opts, addBos: chat.addBos, stop: [...(opts.stop ?? []), ...chat.stop], stopIds: chat.stopIds }));
+        process.stdout.write('\n');
+        history.push({ role: 'assistant', content: r.text.trim() });
+        if (!v.quiet) process.stderr.write(stats(L, r) + '\n');
+      }
+    } finally {
+      rl.close();
+      await L.be.dispose();
+    }
+  },
+};
+
+export const packCommand: Command = {
+  summary: 'write a bitnet-ts model file (packed weights + config + tokenizer) from a run directory or checkpoint',
+  usage: 'bitnet pack IN OUT',
+  options: {},
+  async run(_v, positionals) {
+    if (positionals.length !== 2) throw new UsageError('expected IN (run directory, checkpoint or model file) and OUT');
+    const [inp, out] = positionals as [string, string];
+    const opened = openModel(inp);
+    saveModelFile(out, opened.source, opened.tokenizer);
+    console.log(`wrote ${out} (${(statSync(out).size / 2 ** 20).toFixed(2)} MiB, ${opened.source.config.quant}${opened.tokenizer ? ', with tokenizer' : ', no tokenizer found'})`);
+  },
+};
