@@ -1,7 +1,8 @@
 /**
  * Regenerates test/fixtures/golden_tiny.json (llm.c's debug-state idea): a seeded tiny
  * b1.58 config on the f64 reference backend — the step-0 loss, per-parameter gradient
- * norms, and the losses of 10 AdamW steps on one fixed batch.
+ * norms, and the losses of 10 AdamW steps on one fixed batch — and test/fixtures/golden_decode.json:
+ * the exact greedy token ids the packed inference engine decodes from a seeded tiny model.
  *
  *   npm run build && node dist/scripts/make_fixtures.js
  *
@@ -13,6 +14,9 @@ import { validateConfig, type ModelConfig } from '../src/model/config.js';
 import { Transformer } from '../src/model/transformer.js';
 import { AdamW } from '../src/train/adamw.js';
 import { Rng } from '../src/tensor/rng.js';
+import { PackedModel } from '../src/infer/packed_model.js';
+import { InferenceSession } from '../src/infer/session.js';
+import { sourceFromTransformer } from '../src/infer/source.js';
 
 export const GOLDEN_MAGIC = 'bitnet-ts-golden';
 export const GOLDEN_VERSION = 1;
@@ -67,8 +71,41 @@ export function computeGolden(): Golden {
   return { magic: GOLDEN_MAGIC, version: GOLDEN_VERSION, config: GOLDEN_CONFIG, seed, B, T, tokens, targets, step0: { loss, gradNorms }, losses };
 }
 
+export const DECODE_CONFIG: ModelConfig = validateConfig({ ...GOLDEN_CONFIG, vocabSize: 256, maxSeqLen: 64, tieEmbeddings: false });
+
+export interface GoldenDecode { magic: string; version: number; config: ModelConfig; seed: number; prompt: number[]; tokens: number[] }
+
+/** Tiny seeded b1.58 model (weights from Transformer.init; embeddings ×30 and an untied head ×30 for decisive argmaxes). */
+export function goldenDecodeModel(seed: number): Transformer {
+  const m = new Transformer(refBackend(), DECODE_CONFIG, 'f32');
+  m.init(seed);
+  for (const name of ['embed_tokens', 'lm_head']) {
+    const e = m.param(name).p;
+    for (let i = 0; i < e.length; i++) e[i]! *= 30;
+  }
+  return m;
+}
+
+export function greedyIds(s: InferenceSession, prompt: number[], n: number): number[] {
+  const argmax = (l: Float32Array) => l.reduce((b, v, i, a) => (v > a[b]! ? i : b), 0);
+  s.reset();
+  let next = argmax(s.prefill(prompt));
+  const out = [next];
+  while (out.length < n) out.push(next = argmax(s.decode(next)));
+  return out;
+}
+
+export function computeGoldenDecode(): GoldenDecode {
+  const seed = 4242;
+  const prompt = [1, 72, 101, 108, 108, 111];
+  const pm = PackedModel.load(refBackend(), sourceFromTransformer(goldenDecodeModel(seed)), { head: 'f32' });
+  return { magic: GOLDEN_MAGIC, version: GOLDEN_VERSION, config: DECODE_CONFIG, seed, prompt, tokens: greedyIds(new InferenceSession(pm, { ctx: 64 }), prompt, 40) };
+}
+
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
-  const path = new URL('../../test/fixtures/golden_tiny.json', import.meta.url);
-  writeFileSync(path, JSON.stringify(computeGolden(), null, 1) + '\n');
-  console.log(`wrote ${path.pathname}`);
+  for (const [file, make] of [['golden_tiny.json', computeGolden], ['golden_decode.json', computeGoldenDecode]] as const) {
+    const path = new URL(`../../test/fixtures/${file}`, import.meta.url);
+    writeFileSync(path, JSON.stringify(make(), null, 1) + '\n');
+    console.log(`wrote ${path.pathname}`);
+  }
 }
