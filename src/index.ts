@@ -21,6 +21,12 @@ export { checkpointContents, parseCheckpoint, restoreCheckpoint, type LoadedChec
 export { tokenDataSource, arrayDataSource } from './train/data_source.js';
 export { Sampler, DEFAULT_SAMPLER, type SamplerOptions } from './infer/sampler.js';
 export { generateText } from './infer/generate_simple.js';
+export { PackedModel, quantizeRowsI7, type HeadType, type LoadOptions, type PackedLinear } from './infer/packed_model.js';
+export { InferenceSession, sessionBytes, type SessionOptions } from './infer/session.js';
+export { generate, generateStream, renderChat, defaultChatTemplate, type GenerateOptions, type GenerateChunk, type GenerateResult, type ChatMessage, type ChatTemplateName, type FinishReason } from './infer/generate.js';
+export { sourceFromTransformer, sourceFromCheckpoint, type WeightSource, type QuantizedTensor } from './infer/source.js';
+export { syntheticSource } from './infer/synthetic.js';
+export { modelFileContents, sourceFromModelFile, isModelFile, MODEL_FILE_FORMAT } from './infer/model_file.js';
 export { matmulEnergyPerToken, weightBytes } from './science/energy.js';
 export { parseSafetensors, serializeHeader, toFloat32, type StTensor, type StDType } from './io/safetensors.js';
 export type { Tokenizer } from './tokenizer/types.js';

@@ -10,3 +10,4 @@ export { loadTokenizer, saveTokenizer, tokenizerHash } from './tokenizer/io.js';
 export { loadCorpus, splitCorpus } from './data/corpus.js';
 export { readTokenFile, TokenFileReader, TokenFileWriter } from './data/tokfile.js';
 export { prepareTokens } from './data/prepare.js';
+export { openModel, saveModelFile, type OpenedModel, type ModelKind } from './infer/load.js';

@@ -5,7 +5,7 @@
  * trainer on the SOTU corpus) is used. Text streams to stdout; speed and memory go to stderr.
  */
 import { existsSync, statSync } from 'node:fs';
-import { createInterface } from 'node:readline/promises';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ArgumentError, FormatError } from '../../errors.js';
 import { createBackend, type Backend } from '../../kernels/backend.js';
@@ -120,26 +120,29 @@ export const chatCommand: Command = {
   async run(v, positionals) {
     const L = await load(v, positionals);
     const template = choiceFlag(v, 'template', ['bitnet', 'plain'] as const) ?? defaultChatTemplate(L.tok);
-    const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY === true });
+    const rl = createInterface({ input: process.stdin, terminal: false });
     const system: ChatMessage[] = v.system ? [{ role: 'system', content: String(v.system) }] : [];
     let history: ChatMessage[] = [];
     const opts = genOptions(v);
     try {
       if (!v.quiet) process.stderr.write(`chat with ${L.path} (template ${template}); /reset, /exit\n`);
-      for (;;) {
-        let line: string;
-        try {
-          line = await rl.question(process.stdin.isTTY ? '> ' : '');
-        } catch {
-          break; // stdin closed
-        }
+      const prompt = () => {
+        if (process.stdin.isTTY) process.stdout.write('> ');
+      };
+      prompt();
+      // The async iterator buffers lines that arrive while an answer is being generated (piped input).
+      for await (const line of rl) {
         const msg = line.trim();
         if (msg === '/exit' || msg === '/quit') break;
         if (msg === '/reset') {
           history = [];
+          prompt();
           continue;
         }
-        if (msg === '') continue;
+        if (msg === '') {
+          prompt();
+          continue;
+        }
         history.push({ role: 'user', content: msg });
         let chat = renderChat([...system, ...history], template, L.tok);
         // Drop the oldest turns while the prompt does not leave room for an answer.
@@ -151,6 +154,7 @@ export const chatCommand: Command = {
         process.stdout.write('\n');
         history.push({ role: 'assistant', content: r.text.trim() });
         if (!v.quiet) process.stderr.write(stats(L, r) + '\n');
+        prompt();
       }
     } finally {
       rl.close();
