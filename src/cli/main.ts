@@ -7,14 +7,18 @@
 import { parseArgs } from 'node:util';
 import { BitnetError } from '../errors.js';
 import { UsageError, type Command } from './args.js';
+import { convertCommand } from './commands/convert.js';
 import { demoCommand } from './commands/demo.js';
 import { infoCommand } from './commands/info.js';
+import { inspectCommand } from './commands/inspect.js';
 import { trainCommand } from './commands/train.js';
 
 const COMMANDS: Record<string, Command> = {
   demo: demoCommand,
   train: trainCommand,
   info: infoCommand,
+  convert: convertCommand,
+  inspect: inspectCommand,
 };
 
 function usage(): string {

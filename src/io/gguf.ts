@@ -133,9 +133,10 @@ class Cursor {
     this.pos += n;
     return i;
   }
-  u8(what: string): number { return this.dv.getUint8(this.need(1, what)); }
-  u32(what: string): number { return this.dv.getUint32(this.need(4, what), true); }
-  u64(what: string): bigint { return this.dv.getBigUint64(this.need(8, what), true); }
+  // need() may move the window (and replace this.dv), so it runs before this.dv is read.
+  u8(what: string): number { const i = this.need(1, what); return this.dv.getUint8(i); }
+  u32(what: string): number { const i = this.need(4, what); return this.dv.getUint32(i, true); }
+  u64(what: string): bigint { const i = this.need(8, what); return this.dv.getBigUint64(i, true); }
   /** u64 that must fit a JS number and be ≤ max. */
   count(what: string, max: number): number {
     const at = this.pos;
