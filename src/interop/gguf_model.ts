@@ -89,8 +89,8 @@ export function configFromGguf(f: GgufFile): ModelConfig {
       nKvHeads: metaNumber(m, `${arch}.attention.head_count_kv`) ?? nHeads,
       ffnDim: need('feed_forward_length'),
       maxSeqLen: need('context_length'),
-      ropeTheta: metaNumber(m, `${arch}.rope.freq_base`) ?? 10000,
-      normEps: need('attention.layer_norm_rms_epsilon'),
+      ropeTheta: shortestF32(metaNumber(m, `${arch}.rope.freq_base`) ?? 10000),
+      normEps: shortestF32(need('attention.layer_norm_rms_epsilon')),
       ffn,
       subln: true,
       tieEmbeddings: !byName.has('output.weight'),
@@ -101,6 +101,15 @@ export function configFromGguf(f: GgufFile): ModelConfig {
     if (e instanceof FormatError) throw e;
     throw new FormatError(`gguf ${f.where}: ${(e as Error).message}`);
   }
+}
+
+/** The shortest decimal that rounds to the same f32 (f32 keys like 1e-5 come back as 1e-5, not 9.99999974e-6). */
+export function shortestF32(x: number): number {
+  for (let p = 1; p <= 9; p++) {
+    const y = Number(x.toPrecision(p));
+    if (Math.fround(y) === Math.fround(x)) return y;
+  }
+  return x;
 }
 
 // ---- reading -----------------------------------------------------------------------------------
