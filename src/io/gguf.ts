@@ -335,9 +335,10 @@ class ByteWriter {
     this.len += n;
     return at;
   }
-  u32(v: number): void { this.dv.setUint32(this.room(4), v, true); }
-  u64(v: number | bigint): void { this.dv.setBigUint64(this.room(8), BigInt(v), true); }
-  bytes(b: Uint8Array): void { this.buf.set(b, this.room(b.length)); }
+  // room() may grow (replace) buf and dv, so it runs before they are read.
+  u32(v: number): void { const at = this.room(4); this.dv.setUint32(at, v, true); }
+  u64(v: number | bigint): void { const at = this.room(8); this.dv.setBigUint64(at, BigInt(v), true); }
+  bytes(b: Uint8Array): void { const at = this.room(b.length); this.buf.set(b, at); }
   string(s: string): void {
     const b = new TextEncoder().encode(s);
     this.u64(b.length);

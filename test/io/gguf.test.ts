@@ -238,6 +238,17 @@ describe('GGUF v3 container', () => {
     assert.ok(ok + typed === 400);
   });
 
+  test('headers larger than the writer and reader buffers (a 150k-token vocabulary) round-trip', () => {
+    const tokens = Array.from({ length: 150_000 }, (_, i) => `tok${i}·`);
+    const m = new Map<string, GgufValue>([['general.architecture', gv.str('x')], ['tokenizer.ggml.tokens', gv.arr('string', tokens)], ['after', gv.u32(7)]]);
+    const bytes = concat(ggufChunks(m, [{ name: 'a', dims: [2], type: T('F32') }], () => encodeGgml(T('F32'), [1, 2])));
+    assert.ok(bytes.length > 2 << 20);
+    const f = parseGguf(bufferSource(bytes));
+    assert.deepEqual(f.metadata.get('tokenizer.ggml.tokens'), m.get('tokenizer.ggml.tokens'));
+    assert.equal(f.metadata.get('after')!.value, 7);
+    assert.deepEqual(ggufTensorBytes(bufferSource(bytes), f.tensors[0]!), encodeGgml(T('F32'), [1, 2]));
+  });
+
   test('writer refuses invalid layouts', () => {
     const m = new Map<string, GgufValue>([['general.architecture', gv.str('x')]]);
     assert.throws(() => serializeGgufHeader(m, [{ name: 'x', dims: [100], type: T('TQ2_0') }]), /block size/);
