@@ -1,6 +1,6 @@
 // Inference-only kernels (twins of src/kernels/ref/infer.ts): attention over a KV cache and the
 // int7 × int8 matmul of the 8-bit-storage LM head (SIMD128 here; relaxed in infer_relaxed.ts).
-import { axpy, dot, hsum, sexp, scal, vexp } from './nn_math';
+import { axpy, dot, expShiftSum, scal } from './nn_math';
 
 /**
  * Causal GQA attention of M queries at positions pos0 … pos0+M−1 against the cache kc, vc
@@ -26,22 +26,7 @@ export function attention_cached_f32(out: usize, q: usize, kc: usize, vc: usize,
       store<f32>(a + (<usize>s << 2), d);
       mx = max(mx, d);
     }
-    const vm = f32x4.splat(mx);
-    let acc = f32x4.splat(0);
-    let i = 0;
-    for (; i + 4 <= n; i += 4) {
-      const o = <usize>i << 2;
-      const e = vexp(f32x4.sub(v128.load(a + o), vm));
-      v128.store(a + o, e);
-      acc = f32x4.add(acc, e);
-    }
-    let sum = hsum(acc);
-    for (; i < n; i++) {
-      const o = <usize>i << 2;
-      const e = sexp(load<f32>(a + o) - mx);
-      store<f32>(a + o, e);
-      sum += e;
-    }
+    const sum = expShiftSum(a, a, mx, n);
     scal(a, 1 / sum, n);
     const op = out + (<usize>row * <usize>HS << 2);
     memory.fill(op, 0, <usize>HS << 2);
@@ -71,6 +56,15 @@ export function attention_cached_f32(out: usize, q: usize, kc: usize, vc: usize,
   store<f32>(out + ((<usize>m * <usize>N + <usize>n) << 2), y);
 }
 
+/** Emit rows n … n+3 of token m: lane sums minus `corr` (the relaxed kernel's offset), plus the scalar K tail. */
+@inline export function emit_rows4_i7(out: usize, m: i32, n: i32, N: i32, a0: v128, a1: v128, a2: v128, a3: v128, corr: i32,
+                                      w0: usize, rb: usize, x: usize, K16: i32, K: i32, xs: usize, ws: usize): void {
+  emit_i8(out, m, n, N, hsum_i32(a0) - corr + tail_i8(w0, x, K16, K), xs, ws);
+  emit_i8(out, m, n + 1, N, hsum_i32(a1) - corr + tail_i8(w0 + rb, x, K16, K), xs, ws);
+  emit_i8(out, m, n + 2, N, hsum_i32(a2) - corr + tail_i8(w0 + 2 * rb, x, K16, K), xs, ws);
+  emit_i8(out, m, n + 3, N, hsum_i32(a3) - corr + tail_i8(w0 + 3 * rb, x, K16, K), xs, ws);
+}
+
 /** out[m,n] = f32(f32(acc)/xs[m])·ws[n], acc = Σ_k w[n,k]·xq[m,k] (exact int32); rows n ∈ [r0, r1). */
 export function matmul_i7_i8(out: usize, xq: usize, xs: usize, w: usize, ws: usize, M: i32, K: i32, N: i32,
                              r0: i32, r1: i32, tid: i32): void {
@@ -90,10 +84,7 @@ export function matmul_i7_i8(out: usize, xq: usize, xs: usize, w: usize, ws: usi
         a2 = dot_i8(a2, xv, v128.load(w2 + o));
         a3 = dot_i8(a3, xv, v128.load(w3 + o));
       }
-      emit_i8(out, m, n, N, hsum_i32(a0) + tail_i8(w0, x, K16, K), xs, ws);
-      emit_i8(out, m, n + 1, N, hsum_i32(a1) + tail_i8(w1, x, K16, K), xs, ws);
-      emit_i8(out, m, n + 2, N, hsum_i32(a2) + tail_i8(w2, x, K16, K), xs, ws);
-      emit_i8(out, m, n + 3, N, hsum_i32(a3) + tail_i8(w3, x, K16, K), xs, ws);
+      emit_rows4_i7(out, m, n, N, a0, a1, a2, a3, 0, w0, rb, x, K16, K, xs, ws);
     }
     for (; n < r1; n++) {
       const w0 = w + <usize>n * rb;

@@ -8,7 +8,7 @@ import { sum_i8 } from './ternary_common';
 @inline function dot7(acc: v128, x: v128, w: v128, off: v128): v128 {
   return i32x4.add(acc, i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(x, i8x16.add(w, off))));
 }
-import { emit_i8, hsum_i32, tail_i8 } from './infer';
+import { emit_i8, emit_rows4_i7, hsum_i32, tail_i8 } from './infer';
 
 export function matmul_i7_i8_relaxed(out: usize, xq: usize, xs: usize, w: usize, ws: usize, M: i32, K: i32, N: i32,
                                      r0: i32, r1: i32, tid: i32): void {
@@ -30,10 +30,7 @@ export function matmul_i7_i8_relaxed(out: usize, xq: usize, xs: usize, w: usize,
         a2 = dot7(a2, xv, v128.load(w2 + o), off);
         a3 = dot7(a3, xv, v128.load(w3 + o), off);
       }
-      emit_i8(out, m, n, N, hsum_i32(a0) - corr + tail_i8(w0, x, K16, K), xs, ws);
-      emit_i8(out, m, n + 1, N, hsum_i32(a1) - corr + tail_i8(w1, x, K16, K), xs, ws);
-      emit_i8(out, m, n + 2, N, hsum_i32(a2) - corr + tail_i8(w2, x, K16, K), xs, ws);
-      emit_i8(out, m, n + 3, N, hsum_i32(a3) - corr + tail_i8(w3, x, K16, K), xs, ws);
+      emit_rows4_i7(out, m, n, N, a0, a1, a2, a3, corr, w0, rb, x, K16, K, xs, ws);
     }
     for (; n < r1; n++) {
       const w0 = w + <usize>n * rb;

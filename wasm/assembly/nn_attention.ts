@@ -1,7 +1,7 @@
 // Causal GQA attention (twin of src/kernels/ref/attention.ts; see the two-pass backward there).
 // Forward and backward pass 1 own rows (b, h, t) of the (B, H, T) grid; pass 2 owns rows (b, g, t2)
 // of (B, KVH, T). Query head h reads kv head g = h / (H / KVH).
-import { axpy, dot, hsum, sexp, scal, vexp } from './nn_math';
+import { axpy, dot, expShiftSum, scal } from './nn_math';
 
 @inline function qkvOff(b: i32, t: i32, h: i32, T: i32, NH: i32, HS: i32): usize {
   return ((<usize>b * <usize>T + <usize>t) * <usize>NH + <usize>h) * <usize>HS << 2;
@@ -28,22 +28,7 @@ export function attention_fwd_f32(out: usize, att: usize, q: usize, k: usize, v:
     }
     // exp over the causal prefix [0, t] (contiguous), then normalise.
     const n = t + 1;
-    const vm = f32x4.splat(mx);
-    let acc = f32x4.splat(0);
-    let i = 0;
-    for (; i + 4 <= n; i += 4) {
-      const o = <usize>i << 2;
-      const e = vexp(f32x4.sub(v128.load(a + o), vm));
-      v128.store(a + o, e);
-      acc = f32x4.add(acc, e);
-    }
-    let sum = hsum(acc);
-    for (; i < n; i++) {
-      const o = <usize>i << 2;
-      const e = sexp(load<f32>(a + o) - mx);
-      store<f32>(a + o, e);
-      sum += e;
-    }
+    const sum = expShiftSum(a, a, mx, n);
     scal(a, 1 / sum, n);
     if (n < T) memory.fill(a + (<usize>n << 2), 0, <usize>(T - n) << 2);
     const op = out + qkvOff(b, t, h, T, H, HS);

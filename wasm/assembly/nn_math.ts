@@ -98,3 +98,24 @@ const P5: f32 = 5.0000001201e-1;
     store<f32>(x + o, load<f32>(x + o) * s);
   }
 }
+
+/** y = exp(x − mx) stored, returns Σ y. y may alias x. */
+@inline export function expShiftSum(y: usize, x: usize, mx: f32, C: i32): f32 {
+  const vm = f32x4.splat(mx);
+  let acc = f32x4.splat(0);
+  let c = 0;
+  for (; c + 4 <= C; c += 4) {
+    const o = <usize>c << 2;
+    const e = vexp(f32x4.sub(v128.load(x + o), vm));
+    v128.store(y + o, e);
+    acc = f32x4.add(acc, e);
+  }
+  let s = hsum(acc);
+  for (; c < C; c++) {
+    const o = <usize>c << 2;
+    const e = sexp(load<f32>(x + o) - mx);
+    store<f32>(y + o, e);
+    s += e;
+  }
+  return s;
+}

@@ -1,6 +1,6 @@
 // Row softmax and fused softmax + cross-entropy (twins of src/kernels/ref/softmax.ts).
 // exp is the SIMD polynomial of nn_math (tails go through the same vector path).
-import { hmax, hsum, scal, sexp, vexp } from './nn_math';
+import { expShiftSum, hmax, hsum, scal, sexp, vexp } from './nn_math';
 
 @inline function rowMax(x: usize, C: i32): f32 {
   let c = 0;
@@ -12,27 +12,6 @@ import { hmax, hsum, scal, sexp, vexp } from './nn_math';
   }
   for (; c < C; c++) m = max(m, load<f32>(x + (<usize>c << 2)));
   return m;
-}
-
-/** y = exp(x − mx) stored, returns Σ y. y may alias x. */
-@inline function expShiftSum(y: usize, x: usize, mx: f32, C: i32): f32 {
-  const vm = f32x4.splat(mx);
-  let acc = f32x4.splat(0);
-  let c = 0;
-  for (; c + 4 <= C; c += 4) {
-    const o = <usize>c << 2;
-    const e = vexp(f32x4.sub(v128.load(x + o), vm));
-    v128.store(y + o, e);
-    acc = f32x4.add(acc, e);
-  }
-  let s = hsum(acc);
-  for (; c < C; c++) {
-    const o = <usize>c << 2;
-    const e = sexp(load<f32>(x + o) - mx);
-    store<f32>(y + o, e);
-    s += e;
-  }
-  return s;
 }
 
 /** out[m,:] = softmax(inp[m,:]) with the row max subtracted. Rows of (M, C); out may alias inp. */
