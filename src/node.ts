@@ -11,3 +11,6 @@ export { loadCorpus, splitCorpus } from './data/corpus.js';
 export { readTokenFile, TokenFileReader, TokenFileWriter } from './data/tokfile.js';
 export { prepareTokens } from './data/prepare.js';
 export { openModel, saveModelFile, type OpenedModel, type ModelKind } from './infer/load.js';
+export { BitnetServer, type ServerOptions, type ServerMetrics } from './server/server.js';
+export { ApiError, parseChatRequest, parseCompletionRequest, type ChatRequest, type CompletionRequest } from './server/openai.js';
+export { SlotPool, Overloaded, QueueClosed } from './server/slots.js';

@@ -10,6 +10,7 @@ import { UsageError, type Command } from './args.js';
 import { demoCommand } from './commands/demo.js';
 import { chatCommand, generateCommand, packCommand } from './commands/generate.js';
 import { infoCommand } from './commands/info.js';
+import { serveCommand } from './commands/serve.js';
 import { trainCommand } from './commands/train.js';
 
 const COMMANDS: Record<string, Command> = {
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, Command> = {
   generate: generateCommand,
   chat: chatCommand,
   pack: packCommand,
+  serve: serveCommand,
 };
 
 function usage(): string {
