@@ -35,3 +35,6 @@ export { BpeTokenizer, byteTokenizer } from './tokenizer/bpe.js';
 export { trainBpe } from './tokenizer/train.js';
 export { HfTokenizer, bpeFromJSON } from './tokenizer/hf.js';
 export { arraySource, batchAt, evalBatches, bitsPerByte, type TokenSource, type Batch } from './data/sampler.js';
+export { parseGguf, serializeGgufHeader, ggufChunks, ggufTensorBytes, bufferSource, metaNumber, metaString, metaArray, gv, type ByteSource, type GgufFile, type GgufTensorInfo, type GgufTensorSpec, type GgufValue } from './io/gguf.js';
+export { GGML_TYPES, ggmlType, encodeGgml, decodeGgml, decodeTernary, encodeTernaryTQ, floatToHalf, floatToBf16, bf16ToFloat, type GgmlType } from './io/gguf_quant.js';
+export { packHfTernary, unpackHfTernary, betaFromWeightScale, weightScaleFromBeta, type HfLinearClass } from './interop/hf_pack.js';

@@ -7,9 +7,11 @@
 import { parseArgs } from 'node:util';
 import { BitnetError } from '../errors.js';
 import { UsageError, type Command } from './args.js';
+import { convertCommand } from './commands/convert.js';
 import { demoCommand } from './commands/demo.js';
 import { chatCommand, generateCommand, packCommand } from './commands/generate.js';
 import { infoCommand } from './commands/info.js';
+import { inspectCommand } from './commands/inspect.js';
 import { serveCommand } from './commands/serve.js';
 import { trainCommand } from './commands/train.js';
 
@@ -20,6 +22,8 @@ const COMMANDS: Record<string, Command> = {
   generate: generateCommand,
   chat: chatCommand,
   pack: packCommand,
+  convert: convertCommand,
+  inspect: inspectCommand,
   serve: serveCommand,
 };
 

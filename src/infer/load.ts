@@ -1,27 +1,42 @@
 /**
- * Open a model from disk (Node): a training run directory (newest checkpoint + tokenizer.json),
- * a training checkpoint (tokenizer.json beside it), or a bitnet-ts model file (packed weights,
- * config and tokenizer in one file). Returns a WeightSource for PackedModel.load and the tokenizer.
+ * Open any model input (Node), one function for every command:
+ *   synthetic:PRESET[:SEED]   a random-ternary model of a preset's shape (src/infer/synthetic.ts)
+ *   DIR with config.json      a Hugging Face model directory (src/interop/hf.ts)
+ *   DIR with ckpt-*           a training run directory: newest checkpoint + tokenizer.json
+ *   FILE.gguf (GGUF magic)    a GGUF file, read tensor by tensor (src/interop/gguf_model.ts)
+ *   FILE.safetensors          a bitnet-ts model file (packed weights + config + tokenizer) or a
+ *                             training checkpoint (tokenizer.json beside it)
+ * Returns a WeightSource for PackedModel.load / the writers, the tokenizer when one comes with the
+ * model, and close() (GGUF files stay open while tensors are read).
  */
-import { existsSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ArgumentError, FormatError } from '../errors.js';
 import { loadSafetensors, saveSafetensors } from '../io/files.js';
+import { GGUF_MAGIC } from '../io/gguf.js';
+import { loadGguf } from '../interop/gguf_model.js';
+import { loadHF } from '../interop/hf.js';
+import { makeConfig } from '../model/config.js';
 import { parseCheckpoint } from '../train/checkpoint.js';
 import { listCheckpoints } from '../train/run_dir.js';
 import { loadTokenizer, tokenizerFromJSON } from '../tokenizer/io.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { isModelFile, modelFileContents, sourceFromModelFile } from './model_file.js';
 import { sourceFromCheckpoint, type WeightSource } from './source.js';
+import { syntheticSource } from './synthetic.js';
 
-export type ModelKind = 'run-dir' | 'checkpoint' | 'model-file';
+export type ModelKind = 'synthetic' | 'hf' | 'run-dir' | 'gguf' | 'model-file' | 'checkpoint';
 
 export interface OpenedModel {
   kind: ModelKind;
   path: string;
   source: WeightSource;
-  /** undefined when none was found next to the weights. */
+  /** undefined when none comes with the model. */
   tokenizer: Tokenizer | undefined;
+  /** Chat template text shipped with the model (Hugging Face / GGUF), if any. */
+  chatTemplate?: string;
+  /** Release the file (GGUF); a no-op for sources held in memory. */
+  close(): void;
 }
 
 function tokenizerNear(dir: string): Tokenizer | undefined {
@@ -29,13 +44,35 @@ function tokenizerNear(dir: string): Tokenizer | undefined {
   return existsSync(p) ? loadTokenizer(p) : undefined;
 }
 
+/** True when the file starts with the GGUF magic (reads 4 bytes). */
+function isGgufFile(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(4);
+    return readSync(fd, b, 0, 4, 0) === 4 && b.readUInt32LE(0) === GGUF_MAGIC;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export function openModel(path: string): OpenedModel {
+  const none = () => undefined;
+  const syn = /^synthetic:([^:]+)(?::(\d+))?$/.exec(path);
+  if (syn) return { kind: 'synthetic', path, source: syntheticSource(makeConfig(syn[1]!), syn[2] ? Number(syn[2]) : 1), tokenizer: undefined, close: none };
   if (!existsSync(path)) throw new ArgumentError(`model not found: ${path}`);
   if (statSync(path).isDirectory()) {
+    if (existsSync(join(path, 'config.json')) && listCheckpoints(path).length === 0) {
+      const m = loadHF(path);
+      return { kind: 'hf', path, source: m.source, tokenizer: m.tokenizer, ...(m.chatTemplate !== undefined ? { chatTemplate: m.chatTemplate } : {}), close: none };
+    }
     const ck = listCheckpoints(path);
-    if (ck.length === 0) throw new FormatError(`${path}: a directory without checkpoints (ckpt-*.safetensors); expected a training run directory`);
+    if (ck.length === 0) throw new FormatError(`${path}: neither a Hugging Face model (config.json) nor a training run directory (ckpt-*.safetensors)`);
     const file = ck[ck.length - 1]!;
-    return { kind: 'run-dir', path, source: sourceFromCheckpoint(parseCheckpoint(loadSafetensors(file), file), file), tokenizer: tokenizerNear(path) };
+    return { kind: 'run-dir', path, source: sourceFromCheckpoint(parseCheckpoint(loadSafetensors(file), file), file), tokenizer: tokenizerNear(path), close: none };
+  }
+  if (isGgufFile(path)) {
+    const m = loadGguf(path);
+    return { kind: 'gguf', path, source: m.source, tokenizer: m.tokenizer, ...(m.chatTemplate !== undefined ? { chatTemplate: m.chatTemplate } : {}), close: () => m.close() };
   }
   const parsed = loadSafetensors(path);
   if (isModelFile(parsed)) {
@@ -48,9 +85,9 @@ export function openModel(path: string): OpenedModel {
         throw new FormatError(`${path}: bad tokenizer in metadata (${(e as Error).message})`);
       }
     }
-    return { kind: 'model-file', path, source, tokenizer };
+    return { kind: 'model-file', path, source, tokenizer, close: none };
   }
-  return { kind: 'checkpoint', path, source: sourceFromCheckpoint(parseCheckpoint(parsed, path), path), tokenizer: tokenizerNear(dirname(path)) };
+  return { kind: 'checkpoint', path, source: sourceFromCheckpoint(parseCheckpoint(parsed, path), path), tokenizer: tokenizerNear(dirname(path)), close: none };
 }
 
 /** Write a bitnet-ts model file (atomically). */

@@ -45,7 +45,7 @@ export function parseHeader(head: Uint8Array, fileSize: number): { entries: Arra
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(head.subarray(8, 8 + n)));
   } catch (e) {
-    throw new FormatError(`safetensors: header is not valid UTF-8 JSON (${(e as Error).message})`);
+    throw new FormatError(`safetensors: header (file bytes 8..${8 + n}) is not valid UTF-8 JSON (${(e as Error).message})`);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new FormatError('safetensors: header must be a JSON object');
   const dataStart = 8 + n;
@@ -70,12 +70,12 @@ export function parseHeader(head: Uint8Array, fileSize: number): { entries: Arra
     const dtype = e.dtype as StDType;
     const numel = (e.shape as number[]).reduce((a, b) => a * b, 1);
     if (numel * ST_ITEMSIZE[dtype] !== end - begin) throw new FormatError(`safetensors: tensor '${name}' ${dtype}${JSON.stringify(e.shape)} needs ${numel * ST_ITEMSIZE[dtype]} bytes, offsets span ${end - begin}`);
-    if (end > dataLen) throw new FormatError(`safetensors: tensor '${name}' ends at ${end}, past the data section (${dataLen} bytes): truncated file?`);
+    if (end > dataLen) throw new FormatError(`safetensors: tensor '${name}' ends at data byte ${end} (file byte ${dataStart + end}), past the data section (${dataLen} bytes): truncated file?`);
     entries.push({ name, dtype, shape: e.shape as number[], begin, end });
   }
   const sorted = [...entries].sort((a, b) => a.begin - b.begin);
   for (let i = 1; i < sorted.length; i++) {
-    if (sorted[i]!.begin < sorted[i - 1]!.end) throw new FormatError(`safetensors: tensors '${sorted[i - 1]!.name}' and '${sorted[i]!.name}' overlap`);
+    if (sorted[i]!.begin < sorted[i - 1]!.end) throw new FormatError(`safetensors: tensors '${sorted[i - 1]!.name}' and '${sorted[i]!.name}' overlap (at file byte ${dataStart + sorted[i]!.begin})`);
   }
   return { entries, metadata, dataStart };
 }

@@ -1,6 +1,7 @@
 /**
  * `bitnet generate [MODEL] --prompt …` and `bitnet chat [MODEL]`: the packed inference engine from
- * the command line. MODEL is a bitnet-ts model file, a training run directory or a checkpoint;
+ * the command line. MODEL is anything openModel reads (model file, run directory, checkpoint, GGUF,
+ * Hugging Face directory, synthetic:PRESET);
  * without one, the small model bundled with the package (models/, trained by this project's
  * trainer on the SOTU corpus) is used. Text streams to stdout; speed and memory go to stderr.
  */
@@ -62,7 +63,15 @@ export async function loadPacked(v: Record<string, unknown>, positionals: string
   const opened = openModel(path);
   if (opened.tokenizer === undefined) throw new FormatError(`${path}: no tokenizer found (a model file carries one; a run directory or checkpoint needs tokenizer.json beside it)`);
   const be = await createBackend({ backend, ...(threads !== undefined ? { threads } : {}) });
-  const model = PackedModel.load(be, opened.source, { format, head });
+  let model: PackedModel;
+  try {
+    model = PackedModel.load(be, opened.source, { format, head });
+  } catch (e) {
+    await be.dispose();
+    throw e;
+  } finally {
+    opened.close();
+  }
   const ctx = Math.min(ctxFlag ?? model.config.maxSeqLen, model.config.maxSeqLen);
   if (ctxFlag !== undefined && ctxFlag > model.config.maxSeqLen) throw new UsageError(`--ctx ${ctxFlag} exceeds the model's maxSeqLen ${model.config.maxSeqLen}`);
   return { be, model, ctx, tok: opened.tokenizer, path, loadMs: performance.now() - t0 };
@@ -179,7 +188,11 @@ export const packCommand: Command = {
     if (positionals.length !== 2) throw new UsageError('expected IN (run directory, checkpoint or model file) and OUT');
     const [inp, out] = positionals as [string, string];
     const opened = openModel(inp);
-    saveModelFile(out, opened.source, opened.tokenizer);
+    try {
+      saveModelFile(out, opened.source, opened.tokenizer);
+    } finally {
+      opened.close();
+    }
     console.log(`wrote ${out} (${(statSync(out).size / 2 ** 20).toFixed(2)} MiB, ${opened.source.config.quant}${opened.tokenizer ? ', with tokenizer' : ', no tokenizer found'})`);
   },
 };

@@ -1,0 +1,397 @@
+/**
+ * GGUF models ↔ WeightSource (Node), llama.cpp's `bitnet` architecture (SPEC.md §6.2–6.4).
+ *
+ * Tensor names (ggml dims are the PyTorch shape reversed):
+ *   token_embd ↔ embed_tokens   output ↔ lm_head (untied only)   output_norm ↔ norm
+ *   blk.N.attn_norm ↔ input_layernorm    blk.N.attn_{q,k,v,output} ↔ {q,k,v,o}_proj    blk.N.attn_sub_norm
+ *   blk.N.ffn_norm ↔ post_attention_layernorm    blk.N.ffn_{gate,up,down} ↔ {gate,up,down}_proj    blk.N.ffn_sub_norm
+ * Keys (prefix `bitnet.`): context_length, embedding_length, block_count, feed_forward_length,
+ * attention.head_count(_kv), attention.layer_norm_rms_epsilon, rope.dimension_count, rope.freq_base,
+ * vocab_size, hidden_activation ("relu2" | "silu"; llama.cpp builds without the key, or without relu2
+ * support, run SiLU: SPEC §6.2). bitnet.cpp's `bitnet-b1.58` / `bitnet-25` (2B4T, ReLU²) arch names are read too,
+ * as is its I2_S type and optional per-tensor `<name>.scale` tensors.
+ *
+ * Reading: `loadGguf(path)` validates the header (src/io/gguf.ts) and that every tensor the config needs
+ * exists with the right shape and a decodable type, then reads tensors one at a time. TQ1_0/TQ2_0/I2_S
+ * tensors whose non-zero blocks share one scale come out of `quantized()` losslessly.
+ * Writing: `writeGguf(path, source, {type})` streams tensor by tensor. Ternary weights map losslessly into
+ * TQ blocks (the absmax of a block of β·q is β); β is stored as f16 per block. Without a tokenizer, a
+ * synthetic byte-level vocabulary of the model's size is written (256 byte tokens, `<tN>` fillers, BOS/EOS),
+ * which llama.cpp accepts.
+ */
+import { FormatError } from '../errors.js';
+import type { QuantizedTensor, WeightSource } from '../infer/source.js';
+import { openFileSource, type FileSource } from '../io/byte_source.js';
+import { atomicWriteFile } from '../io/files.js';
+import { ggufChunks, ggufTensorBytes, gv, metaArray, metaNumber, metaString, parseGguf, type ByteSource, type GgufFile, type GgufTensorInfo, type GgufTensorSpec, type GgufValue } from '../io/gguf.js';
+import { decodeGgml, decodeTernary, encodeGgml, encodeTernaryTQ, ggmlType, type GgmlType } from '../io/gguf_quant.js';
+import { validateConfig, type ModelConfig } from '../model/config.js';
+import { paramTable } from '../model/transformer.js';
+import { BYTE_TO_CHAR, GPT2_PATTERN, LLAMA3_PATTERN } from '../tokenizer/bytes.js';
+import { tokenizerFromJSON } from '../tokenizer/io.js';
+import type { Tokenizer } from '../tokenizer/types.js';
+import { ternaryOf } from './hf.js';
+
+// ---- names -------------------------------------------------------------------------------------
+
+const LAYER_MAP: Record<string, string> = {
+  input_layernorm: 'attn_norm', q_proj: 'attn_q', k_proj: 'attn_k', v_proj: 'attn_v', o_proj: 'attn_output',
+  attn_sub_norm: 'attn_sub_norm', post_attention_layernorm: 'ffn_norm', gate_proj: 'ffn_gate', up_proj: 'ffn_up',
+  down_proj: 'ffn_down', ffn_sub_norm: 'ffn_sub_norm',
+};
+
+/** GGUF tensor name of one of our parameters. */
+export function ggufName(name: string): string {
+  if (name === 'embed_tokens') return 'token_embd.weight';
+  if (name === 'lm_head') return 'output.weight';
+  if (name === 'norm') return 'output_norm.weight';
+  const m = /^layers\.(\d+)\.(.+)$/.exec(name);
+  const g = m ? LAYER_MAP[m[2]!] : undefined;
+  if (m === null || g === undefined) throw new FormatError(`ggufName: unknown parameter '${name}'`);
+  return `blk.${m[1]}.${g}.weight`;
+}
+
+const isLinear = (name: string): boolean => /_proj$/.test(name);
+
+export const BITNET_ARCHS = ['bitnet', 'bitnet-b1.58', 'bitnet-25'] as const;
+
+// ---- config ------------------------------------------------------------------------------------
+
+/** ModelConfig from GGUF metadata (and the tensor list, for the vocabulary size and tied head). */
+export function configFromGguf(f: GgufFile): ModelConfig {
+  const m = f.metadata;
+  const arch = metaString(m, 'general.architecture');
+  if (arch === undefined) throw new FormatError(`gguf ${f.where}: missing general.architecture`);
+  if (!(BITNET_ARCHS as readonly string[]).includes(arch)) throw new FormatError(`gguf ${f.where}: architecture '${arch}' is not supported (${BITNET_ARCHS.join(', ')})`);
+  const need = (k: string): number => {
+    const v = metaNumber(m, `${arch}.${k}`);
+    if (v === undefined) throw new FormatError(`gguf ${f.where}: missing ${arch}.${k}`);
+    return v;
+  };
+  const byName = new Map(f.tensors.map((t) => [t.name, t]));
+  const embd = byName.get('token_embd.weight');
+  if (embd === undefined) throw new FormatError(`gguf ${f.where}: missing tensor 'token_embd.weight'`);
+  const tokens = metaArray(m, 'tokenizer.ggml.tokens');
+  const vocab = metaNumber(m, `${arch}.vocab_size`) ?? embd.dims[1] ?? tokens?.items.length;
+  const dim = need('embedding_length');
+  const nHeads = need('attention.head_count');
+  const rot = metaNumber(m, `${arch}.rope.dimension_count`);
+  if (rot !== undefined && rot !== dim / nHeads) throw new FormatError(`gguf ${f.where}: ${arch}.rope.dimension_count ${rot} ≠ head size ${dim / nHeads} (partial RoPE is not supported)`);
+  const act = metaString(m, `${arch}.hidden_activation`) ?? (arch === 'bitnet-25' ? 'relu2' : 'silu');
+  const ffn = act === 'relu2' ? 'relu2glu' : act === 'silu' || act === 'swiglu' ? 'swiglu' : undefined;
+  if (ffn === undefined) throw new FormatError(`gguf ${f.where}: ${arch}.hidden_activation '${act}' is not supported (relu2, silu)`);
+  try {
+    return validateConfig({
+      vocabSize: vocab ?? 0,
+      dim,
+      nLayers: need('block_count'),
+      nHeads,
+      nKvHeads: metaNumber(m, `${arch}.attention.head_count_kv`) ?? nHeads,
+      ffnDim: need('feed_forward_length'),
+      maxSeqLen: need('context_length'),
+      ropeTheta: shortestF32(metaNumber(m, `${arch}.rope.freq_base`) ?? 10000),
+      normEps: shortestF32(need('attention.layer_norm_rms_epsilon')),
+      ffn,
+      subln: true,
+      tieEmbeddings: !byName.has('output.weight'),
+      quant: 'b158',
+      groups: 1,
+    });
+  } catch (e) {
+    if (e instanceof FormatError) throw e;
+    throw new FormatError(`gguf ${f.where}: ${(e as Error).message}`);
+  }
+}
+
+/** The shortest decimal that rounds to the same f32 (f32 keys like 1e-5 come back as 1e-5, not 9.99999974e-6). */
+export function shortestF32(x: number): number {
+  for (let p = 1; p <= 9; p++) {
+    const y = Number(x.toPrecision(p));
+    if (Math.fround(y) === Math.fround(x)) return y;
+  }
+  return x;
+}
+
+// ---- reading -----------------------------------------------------------------------------------
+
+export interface GgufModel {
+  file: GgufFile;
+  source: WeightSource;
+  /** A tokenizer rebuilt from the GGUF vocabulary (byte-level BPE files), when possible. */
+  tokenizer?: Tokenizer;
+  chatTemplate?: string;
+  close(): void;
+}
+
+/** Open a GGUF model: header parsed and checked against the config; tensors read on demand. */
+export function loadGguf(path: string): GgufModel {
+  const src: FileSource = openFileSource(path);
+  try {
+    return ggufModelFrom(src, () => src.close());
+  } catch (e) {
+    src.close();
+    throw e;
+  }
+}
+
+export function ggufModelFrom(src: ByteSource, close: () => void = () => {}): GgufModel {
+  const file = parseGguf(src);
+  const config = configFromGguf(file);
+  const byName = new Map(file.tensors.map((t) => [t.name, t]));
+  const where = src.where;
+  const infos = new Map<string, { t: GgufTensorInfo; scale?: GgufTensorInfo }>();
+  for (const p of paramTable(config)) {
+    const g = ggufName(p.name);
+    const t = byName.get(g);
+    if (t === undefined) throw new FormatError(`gguf ${where}: missing tensor '${g}' (parameter ${p.name})`);
+    if (JSON.stringify(t.shape) !== JSON.stringify(p.shape)) throw new FormatError(`gguf ${where}: tensor '${g}' has shape ${JSON.stringify(t.shape)} (ggml dims ${JSON.stringify(t.dims)}), expected ${JSON.stringify(p.shape)}`);
+    if (!t.type.decodable) throw new FormatError(`gguf ${where}: tensor '${g}' has type ${t.type.name}, which this library cannot decode (F32, F16, BF16, Q8_0, TQ1_0, TQ2_0, I2_S)`);
+    const s = byName.get(g.replace(/\.weight$/, '.scale'));
+    if (s !== undefined && (s.numel !== 1 || !['F32', 'F16', 'BF16'].includes(s.type.name))) throw new FormatError(`gguf ${where}: scale tensor '${s.name}' must be one float`);
+    infos.set(p.name, s ? { t, scale: s } : { t });
+  }
+  const get = (name: string) => {
+    const r = infos.get(name);
+    if (r === undefined) throw new FormatError(`gguf ${where}: unknown tensor '${name}' for this config`);
+    return r;
+  };
+  const extraScale = (r: { scale?: GgufTensorInfo }): number => (r.scale ? decodeGgml(r.scale.type, ggufTensorBytes(src, r.scale), 1, r.scale.name)[0]! : 1);
+  const source: WeightSource = {
+    config,
+    where,
+    dense(name) {
+      const r = get(name);
+      const x = decodeGgml(r.t.type, ggufTensorBytes(src, r.t), r.t.numel, `gguf ${where}: '${r.t.name}'`);
+      const s = extraScale(r);
+      if (s !== 1) for (let i = 0; i < x.length; i++) x[i]! *= s;
+      return x;
+    },
+    quantized(name): QuantizedTensor | undefined {
+      if (!isLinear(name)) return undefined;
+      const r = get(name);
+      const tn = r.t.type.name;
+      if (tn !== 'TQ1_0' && tn !== 'TQ2_0' && tn !== 'I2_S') return undefined;
+      const { q, scales, block } = decodeTernary(r.t.type, ggufTensorBytes(src, r.t), r.t.numel, `gguf ${where}: '${r.t.name}'`);
+      // One β per tensor only if every block holding a non-zero weight has the same scale.
+      let beta: number | undefined;
+      for (let b = 0; b < scales.length; b++) {
+        let any = false;
+        for (let i = b * block; i < (b + 1) * block && !any; i++) any = q[i] !== 0;
+        if (!any) continue;
+        if (beta === undefined) beta = scales[b]!;
+        else if (scales[b] !== beta) return undefined;
+      }
+      return { q, scale: (beta ?? 0) * extraScale(r) };
+    },
+  };
+  const model: GgufModel = { file, source, close };
+  const tk = tokenizerFromGguf(file.metadata);
+  if (tk !== undefined) model.tokenizer = tk;
+  const tpl = metaString(file.metadata, 'tokenizer.chat_template');
+  if (tpl !== undefined) model.chatTemplate = tpl;
+  return model;
+}
+
+/** Only the WeightSource (the file stays open for the life of the process; use loadGguf to close it). */
+export function sourceFromGguf(path: string): WeightSource {
+  return loadGguf(path).source;
+}
+
+// ---- tokenizer metadata ------------------------------------------------------------------------
+
+type Json = Record<string, unknown>;
+const isObj = (x: unknown): x is Json => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/** llama.cpp token types (SPEC §6.4). */
+export const TOKEN_TYPE = { normal: 1, unknown: 2, control: 3, user: 4, unused: 5, byte: 6 } as const;
+
+/** A byte-level BPE tokenizer.json rebuilt from `tokenizer.ggml.*` (model gpt2); undefined for other models. */
+export function tokenizerFromGguf(m: Map<string, GgufValue>): Tokenizer | undefined {
+  if (metaString(m, 'tokenizer.ggml.model') !== 'gpt2') return undefined;
+  const tokens = metaArray(m, 'tokenizer.ggml.tokens', 'string')?.items as string[] | undefined;
+  const merges = metaArray(m, 'tokenizer.ggml.merges', 'string')?.items as string[] | undefined;
+  const types = metaArray(m, 'tokenizer.ggml.token_type')?.items;
+  if (tokens === undefined || merges === undefined) return undefined;
+  const vocab: Record<string, number> = {};
+  const added: Json[] = [];
+  tokens.forEach((t, id) => {
+    const ty = Number(types?.[id] ?? 1);
+    if (ty === TOKEN_TYPE.control || ty === TOKEN_TYPE.user) added.push({ id, content: t, single_word: false, lstrip: false, rstrip: false, normalized: false, special: ty === TOKEN_TYPE.control });
+    if (!(t in vocab)) vocab[t] = id;
+  });
+  const pre = metaString(m, 'tokenizer.ggml.pre') ?? 'default';
+  const llama3 = ['llama-bpe', 'llama3', 'llama-v3', 'falcon3'].includes(pre);
+  const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: !llama3 };
+  const json = {
+    version: '1.0', truncation: null, padding: null, added_tokens: added, normalizer: null,
+    pre_tokenizer: llama3 ? { type: 'Sequence', pretokenizers: [{ type: 'Split', pattern: { Regex: LLAMA3_PATTERN }, behavior: 'Isolated', invert: false }, byteLevel] } : byteLevel,
+    post_processor: null,
+    decoder: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, ignore_merges: llama3, vocab, merges },
+  };
+  const cfg: Json = {};
+  const bos = metaNumber(m, 'tokenizer.ggml.bos_token_id');
+  const eos = metaNumber(m, 'tokenizer.ggml.eos_token_id');
+  if (bos !== undefined && tokens[bos] !== undefined) cfg.bos_token = tokens[bos];
+  if (eos !== undefined && tokens[eos] !== undefined) cfg.eos_token = tokens[eos];
+  try {
+    return tokenizerFromJSON(json, cfg);
+  } catch {
+    return undefined; // the weights are still usable; the caller can supply a tokenizer.json
+  }
+}
+
+/** `tokenizer.ggml.*` keys for a tokenizer, padded with filler tokens to the model's vocabulary size. */
+export function tokenizerMetadata(tok: Tokenizer, vocabSize: number): Array<[string, GgufValue]> {
+  if (tok.vocabSize > vocabSize) throw new FormatError(`writeGguf: the tokenizer has ${tok.vocabSize} ids, the model only ${vocabSize}`);
+  const json = tok.toJSON() as Json;
+  const model = isObj(json.model) ? json.model : {};
+  const pt = JSON.stringify(json.pre_tokenizer ?? null);
+  const byteLevel = (isObj(json.decoder) && json.decoder.type === 'ByteLevel') || pt.includes('"ByteLevel"');
+  const specials = new Map<number, boolean>();
+  for (const a of Array.isArray(json.added_tokens) ? json.added_tokens : []) if (isObj(a) && typeof a.id === 'number') specials.set(a.id, a.special === true);
+  const tokens: string[] = [];
+  const types: number[] = [];
+  for (let id = 0; id < vocabSize; id++) {
+    const t = id < tok.vocabSize ? tok.idToToken(id) : undefined;
+    tokens.push(t ?? `<t${id}>`);
+    const sp = specials.get(id);
+    types.push(t === undefined ? TOKEN_TYPE.unused : sp === true ? TOKEN_TYPE.control : sp === false ? TOKEN_TYPE.user : !byteLevel && /^<0x[0-9A-Fa-f]{2}>$/.test(t) ? TOKEN_TYPE.byte : t === model.unk_token ? TOKEN_TYPE.unknown : TOKEN_TYPE.normal);
+  }
+  const merges = (Array.isArray(model.merges) ? model.merges : []).map((x) => (Array.isArray(x) ? x.join(' ') : String(x)));
+  const out: Array<[string, GgufValue]> = [];
+  if (byteLevel) {
+    const pre = pt.includes(JSON.stringify(LLAMA3_PATTERN).slice(1, -1)) ? 'llama-bpe' : pt.includes(JSON.stringify(GPT2_PATTERN).slice(1, -1)) || pt.includes('"use_regex":true') ? 'gpt-2' : 'default';
+    out.push(['tokenizer.ggml.model', gv.str('gpt2')], ['tokenizer.ggml.pre', gv.str(pre)]);
+  } else {
+    // SentencePiece-style BPE (1bitLLM / Llama-2): llama.cpp's 'llama' model ranks pieces by score.
+    out.push(['tokenizer.ggml.model', gv.str('llama')], ['tokenizer.ggml.pre', gv.str('default')]);
+    out.push(['tokenizer.ggml.scores', gv.arr('f32', tokens.map((_, i) => -i))]);
+  }
+  out.push(['tokenizer.ggml.tokens', gv.arr('string', tokens)], ['tokenizer.ggml.token_type', gv.arr('i32', types)]);
+  if (byteLevel) out.push(['tokenizer.ggml.merges', gv.arr('string', merges)]);
+  if (tok.bosId >= 0) out.push(['tokenizer.ggml.bos_token_id', gv.u32(tok.bosId)]);
+  if (tok.eosId >= 0) out.push(['tokenizer.ggml.eos_token_id', gv.u32(tok.eosId)]);
+  out.push(['tokenizer.ggml.add_bos_token', gv.bool(false)]);
+  return out;
+}
+
+/**
+ * A synthetic byte-level vocabulary of `vocabSize` ids for models without a tokenizer (benchmarks):
+ * ids 0..255 are the 256 byte tokens, then fillers `<tN>` (plain ASCII, so llama.cpp's byte-level decoder
+ * accepts them), and the last two ids are BOS `<|begin_of_text|>` and EOS `<|end_of_text|>` (control).
+ */
+export function syntheticVocabMetadata(vocabSize: number): Array<[string, GgufValue]> {
+  if (vocabSize < 258) throw new FormatError(`writeGguf: a synthetic vocabulary needs ≥ 258 ids (256 bytes + BOS + EOS), the model has ${vocabSize}`);
+  const tokens: string[] = [];
+  const types: number[] = [];
+  for (let id = 0; id < vocabSize; id++) {
+    if (id < 256) tokens.push(BYTE_TO_CHAR[id]!);
+    else if (id === vocabSize - 2) tokens.push('<|begin_of_text|>');
+    else if (id === vocabSize - 1) tokens.push('<|end_of_text|>');
+    else tokens.push(`<t${id}>`);
+    types.push(id >= vocabSize - 2 ? TOKEN_TYPE.control : TOKEN_TYPE.normal);
+  }
+  return [
+    ['tokenizer.ggml.model', gv.str('gpt2')], ['tokenizer.ggml.pre', gv.str('gpt-2')],
+    ['tokenizer.ggml.tokens', gv.arr('string', tokens)], ['tokenizer.ggml.token_type', gv.arr('i32', types)],
+    ['tokenizer.ggml.merges', gv.arr('string', [])],
+    ['tokenizer.ggml.bos_token_id', gv.u32(vocabSize - 2)], ['tokenizer.ggml.eos_token_id', gv.u32(vocabSize - 1)],
+    ['tokenizer.ggml.add_bos_token', gv.bool(false)],
+  ];
+}
+
+// ---- writing -----------------------------------------------------------------------------------
+
+export type GgufWeightType = 'tq1_0' | 'tq2_0' | 'f16' | 'bf16' | 'f32' | 'q8_0';
+export const GGUF_WEIGHT_TYPES: readonly GgufWeightType[] = ['tq2_0', 'tq1_0', 'f16', 'bf16', 'f32', 'q8_0'];
+
+/** llama.cpp LLAMA_FTYPE for `general.file_type`. */
+const FILE_TYPE: Record<GgufWeightType, number> = { f32: 0, f16: 1, q8_0: 7, bf16: 32, tq1_0: 36, tq2_0: 37 };
+
+export interface WriteGgufOptions {
+  /** Type of the linear (BitLinear) weights; default tq2_0. */
+  type?: GgufWeightType;
+  /** Type of token_embd (and output); default f16. */
+  embedType?: 'f16' | 'bf16' | 'f32' | 'q8_0';
+  /** Vocabulary to embed; without one a synthetic vocabulary is written. */
+  tokenizer?: Tokenizer;
+  chatTemplate?: string;
+  name?: string;
+  onProgress?: (done: number, total: number, name: string) => void;
+}
+
+/** Metadata and tensor list for `source` (no tensor data). */
+export function ggufLayout(source: WeightSource, opts: WriteGgufOptions = {}): { metadata: Map<string, GgufValue>; specs: GgufTensorSpec[]; names: string[] } {
+  const c = source.config;
+  const type = opts.type ?? 'tq2_0';
+  const embedType = opts.embedType ?? 'f16';
+  if (c.quant !== 'b158') throw new FormatError(`writeGguf: llama.cpp's bitnet architecture runs b1.58 models; this model is '${c.quant}'`);
+  if (!c.subln) throw new FormatError('writeGguf: the bitnet architecture needs sub-norms (attn_sub_norm, ffn_sub_norm)');
+  if (c.ffn !== 'relu2glu' && c.ffn !== 'swiglu') throw new FormatError(`writeGguf: ffn '${c.ffn}' is not supported by llama.cpp's bitnet graph (relu2glu, swiglu)`);
+  if (!c.tieEmbeddings) throw new FormatError('writeGguf: llama.cpp\'s bitnet graph uses the tied embedding as LM head; this model has a separate lm_head');
+  if (c.groups !== 1) throw new FormatError('writeGguf: group quantization has no GGUF equivalent');
+  const arch = 'bitnet';
+  const md: Array<[string, GgufValue]> = [
+    ['general.architecture', gv.str(arch)],
+    ['general.name', gv.str(opts.name ?? 'bitnet-ts model')],
+    ['general.file_type', gv.u32(FILE_TYPE[type])],
+    ['general.quantization_version', gv.u32(2)],
+    [`${arch}.vocab_size`, gv.u32(c.vocabSize)],
+    [`${arch}.context_length`, gv.u32(c.maxSeqLen)],
+    [`${arch}.embedding_length`, gv.u32(c.dim)],
+    [`${arch}.block_count`, gv.u32(c.nLayers)],
+    [`${arch}.feed_forward_length`, gv.u32(c.ffnDim)],
+    [`${arch}.attention.head_count`, gv.u32(c.nHeads)],
+    [`${arch}.attention.head_count_kv`, gv.u32(c.nKvHeads)],
+    [`${arch}.attention.layer_norm_rms_epsilon`, gv.f32(c.normEps)],
+    [`${arch}.rope.dimension_count`, gv.u32(c.dim / c.nHeads)],
+    [`${arch}.rope.freq_base`, gv.f32(c.ropeTheta)],
+    [`${arch}.hidden_activation`, gv.str(c.ffn === 'relu2glu' ? 'relu2' : 'silu')],
+    ...(opts.tokenizer ? tokenizerMetadata(opts.tokenizer, c.vocabSize) : syntheticVocabMetadata(c.vocabSize)),
+  ];
+  if (opts.chatTemplate !== undefined) md.push(['tokenizer.chat_template', gv.str(opts.chatTemplate)]);
+  const metadata = new Map(md);
+  const specs: GgufTensorSpec[] = [];
+  const names: string[] = [];
+  const order = [...paramTable(c)].sort((a, b) => rank(a.name) - rank(b.name));
+  for (const p of order) {
+    const t: GgmlType = ggmlType(isLinear(p.name) ? type : p.name === 'embed_tokens' || p.name === 'lm_head' ? embedType : 'f32')!;
+    const dims = [...p.shape].reverse();
+    if (dims[0]! % t.block !== 0) throw new FormatError(`writeGguf: '${p.name}' has rows of ${dims[0]} values, not a multiple of the ${t.name} block (${t.block}); choose --type f16`);
+    specs.push({ name: ggufName(p.name), dims, type: t });
+    names.push(p.name);
+  }
+  return { metadata, specs, names };
+}
+
+/** Global tensors first, then layer by layer (the order llama.cpp's converter uses). */
+function rank(name: string): number {
+  if (name === 'embed_tokens') return -3;
+  if (name === 'norm') return -2;
+  if (name === 'lm_head') return -1;
+  const m = /^layers\.(\d+)\.(.+)$/.exec(name)!;
+  return Number(m[1]) * 100 + Object.keys(LAYER_MAP).indexOf(m[2]!);
+}
+
+/** Bytes of one tensor in its GGUF type. */
+function tensorData(source: WeightSource, name: string, t: GgmlType): Uint8Array {
+  if (isLinear(name)) {
+    const { q, scale } = ternaryOf(source, name);
+    if (t.name === 'TQ1_0' || t.name === 'TQ2_0') return encodeTernaryTQ(t.name, q, scale);
+    const w = new Float32Array(q.length);
+    for (let i = 0; i < q.length; i++) w[i] = q[i]! * scale;
+    return encodeGgml(t, w);
+  }
+  return encodeGgml(t, source.dense(name));
+}
+
+/** Write `source` as a GGUF v3 file for llama.cpp (architecture `bitnet`), atomically, one tensor at a time. */
+export function writeGguf(path: string, source: WeightSource, opts: WriteGgufOptions = {}): void {
+  const { metadata, specs, names } = ggufLayout(source, opts);
+  atomicWriteFile(path, ggufChunks(metadata, specs, (i) => {
+    const b = tensorData(source, names[i]!, specs[i]!.type);
+    opts.onProgress?.(i + 1, specs.length, specs[i]!.name);
+    return b;
+  }));
+}

@@ -1,0 +1,415 @@
+/**
+ * Hugging Face checkpoints (Node): import as a WeightSource and export this project's models.
+ *
+ * Import (`loadHF(dir)` / `sourceFromHF(dir)`): config.json + *.safetensors (one file, or shards listed in
+ * model.safetensors.index.json) [+ tokenizer.json, tokenizer_config.json]. Recognised layouts:
+ *  - `model_type: bitnet` (transformers BitNetForCausalLM, microsoft/bitnet-b1.58-2B-4T; SPEC §3.1–3.7):
+ *    packed `uint8 [out/4, in]` weights + `weight_scale` (β = ws for `linear_class: autobitlinear`,
+ *    1/ws for `bitlinear`, the HF default), or full-precision master weights (the -bf16 variant), which
+ *    `dense()` returns for the engine to quantize at load. Sub-norms `attn_sub_norm` / `ffn_sub_norm`,
+ *    `hidden_act` relu2 (ReLU²-GLU) or silu (SwiGLU).
+ *  - `model_type: llama` with `architectures: [BitnetForCausalLM]` (1bitLLM): full-precision latent weights,
+ *    SwiGLU, sub-norms named `self_attn.inner_attn_ln` / `mlp.ffn_layernorm`. A plain Llama (no sub-norms,
+ *    not Bitnet*) imports as an `fp` model.
+ *  Tensors are read from disk one at a time; packed tensors come out of `quantized()` as ternary q and β.
+ *  Unknown architectures, missing tensors and shape/dtype mismatches raise FormatError naming the tensor.
+ *
+ * Export (`exportHF(dir, source)`): b1.58 models as `model_type: bitnet` with packed weights, `weight_scale`
+ * (autobitlinear: ws = β) and `quantization_config {quant_method: bitnet, linear_class: autobitlinear,
+ * quantization_mode: offline}`, i.e. the layout transformers' BitNet classes load; `fp` models (no sub-norms,
+ * SwiGLU) as plain Llama. The safetensors file is written tensor by tensor (temp file + rename).
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { ArgumentError, FormatError } from '../errors.js';
+import type { QuantizedTensor, WeightSource } from '../infer/source.js';
+import { openFileSource } from '../io/byte_source.js';
+import { atomicWriteFile } from '../io/files.js';
+import { floatToBf16 } from '../io/gguf_quant.js';
+import { bytesOf, toFloat32, type StDType, type StTensor } from '../io/safetensors.js';
+import { openSafetensors, writeSafetensorsStream, type StEntry, type StSpec } from '../io/safetensors_stream.js';
+import { quantizeTernaryAbsmean } from '../kernels/ref/quant.js';
+import { validateConfig, type FfnKind, type ModelConfig } from '../model/config.js';
+import { paramTable } from '../model/transformer.js';
+import { tokenizerJsonText, loadTokenizer } from '../tokenizer/io.js';
+import type { Tokenizer } from '../tokenizer/types.js';
+import { betaFromWeightScale, packHfTernary, unpackHfTernary, weightScaleFromBeta, type HfLinearClass } from './hf_pack.js';
+
+type Json = Record<string, unknown>;
+const isObj = (x: unknown): x is Json => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+// ---- names -------------------------------------------------------------------------------------
+
+const ATTN = new Set(['q_proj', 'k_proj', 'v_proj', 'o_proj']);
+const MLP = new Set(['gate_proj', 'up_proj', 'down_proj']);
+
+/** HF tensor names (first = the name we write) for one of our parameter names. */
+export function hfNames(name: string): string[] {
+  if (name === 'embed_tokens') return ['model.embed_tokens.weight'];
+  if (name === 'lm_head') return ['lm_head.weight'];
+  if (name === 'norm') return ['model.norm.weight'];
+  const m = /^layers\.(\d+)\.(.+)$/.exec(name);
+  if (m === null) throw new ArgumentError(`hfNames: unknown parameter '${name}'`);
+  const p = `model.layers.${m[1]}.`;
+  const x = m[2]!;
+  if (ATTN.has(x)) return [`${p}self_attn.${x}.weight`];
+  if (MLP.has(x)) return [`${p}mlp.${x}.weight`];
+  if (x === 'input_layernorm' || x === 'post_attention_layernorm') return [`${p}${x}.weight`];
+  if (x === 'attn_sub_norm') return [`${p}self_attn.attn_sub_norm.weight`, `${p}self_attn.inner_attn_ln.weight`];
+  if (x === 'ffn_sub_norm') return [`${p}mlp.ffn_sub_norm.weight`, `${p}mlp.ffn_layernorm.weight`];
+  throw new ArgumentError(`hfNames: unknown parameter '${name}'`);
+}
+
+const isLinear = (name: string): boolean => /_proj$/.test(name);
+
+// ---- config ------------------------------------------------------------------------------------
+
+function num(cfg: Json, key: string, def?: number): number {
+  const v = cfg[key] ?? def;
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new FormatError(`config.json: '${key}' must be a number, got ${JSON.stringify(cfg[key])}`);
+  return v;
+}
+
+function ffnOf(act: unknown): FfnKind {
+  if (act === 'relu2') return 'relu2glu';
+  if (act === 'silu' || act === 'swish') return 'swiglu';
+  if (act === 'linear') return 'bilinear';
+  throw new FormatError(`config.json: hidden_act ${JSON.stringify(act)} is not supported (relu2, silu, linear)`);
+}
+
+export interface HfLayout {
+  config: ModelConfig;
+  linearClass: HfLinearClass;
+  modelType: string;
+}
+
+/**
+ * Map a config.json to our ModelConfig. `has(name)` tells whether a tensor exists (to detect sub-norm
+ * naming and an untied LM head).
+ */
+export function configFromHF(cfg: Json, has: (hfName: string) => boolean): HfLayout {
+  const modelType = cfg.model_type;
+  const archs = Array.isArray(cfg.architectures) ? cfg.architectures.map(String) : [];
+  const bitnetArch = archs.some((a) => /^bitnet/i.test(a));
+  let quant: ModelConfig['quant'];
+  let subln: boolean;
+  if (modelType === 'bitnet') {
+    quant = 'b158';
+    subln = true;
+  } else if (modelType === 'llama') {
+    quant = bitnetArch ? 'b158' : 'fp';
+    subln = has('model.layers.0.self_attn.inner_attn_ln.weight') || has('model.layers.0.self_attn.attn_sub_norm.weight');
+  } else {
+    throw new FormatError(`config.json: model_type ${JSON.stringify(modelType)} (architectures ${JSON.stringify(archs)}) is not supported (bitnet, llama)`);
+  }
+  const dim = num(cfg, 'hidden_size');
+  const nHeads = num(cfg, 'num_attention_heads');
+  if (cfg.head_dim != null && cfg.head_dim !== dim / nHeads) throw new FormatError(`config.json: head_dim ${String(cfg.head_dim)} ≠ hidden_size / num_attention_heads (${dim / nHeads}) is not supported`);
+  if (cfg.attention_bias === true || cfg.mlp_bias === true) throw new FormatError('config.json: attention_bias / mlp_bias are not supported (this model has no biases)');
+  const rs = cfg.rope_scaling;
+  if (isObj(rs)) {
+    const type = rs.rope_type ?? rs.type;
+    if (!(type === 'default' || (type === 'linear' && (rs.factor ?? 1) === 1))) throw new FormatError(`config.json: rope_scaling ${JSON.stringify(rs)} is not supported (plain RoPE only)`);
+  }
+  const qc = isObj(cfg.quantization_config) ? cfg.quantization_config : {};
+  if (cfg.quantization_config != null && qc.quant_method !== 'bitnet') throw new FormatError(`config.json: quantization_config.quant_method ${JSON.stringify(qc.quant_method)} is not supported (bitnet)`);
+  const lc = qc.linear_class ?? 'bitlinear';
+  if (lc !== 'bitlinear' && lc !== 'autobitlinear') throw new FormatError(`config.json: quantization_config.linear_class ${JSON.stringify(lc)} is not supported`);
+  const tie = cfg.tie_word_embeddings === true || !has('lm_head.weight');
+  let config: ModelConfig;
+  try {
+    config = validateConfig({
+      vocabSize: num(cfg, 'vocab_size'),
+      dim,
+      nLayers: num(cfg, 'num_hidden_layers'),
+      nHeads,
+      nKvHeads: num(cfg, 'num_key_value_heads', nHeads),
+      ffnDim: num(cfg, 'intermediate_size'),
+      maxSeqLen: num(cfg, 'max_position_embeddings', 2048),
+      ropeTheta: num(cfg, 'rope_theta', modelType === 'bitnet' ? 500000 : 10000),
+      normEps: num(cfg, 'rms_norm_eps', 1e-5),
+      ffn: ffnOf(cfg.hidden_act ?? 'silu'),
+      subln,
+      tieEmbeddings: tie,
+      quant,
+      groups: 1,
+    });
+  } catch (e) {
+    if (e instanceof ArgumentError) throw new FormatError(`config.json: ${e.message}`);
+    throw e;
+  }
+  return { config, linearClass: lc, modelType };
+}
+
+// ---- shards ------------------------------------------------------------------------------------
+
+interface ShardTensor extends StEntry {
+  file: string;
+}
+
+function readJson(path: string): Json {
+  let v: unknown;
+  try {
+    v = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new FormatError(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+  if (!isObj(v)) throw new FormatError(`${path}: not a JSON object`);
+  return v;
+}
+
+/** Index every tensor of the directory's safetensors files (headers only). */
+function indexShards(dir: string): Map<string, ShardTensor> {
+  const idxPath = join(dir, 'model.safetensors.index.json');
+  let files: string[];
+  if (existsSync(idxPath)) {
+    const idx = readJson(idxPath);
+    if (!isObj(idx.weight_map)) throw new FormatError(`${idxPath}: missing weight_map`);
+    files = [...new Set(Object.values(idx.weight_map).map(String))];
+    for (const f of files) if (f.includes('/') || f.includes('\\') || f.startsWith('.')) throw new FormatError(`${idxPath}: shard name '${f}' must be a plain file name`);
+  } else {
+    files = readdirSync(dir).filter((f) => f.endsWith('.safetensors')).sort();
+  }
+  if (files.length === 0) throw new FormatError(`${dir}: no *.safetensors files`);
+  const out = new Map<string, ShardTensor>();
+  for (const f of files) {
+    const path = join(dir, f);
+    if (!existsSync(path)) throw new FormatError(`${dir}: shard '${f}' listed in the index is missing`);
+    const r = openSafetensors(path);
+    r.close();
+    for (const [name, e] of r.entries) {
+      if (out.has(name)) throw new FormatError(`${dir}: tensor '${name}' appears in two shards`);
+      out.set(name, { ...e, file: path });
+    }
+  }
+  return out;
+}
+
+function readShard(t: ShardTensor): StTensor {
+  const src = openFileSource(t.file);
+  try {
+    return { dtype: t.dtype, shape: t.shape, bytes: src.read(t.start, t.end - t.start) };
+  } finally {
+    src.close();
+  }
+}
+
+// ---- import ------------------------------------------------------------------------------------
+
+export interface HfModel {
+  source: WeightSource;
+  layout: HfLayout;
+  /** tokenizer.json, when present. */
+  tokenizer?: Tokenizer;
+  /** tokenizer_config.json's chat_template (the default one when it is a list). */
+  chatTemplate?: string;
+  /** Parsed config.json. */
+  hfConfig: Json;
+}
+
+const FLOATS = new Set<StDType>(['F32', 'F16', 'BF16', 'F64']);
+
+/** Open a Hugging Face model directory (validates every tensor's presence, dtype and shape up front). */
+export function loadHF(dir: string): HfModel {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ArgumentError(`${dir} is not a directory`);
+  const cfgPath = join(dir, 'config.json');
+  if (!existsSync(cfgPath)) throw new FormatError(`${dir}: no config.json`);
+  const hfConfig = readJson(cfgPath);
+  const shards = indexShards(dir);
+  const layout = configFromHF(hfConfig, (n) => shards.has(n));
+  const c = layout.config;
+  const where = dir;
+  const resolved = new Map<string, { t: ShardTensor; hfName: string; packed?: { scale: ShardTensor } }>();
+  for (const p of paramTable(c)) {
+    const cands = hfNames(p.name);
+    const hfName = cands.find((n) => shards.has(n));
+    if (hfName === undefined) throw new FormatError(`${where}: missing tensor '${cands[0]}' (parameter ${p.name})`);
+    const t = shards.get(hfName)!;
+    const shape = JSON.stringify(t.shape);
+    if (isLinear(p.name) && t.dtype === 'U8') {
+      if (c.quant === 'fp') throw new FormatError(`${where}: '${hfName}' is packed ternary but the config describes a full-precision model`);
+      const [N, K] = p.shape as [number, number];
+      if (t.shape.length !== 2 || t.shape[0]! * 4 !== N || t.shape[1] !== K) throw new FormatError(`${where}: packed tensor '${hfName}' has shape ${shape}, expected [${N / 4}, ${K}] for (${N}, ${K}) weights`);
+      const sName = hfName.replace(/\.weight$/, '.weight_scale');
+      const s = shards.get(sName);
+      if (s === undefined) throw new FormatError(`${where}: packed tensor '${hfName}' has no '${sName}'`);
+      if (!FLOATS.has(s.dtype) || s.shape.reduce((a, b) => a * b, 1) !== 1) throw new FormatError(`${where}: '${sName}' must be one float, got ${s.dtype}${JSON.stringify(s.shape)}`);
+      resolved.set(p.name, { t, hfName, packed: { scale: s } });
+    } else {
+      if (!FLOATS.has(t.dtype)) throw new FormatError(`${where}: tensor '${hfName}' has dtype ${t.dtype}, expected a float type`);
+      if (shape !== JSON.stringify(p.shape)) throw new FormatError(`${where}: tensor '${hfName}' has shape ${shape}, expected ${JSON.stringify(p.shape)}`);
+      resolved.set(p.name, { t, hfName });
+    }
+  }
+  const get = (name: string) => {
+    const r = resolved.get(name);
+    if (r === undefined) throw new FormatError(`${where}: unknown tensor '${name}' for this config`);
+    return r;
+  };
+  const quantized = (name: string): QuantizedTensor | undefined => {
+    const r = get(name);
+    if (r.packed === undefined) return undefined;
+    const ws = toFloat32(readShard(r.packed.scale), r.packed.scale.name)[0]!;
+    const scale = betaFromWeightScale(ws, layout.linearClass, `${where}: '${r.packed.scale.name}'`);
+    const q = unpackHfTernary(readShard(r.t).bytes, r.t.shape[0]!, r.t.shape[1]!, `${where}: '${r.hfName}'`);
+    return { q, scale };
+  };
+  const source: WeightSource = {
+    config: c,
+    where,
+    dense(name) {
+      const r = get(name);
+      if (r.packed !== undefined) {
+        const { q, scale } = quantized(name)!;
+        const out = new Float32Array(q.length);
+        for (let i = 0; i < q.length; i++) out[i] = q[i]! * scale;
+        return out;
+      }
+      return toFloat32(readShard(r.t), r.hfName);
+    },
+    quantized,
+  };
+  const model: HfModel = { source, layout, hfConfig };
+  if (existsSync(join(dir, 'tokenizer.json'))) model.tokenizer = loadTokenizer(dir);
+  const tcPath = join(dir, 'tokenizer_config.json');
+  if (existsSync(tcPath)) {
+    const tpl = chatTemplateOf(readJson(tcPath));
+    if (tpl !== undefined) model.chatTemplate = tpl;
+  }
+  return model;
+}
+
+/** The chat template of a tokenizer_config.json: a string, or the `default` entry of a named list. */
+export function chatTemplateOf(tc: Json): string | undefined {
+  const t = tc.chat_template;
+  if (typeof t === 'string') return t;
+  if (Array.isArray(t)) {
+    const named = t.filter(isObj);
+    const d = named.find((x) => x.name === 'default') ?? named[0];
+    if (d !== undefined && typeof d.template === 'string') return d.template;
+  }
+  return undefined;
+}
+
+export function sourceFromHF(dir: string): WeightSource {
+  return loadHF(dir).source;
+}
+
+// ---- export ------------------------------------------------------------------------------------
+
+export interface ExportHFOptions {
+  tokenizer?: Tokenizer;
+  chatTemplate?: string;
+  /** dtype of embeddings, norms and weight_scale (default F32: lossless for models trained here). */
+  dtype?: 'F32' | 'BF16';
+  /** weight_scale convention (default autobitlinear: ws = β, as the official 2B4T checkpoint). */
+  linearClass?: HfLinearClass;
+  onProgress?: (done: number, total: number, name: string) => void;
+}
+
+/** Ternary form of a linear weight: the source's stored form, else the training quantizer (SPEC §0). */
+export function ternaryOf(source: WeightSource, name: string): QuantizedTensor {
+  const q0 = source.quantized?.(name);
+  if (q0 !== undefined) return q0;
+  const w = source.dense(name);
+  const q = new Int8Array(w.length);
+  const scale = quantizeTernaryAbsmean(q, w, w.length);
+  return { q, scale };
+}
+
+function floatBytes(x: Float32Array, dtype: 'F32' | 'BF16'): Uint8Array {
+  if (dtype === 'F32') return bytesOf(x);
+  const out = new Uint16Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = floatToBf16(x[i]!);
+  return bytesOf(out);
+}
+
+/** The config.json we write for `c`. */
+export function hfConfigOf(c: ModelConfig, opts: { dtype: 'F32' | 'BF16'; linearClass: HfLinearClass; bos?: number; eos?: number }): Json {
+  const act = c.ffn === 'relu2glu' ? 'relu2' : c.ffn === 'swiglu' ? 'silu' : c.ffn === 'bilinear' ? 'linear' : undefined;
+  if (act === undefined) throw new FormatError(`exportHF: ffn '${c.ffn}' has no Hugging Face BitNet/Llama equivalent (gated FFNs only)`);
+  const common: Json = {
+    hidden_size: c.dim, intermediate_size: c.ffnDim, num_hidden_layers: c.nLayers, num_attention_heads: c.nHeads,
+    num_key_value_heads: c.nKvHeads, head_dim: c.dim / c.nHeads, vocab_size: c.vocabSize, max_position_embeddings: c.maxSeqLen,
+    rope_theta: c.ropeTheta, rms_norm_eps: c.normEps, hidden_act: act, tie_word_embeddings: c.tieEmbeddings,
+    attention_bias: false, attention_dropout: 0, initializer_range: 0.02, use_cache: true,
+    torch_dtype: opts.dtype === 'F32' ? 'float32' : 'bfloat16',
+    ...(opts.bos !== undefined && opts.bos >= 0 ? { bos_token_id: opts.bos } : {}),
+    ...(opts.eos !== undefined && opts.eos >= 0 ? { eos_token_id: opts.eos } : {}),
+  };
+  if (c.quant === 'b158') {
+    if (!c.subln) throw new FormatError('exportHF: transformers BitNet always has sub-norms (attn_sub_norm, ffn_sub_norm); this b1.58 model has none');
+    if (c.groups !== 1) throw new FormatError('exportHF: group quantization has no Hugging Face equivalent');
+    return {
+      architectures: ['BitNetForCausalLM'], model_type: 'bitnet', ...common,
+      quantization_config: { quant_method: 'bitnet', linear_class: opts.linearClass, quantization_mode: 'offline' },
+    };
+  }
+  if (c.quant === 'fp') {
+    if (c.subln || c.ffn !== 'swiglu') throw new FormatError('exportHF: a full-precision model exports as Llama, which needs ffn swiglu and no sub-norms');
+    return { architectures: ['LlamaForCausalLM'], model_type: 'llama', ...common };
+  }
+  throw new FormatError(`exportHF: quant mode '${c.quant}' has no Hugging Face equivalent (b158 → bitnet, fp → llama)`);
+}
+
+/**
+ * Write `source` as a Hugging Face model directory: config.json, generation_config.json, model.safetensors
+ * (streamed, one tensor at a time), and tokenizer.json + tokenizer_config.json when a tokenizer is given.
+ */
+export function exportHF(dir: string, source: WeightSource, opts: ExportHFOptions = {}): void {
+  const c = source.config;
+  const dtype = opts.dtype ?? 'F32';
+  const linearClass = opts.linearClass ?? 'autobitlinear';
+  const tok = opts.tokenizer;
+  const hfConfig = hfConfigOf(c, { dtype, linearClass, ...(tok ? { bos: tok.bosId, eos: tok.eosId } : {}) });
+  const packed = c.quant === 'b158';
+  mkdirSync(dir, { recursive: true });
+  const table = paramTable(c);
+  const specs: StSpec[] = [];
+  const jobs: Array<() => Uint8Array> = [];
+  let pendingScale: number | undefined;
+  for (const p of table) {
+    const hfName = hfNames(p.name)[0]!;
+    if (packed && isLinear(p.name)) {
+      const [N, K] = p.shape as [number, number];
+      if (N % 4 !== 0) throw new FormatError(`exportHF: '${p.name}' has ${N} output rows; HF packing needs a multiple of 4`);
+      specs.push({ name: hfName, dtype: 'U8', shape: [N / 4, K] });
+      jobs.push(() => {
+        const { q, scale } = ternaryOf(source, p.name);
+        pendingScale = weightScaleFromBeta(scale, linearClass);
+        return packHfTernary(q, N, K);
+      });
+      specs.push({ name: hfName.replace(/\.weight$/, '.weight_scale'), dtype, shape: [1] });
+      jobs.push(() => {
+        if (pendingScale === undefined) throw new FormatError(`exportHF: internal order error at '${p.name}'`);
+        const b = floatBytes(Float32Array.of(pendingScale), dtype);
+        pendingScale = undefined;
+        return b;
+      });
+    } else {
+      specs.push({ name: hfName, dtype, shape: p.shape });
+      jobs.push(() => floatBytes(source.dense(p.name), dtype));
+    }
+  }
+  const metadata = { format: 'pt' };
+  writeSafetensorsStream(join(dir, 'model.safetensors'), specs, (i) => {
+    const b = jobs[i]!();
+    opts.onProgress?.(i + 1, specs.length, specs[i]!.name);
+    return b;
+  }, metadata);
+  atomicWriteFile(join(dir, 'config.json'), JSON.stringify(hfConfig, null, 2) + '\n');
+  const gen: Json = { _from_model_config: true };
+  if (tok && tok.bosId >= 0) gen.bos_token_id = tok.bosId;
+  if (tok && tok.eosId >= 0) gen.eos_token_id = tok.eosId;
+  atomicWriteFile(join(dir, 'generation_config.json'), JSON.stringify(gen, null, 2) + '\n');
+  if (tok) {
+    atomicWriteFile(join(dir, 'tokenizer.json'), tokenizerJsonText(tok));
+    const tc: Json = {
+      tokenizer_class: 'PreTrainedTokenizerFast', clean_up_tokenization_spaces: false, model_max_length: c.maxSeqLen,
+      ...(tok.bosId >= 0 ? { bos_token: tok.idToToken(tok.bosId) } : {}),
+      ...(tok.eosId >= 0 ? { eos_token: tok.idToToken(tok.eosId) } : {}),
+      ...(opts.chatTemplate !== undefined ? { chat_template: opts.chatTemplate } : {}),
+    };
+    atomicWriteFile(join(dir, 'tokenizer_config.json'), JSON.stringify(tc, null, 2) + '\n');
+  }
+}

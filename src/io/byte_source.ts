@@ -1,0 +1,43 @@
+/**
+ * Random access to a file (Node): the ByteSource the GGUF and streamed safetensors readers use, so a
+ * multi-GB model is read one tensor at a time instead of whole.
+ */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { ArgumentError } from '../errors.js';
+import type { ByteSource } from './gguf.js';
+
+export interface FileSource extends ByteSource {
+  close(): void;
+}
+
+/** Open `path` for random-access reads. Call close() when done (readers that open a file close it themselves). */
+export function openFileSource(path: string): FileSource {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw new ArgumentError(`cannot open ${path}: ${(e as Error).message}`);
+  }
+  const size = fstatSync(fd).size;
+  let open = true;
+  return {
+    size,
+    where: path,
+    read(offset: number, length: number): Uint8Array {
+      if (!open) throw new ArgumentError(`${path}: read after close`);
+      if (offset < 0 || length < 0 || offset + length > size) throw new ArgumentError(`${path}: read [${offset}, ${offset + length}) outside the ${size}-byte file`);
+      const out = new Uint8Array(length);
+      let done = 0;
+      while (done < length) {
+        const n = readSync(fd, out, done, Math.min(length - done, 1 << 30), offset + done);
+        if (n === 0) throw new ArgumentError(`${path}: file shrank while reading (at byte ${offset + done})`);
+        done += n;
+      }
+      return out;
+    },
+    close() {
+      if (open) closeSync(fd);
+      open = false;
+    },
+  };
+}
