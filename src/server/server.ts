@@ -95,6 +95,7 @@ export interface ServerMetrics {
   /** Mean time to first token (ms) over finished streaming and non-streaming requests. */
   mean_ttft_ms: number;
   rss_bytes: number;
+  heap_used_bytes: number;
 }
 
 const WINDOW_S = 10;
@@ -263,6 +264,7 @@ export class BitnetServer {
       decode_tokens_per_second: m.decodeMs > 0 ? (m.decodeTokens * 1000) / m.decodeMs : 0,
       mean_ttft_ms: m.ttftN > 0 ? m.ttftSum / m.ttftN : 0,
       rss_bytes: process.memoryUsage().rss,
+      heap_used_bytes: process.memoryUsage().heapUsed,
     };
   }
 
