@@ -190,9 +190,10 @@ export class BitnetServer {
       this.active.add(p);
       void p.finally(() => this.active.delete(p));
     });
-    // Headers must arrive in reasonable time; generation itself may stream for long.
+    // The request (headers + body) must arrive in reasonable time (slow-body clients hold no slot but a
+    // socket); these timeouts cover receiving only, so long streamed answers are unaffected (checked).
     this.http.headersTimeout = 30_000;
-    this.http.requestTimeout = 0;
+    this.http.requestTimeout = 60_000;
   }
 
   /** Listen (default 127.0.0.1, port 0 = any free port); resolves with the bound address. */
