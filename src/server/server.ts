@@ -81,6 +81,7 @@ export interface ServerMetrics {
   queue_depth: number;
   queue_limit: number;
   requests_total: number;
+  /** Requests in flight (queued or generating), not counting the /metrics request asking. */
   requests_active: number;
   responses_by_status: Record<string, number>;
   cancelled_total: number;

@@ -331,6 +331,33 @@ describe('server: overload, disconnect, shutdown', () => {
     }
   });
 
+  test('a queued client that disconnects leaves the queue (counted as cancelled); metrics add up', async () => {
+    const { server, url } = await start({ slots: 1, maxQueue: 2 });
+    try {
+      const ac = new AbortController();
+      const a = await streaming(url, ac);
+      const qac = new AbortController();
+      const queued = post(`${url}/v1/completions`, { model: ID, prompt: 'abc', max_tokens: 4 }, {}, qac.signal);
+      await until(async () => (await metrics(url)).queue_depth === 1, 'the second request to queue');
+      qac.abort();
+      await assert.rejects(queued);
+      await until(async () => (await metrics(url)).queue_depth === 0, 'the queue to empty');
+      ac.abort();
+      await a.rest.catch(() => undefined);
+      await until(async () => (await metrics(url)).slots_busy === 0, 'the slot to be released');
+      const r = (await (await post(`${url}/v1/completions`, { model: ID, prompt: 'abc', max_tokens: 5, temperature: 0 })).json()) as any;
+      const m = await metrics(url);
+      assert.equal(m.cancelled_total, 2);
+      assert.equal(m.completion_tokens_total >= 5 + 1, true);
+      assert.equal(m.prompt_tokens_total, 1 + 'Once'.length + r.usage.prompt_tokens);
+      assert.ok(m.decode_tokens_per_second > 0 && Number.isFinite(m.tokens_per_second) && m.mean_ttft_ms > 0);
+      assert.equal(m.requests_active, 0, 'nothing else in flight (the /metrics request itself is not counted)');
+      assert.ok(m.rss_bytes > 0 && m.heap_used_bytes > 0);
+    } finally {
+      await server.close(0);
+    }
+  });
+
   test('shutdown: queued → 503, running stream cancelled after the grace period (error event), then no connections', async () => {
     const { server, url } = await start({ slots: 1, maxQueue: 2 });
     const ac = new AbortController();
