@@ -1,6 +1,7 @@
 /**
  * `npm run bench [-- suite ...] [--reps N] [--quick]`
- * Suites: membw, gemm, gemv, train, decode (default: all). JSON lines on stdout, then a table.
+ * Suites: membw, gemm, gemv, train, decode, serve (default: all). JSON lines on stdout, then a table.
+ * serve: `--duration S` (default 30, 10 with --quick), `--clients N` (default 4), `--soak` (10 minutes).
  * `--out FILE` also appends the JSON lines to FILE (e.g. bench/results/run.jsonl).
  */
 import { appendFileSync } from 'node:fs';
@@ -11,8 +12,9 @@ import { benchDecode } from './decode.js';
 import { benchTrain } from './train_step.js';
 import { env, Reporter } from './harness.js';
 import { benchMembw } from './membw.js';
+import { benchServe } from './serve.js';
 
-const SUITES = ['membw', 'gemm', 'gemv', 'train', 'decode'] as const;
+const SUITES = ['membw', 'gemm', 'gemv', 'train', 'decode', 'serve'] as const;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -20,11 +22,14 @@ const { values, positionals } = parseArgs({
     reps: { type: 'string', default: '5' },
     quick: { type: 'boolean', default: false },
     out: { type: 'string' },
+    duration: { type: 'string' },
+    clients: { type: 'string', default: '4' },
+    soak: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
-  console.log(`usage: npm run bench -- [${SUITES.join('|')} ...] [--reps N] [--quick] [--out FILE]`);
+  console.log(`usage: npm run bench -- [${SUITES.join('|')} ...] [--reps N] [--quick] [--out FILE] [--duration S] [--clients N] [--soak]`);
   process.exit(0);
 }
 const unknown = positionals.filter((p) => !(SUITES as readonly string[]).includes(p));
@@ -45,6 +50,10 @@ for (const s of suites) {
   if (s === 'gemv') await benchGemv(rep, { reps, threads, membw, quick: values.quick });
   if (s === 'decode') await benchDecode(rep, { reps, threads, quick: values.quick });
   if (s === 'train') await benchTrain(rep, { reps, threads, quick: values.quick });
+  if (s === 'serve') {
+    const durationS = values.soak ? 600 : Number(values.duration ?? (values.quick ? 10 : 30));
+    await benchServe(rep, { durationS, clients: Math.max(1, Number(values.clients)), slots: 2, threads: 1, maxTokens: 64 });
+  }
   if (s === 'gemm') await benchGemm(rep, { reps, threads, sizes: values.quick ? [512] : [512, 1024, 2048] });
 }
 console.log('\n' + rep.table());

@@ -15,3 +15,6 @@ export { openFileSource } from './io/byte_source.js';
 export { openSafetensors, writeSafetensorsStream } from './io/safetensors_stream.js';
 export { loadHF, sourceFromHF, exportHF, configFromHF } from './interop/hf.js';
 export { loadGguf, sourceFromGguf, writeGguf, configFromGguf } from './interop/gguf_model.js';
+export { BitnetServer, type ServerOptions, type ServerMetrics } from './server/server.js';
+export { ApiError, parseChatRequest, parseCompletionRequest, type ChatRequest, type CompletionRequest } from './server/openai.js';
+export { SlotPool, Overloaded, QueueClosed } from './server/slots.js';

@@ -12,6 +12,7 @@ import { demoCommand } from './commands/demo.js';
 import { chatCommand, generateCommand, packCommand } from './commands/generate.js';
 import { infoCommand } from './commands/info.js';
 import { inspectCommand } from './commands/inspect.js';
+import { serveCommand } from './commands/serve.js';
 import { trainCommand } from './commands/train.js';
 
 const COMMANDS: Record<string, Command> = {
@@ -23,6 +24,7 @@ const COMMANDS: Record<string, Command> = {
   pack: packCommand,
   convert: convertCommand,
   inspect: inspectCommand,
+  serve: serveCommand,
 };
 
 function usage(): string {

@@ -41,7 +41,16 @@ const MODEL_OPTIONS = {
 
 interface Loaded { be: Backend; model: PackedModel; session: InferenceSession; tok: Tokenizer; path: string; loadMs: number }
 
+/** Flags that choose and load a model (shared with `bitnet serve`). */
+export const LOAD_OPTIONS = { threads: MODEL_OPTIONS.threads, backend: MODEL_OPTIONS.backend, format: MODEL_OPTIONS.format, head: MODEL_OPTIONS.head, ctx: MODEL_OPTIONS.ctx } as const;
+
 async function load(v: Record<string, unknown>, positionals: string[]): Promise<Loaded> {
+  const L = await loadPacked(v, positionals);
+  return { ...L, session: new InferenceSession(L.model, { ctx: L.ctx }) };
+}
+
+/** MODEL (or the bundled one) opened, packed on the chosen backend; `ctx` from --ctx (default maxSeqLen). */
+export async function loadPacked(v: Record<string, unknown>, positionals: string[]): Promise<Omit<Loaded, 'session'> & { ctx: number }> {
   if (positionals.length > 1) throw new UsageError(`expected at most one MODEL, got ${positionals.length}: ${positionals.join(' ')}`);
   const path = positionals[0] ?? BUNDLED_MODEL;
   if (positionals[0] === undefined && !existsSync(path)) throw new ArgumentError(`the bundled model ${path} is missing from this installation; pass a MODEL path`);
@@ -65,8 +74,7 @@ async function load(v: Record<string, unknown>, positionals: string[]): Promise<
   }
   const ctx = Math.min(ctxFlag ?? model.config.maxSeqLen, model.config.maxSeqLen);
   if (ctxFlag !== undefined && ctxFlag > model.config.maxSeqLen) throw new UsageError(`--ctx ${ctxFlag} exceeds the model's maxSeqLen ${model.config.maxSeqLen}`);
-  const session = new InferenceSession(model, { ctx });
-  return { be, model, session, tok: opened.tokenizer, path, loadMs: performance.now() - t0 };
+  return { be, model, ctx, tok: opened.tokenizer, path, loadMs: performance.now() - t0 };
 }
 
 function genOptions(v: Record<string, unknown>): GenerateOptions {

@@ -1,0 +1,159 @@
+/**
+ * Serving benchmark (`npm run bench -- serve [--duration S] [--clients N] [--soak]`):
+ * `bitnet serve` in its own process (so its RSS is its own) on a synthetic model of the 'small'
+ * preset shape (byte tokenizer, random ternary weights; speed does not depend on weight values),
+ * N concurrent streaming clients on loopback for a bounded duration. Each client loops: one
+ * /v1/chat/completions stream (max_tokens tokens), measuring the time to the first content chunk.
+ *
+ * Reports: throughput (completion tokens/s, all clients), requests/s, p50/p99 time-to-first-token,
+ * the server's RSS after warm-up and after the run, and the growth against stated bounds
+ * (RSS_BOUND_MIB, RSS_2ND_HALF_BOUND_MIB: slots and arena are allocated at startup, so the steady
+ * state must plateau).
+ * Default 30 s; --soak runs 10 minutes (the issue's soak) and prints whether RSS stayed bounded.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { saveModelFile } from '../src/infer/load.js';
+import { syntheticSource } from '../src/infer/synthetic.js';
+import { makeConfig } from '../src/model/config.js';
+import { byteTokenizer } from '../src/tokenizer/bpe.js';
+import type { Reporter } from './harness.js';
+
+/**
+ * Stated bounds: total RSS growth after warm-up (the V8 young generation and JIT code settle in the
+ * first tens of seconds: ~30 MiB measured), and growth over the second half of the run (a leak
+ * keeps growing there; a plateau does not).
+ */
+export const RSS_BOUND_MIB = 64;
+export const RSS_2ND_HALF_BOUND_MIB = 8;
+
+export interface ServeBenchOptions {
+  durationS: number;
+  clients: number;
+  slots: number;
+  threads: number;
+  maxTokens: number;
+}
+
+interface Client { ttfts: number[]; tokens: number; requests: number; errors: number }
+
+const q = (xs: number[], f: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor(f * (s.length - 1) + 0.5))]!;
+};
+
+async function startServer(file: string, o: ServeBenchOptions): Promise<{ child: ChildProcess; url: string }> {
+  const main = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+  const child = spawn(process.execPath, [main, 'serve', file, '--port', '0', '--slots', String(o.slots), '--queue', String(o.clients * 2), '--threads', String(o.threads), '--ctx', '512', '--grace', '1000', '-q'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /listening on (\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.on('exit', (c) => reject(new Error(`bitnet serve exited ${c}`)));
+  });
+  return { child, url };
+}
+
+async function oneStream(url: string, prompt: string, maxTokens: number, c: Client): Promise<void> {
+  const t0 = performance.now();
+  const r = await fetch(`${url}/v1/chat/completions`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: prompt }], max_tokens: maxTokens, temperature: 0.8, stream: true, stream_options: { include_usage: true } }),
+  });
+  if (r.status !== 200) {
+    c.errors++;
+    await r.text();
+    return;
+  }
+  const reader = r.body!.getReader();
+  const dec = new TextDecoder();
+  let buf = '', first = true;
+  for (;;) {
+    const x = await reader.read();
+    if (x.done) break;
+    buf += dec.decode(x.value, { stream: true });
+    let i: number;
+    while ((i = buf.indexOf('\n\n')) >= 0) {
+      const ev = buf.slice(6, i);
+      buf = buf.slice(i + 2);
+      if (ev === '[DONE]') continue;
+      const j = JSON.parse(ev) as { choices: Array<{ delta: { content?: string } }>; usage?: { completion_tokens: number } };
+      if (first && j.choices[0]?.delta.content) {
+        first = false;
+        c.ttfts.push(performance.now() - t0);
+      }
+      if (j.usage) c.tokens += j.usage.completion_tokens;
+    }
+  }
+  c.requests++;
+}
+
+async function mem(url: string): Promise<{ rss: number; heap: number }> {
+  const m = (await (await fetch(`${url}/metrics`)).json()) as { rss_bytes: number; heap_used_bytes: number };
+  return { rss: m.rss_bytes, heap: m.heap_used_bytes };
+}
+
+export async function benchServe(rep: Reporter, o: ServeBenchOptions): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'bitnet-bench-serve-'));
+  const file = join(dir, 'bench.safetensors');
+  const tok = byteTokenizer(['<|begin_of_text|>', '<|end_of_text|>', '<|eot_id|>']);
+  const config = makeConfig('small', { vocabSize: tok.vocabSize, maxSeqLen: 512 });
+  saveModelFile(file, syntheticSource(config, 1), tok);
+  const { child, url } = await startServer(file, o);
+  try {
+    const prompts = ['Hello there, how are you?', 'Tell me about the State of the Union.', 'Write a short line.', 'What is one bit?'];
+    // Warm-up: JIT, arena, sockets; then the baseline RSS.
+    const warm: Client = { ttfts: [], tokens: 0, requests: 0, errors: 0 };
+    await Promise.all(Array.from({ length: o.slots }, (_, i) => oneStream(url, prompts[i % prompts.length]!, 16, warm)));
+    const m0 = await mem(url);
+    const clients: Client[] = Array.from({ length: o.clients }, () => ({ ttfts: [], tokens: 0, requests: 0, errors: 0 }));
+    const t0 = performance.now(), end = t0 + o.durationS * 1000;
+    // Memory timeline (every 5 s) to tell a plateau from a leak: growth over the second half of the run.
+    const samples: Array<{ t: number; rss: number; heap: number }> = [{ t: 0, ...m0 }];
+    const sampler = setInterval(() => {
+      void mem(url).then((m) => {
+        const t = (performance.now() - t0) / 1000;
+        samples.push({ t, ...m });
+        if (Math.round(t) % 60 === 0) console.error(`serve bench: ${t.toFixed(0)} s, server RSS ${(m.rss / 2 ** 20).toFixed(1)} MiB, heap ${(m.heap / 2 ** 20).toFixed(1)} MiB`);
+      }, () => {});
+    }, 5000);
+    await Promise.all(clients.map(async (c, k) => {
+      for (let n = 0; performance.now() < end; n++) await oneStream(url, prompts[(k + n) % prompts.length]!, o.maxTokens, c);
+    }));
+    clearInterval(sampler);
+    const wall = (performance.now() - t0) / 1000;
+    const m1 = await mem(url);
+    samples.push({ t: wall, ...m1 });
+    const mid = samples.find((x) => x.t >= wall / 2) ?? samples[0]!;
+    const rss0 = m0.rss, rss1 = m1.rss;
+    const ttfts = clients.flatMap((c) => c.ttfts);
+    const tokens = clients.reduce((a, c) => a + c.tokens, 0);
+    const requests = clients.reduce((a, c) => a + c.requests, 0);
+    const errors = clients.reduce((a, c) => a + c.errors, 0);
+    const growth = (rss1 - rss0) / 2 ** 20;
+    rep.add({
+      suite: 'serve', name: `small synthetic, ${o.slots} slots, ${o.clients} clients`, shape: `${o.durationS} s, max_tokens ${o.maxTokens}`, backend: 'wasm', threads: o.threads,
+      medianMs: q(ttfts, 0.5), minMs: q(ttfts, 0), p90Ms: q(ttfts, 0.9),
+      metrics: {
+        tok_s: tokens / wall, req_s: requests / wall, requests, errors,
+        ttft_p50_ms: q(ttfts, 0.5), ttft_p99_ms: q(ttfts, 0.99),
+        rss_before_MiB: rss0 / 2 ** 20, rss_after_MiB: rss1 / 2 ** 20, rss_max_MiB: Math.max(...samples.map((x) => x.rss)) / 2 ** 20, rss_growth_MiB: growth,
+        rss_growth_2nd_half_MiB: (rss1 - mid.rss) / 2 ** 20, heap_before_MiB: m0.heap / 2 ** 20, heap_after_MiB: m1.heap / 2 ** 20, rss_bound_MiB: RSS_BOUND_MIB, rss_ok: growth <= RSS_BOUND_MIB && (rss1 - mid.rss) / 2 ** 20 <= RSS_2ND_HALF_BOUND_MIB ? 1 : 0,
+      },
+    });
+    if (growth > RSS_BOUND_MIB || (rss1 - mid.rss) / 2 ** 20 > RSS_2ND_HALF_BOUND_MIB) console.error(`serve bench: RSS grew ${growth.toFixed(1)} MiB (bound ${RSS_BOUND_MIB}), ${((rss1 - mid.rss) / 2 ** 20).toFixed(1)} MiB in the second half (bound ${RSS_2ND_HALF_BOUND_MIB})`);
+  } finally {
+    if (child.exitCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

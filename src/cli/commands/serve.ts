@@ -1,0 +1,71 @@
+/**
+ * `bitnet serve [MODEL]`: the OpenAI-compatible HTTP server (src/server/server.ts) on 127.0.0.1.
+ * Prints one line `listening on URL …` to stdout once it accepts connections. SIGTERM / SIGINT
+ * shut down gracefully (running generations get --grace ms to finish, then are cancelled); a
+ * second signal cancels at once.
+ */
+import { basename, extname } from 'node:path';
+import { BitnetServer } from '../../server/server.js';
+import { choiceFlag, intFlag, UsageError, type Command } from '../args.js';
+import { LOAD_OPTIONS, loadPacked } from './generate.js';
+
+export const serveCommand: Command = {
+  summary: 'OpenAI-compatible HTTP server: /v1/completions, /v1/chat/completions (SSE streaming), /v1/models, /health, /metrics',
+  usage: 'bitnet serve [MODEL] [--port 8080] [--slots 1] [--queue 8] [--api-key KEY]',
+  options: {
+    ...LOAD_OPTIONS,
+    host: { type: 'string', default: '127.0.0.1' },
+    port: { type: 'string', default: '8080' },
+    slots: { type: 'string', default: '1' },
+    queue: { type: 'string', default: '8' },
+    'api-key': { type: 'string' },
+    'max-body': { type: 'string', default: String(1 << 20) },
+    'model-id': { type: 'string' },
+    template: { type: 'string' },
+    seed: { type: 'string', default: '0' },
+    grace: { type: 'string', default: '10000' },
+    quiet: { type: 'boolean', short: 'q', default: false },
+  },
+  async run(v, positionals) {
+    const port = intFlag(v, 'port', 0)!;
+    if (port > 65535) throw new UsageError(`--port must be ≤ 65535, got ${port}`);
+    const slots = intFlag(v, 'slots', 1)!;
+    const maxQueue = intFlag(v, 'queue', 0)!;
+    const maxBodyBytes = intFlag(v, 'max-body', 1)!;
+    const seed = intFlag(v, 'seed', 0)!;
+    const grace = intFlag(v, 'grace', 0)!;
+    const template = choiceFlag(v, 'template', ['bitnet', 'plain'] as const);
+    // The key may come from the environment so it stays out of process listings.
+    const apiKey = (v['api-key'] as string | undefined) ?? process.env.BITNET_API_KEY ?? undefined;
+    const L = await loadPacked(v, positionals);
+    const log = (s: string) => {
+      if (!v.quiet) process.stderr.write(`bitnet serve: ${s}\n`);
+    };
+    const modelId = (v['model-id'] as string | undefined) ?? basename(L.path, extname(L.path));
+    let server: BitnetServer;
+    try {
+      server = new BitnetServer({
+        model: L.model, tokenizer: L.tok, modelId, slots, maxQueue, ctx: L.ctx, maxBodyBytes, seed, shutdownGraceMs: grace, log,
+        ...(apiKey ? { apiKey } : {}), ...(template ? { chatTemplate: template } : {}),
+      });
+    } catch (e) {
+      await L.be.dispose();
+      throw e;
+    }
+    const addr = await server.listen(port, String(v.host));
+    process.stdout.write(`listening on ${addr.url} (model '${modelId}', ${slots} slot${slots > 1 ? 's' : ''} × ctx ${L.ctx}, queue ${maxQueue}, ${L.be.name} ${L.be.threads} thread${L.be.threads > 1 ? 's' : ''}${apiKey ? ', API key required' : ''})\n`);
+    await new Promise<void>((resolve) => {
+      let signals = 0;
+      const onSignal = (sig: string) => {
+        signals++;
+        log(`${sig}${signals > 1 ? ' again: cancelling running requests now' : ''}`);
+        if (signals > 1) server.abortRunning();
+        server.close(grace).then(resolve, resolve);
+      };
+      process.on('SIGTERM', () => onSignal('SIGTERM'));
+      process.on('SIGINT', () => onSignal('SIGINT'));
+    });
+    await L.be.dispose();
+    log('stopped');
+  },
+};
