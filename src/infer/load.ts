@@ -24,6 +24,9 @@ import type { Tokenizer } from '../tokenizer/types.js';
 import { isModelFile, modelFileContents, sourceFromModelFile } from './model_file.js';
 import { sourceFromCheckpoint, type WeightSource } from './source.js';
 import { syntheticSource } from './synthetic.js';
+import { createBackend, type Backend, type BackendOptions } from '../kernels/backend.js';
+import { PackedModel, type LoadOptions } from './packed_model.js';
+import { InferenceSession, type SessionOptions } from './session.js';
 
 export type ModelKind = 'synthetic' | 'hf' | 'run-dir' | 'gguf' | 'model-file' | 'checkpoint';
 
@@ -94,4 +97,34 @@ export function openModel(path: string): OpenedModel {
 export function saveModelFile(path: string, source: WeightSource, tokenizer: Tokenizer | undefined): void {
   const { tensors, metadata } = modelFileContents(source, tokenizer === undefined ? undefined : JSON.stringify(tokenizer.toJSON()));
   saveSafetensors(path, tensors, metadata);
+}
+
+export interface LoadedModel {
+  model: PackedModel;
+  tokenizer: Tokenizer | undefined;
+  backend: Backend;
+  kind: ModelKind;
+  /** A generation session over this model (KV cache for `ctx` positions). */
+  session(opts?: SessionOptions): InferenceSession;
+  /** Free the backend (WASM memory, worker threads). */
+  dispose(): Promise<void>;
+}
+
+/**
+ * One call from a path to a runnable model: openModel + a backend + PackedModel.load.
+ *   const m = await loadModel('model.safetensors'); const s = m.session();
+ *   for await (const c of generateStream(s, m.tokenizer!, 'Hello')) process.stdout.write(c.text);
+ */
+export async function loadModel(path: string, opts: LoadOptions & BackendOptions = {}): Promise<LoadedModel> {
+  const opened = openModel(path);
+  const backend = await createBackend(opts);
+  try {
+    const model = PackedModel.load(backend, opened.source, opts);
+    return { model, tokenizer: opened.tokenizer, backend, kind: opened.kind, session: (o) => new InferenceSession(model, o), dispose: () => backend.dispose() };
+  } catch (e) {
+    await backend.dispose();
+    throw e;
+  } finally {
+    opened.close();
+  }
 }

@@ -141,3 +141,18 @@ test('model file: save → open → bit-identical logits; corrupt files raise Fo
   const o = openModel(join(dir, 'bad.safetensors'));
   assert.throws(() => PackedModel.load(refBackend(), o.source), (e: Error) => e instanceof FormatError && /layers\.0\.q_proj/.test(e.message));
 });
+
+test('loadModel: path → backend + packed model → session → generate', async () => {
+  const path = join(dir, 'lm.safetensors');
+  saveModelFile(path, sourceFromTransformer(model(3)), tok);
+  const { loadModel } = await import('../../src/infer/load.js');
+  const m = await loadModel(path, { backend: 'wasm', threads: 1, head: 'f32' });
+  try {
+    assert.equal(m.kind, 'model-file');
+    const r = await generate(m.session({ ctx: 32 }), m.tokenizer!, 'ab', { maxTokens: 5, temperature: 0 });
+    const want = await generate(new InferenceSession(PackedModel.load(refBackend(), sourceFromTransformer(model(3)), { head: 'f32' }), { ctx: 32 }), tok, 'ab', { maxTokens: 5, temperature: 0 });
+    assert.deepEqual(r.tokens, want.tokens);
+  } finally {
+    await m.dispose();
+  }
+});
