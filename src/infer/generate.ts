@@ -99,7 +99,13 @@ export async function* generateStream(session: InferenceSession, tok: Tokenizer,
   const yieldEvery = Math.max(1, opts.yieldEvery ?? 1);
   session.reset();
   const t0 = performance.now();
-  let logits = session.prefill(ids);
+  // The prompt goes in chunk by chunk, yielding in between so that other streams (server slots) keep moving.
+  let logits!: Float32Array;
+  for (let i = 0; i < ids.length; i += session.chunk) {
+    if (i > 0) await yieldToEventLoop();
+    if (opts.signal?.aborted) return { text: '', tokens: [], promptTokens: ids.length, finishReason: 'abort', prefillMs: performance.now() - t0, decodeMs: 0 };
+    logits = session.prefill(ids.slice(i, i + session.chunk));
+  }
   const prefillMs = performance.now() - t0;
   const out: number[] = [];
   const history = ids.slice();

@@ -65,7 +65,7 @@ function scripted(ids: number[], V = tok.vocabSize): InferenceSession {
     logits[ids[Math.min(i++, ids.length - 1)]!] = 10;
     return logits;
   };
-  return { model: { config: CFG }, ctx: 64, pos: 0, reset() { i = 0; }, prefill: () => next(), decode: () => next() } as unknown as InferenceSession;
+  return { model: { config: CFG }, ctx: 64, chunk: 64, pos: 0, reset() { i = 0; }, prefill: () => next(), decode: () => next() } as unknown as InferenceSession;
 }
 
 async function collect(s: InferenceSession, opts: Parameters<typeof generateStream>[3]): Promise<{ chunks: string[]; text: string; finish: string }> {
