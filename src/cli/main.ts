@@ -9,12 +9,14 @@ import { BitnetError } from '../errors.js';
 import { UsageError, type Command } from './args.js';
 import { demoCommand } from './commands/demo.js';
 import { infoCommand } from './commands/info.js';
+import { interpCommand } from './commands/interp.js';
 import { trainCommand } from './commands/train.js';
 
 const COMMANDS: Record<string, Command> = {
   demo: demoCommand,
   train: trainCommand,
   info: infoCommand,
+  interp: interpCommand,
 };
 
 function usage(): string {
