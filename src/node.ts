@@ -10,3 +10,7 @@ export { loadTokenizer, saveTokenizer, tokenizerHash } from './tokenizer/io.js';
 export { loadCorpus, splitCorpus } from './data/corpus.js';
 export { readTokenFile, TokenFileReader, TokenFileWriter } from './data/tokfile.js';
 export { prepareTokens } from './data/prepare.js';
+export { loadMnist, loadFashionMnist, parseIdx } from './interp/datasets.js';
+export { encodePng } from './interp/png.js';
+export { runMnistExperiment, runToyExperiment } from './interp/experiment.js';
+export { runLmExperiment } from './interp/lm_experiment.js';

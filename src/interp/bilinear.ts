@@ -254,3 +254,23 @@ export function absCos(a: Arr, b: Arr): number {
   }
   return aa === 0 || bb === 0 ? 0 : Math.abs(ab) / Math.sqrt(aa * bb);
 }
+
+/**
+ * Fold biases into the weights (DATA.md B.1): g(x) = (Wx + b) ⊙ (Vx + c) = (W'x') ⊙ (V'x') with
+ * W' = [W | b], V' = [V | c] (H, D+1) and x' = [x, 1]. Every analysis then applies to the
+ * augmented layer; the last row/column of Q holds the linear terms and Q_{D,D} the constant.
+ */
+export function foldBiases(w: BilinearWeights, b: Arr, c: Arr): BilinearWeights {
+  checkWeights(w, 'foldBiases');
+  const { D, H } = w;
+  if (b.length !== H || c.length !== H) throw new ShapeError(`foldBiases: biases have ${b.length} and ${c.length} elements, expected H = ${H}`);
+  const aug = (M: Arr, bias: Arr) => {
+    const out = new Float64Array(H * (D + 1));
+    for (let a = 0; a < H; a++) {
+      for (let i = 0; i < D; i++) out[a * (D + 1) + i] = M[a * D + i]!;
+      out[a * (D + 1) + D] = bias[a]!;
+    }
+    return out;
+  };
+  return { W: aug(w.W, b), V: aug(w.V, c), P: Float64Array.from(w.P), D: D + 1, H, O: w.O };
+}

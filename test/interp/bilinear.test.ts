@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ShapeError } from '../../src/errors.js';
-import { bilinearForward, bilinearTensor, contractTensor, decomposeOutputs, effectiveRank, eigenForm, hosvd, interactionMatrix, type BilinearWeights } from '../../src/interp/bilinear.js';
+import { foldBiases, bilinearForward, bilinearTensor, contractTensor, decomposeOutputs, effectiveRank, eigenForm, hosvd, interactionMatrix, type BilinearWeights } from '../../src/interp/bilinear.js';
 import { symEig } from '../../src/interp/eigen.js';
 import { Rng } from '../../src/tensor/rng.js';
 import { assertAllClose, randn } from '../helpers/check.js';
@@ -74,6 +74,28 @@ describe('bilinear tensor view (weights only)', () => {
     assert.equal(effectiveRank([0, 0, 3, 0]), 1);
     assert.ok(Math.abs(effectiveRank([1, -1, 1, -1, 1]) - 5) < 1e-12);
     assert.equal(decomposeOutputs(layer(1, 4, 3, 5)).length, 5);
+  });
+
+  test('biases folded in as a constant input reproduce (Wx + b) ⊙ (Vx + c)', () => {
+    const w = layer(21, 5, 4, 3);
+    const rng = new Rng(8);
+    const b = randn(rng, 4), c = randn(rng, 4), x = randn(rng, 5);
+    const f = foldBiases(w, b, c);
+    const g = new Float64Array(4);
+    for (let a = 0; a < 4; a++) {
+      let l = b[a]!, r = c[a]!;
+      for (let i = 0; i < 5; i++) {
+        l += (w.W[a * 5 + i] as number) * x[i]!;
+        r += (w.V[a * 5 + i] as number) * x[i]!;
+      }
+      g[a] = l * r;
+    }
+    const y = new Float64Array(3);
+    for (let o = 0; o < 3; o++) for (let a = 0; a < 4; a++) y[o] = y[o]! + (w.P[o * 4 + a] as number) * g[a]!;
+    const x1 = Float64Array.of(...x, 1);
+    assertAllClose(bilinearForward(f, x1), y, { atol: 1e-12, rtol: 1e-12 });
+    const e = symEig(interactionMatrix(f, [1, 0, 0]), 6);
+    assert.ok(Math.abs(eigenForm(e, x1) - y[0]!) < 1e-9 * Math.max(1, Math.abs(y[0]!)));
   });
 
   test('shape errors name the operand', () => {
