@@ -64,6 +64,7 @@ export function truncatedLogits(dec: ClassifierDecomposition, e: Float64Array, n
   const out = ks.map(() => new Float64Array(n * O));
   const kmax = Math.max(0, ...ks);
   const contrib = new Float64Array(kmax);
+  const sorted = ks.map((k, i) => [k, i] as const).sort((a, b) => a[0] - b[0]);
   for (let c = 0; c < O; c++) {
     const eg = dec.eig[c]!, ord = dec.order[c]!;
     for (let r = 0; r < n; r++) {
@@ -75,7 +76,6 @@ export function truncatedLogits(dec: ClassifierDecomposition, e: Float64Array, n
         contrib[t] = eg.values[ord[t]!]! * p * p;
       }
       let acc = 0, t = 0;
-      const sorted = ks.map((k, i) => [k, i] as const).sort((a, b) => a[0] - b[0]);
       for (const [k, i] of sorted) {
         while (t < k) acc += contrib[t++]!;
         out[i]![r * O + c] = acc;
@@ -142,6 +142,8 @@ export interface MaskResult {
   /** Mean accuracy on the masked images (eigen mask / permuted). */
   accuracy: number[];
   accuracyBaseline: number[];
+  /** Per target: |v_t·mask| for the unit-norm mask = 1/‖key‖ (how much of the mask reaches its eigenvector). */
+  keyGain: number[];
   /** One mask per class (input space, unit norm) for plotting. */
   masks: Float64Array[];
 }
@@ -169,6 +171,7 @@ export function adversarialMasks(dec: ClassifierDecomposition, x: Float32Array, 
   const g = symEig(G, R);
   const tol = Math.max(1e-12, g.values[0]! * 1e-10);
   const masks: Float64Array[] = [];
+  const keyGain: number[] = [];
   for (let t = 0; t < O; t++) {
     const i = first[t]!;
     // column i of G⁺: Σ_{λ>tol} v (v_i)/λ
@@ -185,17 +188,20 @@ export function adversarialMasks(dec: ClassifierDecomposition, x: Float32Array, 
       const rj = rows[j]!, f = gi[j]!;
       for (let p = 0; p < nIn; p++) m[p] = m[p]! + f * rj[p]!;
     }
+    // v_i·key_i = 1; orient v_i (and so the key) so that v_i's pixel sum is ≥ 0, i.e. the key adds
+    // ink where the eigenvector's positive part lies (weights only: no data decides the sign).
     let s = 0, sum = 0;
     for (let p = 0; p < nIn; p++) {
       s += m[p]! * m[p]!;
-      sum += m[p]!;
+      sum += rows[i]![p]!;
     }
     const inv = (sum < 0 ? -1 : 1) / Math.sqrt(s);
     for (let p = 0; p < nIn; p++) m[p] = m[p]! * inv;
+    keyGain.push(1 / Math.sqrt(s));
     masks.push(m);
   }
   const perm = permutation(nIn, seed);
-  const res: MaskResult = { strength: strengths, targetRate: [], targetRateBaseline: [], accuracy: [], accuracyBaseline: [], masks };
+  const res: MaskResult = { keyGain, strength: strengths, targetRate: [], targetRateBaseline: [], accuracy: [], accuracyBaseline: [], masks };
   const xm = new Float32Array(n * nIn);
   for (const eps of strengths) {
     let tr = 0, trb = 0, acc = 0, accb = 0;

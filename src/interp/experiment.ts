@@ -53,9 +53,17 @@ interface RunRecord {
   ternary?: Record<string, { beta: number; zeros: number }>;
 }
 
+/** Eigenvectors per class stacked for the pseudoinverse masks (the paper uses 10; fewer keep the keys well conditioned). */
+const MASK_RANKS = [1, 3, 10];
+
 const writeText = (p: string, s: string) => atomicWriteFile(p, s);
 const writePng = (p: string, tiles: Array<Array<Tile | undefined>>, scale = 3) => atomicWriteFile(p, encodePng(tileGrid(tiles, scale)));
 const img = (v: ArrayLike<number>): Tile => ({ data: v, w: 28, h: 28 });
+/** Eigenvector signs are arbitrary: show each with a non-negative pixel sum so seeds and models compare by eye. */
+const eigImg = (v: Float64Array): Tile => {
+  const s = v.reduce((a, b) => a + b, 0);
+  return img(s < 0 ? v.map((x) => -x) : v);
+};
 
 function effPixelCount(dec: ClassifierDecomposition): number {
   let s = 0, n = 0;
@@ -111,9 +119,9 @@ export async function runMnistExperiment(be: Backend, o: MnistExperimentOptions)
     const tiles = Array.from({ length: dec.O }, (_, c) => {
       const { pos, neg } = topSigned(dec.eig[c]!, 4);
       const cells: Array<Tile | undefined> = [];
-      for (let t = 0; t < 4; t++) cells.push(pos[t] !== undefined ? img(inputEigenvector(dec, c, pos[t]!)) : undefined);
+      for (let t = 0; t < 4; t++) cells.push(pos[t] !== undefined ? eigImg(inputEigenvector(dec, c, pos[t]!)) : undefined);
       cells.push(undefined);
-      for (let t = 0; t < 4; t++) cells.push(neg[t] !== undefined ? img(inputEigenvector(dec, c, neg[t]!)) : undefined);
+      for (let t = 0; t < 4; t++) cells.push(neg[t] !== undefined ? eigImg(inputEigenvector(dec, c, neg[t]!)) : undefined);
       return cells;
     });
     const p = join(o.out, `eigenvectors_${q}.png`);
@@ -123,7 +131,7 @@ export async function runMnistExperiment(be: Backend, o: MnistExperimentOptions)
   if (bil.length > 0) {
     // Side by side: top positive eigenvector per class, one row per quant (and per seed).
     const rows: Array<Array<Tile | undefined>> = [];
-    for (const q of bil) for (const dec of decs.get(`${q}/bilinear`)!) rows.push(Array.from({ length: dec.O }, (_, c) => img(inputEigenvector(dec, c, 0))));
+    for (const q of bil) for (const dec of decs.get(`${q}/bilinear`)!) rows.push(Array.from({ length: dec.O }, (_, c) => eigImg(inputEigenvector(dec, c, 0))));
     const p = join(o.out, 'top_eigenvector_by_class.png');
     writePng(p, rows);
     figures.push(p);
@@ -181,7 +189,7 @@ export async function runMnistExperiment(be: Backend, o: MnistExperimentOptions)
     const tiles = [0, 1].map((k) => {
       const e = symEig(h.matrices[k]!, w.layer.D);
       const { pos, neg } = topSigned(e, 3);
-      const proj = (i: number) => img(w.E ? projectThroughEmbedding(w.E, row(e.vectors, i, w.layer.D), w.layer.D, o.train.nIn) : row(e.vectors, i, w.layer.D));
+      const proj = (i: number) => eigImg(w.E ? projectThroughEmbedding(w.E, row(e.vectors, i, w.layer.D), w.layer.D, o.train.nIn) : Float64Array.from(row(e.vectors, i, w.layer.D)));
       return [...pos.map(proj), undefined, ...neg.map(proj)];
     });
     const p = join(o.out, `hosvd_${q}.png`);
@@ -189,25 +197,28 @@ export async function runMnistExperiment(be: Backend, o: MnistExperimentOptions)
     figures.push(p);
   }
 
-  // Adversarial masks (first seed): pseudoinverse of the top-10 positive eigenvectors per class.
+  // Adversarial masks (first seed): pseudoinverse of the top-r positive eigenvectors of every class, r ∈ MASK_RANKS.
   const maskRes: Record<string, ReturnType<typeof adversarialMasks>> = {};
   const maskSeries: Series[] = [];
   const maskTiles: Array<Array<Tile | undefined>> = [];
   const nEval = Math.min(o.test.n, 1000);
   const xs = o.test.x.subarray(0, nEval * o.test.nIn), ys = o.test.y.subarray(0, nEval);
+  const strengths = [0, 2, 4, 8, 12];
   for (const q of bil) {
     const m = models.get(q)!;
     const dec = decs.get(`${q}/bilinear`)![0]!;
     const predict = (x: Float32Array, n: number) => evaluateClassifier(m, { x, y: new Int32Array(n), n, nIn: o.test.nIn, nClasses: o.test.nClasses }).logits;
-    const strengths = [0, 2, 4, 6, 8];
-    const r = adversarialMasks(dec, xs, ys, predict, strengths, 10, o.seeds[0]!);
-    maskRes[q] = r;
-    maskSeries.push({ label: `${q} eigen mask`, x: strengths, y: r.targetRate }, { label: `${q} permuted`, x: strengths, y: r.targetRateBaseline, dashed: true });
-    maskTiles.push(r.masks.map(img));
+    for (const r of MASK_RANKS) {
+      const res = adversarialMasks(dec, xs, ys, predict, strengths, r, o.seeds[0]!);
+      maskRes[`${q}, top-${r}`] = res;
+      maskSeries.push({ label: `${q} top-${r} key`, x: strengths, y: res.targetRate, dashed: r !== 1 });
+      if (r === 1) maskSeries.push({ label: `${q} permuted`, x: strengths, y: res.targetRateBaseline, dashed: true });
+      if (r === 1 || r === MASK_RANKS[MASK_RANKS.length - 1]) maskTiles.push(res.masks.map(img));
+    }
   }
   if (maskSeries.length) {
     let p = join(o.out, 'adversarial_masks.svg');
-    writeText(p, linePlotSvg(maskSeries, { title: 'Weight-only adversarial masks: images classified as the target', xlabel: 'mask L2 norm (a digit image has norm ≈ 9)', ylabel: 'rate (mean over 10 targets)', yMin: 0, yMax: 1 }));
+    writeText(p, linePlotSvg(maskSeries, { title: 'Weight-only adversarial masks: test images classified as the target', xlabel: 'mask L2 norm (a digit image has norm ≈ 9)', ylabel: 'rate (mean over 10 targets)', yMin: 0, yMax: 1, width: 720 }));
     figures.push(p);
     p = join(o.out, 'adversarial_masks.png');
     writePng(p, maskTiles);
@@ -217,7 +228,7 @@ export async function runMnistExperiment(be: Backend, o: MnistExperimentOptions)
   const summary = {
     data: o.dataName, trainSize: o.train.n, testSize: o.test.n, embed: o.embed, hidden: o.hidden, seeds: o.seeds, fit: o.fit,
     records, consistency, hosvd: hos,
-    adversarial: Object.fromEntries(Object.entries(maskRes).map(([q, r]) => [q, { strength: r.strength, targetRate: r.targetRate, targetRateBaseline: r.targetRateBaseline, accuracy: r.accuracy, accuracyBaseline: r.accuracyBaseline }])),
+    adversarial: Object.fromEntries(Object.entries(maskRes).map(([q, r]) => [q, { keyGain: r.keyGain, strength: r.strength, targetRate: r.targetRate, targetRateBaseline: r.targetRateBaseline, accuracy: r.accuracy, accuracyBaseline: r.accuracyBaseline }])),
     figures,
   };
   const summaryPath = join(o.out, 'summary.json');
@@ -230,7 +241,7 @@ const pct = (v: number | undefined) => (v === undefined ? '—' : `${(v * 100).t
 const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / Math.max(1, a.length);
 
 function mnistMarkdown(s: { data: string; trainSize: number; testSize: number; embed: number; hidden: number; figures: string[] }, records: RunRecord[], consistency: Record<string, { byRank: number[]; bestMatch: number[] }>,
-                       masks: Record<string, { strength: number[]; targetRate: number[]; targetRateBaseline: number[]; accuracy: number[] }>, hos: Record<string, { sigma: number[]; outputDirs: number[][] }>): string {
+                       masks: Record<string, { keyGain: number[]; strength: number[]; targetRate: number[]; targetRateBaseline: number[]; accuracy: number[] }>, hos: Record<string, { sigma: number[]; outputDirs: number[][] }>): string {
   const L: string[] = [];
   L.push(`# Bilinear interpretability: ${s.data}`, '', `Model: ${784} → embed ${s.embed} → ${s.hidden} hidden → 10; ${s.trainSize} train / ${s.testSize} test images.`, '');
   L.push('| weights | layer | seed | test acc % | eigen-form acc % | acc % top-1 | top-3 | top-10 | eff. rank (mean over classes) | eff. pixels (top-5 eigvecs) | s |', '|---|---|---|---|---|---|---|---|---|---|---|');
@@ -253,8 +264,9 @@ function mnistMarkdown(s: { data: string; trainSize: number; testSize: number; e
     for (const [q, h] of Object.entries(hos)) L.push(`- ${q}: σ = ${h.sigma.map((v) => v.toPrecision(3)).join(', ')}; first output direction over digits 0–9: [${h.outputDirs[0]!.map((v) => v.toFixed(2)).join(', ')}]; second: [${h.outputDirs[1]!.map((v) => v.toFixed(2)).join(', ')}]`);
   }
   if (Object.keys(masks).length) {
-    L.push('', '## Adversarial masks (weights only; first 1000 test images)', '', '| weights | mask norm | classified as target % (eigen mask) | (permuted mask) | accuracy % (eigen) |', '|---|---|---|---|---|');
-    for (const [q, m] of Object.entries(masks)) m.strength.forEach((e, i) => L.push(`| ${q} | ${e} | ${pct(m.targetRate[i])} | ${pct(m.targetRateBaseline[i])} | ${pct(m.accuracy[i])} |`));
+    L.push('', '## Adversarial masks (weights only; first 1000 test images)', '', 'Key gain = |v·mask| of the unit mask (1/‖key‖): the more eigenvectors are stacked, the worse conditioned the pseudoinverse.', '',
+      '| weights, eigenvectors stacked per class | key gain (mean) | mask norm | classified as target % (key) | (permuted key) | accuracy % (key) |', '|---|---|---|---|---|---|');
+    for (const [q, m] of Object.entries(masks)) m.strength.forEach((e, i) => L.push(`| ${q} | ${mean(m.keyGain).toFixed(3)} | ${e} | ${pct(m.targetRate[i])} | ${pct(m.targetRateBaseline[i])} | ${pct(m.accuracy[i])} |`));
   }
   L.push('', '## Figures', '', ...s.figures.map((f) => `- ${f}`), '');
   return L.join('\n');

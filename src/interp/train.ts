@@ -76,6 +76,17 @@ export function fitClassifier(model: BilinearClassifier, data: Dataset, o: FitOp
   if (!(o.lr > 0) || !(o.weightDecay >= 0) || !(o.noiseStd >= 0)) throw new ArgumentError('fit: lr must be > 0, weightDecay and noiseStd ≥ 0');
   const B = Math.min(o.batch, model.maxM, data.n);
   const be = model.be;
+  // Optimizer state and the batch buffer are scratch: released on return (the arena is a bump allocator).
+  const mark = be.arena.mark();
+  try {
+    return fitLoop(model, data, o, B);
+  } finally {
+    be.arena.release(mark);
+  }
+}
+
+function fitLoop(model: BilinearClassifier, data: Dataset, o: FitOptions, B: number): number[] {
+  const be = model.be;
   const opt = new AdamW(be, be.arena, model.params.length, model.params.length, { beta1: 0.9, beta2: 0.999, eps: 1e-8, gradClip: 0 }, model.dtype);
   const xb = be.arena.alloc(model.dtype, B * data.nIn);
   const yb = new Int32Array(B);
@@ -116,12 +127,18 @@ export function evaluateClassifier(model: BilinearClassifier, data: Dataset): { 
   const B = model.maxM;
   const O = model.config.nOut;
   const logits = new Float64Array(data.n * O);
-  const xb = model.be.arena.alloc(model.dtype, B * data.nIn);
-  for (let s = 0; s < data.n; s += B) {
-    const m = Math.min(B, data.n - s);
-    xb.set(data.x.subarray(s * data.nIn, (s + m) * data.nIn));
-    model.forward(xb, m);
-    logits.set(model.logits(), s * O);
+  const arena = model.be.arena;
+  const mark = arena.mark();
+  try {
+    const xb = arena.alloc(model.dtype, B * data.nIn);
+    for (let s = 0; s < data.n; s += B) {
+      const m = Math.min(B, data.n - s);
+      xb.set(data.x.subarray(s * data.nIn, (s + m) * data.nIn));
+      model.forward(xb, m);
+      logits.set(model.logits(), s * O);
+    }
+  } finally {
+    arena.release(mark);
   }
   return { accuracy: accuracyOf(logits, data.y, O), logits };
 }

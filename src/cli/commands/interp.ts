@@ -54,7 +54,7 @@ export const interpCommand: Command = {
     inputs: { type: 'string', default: '4' },
     steps: { type: 'string' },
     'lm-quants': { type: 'string', default: 'fp,b158' },
-    'lm-batch': { type: 'string', default: '8' },
+    'lm-batch': { type: 'string', default: '16' },
     'lm-seq': { type: 'string', default: '64' },
     vocab: { type: 'string', default: '1024' },
     words: { type: 'string', default: ' the, of, States, United, people, Congress, war, government, year, American' },
@@ -94,7 +94,7 @@ export const interpCommand: Command = {
       } else {
         const prep = prepareRun({ data: v.data as string, vocabSize: intFlag(v, 'vocab', 258)!, cacheDir: v['cache-dir'] as string, seed: 0, log });
         const r = runLmExperiment(be, {
-          out, prep, quants: listFlag(v, 'lm-quants', QUANT_MODES), steps: intFlag(v, 'steps') ?? 400, batch: intFlag(v, 'lm-batch')!, seqLen: intFlag(v, 'lm-seq')!,
+          out, prep, quants: listFlag(v, 'lm-quants', QUANT_MODES), steps: intFlag(v, 'steps') ?? 1000, batch: intFlag(v, 'lm-batch')!, seqLen: intFlag(v, 'lm-seq')!,
           seed: seedsFlag(v)[0]!, words: String(v.words).split(','), log,
         });
         console.log(`summary: ${r.summaryPath} (and lm_summary.md)`);
