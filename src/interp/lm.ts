@@ -3,7 +3,7 @@
  * ("for LMs, Q for unembedding rows in a 1–2 layer model") and B.6 (ternary bilinear).
  *
  *   FFN input   a = γ_ffn ⊙ x / rms(x)              (post_attention_layernorm; BitLinear's int8 rounding ≈ identity)
- *   FFN output  y = P_eff ((W̃_gate a) ⊙ (W̃_up a))   P_eff = W̃_down · diag(γ_sub) with SubLN (then only up to the
+ *   FFN output  y = P_eff ((W̃_gate a) ⊙ (W̃_up a))   P_eff = W̃_down · [H, BitNet v2] · diag(γ_sub) with SubLN (then only up to the
  *                                                    positive per-token scale 1/rms(g), B.6 caveat 2)
  *   direction   u_t = γ_final ⊙ e_t                  the direct path of the FFN output to token t's logit (tied head)
  *   readout     token s as an FFN input: γ_ffn ⊙ e_s / rms(e_s); an eigenvector's top tokens are the largest |v·a_s|
@@ -11,6 +11,7 @@
  * W̃ are the effective (dequantized) weights of the model's BitLinear mode. Everything is float64.
  */
 import { ArgumentError } from '../errors.js';
+import { hadamardForward } from '../kernels/ref/hadamard.js';
 import { fakeQuantSign, fakeQuantTernary } from '../kernels/ref/quant.js';
 import type { Transformer } from '../model/transformer.js';
 import { MODE_TRAITS } from '../nn/bitlinear.js';
@@ -31,7 +32,13 @@ export function ffnBilinearWeights(model: Transformer, l: number): BilinearWeigh
     return w;
   };
   const p = `layers.${l}.`;
-  const P = eff(`${p}down_proj`);
+  let P = eff(`${p}down_proj`);
+  if (MODE_TRAITS[c.quant].hadamardAct !== undefined) {
+    // BitNet v2 H-BitLinear: down_proj reads H·h (H orthonormal, symmetric), so P_eff = W̃ H: each row times H.
+    const PH = new Float64Array(P.length);
+    hadamardForward(PH, P, c.dim, c.ffnDim);
+    P = PH;
+  }
   if (c.subln) {
     const g = model.param(`${p}ffn_sub_norm`).p;
     for (let o = 0; o < c.dim; o++) for (let a = 0; a < c.ffnDim; a++) P[o * c.ffnDim + a] = P[o * c.ffnDim + a]! * g[a]!;

@@ -6,6 +6,8 @@ import { Transformer } from '../../src/model/transformer.js';
 import { byteTokenizer } from '../../src/tokenizer/bpe.js';
 import { ffnBilinearWeights, ffnInputTokens, decomposeForTokens, hosvdTokens, tokenDirection } from '../../src/interp/lm.js';
 import { ArgumentError } from '../../src/errors.js';
+import { hadamardForward } from '../../src/kernels/ref/hadamard.js';
+import { fakeQuantTernary } from '../../src/kernels/ref/quant.js';
 
 const be = refBackend();
 const tok = byteTokenizer();
@@ -31,6 +33,26 @@ describe('bilinear-FFN language-model decomposition', () => {
     const ws = ffnBilinearWeights(s, 0);
     const down = s.param('layers.0.down_proj').p;
     assert.ok(Array.from(ws.P).every((v, i) => v === 2 * down[i]!));
+  });
+
+  test('BitNet v2: the online Hadamard before down_proj folds into P (P_eff g = W̃_down (H g))', () => {
+    const m = new Transformer(be, makeConfig('tiny', { vocabSize: tok.vocabSize, dim: 16, nLayers: 1, nHeads: 2, nKvHeads: 1, ffnDim: 16, maxSeqLen: 8, quant: 'v2-a8', subln: false, ffn: 'bilinear' }), 'f64');
+    m.init(2);
+    const w = ffnBilinearWeights(m, 0);
+    const down = Float64Array.from(m.param('layers.0.down_proj').p);
+    const dq = new Float64Array(down.length);
+    fakeQuantTernary(dq, down, down.length);
+    const g = Float64Array.from({ length: 16 }, (_, i) => Math.sin(i + 1));
+    const hg = new Float64Array(16);
+    hadamardForward(hg, g, 1, 16);
+    for (let o = 0; o < 16; o++) {
+      let a = 0, b = 0;
+      for (let k = 0; k < 16; k++) {
+        a += w.P[o * 16 + k]! * g[k]!;
+        b += dq[o * 16 + k]! * hg[k]!;
+      }
+      assert.ok(Math.abs(a - b) < 1e-12, `row ${o}: ${a} vs ${b}`);
+    }
   });
 
   test('token directions, token readouts and reports have the right shapes; non-bilinear FFNs are refused', () => {
