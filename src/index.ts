@@ -38,3 +38,11 @@ export { arraySource, batchAt, evalBatches, bitsPerByte, type TokenSource, type 
 export { parseGguf, serializeGgufHeader, ggufChunks, ggufTensorBytes, bufferSource, metaNumber, metaString, metaArray, gv, type ByteSource, type GgufFile, type GgufTensorInfo, type GgufTensorSpec, type GgufValue } from './io/gguf.js';
 export { GGML_TYPES, ggmlType, encodeGgml, decodeGgml, decodeTernary, encodeTernaryTQ, floatToHalf, floatToBf16, bf16ToFloat, type GgmlType } from './io/gguf_quant.js';
 export { packHfTernary, unpackHfTernary, betaFromWeightScale, weightScaleFromBeta, type HfLinearClass } from './interop/hf_pack.js';
+export { symEig, type SymEig } from './interp/eigen.js';
+export { foldBiases, interactionMatrix, interactionFromCoeffs, hiddenCoeffs, bilinearForward, bilinearTensor, hosvd, effectiveRank, eigenForm, decomposeOutputs, projectThroughEmbedding, type BilinearWeights, type Hosvd } from './interp/bilinear.js';
+export { BilinearClassifier, type ClassifierConfig, type InterpQuant, type InterpArch } from './interp/model.js';
+export { fitClassifier, evaluateClassifier, splitDataset, type Dataset, type FitOptions } from './interp/train.js';
+export { decomposeClassifier, truncationCurve, truncatedLogits, seedConsistency, adversarialMasks, inputEigenvector, type ClassifierDecomposition } from './interp/analysis.js';
+export { trainToy, idealToyMatrix, toyBatch, type BoolOp, type ToyOptions } from './interp/toy.js';
+export { ffnBilinearWeights, decomposeForTokens, hosvdTokens } from './interp/lm.js';
+export { tileGrid, linePlotSvg, heatmapsSvg, type RgbImage } from './interp/figures.js';

@@ -18,3 +18,7 @@ export { loadGguf, sourceFromGguf, writeGguf, configFromGguf } from './interop/g
 export { BitnetServer, type ServerOptions, type ServerMetrics } from './server/server.js';
 export { ApiError, parseChatRequest, parseCompletionRequest, type ChatRequest, type CompletionRequest } from './server/openai.js';
 export { SlotPool, Overloaded, QueueClosed } from './server/slots.js';
+export { loadMnist, loadFashionMnist, parseIdx } from './interp/datasets.js';
+export { encodePng } from './interp/png.js';
+export { runMnistExperiment, runToyExperiment } from './interp/experiment.js';
+export { runLmExperiment } from './interp/lm_experiment.js';

@@ -13,6 +13,7 @@ import { chatCommand, generateCommand, packCommand } from './commands/generate.j
 import { infoCommand } from './commands/info.js';
 import { inspectCommand } from './commands/inspect.js';
 import { serveCommand } from './commands/serve.js';
+import { interpCommand } from './commands/interp.js';
 import { trainCommand } from './commands/train.js';
 
 const COMMANDS: Record<string, Command> = {
@@ -25,6 +26,7 @@ const COMMANDS: Record<string, Command> = {
   convert: convertCommand,
   inspect: inspectCommand,
   serve: serveCommand,
+  interp: interpCommand,
 };
 
 function usage(): string {
