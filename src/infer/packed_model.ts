@@ -13,6 +13,7 @@
  * paper's rule, SPEC §1.1), int4 absmean per token on the Hadamard inputs of v2-a4.
  */
 import { ArgumentError, FormatError } from '../errors.js';
+import { OutOfMemoryError } from '../tensor/arena.js';
 import type { Backend } from '../kernels/backend.js';
 import { type ModelConfig, validateConfig } from '../model/config.js';
 import { MODE_TRAITS } from '../nn/bitlinear.js';
@@ -125,6 +126,13 @@ export class PackedModel {
     const headOpt = opts.head ?? 'auto';
     if (!['auto', 'f32', 'q7'].includes(headOpt)) throw new ArgumentError(`head must be 'auto', 'f32' or 'q7', got '${String(headOpt)}'`);
     const sizes = expectedSizes(c);
+    const est = estimateBytes(c, format, headOpt);
+    try {
+      be.arena.reserve(est); // fail before any work when the model cannot fit (e.g. 4 GiB wasm32 memory)
+    } catch (e) {
+      if (e instanceof OutOfMemoryError) throw new OutOfMemoryError(`${source.where}: the packed model needs about ${(est / 2 ** 20).toFixed(0)} MiB, which does not fit: ${e.message}`);
+      throw e;
+    }
     const total = sizes.size;
     let done = 0;
     const tick = () => opts.onProgress?.(++done, total);
@@ -239,6 +247,21 @@ export class PackedModel {
     const norms = c.nLayers * (2 * c.dim + (c.subln ? c.dim + c.ffnDim : 0)) * 4 + c.dim * 4;
     return this.linearBytes + this.head.bytes + (c.tieEmbeddings ? 0 : this.embed.bytes) + norms;
   }
+}
+
+/** Bytes PackedModel.load will allocate for config c (packed linears + scales, head/embedding, norms). */
+export function estimateBytes(c: ModelConfig, format: 'i2' | 'i1.6' = 'i2', head: HeadType | 'auto' = 'auto'): number {
+  const tr = MODE_TRAITS[c.quant];
+  const ft = FORMAT_TRAITS[tr.weight === 'sign' ? 'b1' : format];
+  const HS = c.dim / c.nHeads, KV = c.nKvHeads * HS;
+  const gated = c.ffn === 'swiglu' || c.ffn === 'relu2glu' || c.ffn === 'bilinear';
+  const mat = (N: number, K: number) => (tr.weight === 'none' ? N * K * 4 : ft.bytes(N, K) + N * 4);
+  const layer = mat(c.dim + 2 * KV, c.dim) + mat(c.dim, c.dim) + mat((gated ? 2 : 1) * c.ffnDim, c.dim) + mat(c.dim, c.ffnDim)
+    + (2 * c.dim + (c.subln ? c.dim + c.ffnDim : 0)) * 4;
+  const f32Table = c.vocabSize * c.dim * 4;
+  const type = head === 'auto' ? (f32Table <= HEAD_AUTO_F32_BYTES ? 'f32' : 'q7') : head;
+  const table = type === 'f32' ? f32Table : c.vocabSize * (c.dim + 4);
+  return c.nLayers * layer + table * (c.tieEmbeddings ? 1 : 2) + c.dim * 4;
 }
 
 /** The ternary / binary codes and scale of one linear weight: stored quantized, or quantized now from the latent weight. */

@@ -117,3 +117,22 @@ test('errors: context full, bad token ids, wrong tensor sizes, groups', () => {
   const badQ: WeightSource = { ...sourceFromTransformer(model), quantized: (n) => (n.endsWith('q_proj') ? { q: new Int8Array(c.dim * c.dim).fill(2), scale: 1 } : undefined) };
   assert.throws(() => PackedModel.load(refBackend(), badQ), FormatError);
 });
+
+test('the load estimate matches what loading allocates; an unfittable model fails fast with OutOfMemoryError', async () => {
+  const { estimateBytes } = await import('../../src/infer/packed_model.js');
+  const { OutOfMemoryError } = await import('../../src/tensor/arena.js');
+  const { syntheticSource } = await import('../../src/infer/synthetic.js');
+  const { makeConfig } = await import('../../src/model/config.js');
+  for (const [c, head] of [[cfg('b158', 'relu2glu'), 'f32'], [cfg('bitnet', 'mlp-gelu', false, true), 'q7'], [cfg('fp', 'swiglu', true, false), 'f32']] as const) {
+    const before = w1.arena.used;
+    PackedModel.load(w1, syntheticSource(c, 1), { head });
+    const used = w1.arena.used - before;
+    const est = estimateBytes(c, 'i2', head);
+    assert.ok(used >= est && used <= est + 64 * 64, `${c.quant}: allocated ${used} B, estimated ${est} B`);
+  }
+  // 2B4T with f32 head: 2.4 GB of weights... does fit 4 GiB; a fantasy 64-layer 8192-wide model does not.
+  const huge = { ...makeConfig('2b4t'), dim: 8192, ffnDim: 28672, nHeads: 64, nKvHeads: 8, nLayers: 64 };
+  const t0 = performance.now();
+  assert.throws(() => PackedModel.load(w1, syntheticSource(huge, 1)), OutOfMemoryError);
+  assert.ok(performance.now() - t0 < 5000, 'fails before doing the work');
+});
