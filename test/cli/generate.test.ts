@@ -48,6 +48,13 @@ describe('generate / chat / pack', () => {
     assert.match(outs[0]!.stderr, /KV cache/);
   });
 
+  test('the bundled model generates out of the box (no MODEL argument)', () => {
+    const r = run(['generate', '-p', 'The Congress', '-n', '8', '--greedy', '-t', '1']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(r.stdout.startsWith('The Congress') && r.stdout.trim().length > 'The Congress'.length, r.stdout);
+    assert.match(r.stderr, /sotu-tiny-b158/);
+  });
+
   test('chat reads turns from stdin and answers each', () => {
     const r = run(['chat', file, '-n', '8', '--greedy', '--template', 'plain'], 'Hello there\nWhat of the Union?\n/exit\n');
     assert.equal(r.status, 0, r.stderr);
