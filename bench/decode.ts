@@ -10,6 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Reporter } from './harness.js';
+import { peerUnavailable, runPeer } from './peer_llamacpp.js';
 
 /** llama.cpp TQ2_0 (AVX-512), tokens/s, measured on this 2-core machine class (issue 4). */
 export const LLAMACPP_REFERENCE: Record<string, { decode: [number, number]; prefill: [number, number] }> = {
@@ -35,6 +36,8 @@ export async function benchDecode(rep: Reporter, opts: { reps: number; threads: 
   const presets = opts.presets ?? (opts.quick ? ['b1.58-large'] : ['b1.58-large', '2b4t']);
   const prefill = opts.quick ? 32 : 128, decode = opts.quick ? 16 : 64;
   const reps = Math.max(3, Math.min(opts.reps, 5));
+  const noPeer = peerUnavailable();
+  if (noPeer) console.error(`bench decode: no same-run llama.cpp peer: ${noPeer}; ratios use the reference figures`);
   for (const preset of presets) {
     for (const threads of opts.threads) {
       const d = runDecodeChild({ preset, threads, prefill, decode, reps });
@@ -51,8 +54,15 @@ export async function benchDecode(rep: Reporter, opts: { reps: number; threads: 
         load_s: d.loadMs / 1000,
       };
       if (ref) {
-        metrics.decode_vs_llamacpp = d.decodeTokS / ref.decode[ti]!;
-        metrics.prefill_vs_llamacpp = d.prefillTokS / ref.prefill[ti]!;
+        metrics.decode_vs_llamacpp_ref = d.decodeTokS / ref.decode[ti]!;
+        metrics.prefill_vs_llamacpp_ref = d.prefillTokS / ref.prefill[ti]!;
+      }
+      if (!noPeer) {
+        const p = runPeer(preset, threads, prefill, decode);
+        metrics.peer_decode_tok_s = p.decodeTokS;
+        metrics.peer_prefill_tok_s = p.prefillTokS;
+        metrics.decode_vs_peer = d.decodeTokS / p.decodeTokS;
+        metrics.prefill_vs_peer = d.prefillTokS / p.prefillTokS;
       }
       rep.add({ suite: 'decode', name: `${preset} ${d.format} head=${d.head}${d.relaxed ? ' relaxed' : ''}`, shape: `prefill ${prefill}, decode ${decode}`, backend: 'wasm', threads,
         medianMs: d.decodeMs / decode, minMs: NaN, p90Ms: NaN, metrics });

@@ -4,7 +4,8 @@
  * serve: `--duration S` (default 30, 10 with --quick), `--clients N` (default 4), `--soak` (10 minutes).
  * `--out FILE` also appends the JSON lines to FILE (e.g. bench/results/run.jsonl).
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchGemm } from './gemm.js';
 import { benchGemv } from './gemv.js';
@@ -57,4 +58,5 @@ for (const s of suites) {
   if (s === 'gemm') await benchGemm(rep, { reps, threads, sizes: values.quick ? [512] : [512, 1024, 2048] });
 }
 console.log('\n' + rep.table());
+if (values.out) mkdirSync(dirname(values.out), { recursive: true });
 if (values.out) appendFileSync(values.out, rep.results.map((r) => JSON.stringify({ ...r, ...env, date: new Date().toISOString() })).join('\n') + '\n');
