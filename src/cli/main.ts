@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { BitnetError } from '../errors.js';
 import { UsageError, type Command } from './args.js';
 import { demoCommand } from './commands/demo.js';
+import { experimentCommand } from './commands/experiment.js';
 import { infoCommand } from './commands/info.js';
 import { trainCommand } from './commands/train.js';
 
@@ -15,6 +16,7 @@ const COMMANDS: Record<string, Command> = {
   demo: demoCommand,
   train: trainCommand,
   info: infoCommand,
+  experiment: experimentCommand,
 };
 
 function usage(): string {

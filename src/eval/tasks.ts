@@ -99,11 +99,13 @@ export interface OfflineTaskOptions {
   /** Items per task (at most). */
   items: number;
   seed: number;
+  /** Longest scored sentence in characters (keeps every continuation inside the model's window). */
+  maxChars: number;
 }
 
 /** The four offline tasks from a list of held-out documents (each a plain text). */
 export function offlineTasks(docs: string[], opts: Partial<OfflineTaskOptions> = {}): Task[] {
-  const o: OfflineTaskOptions = { items: 200, seed: 1234, ...opts };
+  const o: OfflineTaskOptions = { items: 200, seed: 1234, maxChars: 250, ...opts };
   if (docs.length < 2) throw new ArgumentError('offline tasks need at least two held-out documents (distractors come from other documents)');
   const sents = docs.map(sentences);
   return [
@@ -167,6 +169,7 @@ function endingChoice(sents: string[][], k: number, o: OfflineTaskOptions): Choi
     const i = rng.int(ss.length - nc);
     const context = ss.slice(i, i + nc).join(' ');
     const truth = ss[i + nc]!;
+    if (truth.length > o.maxChars) return undefined;
     const first = words(truth)[0];
     const ok = pool.filter((p) => p.d !== d && Math.abs(p.s.length - truth.length) <= 0.2 * truth.length && words(p.s)[0] !== first);
     if (ok.length < k - 1) return undefined;
@@ -192,7 +195,7 @@ function minimalPairs(sents: string[][], o: OfflineTaskOptions): ChoiceItem[] {
     if (!buckets.has(b)) buckets.set(b, []);
     buckets.get(b)!.push(w);
   }
-  const pool = sents.flat().filter((s) => { const n = words(s).length; return n >= 6 && n <= 30; });
+  const pool = sents.flat().filter((s) => { const n = words(s).length; return n >= 6 && n <= 30 && s.length <= o.maxChars; });
   if (pool.length === 0) return [];
   return sample(o.items, o.items * 20, () => {
     const s = pool[rng.int(pool.length)]!;
