@@ -10,3 +10,7 @@ export { loadTokenizer, saveTokenizer, tokenizerHash } from './tokenizer/io.js';
 export { loadCorpus, splitCorpus } from './data/corpus.js';
 export { readTokenFile, TokenFileReader, TokenFileWriter } from './data/tokfile.js';
 export { prepareTokens } from './data/prepare.js';
+export { loadZeroShot, ZERO_SHOT_SETS } from './eval/loaders.js';
+export { runPtqTable, PTQ_TABLE_PRESETS } from './science/experiments/ptq_table.js';
+export { runLrStability, LR_STABILITY_PRESETS } from './science/experiments/lr_stability.js';
+export { runScaling, SCALING_PRESETS } from './science/experiments/scaling.js';

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { BitnetError } from '../errors.js';
 import { UsageError, type Command } from './args.js';
 import { demoCommand } from './commands/demo.js';
+import { evalCommand } from './commands/eval.js';
 import { experimentCommand } from './commands/experiment.js';
 import { infoCommand } from './commands/info.js';
 import { trainCommand } from './commands/train.js';
@@ -17,6 +18,7 @@ const COMMANDS: Record<string, Command> = {
   train: trainCommand,
   info: infoCommand,
   experiment: experimentCommand,
+  eval: evalCommand,
 };
 
 function usage(): string {

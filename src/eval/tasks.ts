@@ -94,6 +94,7 @@ export function sentences(text: string): string[] {
 }
 
 const words = (s: string) => s.split(' ').filter((w) => w.length > 0);
+const ok = (s: string, o: OfflineTaskOptions) => s.length <= o.maxChars && (o.fits?.(s) ?? true);
 
 export interface OfflineTaskOptions {
   /** Items per task (at most). */
@@ -101,6 +102,8 @@ export interface OfflineTaskOptions {
   seed: number;
   /** Longest scored sentence in characters (keeps every continuation inside the model's window). */
   maxChars: number;
+  /** Extra test every scored sentence / target must pass (e.g. a token budget); default: accept. */
+  fits?: (text: string) => boolean;
 }
 
 /** The four offline tasks from a list of held-out documents (each a plain text). */
@@ -139,7 +142,7 @@ function lambadaLite(sents: string[][], o: OfflineTaskOptions): ClozeItem[] {
         const m = /^(.*\S)\s+([A-Za-z]+)[.!?]["')\]]?$/.exec(text);
         if (!m) continue;
         const [, context, target] = m as unknown as [string, string, string];
-        if (target.length < 3) continue;
+        if (target.length < 3 || !ok(` ${target}`, o)) continue;
         if (!new RegExp(`\\b${target}\\b`, 'i').test(context)) continue;
         cands.push({ context, target: ` ${target}` });
         break;
@@ -169,11 +172,12 @@ function endingChoice(sents: string[][], k: number, o: OfflineTaskOptions): Choi
     const i = rng.int(ss.length - nc);
     const context = ss.slice(i, i + nc).join(' ');
     const truth = ss[i + nc]!;
-    if (truth.length > o.maxChars) return undefined;
+    if (!ok(truth, o)) return undefined;
     const first = words(truth)[0];
-    const ok = pool.filter((p) => p.d !== d && Math.abs(p.s.length - truth.length) <= 0.2 * truth.length && words(p.s)[0] !== first);
-    if (ok.length < k - 1) return undefined;
-    const distract = pickSubset(ok, k - 1, rng.fork(i)).map((p) => p.s);
+    const cands = pool.filter((p) => p.d !== d && Math.abs(p.s.length - truth.length) <= 0.2 * truth.length && words(p.s)[0] !== first);
+    if (cands.length < k - 1) return undefined;
+    const distract = pickSubset(cands, k - 1, rng.fork(i)).map((p) => p.s);
+    if (!distract.every((x) => ok(x, o))) return undefined;
     const label = rng.int(k);
     const endings = [...distract];
     endings.splice(label, 0, truth);
@@ -195,7 +199,7 @@ function minimalPairs(sents: string[][], o: OfflineTaskOptions): ChoiceItem[] {
     if (!buckets.has(b)) buckets.set(b, []);
     buckets.get(b)!.push(w);
   }
-  const pool = sents.flat().filter((s) => { const n = words(s).length; return n >= 6 && n <= 30 && s.length <= o.maxChars; });
+  const pool = sents.flat().filter((s) => { const n = words(s).length; return n >= 6 && n <= 30 && ok(s, o); });
   if (pool.length === 0) return [];
   return sample(o.items, o.items * 20, () => {
     const s = pool[rng.int(pool.length)]!;

@@ -111,9 +111,19 @@ export function evaluateModel(env: ExperimentEnv, model: Transformer, tasks: Tas
   return { ppl: p.ppl, bpb: p.bpb, loss: p.loss, tokens: p.tokens, tasks: res, seconds: (performance.now() - t0) / 1000 };
 }
 
-/** Offline tasks whose scored sentences fit the window (≥ 2 characters per token is conservative for BPE on English). */
+/**
+ * The offline tasks, with every scored sentence short enough to leave context in the window
+ * (≤ window/2 tokens); tasks left without items are dropped (logged).
+ */
 export function buildOfflineTasks(env: ExperimentEnv, items: number, seed: number, window: number): Task[] {
-  return offlineTasks(env.heldOut, { items, seed, maxChars: 2 * window });
+  const tok = env.prep.tokenizer;
+  const fits = (s: string) => tok.encode(s).length <= window / 2;
+  const out: Task[] = [];
+  for (const t of offlineTasks(env.heldOut, { items, seed, maxChars: 8 * window, fits })) {
+    if (t.kind !== 'text' && t.items.length === 0) env.log(`offline task ${t.name}: no items fit the held-out documents and window; skipped`);
+    else out.push(t);
+  }
+  return out;
 }
 
 export interface Cost { weightBytes: number; energyJ: number; params: number; linearParams: number }
