@@ -207,6 +207,27 @@ describe('PTQ models', () => {
     const w = rtnAbsmaxPerChannel(x, 3, 8, 8);
     for (let r = 0; r < 3; r++) assertAllClose(w.subarray(r * 8, r * 8 + 8), x.subarray(r * 8, r * 8 + 8), { atol: Math.max(...Array.from(x.subarray(r * 8, r * 8 + 8), Math.abs)) / 254 + 1e-12, rtol: 0 });
   });
+  test('an observing hook sees every site once per forward with its width, and changes nothing', () => {
+    for (const quant of ['fp', 'b158', 'v2-a8'] as const) {
+      const cfg = validateConfig({ ...CFG, quant, ffnDim: 32 });
+      const m = new Transformer(refBackend(), cfg, 'f32');
+      m.init(3);
+      const b = calib(cfg, 1, 4)[0]!;
+      const loss0 = m.forward(b.tokens, b.tokens, b.B, b.T);
+      const l0 = Float32Array.from(m.logits());
+      const seen: string[] = [];
+      m.inputHook = (site, _x, M, K) => {
+        seen.push(`${site.layer}.${site.kind}:${M}x${K}`);
+        return undefined;
+      };
+      const loss1 = m.forward(b.tokens, b.tokens, b.B, b.T);
+      assert.equal(loss1, loss0, quant);
+      assert.deepEqual(Float32Array.from(m.logits()), l0, quant);
+      m.backward(); // allowed: nothing was replaced
+      const M = b.B * b.T;
+      assert.deepEqual(seen, [0, 1].flatMap((l) => [`${l}.attn:${M}x16`, `${l}.o:${M}x16`, `${l}.ffn:${M}x16`, `${l}.down:${M}x32`]), quant);
+    }
+  });
   test('the input hook is forward-only: backward after a replaced input is refused', () => {
     const m = model(CFG, 'f32');
     m.inputHook = actQuantHook(8);
