@@ -15,6 +15,7 @@ import { atomicWriteFile } from '../../io/files.js';
 import type { Backend } from '../../kernels/backend.js';
 import { paramCount, validateConfig, type ModelConfig, type QuantMode } from '../../model/config.js';
 import type { Transformer } from '../../model/transformer.js';
+import type { AdamWConfig } from '../../train/adamw.js';
 import { defaultTrainOptions, train, type StepLog, type TrainOptions } from '../../train/loop.js';
 import { prepareRun, type PreparedRun } from '../../train/prepare_run.js';
 import { DEFAULT_ENERGY, formatEnergyPerToken, formatWeightBytes, type EnergyOptions, type MatmulFormat } from '../energy.js';
@@ -48,7 +49,13 @@ export function shapeConfig(base: { dim: number; nLayers: number; ffnDim: number
   });
 }
 
-export interface TrainSpec { steps: number; batch: number; seq: number; lr: number; seed: number; warmup?: number }
+export interface TrainSpec {
+  steps: number; batch: number; seq: number; lr: number; seed: number; warmup?: number;
+  /** Optimizer overrides (default: the trainer's AdamW, β2 0.95, global-norm clipping at 1.0). */
+  adamw?: Partial<AdamWConfig>;
+  /** Default: the trainer's 0.1. */
+  weightDecay?: number;
+}
 
 export interface TrainedModel {
   model: Transformer | undefined;
@@ -63,7 +70,8 @@ export function trainModel(env: ExperimentEnv, config: ModelConfig, t: TrainSpec
   const o = defaultTrainOptions(t.steps);
   const opts: TrainOptions = {
     ...o, batchSize: t.batch, seqLen: t.seq, seed: t.seed, evalEvery: t.steps, evalBatches: 4, ckptEvery: t.steps,
-    schedule: { ...o.schedule, lr: t.lr, minLr: t.lr / 10, warmup: t.warmup ?? o.schedule.warmup },
+    schedule: { ...o.schedule, lr: t.lr, minLr: t.lr / 10, warmup: t.warmup ?? o.schedule.warmup, weightDecay: t.weightDecay ?? o.schedule.weightDecay },
+    adamw: { ...o.adamw, ...t.adamw },
   };
   const history: StepLog[] = [];
   const t0 = performance.now();
