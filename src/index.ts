@@ -46,3 +46,14 @@ export { decomposeClassifier, truncationCurve, truncatedLogits, seedConsistency,
 export { trainToy, idealToyMatrix, toyBatch, type BoolOp, type ToyOptions } from './interp/toy.js';
 export { ffnBilinearWeights, decomposeForTokens, hosvdTokens } from './interp/lm.js';
 export { tileGrid, linePlotSvg, heatmapsSvg, type RgbImage } from './interp/figures.js';
+export { formatEnergyPerToken, formatWeightBytes, trainedFormat, FP16_FORMAT, OP_ENERGY_PJ, type MatmulFormat, type EnergyOptions } from './science/energy.js';
+export { PTQ_METHODS, DEFAULT_PTQ, quantizeModel, ptqFormat, actQuantHook, type PtqSpec, type PtqOptions, type CalibBatch } from './science/ptq.js';
+export { gptqQuantize, rtnMinMax, HessianAccumulator } from './science/gptq.js';
+export { quipQuantize, randomRotation } from './science/quip.js';
+export { smoothModel, smoothScales } from './science/smoothquant.js';
+export { fitScalingLaw, predictScaling, type ScalingFit } from './science/scaling.js';
+export type { InputHook, InputSite } from './model/transformer.js';
+export { Scorer, type LlRequest, type LlResult } from './eval/loglikelihood.js';
+export { perplexity, slidingWindows, type PerplexityResult } from './eval/perplexity.js';
+export { offlineTasks, runTask, type Task, type TaskResult } from './eval/tasks.js';
+export * as zeroShotFormats from './eval/formats.js';

@@ -22,3 +22,7 @@ export { loadMnist, loadFashionMnist, parseIdx } from './interp/datasets.js';
 export { encodePng } from './interp/png.js';
 export { runMnistExperiment, runToyExperiment } from './interp/experiment.js';
 export { runLmExperiment } from './interp/lm_experiment.js';
+export { loadZeroShot, ZERO_SHOT_SETS } from './eval/loaders.js';
+export { runPtqTable, PTQ_TABLE_PRESETS } from './science/experiments/ptq_table.js';
+export { runLrStability, LR_STABILITY_PRESETS } from './science/experiments/lr_stability.js';
+export { runScaling, SCALING_PRESETS } from './science/experiments/scaling.js';

@@ -10,6 +10,8 @@ import { UsageError, type Command } from './args.js';
 import { convertCommand } from './commands/convert.js';
 import { demoCommand } from './commands/demo.js';
 import { chatCommand, generateCommand, packCommand } from './commands/generate.js';
+import { evalCommand } from './commands/eval.js';
+import { experimentCommand } from './commands/experiment.js';
 import { infoCommand } from './commands/info.js';
 import { inspectCommand } from './commands/inspect.js';
 import { serveCommand } from './commands/serve.js';
@@ -27,6 +29,8 @@ const COMMANDS: Record<string, Command> = {
   inspect: inspectCommand,
   serve: serveCommand,
   interp: interpCommand,
+  experiment: experimentCommand,
+  eval: evalCommand,
 };
 
 function usage(): string {

@@ -25,6 +25,19 @@ import { type ModelConfig, validateConfig } from './config.js';
 
 export type Dtype = 'f32' | 'f64';
 
+/**
+ * A BitLinear input of layer `layer`: 'attn' feeds q/k/v, 'o' feeds o_proj, 'ffn' feeds gate/up,
+ * 'down' feeds down_proj.
+ */
+export interface InputSite { layer: number; kind: 'attn' | 'o' | 'ffn' | 'down' }
+
+/**
+ * Forward-only observer/override of the array each group of linears reads, (M, K) row-major:
+ * return undefined to keep it (calibration statistics), or an array to use instead (activation
+ * fake-quantization of post-training-quantized models, src/science/ptq.ts).
+ */
+export type InputHook = (site: InputSite, x: FloatArray, M: number, K: number) => FloatArray | undefined;
+
 /** One named parameter tensor in the flat buffer. */
 export interface ParamInfo {
   name: string;
@@ -85,6 +98,10 @@ export class Transformer {
   private last: { B: number; T: number; M: number; tokens: Int32Array; targets: Int32Array | null } | undefined;
   /** λ of warmup quantization for every BitLinear (1 = plain BitNet). */
   private lambdaValue = 1;
+  /** Forward-only hook on every linear input (see InputHook); undefined = none (the default). */
+  inputHook: InputHook | undefined;
+  /** Set when the hook replaced an input in the last forward: backward is then refused. */
+  private hookReplaced = false;
 
   constructor(readonly be: Backend, readonly config: ModelConfig, readonly dtype: Dtype = 'f32', private readonly arena: Arena = be.arena) {
     validateConfig(config);
@@ -175,13 +192,14 @@ export class Transformer {
       x0.set(emb.subarray(t * C, (t + 1) * C), i * C);
     }
     for (const w of a.weights.values()) w.update();
+    this.hookReplaced = false;
     for (let l = 0; l < c.nLayers; l++) {
       const L = this.layers[l]!;
       const la = a.layer[l]!;
       const x = a.resid[2 * l]!, xMid = a.resid[2 * l + 1]!, xOut = a.resid[2 * l + 2]!;
       // attention block
       be.rmsnormForward(la.ln1, la.ln1Rstd, x, this.param(L.attnNorm).p, M, C, c.normEps);
-      const inA = la.inAttn.forward(la.ln1, M);
+      const inA = this.site(l, 'attn', la.inAttn.forward(la.ln1, M), M, C);
       linearForward(be, la.q, inA, a.weights.get(L.wq)!, M);
       linearForward(be, la.k, inA, a.weights.get(L.wk)!, M);
       linearForward(be, la.v, inA, a.weights.get(L.wv)!, M);
@@ -193,11 +211,11 @@ export class Transformer {
         be.rmsnormForward(la.sub1, la.sub1Rstd, o, this.param(L.attnSubNorm).p, M, C, c.normEps);
         o = la.sub1;
       }
-      linearForward(be, a.tmpC, la.inO.forward(o, M), a.weights.get(L.wo)!, M);
+      linearForward(be, a.tmpC, this.site(l, 'o', la.inO.forward(o, M), M, C), a.weights.get(L.wo)!, M);
       add(xMid, x, a.tmpC, M * C);
       // FFN block
       be.rmsnormForward(la.ln2, la.ln2Rstd, xMid, this.param(L.ffnNorm).p, M, C, c.normEps);
-      const inF = la.inFfn.forward(la.ln2, M);
+      const inF = this.site(l, 'ffn', la.inFfn.forward(la.ln2, M), M, C);
       linearForward(be, la.up, inF, a.weights.get(L.wUp)!, M);
       if (L.wGate) {
         linearForward(be, la.gate, inF, a.weights.get(L.wGate)!, M);
@@ -211,7 +229,7 @@ export class Transformer {
         be.rmsnormForward(la.sub2, la.sub2Rstd, h, this.param(L.ffnSubNorm).p, M, F, c.normEps);
         h = la.sub2;
       }
-      linearForward(be, a.tmpC, la.inDown.forward(h, M), a.weights.get(L.wDown)!, M);
+      linearForward(be, a.tmpC, this.site(l, 'down', la.inDown.forward(h, M), M, F), a.weights.get(L.wDown)!, M);
       add(xOut, xMid, a.tmpC, M * C);
     }
     const xL = a.resid[2 * c.nLayers]!;
@@ -224,6 +242,15 @@ export class Transformer {
     for (let i = 0; i < M; i++) if (targets[i]! >= 0) (sum += a.losses[i]!), n++;
     if (n === 0) throw new ArgumentError('forward: every target is -1 (ignored); nothing to learn from');
     return sum / n;
+  }
+
+  /** The input hook applied at one site (identity without a hook). */
+  private site(layer: number, kind: InputSite['kind'], x: FloatArray, M: number, K: number): FloatArray {
+    if (this.inputHook === undefined) return x;
+    const r = this.inputHook({ layer, kind }, x, M, K);
+    if (r === undefined) return x;
+    this.hookReplaced = true;
+    return r;
   }
 
   /** Logits (M, V) of the last forward pass. */
@@ -240,6 +267,7 @@ export class Transformer {
   backward(): void {
     const last = this.last;
     if (!this.acts || !last || last.targets === null) throw new ArgumentError('backward: run forward with targets first');
+    if (this.hookReplaced) throw new ArgumentError('backward: the input hook replaced linear inputs in the last forward (forward-only)');
     const c = this.config;
     const a = this.acts;
     const be = this.be;

@@ -62,3 +62,67 @@ export function weightBytes(c: ModelConfig, fpBytes = 2): number {
   if (c.quant === 'fp') return n * fpBytes;
   return c.quant === 'bitnet' ? n / 8 : n / 4;
 }
+
+/**
+ * How a (possibly quantized) model's projection matmuls are computed, for the energy and memory
+ * of every row of the PTQ table:
+ *   'fp'       dense fp MACs (FP models and weight-only W·A16 formats, whose weights are dequantized to fp16)
+ *   'int'      integer MACs (W8A8, W4A4): Table 2 has no int4 entry, so int4 is charged as int8 (an upper bound),
+ *              plus (N + K) rescale multiplies as in Eq. 18
+ *   'int-add'  1-/1.58-bit weights: int8 additions only, plus (N + K) rescales (Eq. 18)
+ */
+export interface MatmulFormat {
+  /** Weight bits per element as stored (1.58 is stored as 2-bit i2; see formatWeightBytes). */
+  wBits: number;
+  aBits: number;
+  arith: 'fp' | 'int' | 'int-add';
+  /** Bytes of scale/zero-point overhead per output row of each matrix (e.g. 2 for an fp16 scale, 3 with an 8-bit zero point). */
+  rowOverheadBytes: number;
+  /** Columns per quantization group (0 = one group per row): overhead is per group. */
+  groupSize: number;
+  /** Online rotation of each linear's input and output (QuIP): 'dense' = N² + K² fp MACs per token, 'hadamard' = (N log₂N + K log₂K) fp adds. */
+  rotation?: 'dense' | 'hadamard';
+}
+
+export const FP16_FORMAT: MatmulFormat = { wBits: 16, aBits: 16, arith: 'fp', rowOverheadBytes: 0, groupSize: 0 };
+
+/** The format of a model trained in `quant` mode (BitNet v1: W1A8, b1.58/v2: W1.58A8 — v2's A4 inputs are charged as int8 adds too). */
+export function trainedFormat(quant: ModelConfig['quant']): MatmulFormat {
+  if (quant === 'fp') return FP16_FORMAT;
+  return { wBits: quant === 'bitnet' ? 1 : 1.58, aBits: quant === 'v2-a4' ? 4 : 8, arith: 'int-add', rowOverheadBytes: 0, groupSize: 0 };
+}
+
+/** Joules per token of the projections of `c` computed in format `f` (Eqs. 16–18 with the rules above). */
+export function formatEnergyPerToken(c: ModelConfig, f: MatmulFormat, o: EnergyOptions = DEFAULT_ENERGY): { joules: number; addJ: number; mulJ: number } {
+  const tbl = OP_ENERGY_PJ[o.node];
+  if (tbl === undefined) throw new ArgumentError(`unknown process node '${String(o.node)}'`);
+  let add = 0, mul = 0;
+  for (const [N, K] of linearShapes(c)) {
+    if (f.arith === 'fp') {
+      add += N * (K - 1) * tbl[o.fpPrecision].add;
+      mul += N * K * tbl[o.fpPrecision].mul;
+    } else {
+      add += N * (K - 1) * tbl.int8.add;
+      if (f.arith === 'int') mul += N * K * tbl.int8.mul;
+      mul += (N + K) * tbl[o.rescalePrecision].mul;
+    }
+    if (f.rotation === 'dense') {
+      add += (N * (N - 1) + K * (K - 1)) * tbl[o.fpPrecision].add;
+      mul += (N * N + K * K) * tbl[o.fpPrecision].mul;
+    } else if (f.rotation === 'hadamard') {
+      add += (N * Math.log2(N) + K * Math.log2(K)) * tbl[o.fpPrecision].add;
+    }
+  }
+  return { joules: (add + mul) * 1e-12, addJ: add * 1e-12, mulJ: mul * 1e-12 };
+}
+
+/** Bytes of the projection weights in format `f`: ⌈bits⌉ per weight (1.58 → 2, the i2 packing) plus per-row/group overhead. */
+export function formatWeightBytes(c: ModelConfig, f: MatmulFormat): number {
+  const bits = f.wBits === 1.58 ? 2 : f.wBits;
+  let b = 0;
+  for (const [N, K] of linearShapes(c)) {
+    const groups = f.groupSize > 0 ? Math.ceil(K / f.groupSize) : 1;
+    b += (N * K * bits) / 8 + N * groups * f.rowOverheadBytes;
+  }
+  return b;
+}

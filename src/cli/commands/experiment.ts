@@ -1,0 +1,91 @@
+/**
+ * `bitnet experiment NAME`: the BitNet papers' comparisons at CPU scale (src/science/experiments):
+ *   ptq-table      FP / BitNet / b1.58 / v2 trained from scratch vs FP + post-training quantization
+ *   lr-stability   the large-learning-rate test (BitNet converges where FP diverges)
+ *   scaling        L(N) = aN^b + c over model sizes for FP and b1.58, and loss vs energy
+ * Each writes report.md, results.json and SVG plots into --out (default runs/experiments/NAME).
+ */
+import { join } from 'node:path';
+import { createBackend } from '../../kernels/backend.js';
+import type { EnergyOptions } from '../../science/energy.js';
+import { prepareEnv } from '../../science/experiments/common.js';
+import { LR_STABILITY_PRESETS, runLrStability, writeLrStability } from '../../science/experiments/lr_stability.js';
+import { PTQ_TABLE_PRESETS, runPtqTable, writePtqTable } from '../../science/experiments/ptq_table.js';
+import { runScaling, SCALING_PRESETS, writeScaling } from '../../science/experiments/scaling.js';
+import { PTQ_METHODS } from '../../science/ptq.js';
+import { choiceFlag, intFlag, numFlag, UsageError, type Command } from '../args.js';
+
+const EXPERIMENTS = ['ptq-table', 'lr-stability', 'scaling'] as const;
+
+export const experimentCommand: Command = {
+  summary: 'run an experiment (ptq-table | lr-stability | scaling) and write a markdown/JSON/SVG report',
+  usage: 'bitnet experiment ptq-table|lr-stability|scaling [--preset NAME]',
+  options: {
+    preset: { type: 'string', default: 'default' },
+    data: { type: 'string', default: 'sotu' },
+    vocab: { type: 'string', default: '4096' },
+    'cache-dir': { type: 'string', default: '.bitnet-cache' },
+    'eval-split': { type: 'string', default: 'test' },
+    ptq: { type: 'string' },
+    alpha: { type: 'string' },
+    'group-size': { type: 'string' },
+    'act-order': { type: 'string' },
+    'rescale-precision': { type: 'string', default: 'fp16' },
+    node: { type: 'string', default: '7nm' },
+    steps: { type: 'string' },
+    threads: { type: 'string', short: 't' },
+    out: { type: 'string', short: 'o' },
+  },
+  async run(v, positionals) {
+    const name = positionals[0];
+    if (name === undefined || !(EXPERIMENTS as readonly string[]).includes(name)) throw new UsageError(`name an experiment: ${EXPERIMENTS.join(', ')}${name ? ` (got '${name}')` : ''}`);
+    const presetName = v.preset as string;
+    const presets: Record<string, object> = name === 'ptq-table' ? PTQ_TABLE_PRESETS : name === 'scaling' ? SCALING_PRESETS : LR_STABILITY_PRESETS;
+    if (presets[presetName] === undefined) throw new UsageError(`--preset must be one of ${Object.keys(presets).join(', ')} for ${name}, got '${presetName}'`);
+    const energy: EnergyOptions = {
+      node: choiceFlag(v, 'node', ['7nm', '45nm'] as const)!,
+      fpPrecision: 'fp16',
+      rescalePrecision: choiceFlag(v, 'rescale-precision', ['fp16', 'fp32', 'int8'] as const)!,
+    };
+    const threads = intFlag(v, 'threads');
+    const out = (v.out as string | undefined) ?? join('runs', 'experiments', name);
+    const command = `bitnet experiment ${[name, ...process.argv.slice(4)].join(' ')}`;
+    const be = await createBackend(threads !== undefined ? { threads } : {});
+    try {
+      const log = (m: string) => console.error(m);
+      const env = prepareEnv(be, { data: v.data as string, vocab: intFlag(v, 'vocab', 258)!, cacheDir: v['cache-dir'] as string, seed: 0, evalSplit: choiceFlag(v, 'eval-split', ['val', 'test'] as const)!, log });
+      log(`experiment ${name}, preset ${presetName}: backend ${be.name} × ${be.threads} threads; ${env.prep.counts.train} training tokens; report → ${out}/`);
+      const steps = intFlag(v, 'steps');
+      let md: string;
+      if (name === 'ptq-table') {
+        const p = { ...PTQ_TABLE_PRESETS[presetName]! };
+        if (steps !== undefined) p.train = { ...p.train, steps };
+        if (v.ptq !== undefined) {
+          const list = (v.ptq as string).split(',').filter((s) => s.length > 0);
+          for (const m of list) if (PTQ_METHODS[m] === undefined) throw new UsageError(`--ptq: unknown method '${m}' (choose from ${Object.keys(PTQ_METHODS).join(', ')})`);
+          p.ptq = list;
+        }
+        const gs = intFlag(v, 'group-size', 0);
+        const ao = choiceFlag(v, 'act-order', ['true', 'false'] as const);
+        const alpha = numFlag(v, 'alpha', 0);
+        if (alpha !== undefined && alpha > 1) throw new UsageError(`--alpha must be in [0, 1], got ${alpha}`);
+        const ptqOpts = {
+          ...(alpha !== undefined ? { alpha } : {}),
+          gptq: { groupSize: gs ?? 0, blockSize: 128, damp: 0.01, actOrder: ao === undefined ? true : ao === 'true' },
+        };
+        md = writePtqTable(out, runPtqTable(env, presetName, p, ptqOpts, energy), p, command);
+      } else if (name === 'lr-stability') {
+        const p = { ...LR_STABILITY_PRESETS[presetName]! };
+        if (steps !== undefined) p.steps = steps;
+        md = writeLrStability(out, runLrStability(env, presetName, p), p, command);
+      } else {
+        const p = { ...SCALING_PRESETS[presetName]! };
+        if (steps !== undefined) p.steps = steps;
+        md = writeScaling(out, runScaling(env, presetName, p, energy), p, command);
+      }
+      console.log(md);
+    } finally {
+      await be.dispose();
+    }
+  },
+};

@@ -1,0 +1,200 @@
+/**
+ * `bitnet experiment ptq-table`: the shape of BitNet Table 3 (SPEC.md §1.6) at CPU scale.
+ * Trained from scratch with the same shape, data, steps and seed: FP, BitNet (v1, W1A8), b1.58,
+ * v2-a8, v2-a4; then the FP model quantized after training with every PTQ method. Each row: held-out
+ * perplexity and bits per byte (sliding window), the offline zero-shot accuracies (acc_norm for the
+ * choice tasks), projection-weight memory and matmul energy per token.
+ */
+import type { ModelConfig, QuantMode } from '../../model/config.js';
+import type { Transformer } from '../../model/transformer.js';
+import type { TaskResult } from '../../eval/tasks.js';
+import { DEFAULT_ENERGY, trainedFormat, type EnergyOptions } from '../energy.js';
+import { cloneModel, DEFAULT_PTQ, PTQ_METHODS, ptqFormat, quantizeModel, type PtqOptions } from '../ptq.js';
+import { allSites, siteLinears } from '../sites.js';
+import { buildOfflineTasks, calibrationBatches, costOf, energyAssumptions, evaluateModel, shapeConfig, trainModel, writeReport, type Cost, type EvalOptions, type ExperimentEnv, type ModelEval, type TrainSpec } from './common.js';
+import { barChartSvg, mdTable } from './plots.js';
+
+export interface PtqTablePreset {
+  description: string;
+  shape: { dim: number; nLayers: number; ffnDim: number; maxSeqLen: number };
+  train: Omit<TrainSpec, 'lr'>;
+  /** Peak learning rate per mode (BitNet wants a larger LR than FP, 2310.11453 §2.2). */
+  lr: { fp: number; quantized: number };
+  trained: QuantMode[];
+  ptq: string[];
+  calib: { batches: number; batch: number };
+  eval: EvalOptions;
+}
+
+/** Presets. `default` fits in ~15 min on 2 shared cores; `small` and `medium` are documented larger runs. */
+export const PTQ_TABLE_PRESETS: Record<string, PtqTablePreset> = {
+  /** Seconds: a plumbing check (tests), not a result. */
+  smoke: {
+    description: 'plumbing check: 1 layer × 64 wide, 10 steps',
+    shape: { dim: 64, nLayers: 1, ffnDim: 128, maxSeqLen: 64 },
+    train: { steps: 10, batch: 4, seq: 64, seed: 1337 },
+    lr: { fp: 2e-3, quantized: 4e-3 },
+    trained: ['fp', 'b158'],
+    ptq: ['absmax-w8a8', 'smoothquant-w4a4', 'gptq-w3a16', 'quip-w2a16'],
+    calib: { batches: 2, batch: 4 },
+    eval: { pplTokens: 512, taskItems: 6, seed: 1234, batch: 8, window: 64 },
+  },
+  default: {
+    description: '2 layers × 128 wide (FFN 256, pow2 for v2), 800 steps × 8 × 128 tokens per model (~12 min on 2 uncontended cores)',
+    shape: { dim: 128, nLayers: 2, ffnDim: 256, maxSeqLen: 128 },
+    train: { steps: 800, batch: 8, seq: 128, seed: 1337 },
+    lr: { fp: 2e-3, quantized: 4e-3 },
+    trained: ['fp', 'bitnet', 'b158', 'v2-a8', 'v2-a4'],
+    ptq: Object.keys(PTQ_METHODS),
+    calib: { batches: 16, batch: 8 },
+    eval: { pplTokens: 16384, taskItems: 100, seed: 1234, batch: 8, window: 128 },
+  },
+  small: {
+    description: '4 layers × 256 wide (FFN 512), 2000 steps × 16 × 256 tokens per model (~2–3 h on 2 cores)',
+    shape: { dim: 256, nLayers: 4, ffnDim: 512, maxSeqLen: 256 },
+    train: { steps: 2000, batch: 16, seq: 256, seed: 1337 },
+    lr: { fp: 1.5e-3, quantized: 3e-3 },
+    trained: ['fp', 'bitnet', 'b158', 'v2-a8', 'v2-a4'],
+    ptq: Object.keys(PTQ_METHODS),
+    calib: { batches: 32, batch: 8 },
+    eval: { pplTokens: 65536, taskItems: 400, seed: 1234, batch: 8, window: 256 },
+  },
+  medium: {
+    description: '6 layers × 512 wide (FFN 1024), 5000 steps × 16 × 256 tokens per model (a day on 2 cores; hours on 16)',
+    shape: { dim: 512, nLayers: 6, ffnDim: 1024, maxSeqLen: 256 },
+    train: { steps: 5000, batch: 16, seq: 256, seed: 1337 },
+    lr: { fp: 1e-3, quantized: 2e-3 },
+    trained: ['fp', 'bitnet', 'b158', 'v2-a8', 'v2-a4'],
+    ptq: Object.keys(PTQ_METHODS),
+    calib: { batches: 64, batch: 8 },
+    eval: { pplTokens: 262144, taskItems: 1000, seed: 1234, batch: 8, window: 256 },
+  },
+};
+
+export interface PtqRow {
+  label: string;
+  /** 'reference': the FP model with every projection zeroed — how far any quantization could fall. */
+  kind: 'trained' | 'ptq' | 'reference';
+  method: string;
+  wBits: number;
+  aBits: number;
+  eval: ModelEval;
+  cost: Cost;
+  notes?: string[];
+}
+
+export interface PtqTableResult {
+  preset: string;
+  config: ModelConfig;
+  rows: PtqRow[];
+  energy: EnergyOptions;
+  trainSeconds: Record<string, number>;
+  evalSplit: string;
+}
+
+const TRAINED_LABEL: Record<QuantMode, string> = { fp: 'FP (fp16) from scratch', bitnet: 'BitNet v1 W1A8 from scratch', b158: 'BitNet b1.58 W1.58A8 from scratch', 'v2-a8': 'BitNet v2 W1.58A8 from scratch', 'v2-a4': 'BitNet v2 W1.58A4 from scratch' };
+
+export function runPtqTable(env: ExperimentEnv, presetName: string, p: PtqTablePreset, ptqOpts: Partial<PtqOptions> = {}, energy: EnergyOptions = DEFAULT_ENERGY): PtqTableResult {
+  const vocabSize = env.prep.tokenizer.vocabSize;
+  const tasks = buildOfflineTasks(env, p.eval.taskItems, p.eval.seed, p.eval.window);
+  env.log(`offline tasks from the ${env.evalSplit} split: ${tasks.map((t) => `${t.name} ${t.kind === 'text' ? t.texts.length : t.items.length}`).join(', ')}`);
+  const rows: PtqRow[] = [];
+  const trainSeconds: Record<string, number> = {};
+  let fpModel: Transformer | undefined;
+  let fpConfig: ModelConfig | undefined;
+  for (const quant of p.trained) {
+    const config = shapeConfig({ ...p.shape, vocabSize }, quant);
+    env.log(`training ${quant} (${(costOf(config, trainedFormat(quant)).params / 1e6).toFixed(2)}M params)…`);
+    const t = trainModel(env, config, { ...p.train, lr: quant === 'fp' ? p.lr.fp : p.lr.quantized }, quant);
+    trainSeconds[quant] = t.seconds;
+    if (t.model === undefined) {
+      env.log(`  ${quant} diverged at step ${t.divergedAt}; no row`);
+      continue;
+    }
+    const f = trainedFormat(quant);
+    const ev = evaluateModel(env, t.model, tasks, p.eval);
+    env.log(`  ${quant}: held-out ppl ${ev.ppl.toFixed(2)}, bpb ${ev.bpb.toFixed(3)} (${t.seconds.toFixed(0)} s train, ${ev.seconds.toFixed(0)} s eval)`);
+    rows.push({ label: TRAINED_LABEL[quant], kind: 'trained', method: quant, wBits: f.wBits, aBits: f.aBits, eval: ev, cost: costOf(config, f, energy) });
+    if (quant === 'fp') (fpModel = t.model), (fpConfig = config);
+  }
+  if (fpModel !== undefined && fpConfig !== undefined && p.ptq.length > 0) {
+    const calib = calibrationBatches(env, p.calib.batches, p.calib.batch, p.train.seq);
+    const o = { ...DEFAULT_PTQ, ...ptqOpts, seed: p.train.seed };
+    for (const method of p.ptq) {
+      const spec = PTQ_METHODS[method]!;
+      const t0 = performance.now();
+      const { model, notes } = quantizeModel(fpModel, method, calib, o);
+      const qs = (performance.now() - t0) / 1000;
+      const ev = evaluateModel(env, model, tasks, p.eval);
+      env.log(`  FP + ${spec.label}: ppl ${ev.ppl.toFixed(2)}, bpb ${ev.bpb.toFixed(3)} (${qs.toFixed(1)} s quantize, ${ev.seconds.toFixed(0)} s eval)`);
+      rows.push({ label: `FP + ${spec.label}`, kind: 'ptq', method, wBits: spec.wBits, aBits: spec.aBits, eval: ev, cost: costOf(fpConfig, ptqFormat(method, fpConfig, o), energy), ...(notes.length ? { notes } : {}) });
+    }
+  }
+  if (fpModel !== undefined && fpConfig !== undefined) {
+    // Reference floor: no information through the projections (attention and FFN outputs are 0).
+    const zero = cloneModel(fpModel);
+    for (const site of allSites(fpConfig)) for (const n of siteLinears(fpConfig, site)) zero.param(n).p.fill(0);
+    const ev = evaluateModel(env, zero, tasks, p.eval);
+    env.log(`  FP with projections zeroed: ppl ${ev.ppl.toFixed(2)}, bpb ${ev.bpb.toFixed(3)}`);
+    rows.push({ label: 'FP, projections zeroed (floor)', kind: 'reference', method: 'zero', wBits: 0, aBits: 16, eval: ev, cost: { ...costOf(fpConfig, trainedFormat('fp'), energy), weightBytes: 0, energyJ: 0 } });
+  }
+  return { preset: presetName, evalSplit: env.evalSplit, config: fpConfig ?? shapeConfig({ ...p.shape, vocabSize }, 'fp'), rows, energy, trainSeconds };
+}
+
+const bpbOf = (x: PtqRow) => x.eval.bpb;
+
+function taskCell(t: TaskResult | undefined): string {
+  if (t === undefined) return '–';
+  return ((t.kind === 'choice' ? t.accNorm! : t.acc!) * 100).toFixed(1);
+}
+
+export function ptqTableReport(r: PtqTableResult, p: PtqTablePreset, command: string): { md: string; json: string; svgs: Record<string, string> } {
+  const taskNames = r.rows[0]?.eval.tasks.map((t) => t.name) ?? [];
+  const fp = r.rows.find((x) => x.method === 'fp');
+  const head = ['model', 'W/A bits', 'PPL', 'bpb', ...taskNames, 'avg', 'weights KiB', 'energy nJ/tok', fp ? 'FP energy ÷ this' : ''].filter((h) => h !== '');
+  const rows = r.rows.map((x) => {
+    const accs = x.eval.tasks.map((t) => (t.kind === 'choice' ? t.accNorm! : t.acc!));
+    const avg = accs.length ? (accs.reduce((a, b) => a + b, 0) / accs.length) * 100 : NaN;
+    return [
+      x.label, x.kind === 'reference' ? '–' : `${x.wBits}/${x.aBits}`, x.eval.ppl < 1e4 ? x.eval.ppl.toFixed(2) : x.eval.ppl.toExponential(1), x.eval.bpb.toFixed(3),
+      ...x.eval.tasks.map(taskCell), avg.toFixed(1), (x.cost.weightBytes / 1024).toFixed(1), (x.cost.energyJ * 1e9).toFixed(3),
+      ...(fp ? [x.cost.energyJ > 0 ? `${(fp.cost.energyJ / x.cost.energyJ).toFixed(1)}×` : '–'] : []),
+    ];
+  });
+  const chance = r.rows[0]?.eval.tasks.map((t) => (t.chance !== undefined ? `${t.name} ${(t.chance * 100).toFixed(0)} %` : `${t.name} (greedy last word)`)).join(', ') ?? '';
+  const c = r.config;
+  const notes = r.rows.flatMap((x) => (x.notes ?? []).map((n) => `- ${x.label}: ${n}`));
+  const md = `# PTQ table (BitNet Table 3 shape) — preset \`${r.preset}\`
+
+Command: \`${command}\`
+
+Model: ${c.nLayers} layers × ${c.dim} wide, FFN ${c.ffnDim} (${c.ffn}), ${c.nHeads} heads, vocab ${c.vocabSize}, context ${c.maxSeqLen}; ${p.description}.
+Same shape, data order, steps and seed for every trained row; peak LR ${p.lr.fp} (FP) / ${p.lr.quantized} (BitNet), cosine to LR/10.
+PTQ rows quantize the trained FP model; calibration: ${p.calib.batches} × ${p.calib.batch} training sequences of ${p.train.seq} tokens.
+
+Held-out evaluation on the corpus's \`${r.evalSplit}\` split: PPL and bits/byte by sliding window (window ${p.eval.window}, stride ${p.eval.window / 2}, ${r.rows[0]?.eval.tokens ?? 0} tokens);
+offline tasks (${p.eval.taskItems} items each, accuracy in %; choice tasks use length-normalised acc_norm; chance: ${chance}).
+
+${mdTable(head, rows)}
+
+${energyAssumptions(r.energy)}
+${notes.length ? `\nNotes:\n${notes.join('\n')}\n` : ''}
+Training time (s): ${Object.entries(r.trainSeconds).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}.
+`;
+  const json = JSON.stringify({ preset: r.preset, evalSplit: r.evalSplit, presetSpec: p, config: r.config, energy: r.energy, trainSeconds: r.trainSeconds, rows: r.rows }, null, 2) + '\n';
+  const bars = (f: (x: PtqRow) => number) => r.rows.filter((x) => x.kind !== 'reference' || f === bpbOf).map((x) => ({ label: x.label.replace(' from scratch', ''), value: f(x), group: x.kind === 'trained' ? 0 : x.kind === 'ptq' ? 1 : 2 }));
+  return {
+    md, json,
+    svgs: {
+      'bpb.svg': barChartSvg({ title: 'Held-out bits per byte (lower is better)', xLabel: 'bits per byte', bars: bars(bpbOf) }),
+      'energy.svg': barChartSvg({ title: 'Matmul energy per token', xLabel: 'nJ / token', bars: bars((x) => x.cost.energyJ * 1e9), logX: true }),
+      'memory.svg': barChartSvg({ title: 'Projection weight memory', xLabel: 'KiB', bars: bars((x) => x.cost.weightBytes / 1024) }),
+    },
+  };
+}
+
+export function writePtqTable(dir: string, r: PtqTableResult, p: PtqTablePreset, command: string): string {
+  const rep = ptqTableReport(r, p, command);
+  writeReport(dir, { 'report.md': rep.md, 'results.json': rep.json, ...rep.svgs });
+  return rep.md;
+}
