@@ -13,7 +13,7 @@ export { tensor, zeros, type Tensor } from './tensor/tensor.js';
 export { FORMAT_TRAITS, formatTraits, type FormatName, type FormatTraits } from './quant/formats.js';
 export { PRESETS, makeConfig, validateConfig, paramCount, type ModelConfig, type QuantMode, type FfnKind } from './model/config.js';
 export { Transformer } from './model/transformer.js';
-export { MODE_TRAITS, QuantInput, QuantWeight } from './nn/bitlinear.js';
+export { MODE_TRAITS, QuantInput, QuantWeight, BitLinear, type BitLinearOptions } from './nn/bitlinear.js';
 export { AdamW } from './train/adamw.js';
 export { scheduleAt, lambdaAt, type ScheduleConfig } from './train/schedule.js';
 export { train, evaluate, defaultTrainOptions, type TrainOptions, type DataSource, type RunStore, type StepLog } from './train/loop.js';

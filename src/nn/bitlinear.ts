@@ -21,6 +21,8 @@ import type { Backend } from '../kernels/backend.js';
 import type { FloatArray } from '../tensor/dtype.js';
 import type { Arena } from '../tensor/arena.js';
 import type { QuantMode } from '../model/config.js';
+import { ArgumentError } from '../errors.js';
+import { Rng } from '../tensor/rng.js';
 
 export type ActQuant = 'none' | 'i8-token' | 'i8-tensor' | 'i4-token';
 export type WeightQuant = 'none' | 'ternary' | 'sign';
@@ -205,5 +207,80 @@ function fakeQuantGroupsPerTensor(out: FloatArray, x: FloatArray, M: number, K: 
         out[m * K + j] = Math.max(-128, Math.min(127, r)) / s;
       }
     }
+  }
+}
+
+export interface BitLinearOptions {
+  inFeatures: number;
+  outFeatures: number;
+  /** The BitLinear variant (MODE_TRAITS); 'fp' is nn.Linear. */
+  mode: QuantMode;
+  /** Largest number of rows (tokens) per call. */
+  maxRows: number;
+  /** H-BitLinear (BitNet v2): online Hadamard transform of the input (inFeatures a power of two). */
+  hadamard?: boolean;
+  dtype?: 'f32' | 'f64';
+  /** Init N(0, 0.02) from this seed (default 0). */
+  seed?: number;
+  eps?: number;
+}
+
+/**
+ * A standalone BitLinear layer, the drop-in for nn.Linear (no bias), for users composing their own models:
+ *   y = forward(x, M)     x (M, K) → y (M, N): quantize input and weight (fake-quant), matmul
+ *   dx = backward(dy, M)  STE: dx = prep'(dy · w̃), and the latent weight's gradient `grad` += dyᵀ · a
+ * Owns its latent weight (N, K) and gradient; buffers are allocated once for maxRows.
+ * The Transformer uses the same QuantInput/QuantWeight pieces with shared inputs (q/k/v, gate/up).
+ */
+export class BitLinear {
+  readonly weight: FloatArray;
+  readonly grad: FloatArray;
+  private readonly input: QuantInput;
+  private readonly qw: QuantWeight;
+  private readonly y: FloatArray;
+  private readonly dx: FloatArray;
+
+  constructor(private readonly be: Backend, arena: Arena, readonly opts: BitLinearOptions) {
+    const { inFeatures: K, outFeatures: N, mode, maxRows } = opts;
+    const dtype = opts.dtype ?? 'f32';
+    const tr = MODE_TRAITS[mode];
+    if (tr === undefined) throw new ArgumentError(`BitLinear: unknown mode '${String(mode)}'`);
+    for (const [k, v] of Object.entries({ inFeatures: K, outFeatures: N, maxRows })) {
+      if (!Number.isInteger(v) || v < 1) throw new ArgumentError(`BitLinear: ${k} must be a positive integer, got ${v}`);
+    }
+    const hadamard = opts.hadamard ?? false;
+    if (hadamard && (K & (K - 1)) !== 0) throw new ArgumentError(`BitLinear: the Hadamard input needs a power-of-two inFeatures, got ${K}`);
+    this.weight = arena.alloc(dtype, N * K);
+    this.grad = arena.alloc(dtype, N * K);
+    new Rng(opts.seed ?? 0).fillNormal(this.weight, 0, 0.02);
+    const act = hadamard && tr.hadamardAct ? tr.hadamardAct : tr.act;
+    this.input = new QuantInput(be, arena, { act, lnInside: tr.lnInside, hadamard, groups: 1, eps: opts.eps ?? 1e-5 }, maxRows, K, dtype);
+    this.qw = new QuantWeight(be, arena, tr.weight, this.weight, N, K, 1);
+    this.y = arena.alloc(dtype, maxRows * N);
+    this.dx = arena.alloc(dtype, maxRows * K);
+  }
+
+  /** y (M, N) for x (M, K); the returned view is valid until the next forward. */
+  forward(x: FloatArray, M: number): FloatArray {
+    this.checkRows(M);
+    const a = this.input.forward(x, M);
+    this.qw.update();
+    const y = this.y.subarray(0, M * this.opts.outFeatures);
+    linearForward(this.be, y, a, this.qw, M);
+    return y;
+  }
+
+  /** dx (M, K) for dy (M, N) of the last forward; accumulates the weight gradient into `grad`. */
+  backward(dy: FloatArray, M: number): FloatArray {
+    this.checkRows(M);
+    linearBackward(this.be, this.input.da, this.grad, dy, this.input.input, this.qw, M);
+    const dx = this.dx.subarray(0, M * this.opts.inFeatures);
+    dx.fill(0);
+    this.input.backward(dx, M);
+    return dx;
+  }
+
+  private checkRows(M: number): void {
+    if (!Number.isInteger(M) || M < 1 || M > this.opts.maxRows) throw new ArgumentError(`BitLinear: M=${M} rows must be in [1, maxRows=${this.opts.maxRows}]`);
   }
 }
