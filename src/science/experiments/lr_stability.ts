@@ -66,7 +66,10 @@ export function runLrStability(env: ExperimentEnv, presetName: string, p: LrStab
 }
 
 export function writeLrStability(dir: string, r: { preset: string; runs: LrRun[]; vocab: number }, p: LrStabilityPreset, command: string): string {
-  const rows = r.runs.map((x) => [x.mode, String(x.lr), x.diverged ? `**diverged** (${x.reason})` : 'converged', Number.isFinite(x.finalTrainLoss) ? x.finalTrainLoss.toFixed(3) : '–', Number.isFinite(x.heldOutBpb) ? x.heldOutBpb.toFixed(3) : '–', x.seconds.toFixed(0)]);
+  const lowest = Math.min(...r.runs.map((x) => x.lr));
+  const base = (mode: string) => r.runs.find((x) => x.mode === mode && x.lr === lowest);
+  const delta = (x: LrRun) => { const b = base(x.mode); return b && Number.isFinite(x.heldOutBpb) && Number.isFinite(b.heldOutBpb) ? (x.heldOutBpb - b.heldOutBpb >= 0 ? '+' : '') + (x.heldOutBpb - b.heldOutBpb).toFixed(3) : '–'; };
+  const rows = r.runs.map((x) => [x.mode, String(x.lr), x.diverged ? `**diverged** (${x.reason})` : 'converged', Number.isFinite(x.finalTrainLoss) ? x.finalTrainLoss.toFixed(3) : '–', Number.isFinite(x.heldOutBpb) ? x.heldOutBpb.toFixed(3) : '–', delta(x), x.seconds.toFixed(0)]);
   const md = `# Large-learning-rate stability — preset \`${r.preset}\`
 
 Command: \`${command}\`
@@ -74,7 +77,7 @@ Command: \`${command}\`
 ${p.description}. Same shape, data order, seed and cosine schedule (warmup ${Math.min(50, Math.floor(p.steps / 10))} steps, to LR/10) for every run; only the peak LR and the BitLinear mode change. Optimizer: AdamW β = (${p.adamw.beta1 ?? 0.9}, ${p.adamw.beta2 ?? 0.95}), ${p.adamw.gradClip === 0 ? 'no gradient clipping' : `global-norm clipping at ${p.adamw.gradClip ?? 1}`}, weight decay ${p.weightDecay}.
 Diverged = a non-finite gradient, or a final training loss (mean of the last 10 % of steps) above ln V (uniform guessing, ${Math.log(r.vocab).toFixed(2)} nats) or more than 1 nat above the run's own minimum.
 
-${mdTable(['mode', 'peak LR', 'outcome', 'final train loss', 'held-out bpb', 'seconds'], rows)}
+${mdTable(['mode', 'peak LR', 'outcome', 'final train loss', 'held-out bpb', `bpb vs LR ${lowest}`, 'seconds'], rows)}
 
 Loss curves: one SVG per learning rate (\`loss-lr-*.svg\`).
 `;
