@@ -40,7 +40,7 @@ export const PTQ_TABLE_PRESETS: Record<string, PtqTablePreset> = {
     eval: { pplTokens: 512, taskItems: 6, seed: 1234, batch: 8, window: 64 },
   },
   default: {
-    description: '2 layers × 128 wide (FFN 256, pow2 for v2), 800 steps × 8 × 128 tokens per model (~12 min on 2 uncontended cores)',
+    description: '2 layers × 128 wide (FFN 256, pow2 for v2), 800 steps × 8 × 128 tokens per model (measured: 22 min of training for the 5 models on 2 busy cores)',
     shape: { dim: 128, nLayers: 2, ffnDim: 256, maxSeqLen: 128 },
     train: { steps: 800, batch: 8, seq: 128, seed: 1337 },
     lr: { fp: 2e-3, quantized: 4e-3 },
@@ -50,7 +50,7 @@ export const PTQ_TABLE_PRESETS: Record<string, PtqTablePreset> = {
     eval: { pplTokens: 16384, taskItems: 100, seed: 1234, batch: 8, window: 128 },
   },
   small: {
-    description: '4 layers × 256 wide (FFN 512), 2000 steps × 16 × 256 tokens per model (~2–3 h on 2 cores)',
+    description: '4 layers × 256 wide (FFN 512), 2000 steps × 16 × 256 tokens per model (estimated 2–3 h on 2 cores, not measured)',
     shape: { dim: 256, nLayers: 4, ffnDim: 512, maxSeqLen: 256 },
     train: { steps: 2000, batch: 16, seq: 256, seed: 1337 },
     lr: { fp: 1.5e-3, quantized: 3e-3 },
@@ -60,7 +60,7 @@ export const PTQ_TABLE_PRESETS: Record<string, PtqTablePreset> = {
     eval: { pplTokens: 65536, taskItems: 400, seed: 1234, batch: 8, window: 256 },
   },
   medium: {
-    description: '6 layers × 512 wide (FFN 1024), 5000 steps × 16 × 256 tokens per model (a day on 2 cores; hours on 16)',
+    description: '6 layers × 512 wide (FFN 1024), 5000 steps × 16 × 256 tokens per model (estimated: a day on 2 cores, not measured)',
     shape: { dim: 512, nLayers: 6, ffnDim: 1024, maxSeqLen: 256 },
     train: { steps: 5000, batch: 16, seq: 256, seed: 1337 },
     lr: { fp: 1e-3, quantized: 2e-3 },
