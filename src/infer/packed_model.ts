@@ -15,7 +15,7 @@
 import { ArgumentError, FormatError } from '../errors.js';
 import { OutOfMemoryError } from '../tensor/arena.js';
 import type { Backend } from '../kernels/backend.js';
-import { type ModelConfig, validateConfig } from '../model/config.js';
+import { isGatedFfn, type ModelConfig, validateConfig } from '../model/config.js';
 import { MODE_TRAITS } from '../nn/bitlinear.js';
 import { FORMAT_TRAITS, type FormatName } from '../quant/formats.js';
 import { roundHalfEven } from '../tensor/round.js';
@@ -183,7 +183,7 @@ export class PackedModel {
         });
         return { names, N, K, prep: p, format: fmt, packed, dense: undefined, beta, bytes: packed.byteLength + beta.byteLength };
       };
-      const gated = c.ffn === 'swiglu' || c.ffn === 'relu2glu' || c.ffn === 'bilinear';
+      const gated = isGatedFfn(c);
       for (let l = 0; l < c.nLayers; l++) {
         const p = `layers.${l}.`;
         pm.layers.push({
@@ -254,7 +254,7 @@ export function estimateBytes(c: ModelConfig, format: 'i2' | 'i1.6' = 'i2', head
   const tr = MODE_TRAITS[c.quant];
   const ft = FORMAT_TRAITS[tr.weight === 'sign' ? 'b1' : format];
   const HS = c.dim / c.nHeads, KV = c.nKvHeads * HS;
-  const gated = c.ffn === 'swiglu' || c.ffn === 'relu2glu' || c.ffn === 'bilinear';
+  const gated = isGatedFfn(c);
   const mat = (N: number, K: number) => (tr.weight === 'none' ? N * K * 4 : ft.bytes(N, K) + N * 4);
   const layer = mat(c.dim + 2 * KV, c.dim) + mat(c.dim, c.dim) + mat((gated ? 2 : 1) * c.ffnDim, c.dim) + mat(c.dim, c.ffnDim)
     + (2 * c.dim + (c.subln ? c.dim + c.ffnDim : 0)) * 4;

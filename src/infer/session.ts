@@ -18,6 +18,8 @@ import { ArgumentError, ShapeError } from '../errors.js';
 import type { Backend } from '../kernels/backend.js';
 import { OutOfMemoryError } from '../tensor/arena.js';
 import type { FloatArray } from '../tensor/dtype.js';
+import { isGatedFfn } from '../model/config.js';
+import { ffnActivationForward } from '../nn/ffn.js';
 import type { PackedLinear, PackedModel } from './packed_model.js';
 
 export interface SessionOptions {
@@ -173,7 +175,7 @@ export class InferenceSession {
       if (!(Number.isInteger(t) && t >= 0 && t < V)) throw new ArgumentError(`token id ${t} at position ${i0 + m} is outside the vocabulary [0, ${V})`);
       this.embedRow(x.subarray(m * C, (m + 1) * C), t);
     }
-    const gated = c.ffn === 'swiglu' || c.ffn === 'relu2glu' || c.ffn === 'bilinear';
+    const gated = isGatedFfn(c);
     const NQKV = C + 2 * KV;
     for (let l = 0; l < c.nLayers; l++) {
       const L = model.layers[l]!;
@@ -203,16 +205,12 @@ export class InferenceSession {
       be.rmsnormForward(this.xn, this.rstd, x, L.ffnNorm, M, C, c.normEps);
       this.linear(this.gu, this.xn, L.gateUp, M);
       if (gated) {
+        // Fused rows are [gate | up] per token.
         for (let m = 0; m < M; m++) {
           const gate = this.gu.subarray(2 * m * F, (2 * m + 1) * F), up = this.gu.subarray((2 * m + 1) * F, (2 * m + 2) * F);
-          const hm = this.h.subarray(m * F, (m + 1) * F);
-          if (c.ffn === 'swiglu') be.swigluForward(hm, gate, up, F);
-          else if (c.ffn === 'relu2glu') be.relu2gluForward(hm, gate, up, F);
-          else be.bilinearForward(hm, gate, up, F);
+          ffnActivationForward(be, c.ffn, this.h.subarray(m * F, (m + 1) * F), gate, up, F);
         }
-      } else if (c.ffn === 'mlp-relu') {
-        for (let i = 0; i < M * F; i++) this.h[i] = Math.max(this.gu[i]!, 0);
-      } else be.geluForward(this.h, this.gu, M * F);
+      } else ffnActivationForward(be, c.ffn, this.h, this.gu, this.gu, M * F);
       let hh: Float32Array = this.h;
       if (L.ffnSubNorm) {
         be.rmsnormForward(this.hs, this.rstd, hh, L.ffnSubNorm, M, F, c.normEps);

@@ -106,11 +106,16 @@ export function validateConfig(c: ModelConfig): ModelConfig {
   return c;
 }
 
+/** Gated FFNs (act(gate) ⊙ up: SwiGLU, ReLU²-GLU, bilinear) have a gate_proj; plain MLPs (act(up)) do not. */
+export function isGatedFfn(c: Pick<ModelConfig, 'ffn'>): boolean {
+  return c.ffn === 'swiglu' || c.ffn === 'relu2glu' || c.ffn === 'bilinear';
+}
+
 /** Parameter count: total, and the part that BitLinear quantizes. */
 export function paramCount(c: ModelConfig): { total: number; linear: number; embedding: number } {
   const hs = c.dim / c.nHeads;
   const kv = c.nKvHeads * hs;
-  const gated = c.ffn === 'swiglu' || c.ffn === 'relu2glu' || c.ffn === 'bilinear';
+  const gated = isGatedFfn(c);
   const attn = c.dim * c.dim * 2 + c.dim * kv * 2;
   const ffn = c.dim * c.ffnDim * (gated ? 3 : 2);
   const norms = c.dim * 2 + (c.subln ? c.dim + c.ffnDim : 0);

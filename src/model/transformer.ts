@@ -21,7 +21,8 @@ import type { FloatArray } from '../tensor/dtype.js';
 import type { Arena } from '../tensor/arena.js';
 import { Rng } from '../tensor/rng.js';
 import { MODE_TRAITS, QuantInput, QuantWeight, linearBackward, linearForward } from '../nn/bitlinear.js';
-import { type ModelConfig, validateConfig } from './config.js';
+import { isGatedFfn, type ModelConfig, validateConfig } from './config.js';
+import { ffnActivationForward, reluBackward } from '../nn/ffn.js';
 
 export type Dtype = 'f32' | 'f64';
 
@@ -57,7 +58,7 @@ interface Layer {
 export function paramTable(c: ModelConfig): ParamInfo[] {
   const hs = c.dim / c.nHeads;
   const kv = c.nKvHeads * hs;
-  const gated = isGated(c);
+  const gated = isGatedFfn(c);
   const mats: Array<[string, number[]]> = [['embed_tokens', [c.vocabSize, c.dim]]];
   if (!c.tieEmbeddings) mats.push(['lm_head', [c.vocabSize, c.dim]]);
   const norms: Array<[string, number[]]> = [];
@@ -80,10 +81,6 @@ export function paramTable(c: ModelConfig): ParamInfo[] {
     }
   }
   return out;
-}
-
-function isGated(c: ModelConfig): boolean {
-  return c.ffn === 'swiglu' || c.ffn === 'relu2glu' || c.ffn === 'bilinear';
 }
 
 export class Transformer {
@@ -114,7 +111,7 @@ export class Transformer {
     for (const info of this.table) {
       this.views.set(info.name, { p: this.params.subarray(info.offset, info.offset + info.size), g: this.grads.subarray(info.offset, info.offset + info.size), info });
     }
-    const gated = isGated(config);
+    const gated = isGatedFfn(config);
     this.layers = Array.from({ length: config.nLayers }, (_, l) => {
       const p = `layers.${l}.`;
       return {
@@ -217,13 +214,8 @@ export class Transformer {
       be.rmsnormForward(la.ln2, la.ln2Rstd, xMid, this.param(L.ffnNorm).p, M, C, c.normEps);
       const inF = this.site(l, 'ffn', la.inFfn.forward(la.ln2, M), M, C);
       linearForward(be, la.up, inF, a.weights.get(L.wUp)!, M);
-      if (L.wGate) {
-        linearForward(be, la.gate, inF, a.weights.get(L.wGate)!, M);
-        if (c.ffn === 'swiglu') be.swigluForward(la.h, la.gate, la.up, M * F);
-        else if (c.ffn === 'relu2glu') be.relu2gluForward(la.h, la.gate, la.up, M * F);
-        else be.bilinearForward(la.h, la.gate, la.up, M * F);
-      } else if (c.ffn === 'mlp-relu') reluForward(la.h, la.up, M * F);
-      else be.geluForward(la.h, la.up, M * F);
+      if (L.wGate) linearForward(be, la.gate, inF, a.weights.get(L.wGate)!, M);
+      ffnActivationForward(be, c.ffn, la.h, la.gate, la.up, M * F);
       let h = la.h;
       if (L.ffnSubNorm) {
         be.rmsnormForward(la.sub2, la.sub2Rstd, h, this.param(L.ffnSubNorm).p, M, F, c.normEps);
@@ -430,11 +422,3 @@ function add(out: FloatArray, a: FloatArray, b: FloatArray, n: number): void {
   for (let i = 0; i < n; i++) out[i] = a[i]! + b[i]!;
 }
 
-/** Plain ReLU for BitNet v1-style MLPs (elementwise glue; no kernel needed). */
-function reluForward(out: FloatArray, x: FloatArray, n: number): void {
-  for (let i = 0; i < n; i++) out[i] = x[i]! > 0 ? x[i]! : 0;
-}
-
-function reluBackward(dinp: FloatArray, dout: FloatArray, x: FloatArray, n: number): void {
-  for (let i = 0; i < n; i++) if (x[i]! > 0) dinp[i]! += dout[i]!;
-}

@@ -8,7 +8,7 @@
  * The precision of the rescale multiplies is not stated in the paper: it is a parameter here.
  */
 import { ArgumentError } from '../errors.js';
-import type { ModelConfig } from '../model/config.js';
+import { isGatedFfn, type ModelConfig } from '../model/config.js';
 
 /** pJ per operation (Table 2). */
 export const OP_ENERGY_PJ = {
@@ -32,7 +32,7 @@ export const DEFAULT_ENERGY: EnergyOptions = { node: '7nm', fpPrecision: 'fp16',
 /** The (N, K) shapes of every projection that BitLinear replaces (embedding and LM head excluded). */
 export function linearShapes(c: ModelConfig): Array<[number, number]> {
   const kv = (c.dim / c.nHeads) * c.nKvHeads;
-  const gated = c.ffn === 'swiglu' || c.ffn === 'relu2glu' || c.ffn === 'bilinear';
+  const gated = isGatedFfn(c);
   const one: Array<[number, number]> = [[c.dim, c.dim], [kv, c.dim], [kv, c.dim], [c.dim, c.dim], [c.ffnDim, c.dim], [c.dim, c.ffnDim]];
   if (gated) one.push([c.ffnDim, c.dim]);
   return Array.from({ length: c.nLayers }, () => one).flat();

@@ -1,5 +1,5 @@
 /** The linear-input sites of a model (see InputSite in src/model/transformer.ts) and the linears each feeds. */
-import type { ModelConfig } from '../model/config.js';
+import { isGatedFfn, type ModelConfig } from '../model/config.js';
 import type { InputSite } from '../model/transformer.js';
 
 export const SITE_KINDS: ReadonlyArray<InputSite['kind']> = ['attn', 'o', 'ffn', 'down'];
@@ -16,7 +16,7 @@ export function allSites(c: ModelConfig): InputSite[] {
 /** Names of the projections that read a site's input. */
 export function siteLinears(c: ModelConfig, s: InputSite): string[] {
   const p = `layers.${s.layer}.`;
-  const gated = c.ffn === 'swiglu' || c.ffn === 'relu2glu' || c.ffn === 'bilinear';
+  const gated = isGatedFfn(c);
   switch (s.kind) {
     case 'attn': return [`${p}q_proj`, `${p}k_proj`, `${p}v_proj`];
     case 'o': return [`${p}o_proj`];
