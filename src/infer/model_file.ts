@@ -17,8 +17,11 @@ import { paramTable } from '../model/transformer.js';
 import { MODE_TRAITS } from '../nn/bitlinear.js';
 import { FORMAT_TRAITS } from '../quant/formats.js';
 import { quantizeSign, quantizeTernaryAbsmean } from '../kernels/ref/quant.js';
+
+/** Quantizers for the writer (pure: no backend needed). */
+const REF_QUANT = { quantizeSign, quantizeTernaryAbsmean };
 import { ArgumentError } from '../errors.js';
-import type { WeightSource } from './source.js';
+import { linearCodes, type WeightSource } from './source.js';
 
 export const MODEL_FILE_FORMAT = 'bitnet-ts-model';
 export const MODEL_FILE_VERSION = 1;
@@ -37,12 +40,7 @@ export function modelFileContents(source: WeightSource, tokenizerJson: string | 
       continue;
     }
     const [N, K] = p.shape as [number, number];
-    let qs = source.quantized?.(p.name);
-    if (qs === undefined) {
-      const w = source.dense(p.name);
-      const q = new Int8Array(N * K);
-      qs = { q, scale: tr.weight === 'sign' ? quantizeSign(q, w, N * K).beta : quantizeTernaryAbsmean(q, w, N * K) };
-    }
+    const qs = linearCodes(source, p.name, N, K, tr.weight, REF_QUANT);
     const ft = FORMAT_TRAITS[tr.weight === 'sign' ? 'b1' : 'i2'];
     const packed = new Uint8Array(ft.bytes(N, K));
     ft.pack(packed, qs.q, N, K);

@@ -20,7 +20,7 @@ import { MODE_TRAITS } from '../nn/bitlinear.js';
 import { FORMAT_TRAITS, type FormatName } from '../quant/formats.js';
 import { roundHalfEven } from '../tensor/round.js';
 import { I7_MAX } from '../kernels/ref/infer.js';
-import { expectedSizes, type WeightSource } from './source.js';
+import { expectedSizes, linearCodes, type WeightSource } from './source.js';
 
 /** LM head storage: f32, or 7-bit codes per row (int8 storage, one f32 scale per row; see matmulI7). */
 export type HeadType = 'f32' | 'q7';
@@ -176,7 +176,8 @@ export class PackedModel {
         let r0 = 0;
         names.forEach((name, i) => {
           const n = rows[i]!;
-          const { q, scale } = quantizedOf(source, name, n, K, tr.weight as 'ternary' | 'sign', be, dense, tick);
+          const { q, scale, stored } = linearCodes(source, name, n, K, tr.weight as 'ternary' | 'sign', be, dense);
+          if (stored) tick();
           ft.pack(packed.subarray(r0 * rb, (r0 + n) * rb), q, n, K);
           beta.fill(scale, r0, r0 + n);
           r0 += n;
@@ -236,17 +237,18 @@ export class PackedModel {
 
   /** Bytes read per decoded token: every linear, the head, the norms (the embedding row is negligible). */
   get bytesPerToken(): number {
-    const c = this.config;
-    const norms = c.nLayers * (2 * c.dim + (c.subln ? c.dim + c.ffnDim : 0)) * 4 + c.dim * 4;
-    return this.linearBytes + this.head.bytes + norms;
+    return this.linearBytes + this.head.bytes + normBytes(this.config);
   }
 
   /** Resident bytes of the weights (head counted once when tied). */
   get weightBytes(): number {
-    const c = this.config;
-    const norms = c.nLayers * (2 * c.dim + (c.subln ? c.dim + c.ffnDim : 0)) * 4 + c.dim * 4;
-    return this.linearBytes + this.head.bytes + (c.tieEmbeddings ? 0 : this.embed.bytes) + norms;
+    return this.bytesPerToken + (this.config.tieEmbeddings ? 0 : this.embed.bytes);
   }
+}
+
+/** f32 norm weights: two per layer (+ the two SubLN norms) and the final norm. */
+function normBytes(c: ModelConfig): number {
+  return (c.nLayers * (2 * c.dim + (c.subln ? c.dim + c.ffnDim : 0)) + c.dim) * 4;
 }
 
 /** Bytes PackedModel.load will allocate for config c (packed linears + scales, head/embedding, norms). */
@@ -256,30 +258,9 @@ export function estimateBytes(c: ModelConfig, format: 'i2' | 'i1.6' = 'i2', head
   const HS = c.dim / c.nHeads, KV = c.nKvHeads * HS;
   const gated = isGatedFfn(c);
   const mat = (N: number, K: number) => (tr.weight === 'none' ? N * K * 4 : ft.bytes(N, K) + N * 4);
-  const layer = mat(c.dim + 2 * KV, c.dim) + mat(c.dim, c.dim) + mat((gated ? 2 : 1) * c.ffnDim, c.dim) + mat(c.dim, c.ffnDim)
-    + (2 * c.dim + (c.subln ? c.dim + c.ffnDim : 0)) * 4;
+  const layer = mat(c.dim + 2 * KV, c.dim) + mat(c.dim, c.dim) + mat((gated ? 2 : 1) * c.ffnDim, c.dim) + mat(c.dim, c.ffnDim);
   const f32Table = c.vocabSize * c.dim * 4;
   const type = head === 'auto' ? (f32Table <= HEAD_AUTO_F32_BYTES ? 'f32' : 'q7') : head;
   const table = type === 'f32' ? f32Table : c.vocabSize * (c.dim + 4);
-  return c.nLayers * layer + table * (c.tieEmbeddings ? 1 : 2) + c.dim * 4;
-}
-
-/** The ternary / binary codes and scale of one linear weight: stored quantized, or quantized now from the latent weight. */
-function quantizedOf(source: WeightSource, name: string, N: number, K: number, kind: 'ternary' | 'sign', be: Backend,
-                     dense: (n: string) => Float32Array, tick: () => void): { q: Int8Array; scale: number } {
-  const stored = source.quantized?.(name);
-  if (stored !== undefined) {
-    if (stored.q.length !== N * K) throw new FormatError(`${source.where}: quantized tensor '${name}' has ${stored.q.length} values, the config needs ${N * K}`);
-    if (!Number.isFinite(stored.scale)) throw new FormatError(`${source.where}: tensor '${name}' has a non-finite scale ${stored.scale}`);
-    for (let i = 0; i < stored.q.length; i++) {
-      const v = stored.q[i]!;
-      if (v < -1 || v > 1 || (kind === 'sign' && v === 0)) throw new FormatError(`${source.where}: tensor '${name}' value ${v} at ${i} is not ${kind === 'sign' ? 'binary ±1' : 'ternary'}`);
-    }
-    tick();
-    return stored;
-  }
-  const w = dense(name);
-  const q = new Int8Array(N * K);
-  if (kind === 'sign') return { q, scale: be.quantizeSign(q, w, N * K).beta };
-  return { q, scale: be.quantizeTernaryAbsmean(q, w, N * K) };
+  return c.nLayers * layer + table * (c.tieEmbeddings ? 1 : 2) + normBytes(c);
 }

@@ -11,6 +11,7 @@
  * Readers of checkpoints, Hugging Face directories and GGUF files implement this interface.
  */
 import { FormatError } from '../errors.js';
+import type { Kernels } from '../kernels/backend.js';
 import type { ModelConfig } from '../model/config.js';
 import { paramTable, type Transformer } from '../model/transformer.js';
 import type { LoadedCheckpoint } from '../train/checkpoint.js';
@@ -39,6 +40,30 @@ export interface WeightSource {
    * The returned arrays may be reused by the next call.
    */
   quantized?(name: string): QuantizedTensor | undefined;
+}
+
+/**
+ * The ternary / binary codes and per-tensor scale of one linear weight (N, K): the source's stored codes
+ * (validated: length, finite scale, every value in the alphabet), or the latent weight quantized now
+ * exactly as training does (absmean ternary β; Sign(W − α) with β = mean|W|). `stored` says which.
+ */
+export function linearCodes(source: WeightSource, name: string, N: number, K: number, kind: 'ternary' | 'sign',
+                            quant: Pick<Kernels, 'quantizeSign' | 'quantizeTernaryAbsmean'>,
+                            dense: (name: string) => Float32Array = (n) => source.dense(n)): QuantizedTensor & { stored: boolean } {
+  const s = source.quantized?.(name);
+  if (s !== undefined) {
+    if (s.q.length !== N * K) throw new FormatError(`${source.where}: quantized tensor '${name}' has ${s.q.length} values, the config needs ${N * K}`);
+    if (!Number.isFinite(s.scale)) throw new FormatError(`${source.where}: tensor '${name}' has a non-finite scale ${s.scale}`);
+    for (let i = 0; i < s.q.length; i++) {
+      const v = s.q[i]!;
+      if (v < -1 || v > 1 || (kind === 'sign' && v === 0)) throw new FormatError(`${source.where}: tensor '${name}' value ${v} at ${i} is not ${kind === 'sign' ? 'binary ±1' : 'ternary'}`);
+    }
+    return { q: s.q, scale: s.scale, stored: true };
+  }
+  const w = dense(name);
+  const q = new Int8Array(N * K);
+  const scale = kind === 'sign' ? quant.quantizeSign(q, w, N * K).beta : quant.quantizeTernaryAbsmean(q, w, N * K);
+  return { q, scale, stored: false };
 }
 
 /** Expected element count of every parameter of a config. */
