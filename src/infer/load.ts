@@ -115,15 +115,20 @@ export interface LoadedModel {
  *   const m = await loadModel('model.safetensors'); const s = m.session();
  *   for await (const c of generateStream(s, m.tokenizer!, 'Hello')) process.stdout.write(c.text);
  */
-export async function loadModel(path: string, opts: LoadOptions & BackendOptions = {}): Promise<LoadedModel> {
+export async function loadModel(path: string, opts: LoadOptions & BackendOptions & { requireTokenizer?: boolean } = {}): Promise<LoadedModel> {
   const opened = openModel(path);
-  const backend = await createBackend(opts);
   try {
-    const model = PackedModel.load(backend, opened.source, opts);
-    return { model, tokenizer: opened.tokenizer, backend, kind: opened.kind, session: (o) => new InferenceSession(model, o), dispose: () => backend.dispose() };
-  } catch (e) {
-    await backend.dispose();
-    throw e;
+    if (opts.requireTokenizer && opened.tokenizer === undefined) {
+      throw new FormatError(`${path}: no tokenizer found (a model file carries one; a run directory or checkpoint needs tokenizer.json beside it)`);
+    }
+    const backend = await createBackend(opts);
+    try {
+      const model = PackedModel.load(backend, opened.source, opts);
+      return { model, tokenizer: opened.tokenizer, backend, kind: opened.kind, session: (o) => new InferenceSession(model, o), dispose: () => backend.dispose() };
+    } catch (e) {
+      await backend.dispose();
+      throw e;
+    }
   } finally {
     opened.close();
   }

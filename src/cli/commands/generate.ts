@@ -8,11 +8,11 @@
 import { existsSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { ArgumentError, FormatError } from '../../errors.js';
-import { createBackend, type Backend } from '../../kernels/backend.js';
+import { ArgumentError } from '../../errors.js';
+import type { Backend } from '../../kernels/backend.js';
 import { defaultChatTemplate, generateStream, renderChat, type ChatMessage, type GenerateOptions, type GenerateResult } from '../../infer/generate.js';
-import { openModel, saveModelFile } from '../../infer/load.js';
-import { PackedModel, type HeadType } from '../../infer/packed_model.js';
+import { loadModel, openModel, saveModelFile } from '../../infer/load.js';
+import type { HeadType, PackedModel } from '../../infer/packed_model.js';
 import { InferenceSession, sessionBytes } from '../../infer/session.js';
 import type { Tokenizer } from '../../tokenizer/types.js';
 import { choiceFlag, intFlag, numFlag, UsageError, type Command } from '../args.js';
@@ -60,21 +60,13 @@ export async function loadPacked(v: Record<string, unknown>, positionals: string
   const head = choiceFlag(v, 'head', ['auto', 'f32', 'q7'] as const)! as HeadType | 'auto';
   const ctxFlag = intFlag(v, 'ctx');
   const t0 = performance.now();
-  const opened = openModel(path);
-  if (opened.tokenizer === undefined) throw new FormatError(`${path}: no tokenizer found (a model file carries one; a run directory or checkpoint needs tokenizer.json beside it)`);
-  const be = await createBackend({ backend, ...(threads !== undefined ? { threads } : {}) });
-  let model: PackedModel;
-  try {
-    model = PackedModel.load(be, opened.source, { format, head });
-  } catch (e) {
-    await be.dispose();
-    throw e;
-  } finally {
-    opened.close();
+  const m = await loadModel(path, { backend, format, head, requireTokenizer: true, ...(threads !== undefined ? { threads } : {}) });
+  const max = m.model.config.maxSeqLen;
+  if (ctxFlag !== undefined && ctxFlag > max) {
+    await m.dispose();
+    throw new UsageError(`--ctx ${ctxFlag} exceeds the model's maxSeqLen ${max}`);
   }
-  const ctx = Math.min(ctxFlag ?? model.config.maxSeqLen, model.config.maxSeqLen);
-  if (ctxFlag !== undefined && ctxFlag > model.config.maxSeqLen) throw new UsageError(`--ctx ${ctxFlag} exceeds the model's maxSeqLen ${model.config.maxSeqLen}`);
-  return { be, model, ctx, tok: opened.tokenizer, path, loadMs: performance.now() - t0 };
+  return { be: m.backend, model: m.model, ctx: ctxFlag ?? max, tok: m.tokenizer!, path, loadMs: performance.now() - t0 };
 }
 
 function genOptions(v: Record<string, unknown>): GenerateOptions {
