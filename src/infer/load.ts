@@ -64,11 +64,11 @@ export function openModel(path: string): OpenedModel {
   if (syn) return { kind: 'synthetic', path, source: syntheticSource(makeConfig(syn[1]!), syn[2] ? Number(syn[2]) : 1), tokenizer: undefined, close: none };
   if (!existsSync(path)) throw new ArgumentError(`model not found: ${path}`);
   if (statSync(path).isDirectory()) {
-    if (existsSync(join(path, 'config.json')) && listCheckpoints(path).length === 0) {
+    const ck = listCheckpoints(path);
+    if (ck.length === 0 && existsSync(join(path, 'config.json'))) {
       const m = loadHF(path);
       return { kind: 'hf', path, source: m.source, tokenizer: m.tokenizer, ...(m.chatTemplate !== undefined ? { chatTemplate: m.chatTemplate } : {}), close: none };
     }
-    const ck = listCheckpoints(path);
     if (ck.length === 0) throw new FormatError(`${path}: neither a Hugging Face model (config.json) nor a training run directory (ckpt-*.safetensors)`);
     const file = ck[ck.length - 1]!;
     return { kind: 'run-dir', path, source: sourceFromCheckpoint(parseCheckpoint(loadSafetensors(file), file), file), tokenizer: tokenizerNear(path), close: none };
