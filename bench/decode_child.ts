@@ -11,12 +11,12 @@ import { InferenceSession, sessionBytes } from '../src/infer/session.js';
 import { syntheticSource } from '../src/infer/synthetic.js';
 import { stats } from './harness.js';
 
-interface Args { preset: string; threads: number; prefill: number; decode: number; reps: number; head?: HeadType; format?: 'i2' | 'i1.6'; chunk?: number }
+interface Args { preset: string; threads: number; prefill: number; decode: number; reps: number; head?: HeadType; format?: 'i2' | 'i1.6'; interleave?: boolean; chunk?: number }
 const a = JSON.parse(process.argv[2] ?? '{}') as Args;
 const config = makeConfig(a.preset);
 const be = await createBackend({ backend: 'wasm', threads: a.threads });
 const t0 = performance.now();
-const model = PackedModel.load(be, syntheticSource(config, 1), { head: a.head ?? 'auto', format: a.format ?? 'i2' });
+const model = PackedModel.load(be, syntheticSource(config, 1), { head: a.head ?? 'auto', format: a.format ?? 'i2', interleave: a.interleave ?? true });
 const loadMs = performance.now() - t0;
 const ctx = a.prefill + a.decode + 1;
 const chunk = a.chunk ?? 64;

@@ -28,6 +28,12 @@ export type HeadType = 'f32' | 'q7';
 export interface LoadOptions {
   /** Packing of ternary weights (binary v1 weights are always 'b1'). Default 'i2'. */
   format?: 'i2' | 'i1.6';
+  /**
+   * Store 'i2' matrices with rows interleaved by four ('i2r4', pack.ts): the decode layout, each
+   * 4-row group one sequential stream (about 2× the GEMV speed when weights come from DRAM).
+   * Same results bit for bit. Default true; false keeps row-by-row 'i2' (for comparisons).
+   */
+  interleave?: boolean;
   /** LM head (and tied embedding) storage; 'auto' = f32 up to 64 MiB, else 'q7'. Default 'auto'. */
   head?: HeadType | 'auto';
   /** Progress callback: (tensors done, tensors total). */
@@ -122,11 +128,12 @@ export class PackedModel {
     const c = validateConfig({ ...source.config });
     if (c.groups > 1) throw new ArgumentError(`${source.where}: group-quantized BitNet v1 models (groups=${c.groups}) run only in the training model; the packed engine uses one scale per tensor`);
     const format = opts.format ?? 'i2';
+    const interleave = opts.interleave ?? true;
     if (format !== 'i2' && format !== 'i1.6') throw new ArgumentError(`format must be 'i2' or 'i1.6', got '${String(format)}'`);
     const headOpt = opts.head ?? 'auto';
     if (!['auto', 'f32', 'q7'].includes(headOpt)) throw new ArgumentError(`head must be 'auto', 'f32' or 'q7', got '${String(headOpt)}'`);
     const sizes = expectedSizes(c);
-    const est = estimateBytes(c, format, headOpt);
+    const est = estimateBytes(c, format, headOpt, interleave);
     try {
       be.arena.reserve(est); // fail before any work when the model cannot fit (e.g. 4 GiB wasm32 memory)
     } catch (e) {
@@ -168,20 +175,25 @@ export class PackedModel {
           });
           return { names, N, K, prep: p, format: 'f32', packed: undefined, dense: w, beta: undefined, bytes: N * K * 4 };
         }
-        const fmt: FormatName = tr.weight === 'sign' ? 'b1' : p.act === 'i4' ? 'i2' : format;
+        const fmt = linearFormat(tr.weight === 'sign', p.act === 'i4' ? 'i2' : format, interleave);
         const ft = FORMAT_TRAITS[fmt];
         const rb = ft.rowBytes(K);
-        const packed = ar.alloc('u8', N * rb);
+        const packed = ar.alloc('u8', ft.bytes(N, K));
         const beta = ar.alloc('f32', N);
+        // Row-by-row formats pack each fused part in place; interleaved groups can straddle two
+        // parts, so those collect the codes of the whole fused matrix and pack it once.
+        const all = ft.rowGroup > 1 ? new Int8Array(N * K) : undefined;
         let r0 = 0;
         names.forEach((name, i) => {
           const n = rows[i]!;
           const { q, scale, stored } = linearCodes(source, name, n, K, tr.weight as 'ternary' | 'sign', be, dense);
           if (stored) tick();
-          ft.pack(packed.subarray(r0 * rb, (r0 + n) * rb), q, n, K);
+          if (all) all.set(q, r0 * K);
+          else ft.pack(packed.subarray(r0 * rb, (r0 + n) * rb), q, n, K);
           beta.fill(scale, r0, r0 + n);
           r0 += n;
         });
+        if (all) ft.pack(packed, all, N, K);
         return { names, N, K, prep: p, format: fmt, packed, dense: undefined, beta, bytes: packed.byteLength + beta.byteLength };
       };
       const gated = isGatedFfn(c);
@@ -246,15 +258,21 @@ export class PackedModel {
   }
 }
 
+/** Packed format of a BitLinear: 'b1' for sign weights, else the ternary format ('i2' interleaved by four unless asked not to). */
+function linearFormat(sign: boolean, ternary: 'i2' | 'i1.6', interleave: boolean): FormatName {
+  if (sign) return 'b1';
+  return ternary === 'i2' && interleave ? 'i2r4' : ternary;
+}
+
 /** f32 norm weights: two per layer (+ the two SubLN norms) and the final norm. */
 function normBytes(c: ModelConfig): number {
   return (c.nLayers * (2 * c.dim + (c.subln ? c.dim + c.ffnDim : 0)) + c.dim) * 4;
 }
 
 /** Bytes PackedModel.load will allocate for config c (packed linears + scales, head/embedding, norms). */
-export function estimateBytes(c: ModelConfig, format: 'i2' | 'i1.6' = 'i2', head: HeadType | 'auto' = 'auto'): number {
+export function estimateBytes(c: ModelConfig, format: 'i2' | 'i1.6' = 'i2', head: HeadType | 'auto' = 'auto', interleave = true): number {
   const tr = MODE_TRAITS[c.quant];
-  const ft = FORMAT_TRAITS[tr.weight === 'sign' ? 'b1' : format];
+  const ft = FORMAT_TRAITS[linearFormat(tr.weight === 'sign', format, interleave)];
   const HS = c.dim / c.nHeads, KV = c.nKvHeads * HS;
   const gated = isGatedFfn(c);
   const mat = (N: number, K: number) => (tr.weight === 'none' ? N * K * 4 : ft.bytes(N, K) + N * 4);

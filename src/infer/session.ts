@@ -20,6 +20,7 @@ import { OutOfMemoryError } from '../tensor/arena.js';
 import type { FloatArray } from '../tensor/dtype.js';
 import { isGatedFfn } from '../model/config.js';
 import { ffnActivationForward } from '../nn/ffn.js';
+import { FORMAT_TRAITS } from '../quant/formats.js';
 import type { PackedLinear, PackedModel } from './packed_model.js';
 
 export interface SessionOptions {
@@ -268,15 +269,12 @@ export class InferenceSession {
       return;
     }
     const xq = this.xq.subarray(0, M * K), xs = this.xs.subarray(0, M), out = y.subarray(0, M * N);
-    if (L.prep.act === 'i4') {
-      be.quantizeAbsmeanI4PerToken(xq, xs, src, M, K);
-      be.matmulTernaryI4(out, xq, xs, L.packed!, M, K, N, L.beta!);
-      return;
-    }
-    be.quantizeAbsmaxI8PerToken(xq, xs, src, M, K);
-    if (L.format === 'i2') be.matmulTernaryI8(out, xq, xs, L.packed!, M, K, N, L.beta!);
-    else if (L.format === 'i1.6') be.matmulTernary1p6I8(out, xq, xs, L.packed!, M, K, N, L.beta!);
-    else be.matmulBinaryI8(out, xq, xs, L.packed!, M, K, N, L.beta!);
+    const ft = FORMAT_TRAITS[L.format];
+    if (L.prep.act === 'i4') be.quantizeAbsmeanI4PerToken(xq, xs, src, M, K);
+    else be.quantizeAbsmaxI8PerToken(xq, xs, src, M, K);
+    const kernel = L.prep.act === 'i4' ? ft.matmulI4 : ft.matmul;
+    if (kernel === undefined) throw new ArgumentError(`format '${L.format}' has no kernel for ${L.prep.act} activations`);
+    be[kernel](out, xq, xs, L.packed!, M, K, N, L.beta!);
   }
 }
 

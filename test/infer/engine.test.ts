@@ -3,7 +3,7 @@
  *  - logits at every position equal the training model's fake-quantized forward (named tolerance),
  *    for every quant mode and FFN kind, on the reference and the WASM backends;
  *  - token-by-token decode with the KV cache equals the chunked prefill at every position;
- *  - 1 thread ≡ 2 threads bit for bit; i2 ≡ i1.6 (same codes, same sums);
+ *  - 1 thread ≡ 2 threads bit for bit; i2r4 ≡ i2 ≡ i1.6 (same codes, same sums);
  *  - typed errors for a full context, bad tokens and mismatched sources.
  */
 import assert from 'node:assert/strict';
@@ -83,7 +83,7 @@ describe('engine = training forward', () => {
   }
 });
 
-test('1 thread ≡ 2 threads (bit for bit); i2 ≡ i1.6; q7 head close to f32 head', () => {
+test('1 thread ≡ 2 threads (bit for bit); i2r4 ≡ i2 ≡ i1.6; q7 head close to f32 head', () => {
   const c = cfg('b158', 'relu2glu');
   const model = trained(c, 11);
   const src = sourceFromTransformer(model);
@@ -92,6 +92,9 @@ test('1 thread ≡ 2 threads (bit for bit); i2 ≡ i1.6; q7 head close to f32 he
   const a = run(w1, { head: 'f32' });
   assertBitIdentical(run(w2, { head: 'f32' }), a, '2 threads');
   assertBitIdentical(run(w1, { head: 'f32', format: 'i1.6' }), a, 'i1.6');
+  assertBitIdentical(run(w1, { head: 'f32', interleave: false }), a, "row-by-row 'i2' vs interleaved 'i2r4'");
+  assertBitIdentical(run(w2, { head: 'f32', interleave: false }), a, "row-by-row 'i2', 2 threads");
+  assertBitIdentical(run(refBackend(), { head: 'f32', interleave: false }), run(refBackend(), { head: 'f32' }), "reference: 'i2' vs 'i2r4'");
   const q7 = run(w1, { head: 'q7' });
   assertAllClose(q7, a, { atol: 0.05, rtol: 0.05 }, 'q7 head');
   let argmaxAgree = 0;

@@ -63,7 +63,7 @@ test('pack→unpack identity for every format, random rows, K not a multiple of 
       const N = 3;
       const q = randWeights(rng, N * K, t.values === 'binary');
       const p = new Uint8Array(t.bytes(N, K));
-      assert.equal(p.length, N * t.blockBytes * Math.ceil(K / t.blockWeights));
+      assert.equal(p.length, Math.ceil(N / t.rowGroup) * t.rowGroup * t.blockBytes * Math.ceil(K / t.blockWeights));
       t.pack(p, q, N, K);
       const u = new Int8Array(N * K);
       t.unpack(u, p, N, K);
@@ -82,6 +82,16 @@ test('pack→unpack identity for every format, random rows, K not a multiple of 
   packI2(p3, new Int8Array([1, 1, 1]), 1, 3);
   assert.equal(p3[0], 0x56);
   assert.equal(p3[3], 0x55);
+  // i2r4: block b of row n at (n >> 2)·4·rowBytes + 64b + 16(n & 3); padding rows are code 1
+  const q6 = new Int8Array(6 * 65).map((_, i) => ((i * 7) % 3) - 1);
+  const rows6 = new Uint8Array(FORMAT_TRAITS.i2.bytes(6, 65)), inter6 = new Uint8Array(FORMAT_TRAITS.i2r4.bytes(6, 65));
+  FORMAT_TRAITS.i2.pack(rows6, q6, 6, 65);
+  FORMAT_TRAITS.i2r4.pack(inter6, q6, 6, 65);
+  assert.equal(inter6.length, 8 * 32);
+  for (let n = 0; n < 6; n++) for (let b = 0; b < 2; b++) for (let j = 0; j < 16; j++) {
+    assert.equal(inter6[(n >> 2) * 128 + 64 * b + 16 * (n & 3) + j], rows6[n * 32 + 16 * b + j], `i2r4 n=${n} b=${b} j=${j}`);
+  }
+  assert.ok(inter6.subarray(128 + 32, 128 + 48).every((v) => v === 0x55) && inter6.subarray(128 + 112).every((v) => v === 0x55));
   assert.equal(rowBytesI2(2560), 640);
   assert.equal(rowBytesI1p6(2560), 512);
   assert.equal(FORMAT_TRAITS['i1.6'].bitsPerWeight, 1.6);

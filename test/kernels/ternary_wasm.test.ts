@@ -103,3 +103,42 @@ test('wasm packed matmuls raise typed errors', () => {
   assert.throws(() => W.matmulTernaryI4(ctx, out, xq, xs, w, M, K, N, 1), ArgumentError);
   assert.throws(() => W.matmulBinaryI8Acc(ctx, new Int32Array(1), xq, new Uint8Array(32), M, K, N), ShapeError);
 });
+
+test("'i2r4' (rows interleaved by four): ref and wasm equal the row-by-row 'i2' kernels bit for bit", () => {
+  const rng = new Rng(32);
+  const shapes: Array<[number, number, number]> = [];
+  for (const K of [1, 63, 64, 65, 129, 2560]) for (const N of [1, 3, 4, 5, 17]) for (const M of [1, 2, 5]) shapes.push([M, K, N]);
+  shapes.push([1, 2560, 514], [3, 1000, 101], [40, 130, 70]); // thread splits, several N-chunks, partial last group
+  for (const act of [{ r4: 'matmulTernaryR4I8', i2: 'matmulTernaryI8', lo: -128, hi: 127 }, { r4: 'matmulTernaryR4I4', i2: 'matmulTernaryI4', lo: -8, hi: 7 }] as const) {
+    for (const [M, K, N] of shapes) {
+      const what = `${act.r4} M=${M} K=${K} N=${N}`;
+      const wq = new Int8Array(N * K).map(() => rng.int(3) - 1);
+      const xq = new Int8Array(M * K);
+      rng.fillInt(xq, act.lo, act.hi);
+      if (K === 2560 && N === 3) { xq.fill(act.lo); wq.fill(1); } // extremes: i16 headroom
+      const rows = new Uint8Array(FORMAT_TRAITS.i2.bytes(N, K));
+      FORMAT_TRAITS.i2.pack(rows, wq, N, K);
+      const inter = new Uint8Array(FORMAT_TRAITS.i2r4.bytes(N, K));
+      FORMAT_TRAITS.i2r4.pack(inter, wq, N, K);
+      const back = new Int8Array(N * K);
+      FORMAT_TRAITS.i2r4.unpack(back, inter, N, K);
+      assertExact(back, wq, `${what} unpack(pack)`);
+      const xs = new Float32Array(M).map(() => f32(0.5 + rng.uniform() * 200));
+      const beta = N % 3 === 0 ? new Float32Array([0.25, 1.5, 3]) : 0.8;
+      const want = new Float32Array(M * N);
+      R[act.i2](want, xq, xs, rows, M, K, N, beta);
+      const ref = new Float32Array(M * N);
+      R[act.r4](ref, xq, xs, inter, M, K, N, beta);
+      assertBitIdentical(ref, want, `${what} ref`);
+      for (const [name, ctx] of Object.entries(C)) {
+        const out = new Float32Array(M * N).fill(NaN);
+        W[act.r4](ctx, out, xq, xs, inter, M, K, N, beta);
+        assertBitIdentical(out, want, `${what} ${name}`);
+      }
+    }
+  }
+  // the padded length is checked: a row-by-row buffer is too short when N % 4 != 0
+  const N = 5, K = 64;
+  assert.throws(() => W.matmulTernaryR4I8(C.s128, new Float32Array(N), new Int8Array(K), new Float32Array(1), new Uint8Array(FORMAT_TRAITS.i2.bytes(N, K)), 1, K, N, 1), ShapeError);
+  assert.throws(() => R.matmulTernaryR4I8(new Float32Array(N), new Int8Array(K), new Float32Array(1), new Uint8Array(FORMAT_TRAITS.i2.bytes(N, K)), 1, K, N, 1), ShapeError);
+});

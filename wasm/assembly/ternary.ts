@@ -23,7 +23,7 @@
 
 // ---- SIMD128 block dots -----------------------------------------------------------------------
 
-import { PACKED_CHUNK_ROWS, sum_i8, reduce4, hsum, emit, FMT_I2, FMT_I1P6, FMT_B1, block_weights, tail_dot, row_bytes, finish, codes, trits, times3, emit_rows4, emit_row1 } from './ternary_common';
+import { PACKED_CHUNK_ROWS, sum_i8, reduce4, hsum, emit, FMT_I2, FMT_I1P6, FMT_B1, block_weights, tail_dot, row_bytes, finish, codes, trits, times3, emit_rows4, emit_row1, R4 } from './ternary_common';
 
 /** Σ over 16 weights of c·x with c (u8 codes) and x (i8) widened to i16: one i32x4. */
 @inline function dot16(c: v128, x: v128): v128 {
@@ -40,14 +40,14 @@ import { PACKED_CHUNK_ROWS, sum_i8, reduce4, hsum, emit, FMT_I2, FMT_I1P6, FMT_B
 }
 
 /** Σ code·x over nb full blocks of 4 rows (row stride rb): [row0, row1, row2, row3]. */
-@inline function dots4_s128(FMT: i32, w: usize, rb: usize, x: usize, nb: i32, c3: i32): v128 {
+@inline function dots4_s128(FMT: i32, w: usize, rb: usize, x: usize, nb: i32, c3: i32, BSH: i32 = 4): v128 {
   const m3 = i8x16.splat(<i8>c3);
   const m1 = i8x16.splat(<i8>(c3 >> 1));
   const lo = i8x16.splat(<i8>(-14 * c3 - 1)); // −43
   const hi = i8x16.splat(<i8>(14 * c3)); // 42
   let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
   for (let g = 0; g < nb; g++) {
-    const wo = w + (<usize>g << 4);
+    const wo = w + (<usize>g << BSH);
     let b0 = v128.load(wo), b1 = v128.load(wo + rb), b2 = v128.load(wo + 2 * rb), b3 = v128.load(wo + 3 * rb);
     const xp = x + <usize>(g * block_weights(FMT));
     if (FMT == FMT_I2) {
@@ -228,6 +228,39 @@ import { PACKED_CHUNK_ROWS, sum_i8, reduce4, hsum, emit, FMT_I2, FMT_I1P6, FMT_B
       }
     }
   }
+}
+
+/** Driver for the 'r4' layout (pack.ts 'i2r4'); see packed_r4_rel in ternary_relaxed.ts. */
+@inline function packed_r4_s128(FMT: i32, out: usize, raw: i32, x: usize, xs: usize, w: usize, M: i32, K: i32, N: i32,
+                                beta: usize, rpg: i32, c3: i32, r0: i32, r1: i32): void {
+  const gb = <usize>R4 * row_bytes(FMT, K);
+  const bw = block_weights(FMT);
+  const nb = K / bw;
+  const k0 = nb * bw;
+  const chunk = M == 1 ? max(r1 - r0, 1) : PACKED_CHUNK_ROWS;
+  for (let n0 = r0; n0 < r1; n0 += chunk) {
+    const n1 = min(n0 + chunk, r1);
+    for (let m = 0; m < M; m++) {
+      const xm = x + <usize>m * <usize>K;
+      const xsum = sum_i8(xm, K);
+      for (let n = n0; n < n1; n += R4) {
+        const wr = w + <usize>(n >> 2) * gb;
+        emit_rows4(FMT, out, raw, m, n, N, dots4_s128(FMT, wr, 16, xm, nb, c3, 6), wr, 16, xm, k0, K, xsum, xs, beta, rpg, 6, min(R4, n1 - n));
+      }
+    }
+  }
+}
+
+/** 'i2r4' (rows interleaved by four) ternary × int8. */
+export function matmul_i2r4_i8(out: usize, raw: i32, xq: usize, xs: usize, w: usize, M: i32, K: i32, N: i32,
+                               beta: usize, rpg: i32, c3: i32, r0: i32, r1: i32, tid: i32): void {
+  packed_r4_s128(FMT_I2, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
+}
+
+/** 'i2r4' ternary × int4 codes: on SIMD128 the same kernel as matmul_i2r4_i8. */
+export function matmul_i2r4_i4(out: usize, raw: i32, xq: usize, xs: usize, w: usize, M: i32, K: i32, N: i32,
+                               beta: usize, rpg: i32, c3: i32, r0: i32, r1: i32, tid: i32): void {
+  packed_r4_s128(FMT_I2, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
 }
 
 /** 'i2' ternary × int8 (see the file header for the signature). */

@@ -45,10 +45,13 @@ export const FMT_B1: i32 = 2;
   return FMT == FMT_I2 ? 64 : FMT == FMT_I1P6 ? 80 : 128;
 }
 
-/** Σ code·x over the partial last block [k0, K) of one row (scalar); k0 = first weight of the block. */
-@inline export function tail_dot(FMT: i32, wrow: usize, x: usize, k0: i32, K: i32): i32 {
+/**
+ * Σ code·x over the partial last block [k0, K) of one row (scalar); k0 = first weight of the block.
+ * Blocks of the row are 1 << BSH bytes apart: 16 row by row, 64 in the 'r4' interleaved layout.
+ */
+@inline export function tail_dot(FMT: i32, wrow: usize, x: usize, k0: i32, K: i32, BSH: i32 = 4): i32 {
   let a = 0;
-  const wb = wrow + <usize>((k0 / block_weights(FMT)) << 4);
+  const wb = wrow + (<usize>(k0 / block_weights(FMT)) << BSH);
   for (let k = k0; k < K; k++) {
     const j = k - k0;
     const byte = <i32>load<u8>(wb + <usize>(j & 15));
@@ -93,20 +96,25 @@ export const FMT_B1: i32 = 2;
 
 /**
  * Finish and store four rows n..n+3 of token m: SIMD block sums `d` (one lane per row) plus the
- * scalar tails of the partial last block [k0, K).
+ * scalar tails of the partial last block [k0, K). Rows are rs bytes apart and their blocks
+ * 1 << BSH apart (row by row: rs = rowBytes, BSH = 4; 'r4': rs = 16, BSH = 6). Only the first
+ * nv rows are stored (the padding rows of a last 'r4' group are not).
  */
-@inline export function emit_rows4(FMT: i32, out: usize, raw: i32, m: i32, n: i32, N: i32, d: v128, wr: usize, rb: usize,
-                                   xm: usize, k0: i32, K: i32, xsum: i32, xs: usize, beta: usize, rpg: i32): void {
+@inline export function emit_rows4(FMT: i32, out: usize, raw: i32, m: i32, n: i32, N: i32, d: v128, wr: usize, rs: usize,
+                                   xm: usize, k0: i32, K: i32, xsum: i32, xs: usize, beta: usize, rpg: i32, BSH: i32 = 4, nv: i32 = 4): void {
   let t0 = 0, t1 = 0, t2 = 0, t3 = 0;
   if (k0 < K) {
-    t0 = tail_dot(FMT, wr, xm, k0, K); t1 = tail_dot(FMT, wr + rb, xm, k0, K);
-    t2 = tail_dot(FMT, wr + 2 * rb, xm, k0, K); t3 = tail_dot(FMT, wr + 3 * rb, xm, k0, K);
+    t0 = tail_dot(FMT, wr, xm, k0, K, BSH); t1 = tail_dot(FMT, wr + rs, xm, k0, K, BSH);
+    t2 = tail_dot(FMT, wr + 2 * rs, xm, k0, K, BSH); t3 = tail_dot(FMT, wr + 3 * rs, xm, k0, K, BSH);
   }
   emit(out, raw, m, n, N, finish(FMT, i32x4.extract_lane(d, 0) + t0, xsum), xs, beta, rpg);
-  emit(out, raw, m, n + 1, N, finish(FMT, i32x4.extract_lane(d, 1) + t1, xsum), xs, beta, rpg);
-  emit(out, raw, m, n + 2, N, finish(FMT, i32x4.extract_lane(d, 2) + t2, xsum), xs, beta, rpg);
-  emit(out, raw, m, n + 3, N, finish(FMT, i32x4.extract_lane(d, 3) + t3, xsum), xs, beta, rpg);
+  if (nv > 1) emit(out, raw, m, n + 1, N, finish(FMT, i32x4.extract_lane(d, 1) + t1, xsum), xs, beta, rpg);
+  if (nv > 2) emit(out, raw, m, n + 2, N, finish(FMT, i32x4.extract_lane(d, 2) + t2, xsum), xs, beta, rpg);
+  if (nv > 3) emit(out, raw, m, n + 3, N, finish(FMT, i32x4.extract_lane(d, 3) + t3, xsum), xs, beta, rpg);
 }
+
+/** Rows per group of the 'r4' interleaved layout (src/quant/pack.ts 'i2r4'). */
+export const R4: i32 = 4;
 
 /** Finish and store one row n of token m from its SIMD block sum `d` plus the scalar tail. */
 @inline export function emit_row1(FMT: i32, out: usize, raw: i32, m: i32, n: i32, N: i32, d: i32, wr: usize,

@@ -9,7 +9,7 @@ export {
   quantizeSign, quantizeSignGrouped, fakeQuantSign,
 } from './quant.js';
 export {
-  matmulTernaryI8, matmulTernaryI8Acc, matmulTernaryI4, matmulTernaryI4Acc,
+  matmulTernaryI8, matmulTernaryI8Acc, matmulTernaryI4, matmulTernaryI4Acc, matmulTernaryR4I8, matmulTernaryR4I4,
   matmulTernary1p6I8, matmulTernary1p6I8Acc, matmulBinaryI8, matmulBinaryI8Acc,
 } from './ternary.js';
 export { attentionCached, matmulI7 } from './infer.js';

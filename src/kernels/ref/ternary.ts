@@ -20,7 +20,7 @@
 import { ArgumentError } from '../../errors.js';
 import type { FloatArray } from '../../tensor/dtype.js';
 import { checkDType, checkDims, checkLen } from '../../tensor/shape.js';
-import { decodeTrit, rowBytesB1, rowBytesI1p6, rowBytesI2 } from '../../quant/pack.js';
+import { bytesI2R4, decodeTrit, rowBytesB1, rowBytesI1p6, rowBytesI2 } from '../../quant/pack.js';
 
 const f32 = Math.fround;
 
@@ -32,7 +32,7 @@ export type WeightScale = number | FloatArray;
  * `xs`/`beta` are null for the *Acc kernels. `actRange` is the allowed activation range
  * (checked elementwise, O(M·K)) when the kernel relies on it, e.g. [-8, 7] for int4.
  */
-export function checkPackedMatmul(where: string, out: FloatArray | Int32Array, xq: Int8Array, xs: FloatArray | null, w: Uint8Array, M: number, K: number, N: number, rowBytes: number, beta: WeightScale | null, f32only: boolean, actRange?: readonly [number, number]): void {
+export function checkPackedMatmul(where: string, out: FloatArray | Int32Array, xq: Int8Array, xs: FloatArray | null, w: Uint8Array, M: number, K: number, N: number, wBytes: number, beta: WeightScale | null, f32only: boolean, actRange?: readonly [number, number]): void {
   checkDims(where, { M, K, N });
   if (xs === null) checkDType(where, 'acc', out, 'i32');
   else checkDType(where, 'out', out, ...(f32only ? (['f32'] as const) : (['f32', 'f64'] as const)));
@@ -40,7 +40,7 @@ export function checkPackedMatmul(where: string, out: FloatArray | Int32Array, x
   checkDType(where, 'w', w, 'u8');
   checkLen(where, xs === null ? 'acc' : 'out', out, M * N);
   checkLen(where, 'xq', xq, M * K);
-  checkLen(where, 'w', w, N * rowBytes);
+  checkLen(where, 'w', w, wBytes);
   if (xs !== null) {
     checkDType(where, 'xs', xs, ...(f32only ? (['f32'] as const) : (['f32', 'f64'] as const)));
     checkLen(where, 'xs', xs, M);
@@ -70,6 +70,8 @@ function betaAt(beta: WeightScale, n: number, N: number): number {
 }
 
 type Decode = (w: Uint8Array, rowOff: number, k: number) => number;
+/** Byte offset of row n's first block; blocks of a row are 16 bytes apart unless the decoder says otherwise. */
+type RowOffset = (n: number) => number;
 
 /** 'i2': weight k of the row at byte rowOff (pack.ts layout). */
 const decI2: Decode = (w, off, k) => {
@@ -81,22 +83,33 @@ const decI1p6: Decode = (w, off, k) => {
   const b = Math.floor(k / 80), r = k - b * 80;
   return decodeTrit(w[off + b * 16 + (r & 15)]!, r >> 4) - 1;
 };
+/** 'i2r4': weight k of the row whose first block is at byte rowOff (blocks 64 bytes apart: pack.ts). */
+const decI2R4: Decode = (w, off, k) => {
+  const r = k & 63;
+  return ((w[off + (k >> 6) * 64 + (r & 15)]! >> (2 * (r >> 4))) & 3) - 1;
+};
 /** 'b1': weight k of the row at byte rowOff. */
 const decB1: Decode = (w, off, k) => {
   const r = k & 127;
   return ((w[off + (k >> 7) * 16 + (r & 15)]! >> (r >> 4)) & 1) * 2 - 1;
 };
 
-function accumulate(dec: Decode, rb: number, acc: Int32Array | null, out: FloatArray | null, xq: Int8Array, xs: FloatArray | null, w: Uint8Array, M: number, K: number, N: number, beta: WeightScale | null): void {
+function accumulate(dec: Decode, rowOff: RowOffset, acc: Int32Array | null, out: FloatArray | null, xq: Int8Array, xs: FloatArray | null, w: Uint8Array, M: number, K: number, N: number, beta: WeightScale | null): void {
   for (let m = 0; m < M; m++) {
     for (let n = 0; n < N; n++) {
       let a = 0;
-      for (let k = 0; k < K; k++) a += dec(w, n * rb, k) * xq[m * K + k]!;
+      const off = rowOff(n);
+      for (let k = 0; k < K; k++) a += dec(w, off, k) * xq[m * K + k]!;
       if (acc) acc[m * N + n] = a;
       if (out) out[m * N + n] = f32(f32(f32(a) / f32(xs![m]!)) * betaAt(beta!, n, N));
     }
   }
 }
+
+/** Row offsets of a row-by-row layout. */
+const rows = (rb: number): RowOffset => (n) => n * rb;
+/** Row offsets of the 'i2r4' layout: group n >> 2, then 16 bytes per row inside a block step. */
+const rowsR4 = (rb: number): RowOffset => (n) => (n >> 2) * 4 * rb + (n & 3) * 16;
 
 // ---- 'i2' × int8 ------------------------------------------------------------------------------
 
@@ -108,8 +121,8 @@ function accumulate(dec: Decode, rb: number, acc: Int32Array | null, out: FloatA
  * w: Uint8Array // (N, rowBytesI2(K))    beta: number | FloatArray // per tensor | (G)
  */
 export function matmulTernaryI8(out: FloatArray, xq: Int8Array, xs: FloatArray, w: Uint8Array, M: number, K: number, N: number, beta: WeightScale): void {
-  checkPackedMatmul('matmulTernaryI8', out, xq, xs, w, M, K, N, rowBytesI2(K), beta, false);
-  accumulate(decI2, rowBytesI2(K), null, out, xq, xs, w, M, K, N, beta);
+  checkPackedMatmul('matmulTernaryI8', out, xq, xs, w, M, K, N, N * rowBytesI2(K), beta, false);
+  accumulate(decI2, rows(rowBytesI2(K)), null, out, xq, xs, w, M, K, N, beta);
 }
 
 /**
@@ -118,8 +131,8 @@ export function matmulTernaryI8(out: FloatArray, xq: Int8Array, xs: FloatArray, 
  * acc: Int32Array // (M, N)    xq: Int8Array // (M, K)    w: Uint8Array // (N, rowBytesI2(K))
  */
 export function matmulTernaryI8Acc(acc: Int32Array, xq: Int8Array, w: Uint8Array, M: number, K: number, N: number): void {
-  checkPackedMatmul('matmulTernaryI8Acc', acc, xq, null, w, M, K, N, rowBytesI2(K), null, false);
-  accumulate(decI2, rowBytesI2(K), acc, null, xq, null, w, M, K, N, null);
+  checkPackedMatmul('matmulTernaryI8Acc', acc, xq, null, w, M, K, N, N * rowBytesI2(K), null, false);
+  accumulate(decI2, rows(rowBytesI2(K)), acc, null, xq, null, w, M, K, N, null);
 }
 
 // ---- 'i2' × int4 ------------------------------------------------------------------------------
@@ -136,8 +149,8 @@ export const I4_RANGE = [-8, 7] as const;
  * w: Uint8Array // (N, rowBytesI2(K))    beta: number | FloatArray // per tensor | (G)
  */
 export function matmulTernaryI4(out: FloatArray, xq: Int8Array, xs: FloatArray, w: Uint8Array, M: number, K: number, N: number, beta: WeightScale): void {
-  checkPackedMatmul('matmulTernaryI4', out, xq, xs, w, M, K, N, rowBytesI2(K), beta, false, I4_RANGE);
-  accumulate(decI2, rowBytesI2(K), null, out, xq, xs, w, M, K, N, beta);
+  checkPackedMatmul('matmulTernaryI4', out, xq, xs, w, M, K, N, N * rowBytesI2(K), beta, false, I4_RANGE);
+  accumulate(decI2, rows(rowBytesI2(K)), null, out, xq, xs, w, M, K, N, beta);
 }
 
 /**
@@ -146,8 +159,32 @@ export function matmulTernaryI4(out: FloatArray, xq: Int8Array, xs: FloatArray, 
  * acc: Int32Array // (M, N)    xq: Int8Array // (M, K)    w: Uint8Array // (N, rowBytesI2(K))
  */
 export function matmulTernaryI4Acc(acc: Int32Array, xq: Int8Array, w: Uint8Array, M: number, K: number, N: number): void {
-  checkPackedMatmul('matmulTernaryI4Acc', acc, xq, null, w, M, K, N, rowBytesI2(K), null, false, I4_RANGE);
-  accumulate(decI2, rowBytesI2(K), acc, null, xq, null, w, M, K, N, null);
+  checkPackedMatmul('matmulTernaryI4Acc', acc, xq, null, w, M, K, N, N * rowBytesI2(K), null, false, I4_RANGE);
+  accumulate(decI2, rows(rowBytesI2(K)), acc, null, xq, null, w, M, K, N, null);
+}
+
+// ---- 'i2r4' (rows interleaved by four: the decode layout) ---------------------------------------
+
+/**
+ * matmulTernaryI8 on the 'i2r4' layout (pack.ts): same formula, same results bit for bit.
+ *
+ * out: FloatArray // (M, N)    xq: Int8Array // (M, K)    xs: FloatArray // (M)
+ * w: Uint8Array // (bytesI2R4(N, K))    beta: number | FloatArray // per tensor | (G)
+ */
+export function matmulTernaryR4I8(out: FloatArray, xq: Int8Array, xs: FloatArray, w: Uint8Array, M: number, K: number, N: number, beta: WeightScale): void {
+  checkPackedMatmul('matmulTernaryR4I8', out, xq, xs, w, M, K, N, bytesI2R4(N, K), beta, false);
+  accumulate(decI2R4, rowsR4(rowBytesI2(K)), null, out, xq, xs, w, M, K, N, beta);
+}
+
+/**
+ * matmulTernaryI4 (int4 activation codes in [-8, 7]) on the 'i2r4' layout.
+ *
+ * out: FloatArray // (M, N)    xq: Int8Array // (M, K)    xs: FloatArray // (M)
+ * w: Uint8Array // (bytesI2R4(N, K))    beta: number | FloatArray // per tensor | (G)
+ */
+export function matmulTernaryR4I4(out: FloatArray, xq: Int8Array, xs: FloatArray, w: Uint8Array, M: number, K: number, N: number, beta: WeightScale): void {
+  checkPackedMatmul('matmulTernaryR4I4', out, xq, xs, w, M, K, N, bytesI2R4(N, K), beta, false, I4_RANGE);
+  accumulate(decI2R4, rowsR4(rowBytesI2(K)), null, out, xq, xs, w, M, K, N, beta);
 }
 
 // ---- 'i1.6' × int8 ----------------------------------------------------------------------------
@@ -160,8 +197,8 @@ export function matmulTernaryI4Acc(acc: Int32Array, xq: Int8Array, w: Uint8Array
  * w: Uint8Array // (N, rowBytesI1p6(K))    beta: number | FloatArray // per tensor | (G)
  */
 export function matmulTernary1p6I8(out: FloatArray, xq: Int8Array, xs: FloatArray, w: Uint8Array, M: number, K: number, N: number, beta: WeightScale): void {
-  checkPackedMatmul('matmulTernary1p6I8', out, xq, xs, w, M, K, N, rowBytesI1p6(K), beta, false);
-  accumulate(decI1p6, rowBytesI1p6(K), null, out, xq, xs, w, M, K, N, beta);
+  checkPackedMatmul('matmulTernary1p6I8', out, xq, xs, w, M, K, N, N * rowBytesI1p6(K), beta, false);
+  accumulate(decI1p6, rows(rowBytesI1p6(K)), null, out, xq, xs, w, M, K, N, beta);
 }
 
 /**
@@ -170,8 +207,8 @@ export function matmulTernary1p6I8(out: FloatArray, xq: Int8Array, xs: FloatArra
  * acc: Int32Array // (M, N)    xq: Int8Array // (M, K)    w: Uint8Array // (N, rowBytesI1p6(K))
  */
 export function matmulTernary1p6I8Acc(acc: Int32Array, xq: Int8Array, w: Uint8Array, M: number, K: number, N: number): void {
-  checkPackedMatmul('matmulTernary1p6I8Acc', acc, xq, null, w, M, K, N, rowBytesI1p6(K), null, false);
-  accumulate(decI1p6, rowBytesI1p6(K), acc, null, xq, null, w, M, K, N, null);
+  checkPackedMatmul('matmulTernary1p6I8Acc', acc, xq, null, w, M, K, N, N * rowBytesI1p6(K), null, false);
+  accumulate(decI1p6, rows(rowBytesI1p6(K)), acc, null, xq, null, w, M, K, N, null);
 }
 
 // ---- 'b1' × int8 ------------------------------------------------------------------------------
@@ -185,8 +222,8 @@ export function matmulTernary1p6I8Acc(acc: Int32Array, xq: Int8Array, w: Uint8Ar
  * w: Uint8Array // (N, rowBytesB1(K))    beta: number | FloatArray // per tensor | (G)
  */
 export function matmulBinaryI8(out: FloatArray, xq: Int8Array, xs: FloatArray, w: Uint8Array, M: number, K: number, N: number, beta: WeightScale): void {
-  checkPackedMatmul('matmulBinaryI8', out, xq, xs, w, M, K, N, rowBytesB1(K), beta, false);
-  accumulate(decB1, rowBytesB1(K), null, out, xq, xs, w, M, K, N, beta);
+  checkPackedMatmul('matmulBinaryI8', out, xq, xs, w, M, K, N, N * rowBytesB1(K), beta, false);
+  accumulate(decB1, rows(rowBytesB1(K)), null, out, xq, xs, w, M, K, N, beta);
 }
 
 /**
@@ -195,6 +232,6 @@ export function matmulBinaryI8(out: FloatArray, xq: Int8Array, xs: FloatArray, w
  * acc: Int32Array // (M, N)    xq: Int8Array // (M, K)    w: Uint8Array // (N, rowBytesB1(K))
  */
 export function matmulBinaryI8Acc(acc: Int32Array, xq: Int8Array, w: Uint8Array, M: number, K: number, N: number): void {
-  checkPackedMatmul('matmulBinaryI8Acc', acc, xq, null, w, M, K, N, rowBytesB1(K), null, false);
-  accumulate(decB1, rowBytesB1(K), acc, null, xq, null, w, M, K, N, null);
+  checkPackedMatmul('matmulBinaryI8Acc', acc, xq, null, w, M, K, N, N * rowBytesB1(K), null, false);
+  accumulate(decB1, rows(rowBytesB1(K)), acc, null, xq, null, w, M, K, N, null);
 }
