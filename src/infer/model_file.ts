@@ -121,7 +121,12 @@ export function openModelFile(parsed: Parsed, where: string): { source: WeightSo
 
 /** A model file held in memory (a browser File, a fetch response): parsed, checked to be a model file, opened. */
 export function openModelFileBytes(bytes: Uint8Array, where = 'model file'): { source: WeightSource; tokenizer: Tokenizer | undefined } {
-  const parsed = parseSafetensors(bytes);
+  let parsed: Parsed;
+  try {
+    parsed = parseSafetensors(bytes);
+  } catch (e) {
+    throw e instanceof FormatError ? new FormatError(`${where}: ${e.message}`) : e;
+  }
   if (!isModelFile(parsed)) throw new FormatError(`${where}: a safetensors file but not a ${MODEL_FILE_FORMAT} file (format=${parsed.metadata.format ?? 'missing'}); make one with \`bitnet pack\``);
   return openModelFile(parsed, where);
 }
