@@ -26,14 +26,15 @@ export { InferenceSession, sessionBytes, type SessionOptions } from './infer/ses
 export { generate, generateStream, renderChat, defaultChatTemplate, type GenerateOptions, type GenerateChunk, type GenerateResult, type ChatMessage, type ChatTemplateName, type FinishReason } from './infer/generate.js';
 export { sourceFromTransformer, sourceFromCheckpoint, type WeightSource, type QuantizedTensor } from './infer/source.js';
 export { syntheticSource } from './infer/synthetic.js';
-export { modelFileContents, sourceFromModelFile, isModelFile, MODEL_FILE_FORMAT } from './infer/model_file.js';
+export { modelFileContents, sourceFromModelFile, isModelFile, openModelFile, openModelFileBytes, MODEL_FILE_FORMAT } from './infer/model_file.js';
+export { loadModelFromBytes, loadSource, type LoadedModel, type ModelKind, type ModelLoadOptions } from './infer/loaded_model.js';
 export { matmulEnergyPerToken, weightBytes } from './science/energy.js';
 export { parseSafetensors, serializeHeader, toFloat32, type StTensor, type StDType } from './io/safetensors.js';
 export type { Tokenizer } from './tokenizer/types.js';
 export { DEFAULT_SPECIAL_TOKENS } from './tokenizer/types.js';
 export { BpeTokenizer, byteTokenizer } from './tokenizer/bpe.js';
 export { trainBpe } from './tokenizer/train.js';
-export { HfTokenizer, bpeFromJSON } from './tokenizer/hf.js';
+export { HfTokenizer, bpeFromJSON, tokenizerFromJSON, setHfTokenizersLibrary } from './tokenizer/hf.js';
 export { arraySource, batchAt, evalBatches, bitsPerByte, type TokenSource, type Batch } from './data/sampler.js';
 export { parseGguf, serializeGgufHeader, ggufChunks, ggufTensorBytes, bufferSource, metaNumber, metaString, metaArray, gv, type ByteSource, type GgufFile, type GgufTensorInfo, type GgufTensorSpec, type GgufValue } from './io/gguf.js';
 export { GGML_TYPES, ggmlType, encodeGgml, decodeGgml, decodeTernary, encodeTernaryTQ, floatToHalf, floatToBf16, bf16ToFloat, type GgmlType } from './io/gguf_quant.js';

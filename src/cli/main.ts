@@ -17,6 +17,7 @@ import { inspectCommand } from './commands/inspect.js';
 import { serveCommand } from './commands/serve.js';
 import { interpCommand } from './commands/interp.js';
 import { trainCommand } from './commands/train.js';
+import { webCommand } from './commands/web.js';
 
 const COMMANDS: Record<string, Command> = {
   demo: demoCommand,
@@ -31,6 +32,7 @@ const COMMANDS: Record<string, Command> = {
   interp: interpCommand,
   experiment: experimentCommand,
   eval: evalCommand,
+  web: webCommand,
 };
 
 function usage(): string {

@@ -19,16 +19,14 @@ import { loadHF } from '../interop/hf.js';
 import { makeConfig } from '../model/config.js';
 import { parseCheckpoint } from '../train/checkpoint.js';
 import { listCheckpoints } from '../train/run_dir.js';
-import { loadTokenizer, tokenizerFromJSON } from '../tokenizer/io.js';
+import { loadTokenizer } from '../tokenizer/io.js';
 import type { Tokenizer } from '../tokenizer/types.js';
-import { isModelFile, modelFileContents, sourceFromModelFile } from './model_file.js';
+import { isModelFile, modelFileContents, openModelFile } from './model_file.js';
 import { sourceFromCheckpoint, type WeightSource } from './source.js';
 import { syntheticSource } from './synthetic.js';
-import { createBackend, type Backend, type BackendOptions } from '../kernels/backend.js';
-import { PackedModel, type LoadOptions } from './packed_model.js';
-import { InferenceSession, type SessionOptions } from './session.js';
+import { loadSource, type LoadedModel, type ModelKind, type ModelLoadOptions } from './loaded_model.js';
 
-export type ModelKind = 'synthetic' | 'hf' | 'run-dir' | 'gguf' | 'model-file' | 'checkpoint';
+export type { LoadedModel, ModelKind, ModelLoadOptions };
 
 export interface OpenedModel {
   kind: ModelKind;
@@ -79,15 +77,7 @@ export function openModel(path: string): OpenedModel {
   }
   const parsed = loadSafetensors(path);
   if (isModelFile(parsed)) {
-    const { source, tokenizerJson } = sourceFromModelFile(parsed, path);
-    let tokenizer: Tokenizer | undefined;
-    if (tokenizerJson !== undefined) {
-      try {
-        tokenizer = tokenizerFromJSON(JSON.parse(tokenizerJson));
-      } catch (e) {
-        throw new FormatError(`${path}: bad tokenizer in metadata (${(e as Error).message})`);
-      }
-    }
+    const { source, tokenizer } = openModelFile(parsed, path);
     return { kind: 'model-file', path, source, tokenizer, close: none };
   }
   return { kind: 'checkpoint', path, source: sourceFromCheckpoint(parseCheckpoint(parsed, path), path), tokenizer: tokenizerNear(dirname(path)), close: none };
@@ -99,36 +89,15 @@ export function saveModelFile(path: string, source: WeightSource, tokenizer: Tok
   saveSafetensors(path, tensors, metadata);
 }
 
-export interface LoadedModel {
-  model: PackedModel;
-  tokenizer: Tokenizer | undefined;
-  backend: Backend;
-  kind: ModelKind;
-  /** A generation session over this model (KV cache for `ctx` positions). */
-  session(opts?: SessionOptions): InferenceSession;
-  /** Free the backend (WASM memory, worker threads). */
-  dispose(): Promise<void>;
-}
-
 /**
  * One call from a path to a runnable model: openModel + a backend + PackedModel.load.
  *   const m = await loadModel('model.safetensors'); const s = m.session();
  *   for await (const c of generateStream(s, m.tokenizer!, 'Hello')) process.stdout.write(c.text);
  */
-export async function loadModel(path: string, opts: LoadOptions & BackendOptions & { requireTokenizer?: boolean } = {}): Promise<LoadedModel> {
+export async function loadModel(path: string, opts: ModelLoadOptions = {}): Promise<LoadedModel> {
   const opened = openModel(path);
   try {
-    if (opts.requireTokenizer && opened.tokenizer === undefined) {
-      throw new FormatError(`${path}: no tokenizer found (a model file carries one; a run directory or checkpoint needs tokenizer.json beside it)`);
-    }
-    const backend = await createBackend(opts);
-    try {
-      const model = PackedModel.load(backend, opened.source, opts);
-      return { model, tokenizer: opened.tokenizer, backend, kind: opened.kind, session: (o) => new InferenceSession(model, o), dispose: () => backend.dispose() };
-    } catch (e) {
-      await backend.dispose();
-      throw e;
-    }
+    return await loadSource(opened.source, opened.tokenizer, opened.kind, path, opts);
   } finally {
     opened.close();
   }

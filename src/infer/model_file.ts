@@ -11,7 +11,7 @@
  */
 import { FormatError } from '../errors.js';
 import type { TensorOut } from '../io/files.js';
-import { toFloat32, type Parsed } from '../io/safetensors.js';
+import { parseSafetensors, toFloat32, type Parsed } from '../io/safetensors.js';
 import { type ModelConfig, validateConfig } from '../model/config.js';
 import { paramTable } from '../model/transformer.js';
 import { MODE_TRAITS } from '../nn/bitlinear.js';
@@ -21,6 +21,8 @@ import { quantizeSign, quantizeTernaryAbsmean } from '../kernels/ref/quant.js';
 /** Quantizers for the writer (pure: no backend needed). */
 const REF_QUANT = { quantizeSign, quantizeTernaryAbsmean };
 import { ArgumentError } from '../errors.js';
+import { tokenizerFromJSON } from '../tokenizer/hf.js';
+import type { Tokenizer } from '../tokenizer/types.js';
 import { linearCodes, type WeightSource } from './source.js';
 
 export const MODEL_FILE_FORMAT = 'bitnet-ts-model';
@@ -104,4 +106,27 @@ export function sourceFromModelFile(parsed: Parsed, where: string): { source: We
     },
   };
   return { source, tokenizerJson: md.tokenizer };
+}
+
+/** A parsed model file opened: its WeightSource and the tokenizer it carries (undefined if none). */
+export function openModelFile(parsed: Parsed, where: string): { source: WeightSource; tokenizer: Tokenizer | undefined } {
+  const { source, tokenizerJson } = sourceFromModelFile(parsed, where);
+  if (tokenizerJson === undefined) return { source, tokenizer: undefined };
+  try {
+    return { source, tokenizer: tokenizerFromJSON(JSON.parse(tokenizerJson)) };
+  } catch (e) {
+    throw new FormatError(`${where}: bad tokenizer in metadata (${(e as Error).message})`);
+  }
+}
+
+/** A model file held in memory (a browser File, a fetch response): parsed, checked to be a model file, opened. */
+export function openModelFileBytes(bytes: Uint8Array, where = 'model file'): { source: WeightSource; tokenizer: Tokenizer | undefined } {
+  let parsed: Parsed;
+  try {
+    parsed = parseSafetensors(bytes);
+  } catch (e) {
+    throw e instanceof FormatError ? new FormatError(`${where}: ${e.message}`) : e;
+  }
+  if (!isModelFile(parsed)) throw new FormatError(`${where}: a safetensors file but not a ${MODEL_FILE_FORMAT} file (format=${parsed.metadata.format ?? 'missing'}); make one with \`bitnet pack\``);
+  return openModelFile(parsed, where);
 }

@@ -7,14 +7,27 @@
  * - `HfTokenizer`: any tokenizer.json, through @huggingface/tokenizers (pure JS), behind our interface.
  *   `encode` never adds BOS/EOS (add_special_tokens: false) and `decode` never "cleans up" spaces, so both
  *   wrappers agree on the same file.
+ * - `tokenizerFromJSON`: the first if it applies, else the second.
+ *
+ * The library is imported dynamically, and a failed import is not fatal: a browser module worker cannot
+ * resolve the bare specifier (import maps do not apply inside workers), and it needs no library for the
+ * tokenizers `bpeFromJSON` takes. Such a context can hand the module in: `setHfTokenizersLibrary(await import(url))`.
  */
-import { Tokenizer as HfLibTokenizer } from '@huggingface/tokenizers';
-import { ArgumentError } from '../errors.js';
+import type * as HfLib from '@huggingface/tokenizers';
+import { ArgumentError, FormatError } from '../errors.js';
 import { BpeTokenizer } from './bpe.js';
 import { BYTE_TO_CHAR, GPT2_PATTERN, LLAMA3_PATTERN } from './bytes.js';
 import type { Tokenizer } from './types.js';
 
 type Json = Record<string, unknown>;
+type HfLibTokenizer = HfLib.Tokenizer;
+
+let hfLib: typeof HfLib | undefined = await import('@huggingface/tokenizers').catch(() => undefined);
+
+/** Use this @huggingface/tokenizers module (where the bare specifier does not resolve, e.g. a browser worker). */
+export function setHfTokenizersLibrary(lib: typeof HfLib): void {
+  hfLib = lib;
+}
 const isObj = (x: unknown): x is Json => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 /** Candidate BOS / EOS token strings, in preference order, when tokenizer_config.json does not say. */
@@ -111,8 +124,9 @@ export class HfTokenizer implements Tokenizer {
   /** `json`: parsed tokenizer.json; `config`: parsed tokenizer_config.json (optional). */
   constructor(json: Json, config: Json = {}) {
     this.json = json;
+    if (hfLib === undefined) throw new ArgumentError('HfTokenizer: this tokenizer.json needs @huggingface/tokenizers, which could not be imported here (in a browser worker, pass it to setHfTokenizersLibrary)');
     try {
-      this.tk = new HfLibTokenizer(json, { ...config, clean_up_tokenization_spaces: false });
+      this.tk = new hfLib.Tokenizer(json, { ...config, clean_up_tokenization_spaces: false });
     } catch (e) {
       throw new ArgumentError(`HfTokenizer: @huggingface/tokenizers rejected this tokenizer.json: ${(e as Error).message}`);
     }
@@ -137,4 +151,10 @@ export class HfTokenizer implements Tokenizer {
   tokenToId(token: string): number | undefined { return this.tk.token_to_id(token); }
   idToToken(id: number): string | undefined { return this.tk.id_to_token(id); }
   toJSON(): object { return this.json; }
+}
+
+/** Build the best tokenizer for a parsed tokenizer.json object (our encoder if exact, else the HF library). */
+export function tokenizerFromJSON(json: unknown, config: Record<string, unknown> = {}): Tokenizer {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new FormatError('tokenizer.json: not a JSON object');
+  return bpeFromJSON(json, config) ?? new HfTokenizer(json as Record<string, unknown>, config);
 }

@@ -11,10 +11,10 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ArgumentError, FormatError } from '../errors.js';
 import { atomicWriteFile } from '../io/files.js';
-import { HfTokenizer, bpeFromJSON } from './hf.js';
+import { tokenizerFromJSON } from './hf.js';
 import type { Tokenizer } from './types.js';
 
-export { atomicWriteFile };
+export { atomicWriteFile, tokenizerFromJSON };
 
 /** The canonical tokenizer.json text of a tokenizer (2-space JSON, fixed key order, trailing newline). */
 export function tokenizerJsonText(tok: Tokenizer): string {
@@ -29,12 +29,6 @@ export function tokenizerHash(tok: Tokenizer): string {
 /** Save a tokenizer as Hugging Face tokenizer.json, atomically. */
 export function saveTokenizer(tok: Tokenizer, path: string): void {
   atomicWriteFile(path, tokenizerJsonText(tok));
-}
-
-/** Build the best tokenizer for a parsed tokenizer.json object (our encoder if exact, else the HF library). */
-export function tokenizerFromJSON(json: unknown, config: Record<string, unknown> = {}): Tokenizer {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new FormatError('tokenizer.json: not a JSON object');
-  return bpeFromJSON(json, config) ?? new HfTokenizer(json as Record<string, unknown>, config);
 }
 
 /** Load a tokenizer.json file (or a directory holding one); see the module comment. */

@@ -1,0 +1,177 @@
+/**
+ * End to end in headless Chromium (the system's, driven by playwright-core; nothing downloaded): the
+ * demo page served by `bitnet web` loads the bundled model in its worker on the WASM kernels, cross-origin
+ * isolated with 2 kernel threads, generates greedily through the UI, and the tokens equal the Node
+ * engine's for the same model and prompt (computed here). Also: 1 thread gives the same tokens; a picked
+ * model file whose tokenizer needs @huggingface/tokenizers (loaded in the worker by URL) matches Node too;
+ * a corrupt file shows its FormatError in the page. Screenshot: test-artifacts/browser-demo.png.
+ *
+ * No Chromium (/usr/bin/chromium or $CHROMIUM_PATH): skipped with a message, except under CI, where it fails.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { generate, HfTokenizer, loadModel, openModel, saveModelFile } from '../../src/node.js';
+import { WebServer } from '../../src/server/web.js';
+import type { GenerationResult, ModelInfo } from '../../web/protocol.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const BUNDLED = join(ROOT, 'models/sotu-tiny-b158.safetensors');
+const ARTIFACTS = join(ROOT, 'test-artifacts');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const haveChromium = existsSync(CHROMIUM);
+const skip = haveChromium || process.env.CI ? false : `no Chromium at ${CHROMIUM} (install Debian's chromium or set CHROMIUM_PATH); CI runs this test`;
+
+const PROMPT = 'The state of the Union is';
+const MAX_TOKENS = 40;
+
+type Demo = { info: ModelInfo | undefined; result: GenerationResult | undefined; error: string | undefined };
+const demo = (page: Page) => page.evaluate(() => (window as unknown as { bitnetDemo: Demo }).bitnetDemo);
+
+/** Greedy tokens from the Node engine for a model file and prompt. */
+async function nodeTokens(file: string, prompt: string): Promise<{ tokens: number[]; text: string }> {
+  const m = await loadModel(file, { threads: 1 });
+  try {
+    const r = await generate(m.session(), m.tokenizer!, prompt, { maxTokens: MAX_TOKENS, temperature: 0 });
+    return { tokens: r.tokens, text: r.text };
+  } finally {
+    await m.dispose();
+  }
+}
+
+/** Run `action` (which makes the page load a model) and wait until the model is loaded or has failed. */
+async function loadVia(page: Page, action: () => Promise<unknown>): Promise<Demo> {
+  await page.evaluate(() => Object.assign((window as unknown as { bitnetDemo?: Demo }).bitnetDemo ?? {}, { info: undefined, error: undefined }));
+  await action();
+  await page.waitForFunction(() => {
+    const d = (window as unknown as { bitnetDemo?: Demo }).bitnetDemo;
+    return ['ready', 'error'].includes(document.body.dataset.state ?? '') && d !== undefined && (d.info !== undefined || d.error !== undefined);
+  }, null, { timeout: 20_000 });
+  return demo(page);
+}
+
+/** Type the prompt, press Generate, wait for the end; the page's result. */
+async function generateInPage(page: Page, prompt: string): Promise<GenerationResult> {
+  await page.fill('#prompt', prompt);
+  await page.fill('#max-tokens', String(MAX_TOKENS));
+  await page.fill('#temperature', '0');
+  await page.click('#generate');
+  await page.waitForFunction(() => {
+    const d = (window as unknown as { bitnetDemo: Demo }).bitnetDemo;
+    return document.body.dataset.state === 'ready' && (d.result !== undefined || d.error !== undefined);
+  }, null, { timeout: 20_000 });
+  const d = await demo(page);
+  assert.equal(d.error, undefined);
+  assert.ok(d.result, 'no result');
+  return d.result;
+}
+
+describe('browser demo in headless Chromium', { skip }, () => {
+  let browser: Browser;
+  let page: Page;
+  const server = new WebServer();
+  let url = '';
+  const logs: string[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'bitnet-browser-'));
+
+  before(async () => {
+    if (!haveChromium) assert.fail(`CI must run the browser test, but there is no Chromium at ${CHROMIUM}`);
+    const { chromium } = await import('playwright-core');
+    ({ url } = await server.listen(0));
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
+    page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+  });
+  after(async () => {
+    await browser?.close();
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the bundled model, 2 threads, greedy: the page streams the Node engine\'s tokens; 1 thread too', async (t) => {
+    const expected = await nodeTokens(BUNDLED, PROMPT);
+    assert.equal(expected.tokens.length, MAX_TOKENS);
+    const { info, error } = await loadVia(page, () => page.goto(`${url}?threads=2`));
+    assert.equal(error, undefined, logs.join('\n'));
+    assert.ok(info);
+    assert.equal(await page.evaluate(() => crossOriginIsolated), true);
+    assert.equal(info.crossOriginIsolated, true);
+    assert.equal(info.backend, 'wasm');
+    assert.equal(info.simd, true);
+    assert.equal(info.threads, 2);
+    assert.equal(info.name, 'sotu-tiny-b158.safetensors');
+
+    const r2 = await generateInPage(page, PROMPT);
+    assert.deepEqual(r2.tokens, expected.tokens);
+    assert.equal(r2.text, expected.text);
+    assert.equal(r2.finishReason, 'length');
+    assert.equal(await page.textContent('#output'), PROMPT + expected.text); // streamed into the page
+    assert.match((await page.textContent('#stats')) ?? '', /generated 40 tokens, [\d.]+ tok\/s decode/);
+    assert.match((await page.textContent('#model-info')) ?? '', /WebAssembly SIMD.*2 threads \(cross-origin isolated\)/);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'browser-demo.png'), fullPage: true });
+
+    await page.fill('#threads', '1');
+    assert.equal((await loadVia(page, () => page.dispatchEvent('#threads', 'change'))).info?.threads, 1);
+    const r1 = await generateInPage(page, PROMPT);
+    assert.deepEqual(r1.tokens, expected.tokens);
+    t.diagnostic(`decode in the page: ${r2.decodeTokPerS.toFixed(1)} tok/s on 2 threads, ${r1.decodeTokPerS.toFixed(1)} tok/s on 1`);
+  });
+
+  test('a picked model file whose tokenizer needs @huggingface/tokenizers (loaded in the worker by URL): same tokens as Node', async () => {
+    // The bundled model with a lower-casing normalizer in its tokenizer.json: our encoder declines it, the library takes it.
+    const opened = openModel(BUNDLED);
+    const json = { ...(opened.tokenizer!.toJSON() as Record<string, unknown>), normalizer: { type: 'Lowercase' } };
+    const file = join(dir, 'lowercase.safetensors');
+    saveModelFile(file, opened.source, new HfTokenizer(json));
+    const prompt = 'THE STATE of the UNION is';
+    const expected = await nodeTokens(file, prompt);
+    const { info, error } = await loadVia(page, () => page.setInputFiles('#file', file));
+    assert.equal(error, undefined, logs.join('\n'));
+    assert.equal(info?.name, 'lowercase.safetensors');
+    assert.equal(info?.tokenizer, 'HfTokenizer');
+    const r = await generateInPage(page, prompt);
+    assert.deepEqual(r.tokens, expected.tokens);
+  });
+
+  test('Stop aborts a running generation; a prompt longer than the context shows its ArgumentError; the model stays loaded', async () => {
+    await page.fill('#max-tokens', '100');
+    await page.evaluate(() => {
+      (window as unknown as { bitnetDemo: Demo }).bitnetDemo.result = undefined;
+      document.getElementById('generate')!.click();
+      document.getElementById('stop')!.click();
+    });
+    await page.waitForFunction(() => (window as unknown as { bitnetDemo: Demo }).bitnetDemo.result !== undefined, null, { timeout: 20_000 });
+    const r = (await demo(page)).result!;
+    assert.equal(r.finishReason, 'abort');
+    assert.ok(r.tokens.length < 100, `${r.tokens.length} tokens`);
+    await page.fill('#prompt', 'and the '.repeat(100));
+    await page.click('#generate');
+    await page.waitForFunction(() => (window as unknown as { bitnetDemo: Demo }).bitnetDemo.error !== undefined, null, { timeout: 20_000 });
+    assert.match((await page.textContent('#error')) ?? '', /^ArgumentError: prompt of \d+ tokens does not fit the context of 128 tokens/);
+    assert.equal(await page.evaluate(() => document.body.dataset.state), 'ready');
+    assert.deepEqual((await generateInPage(page, PROMPT)).tokens.length, MAX_TOKENS);
+  });
+
+  test('a corrupt model file shows its FormatError in the page (no hang), and the bundled model loads again', async () => {
+    await loadVia(page, () => page.setInputFiles('#file', { name: 'corrupt.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from('this is not a model file at all, just text') }));
+    assert.equal(await page.evaluate(() => document.body.dataset.state), 'error');
+    assert.match((await page.textContent('#error')) ?? '', /^FormatError: corrupt\.safetensors: safetensors: /);
+    assert.equal(await page.isDisabled('#generate'), true);
+    const truncated = readFileSync(BUNDLED).subarray(0, 100_000);
+    await loadVia(page, () => page.setInputFiles('#file', { name: 'truncated.safetensors', mimeType: 'application/octet-stream', buffer: truncated }));
+    assert.match((await page.textContent('#error')) ?? '', /^FormatError: truncated\.safetensors: /);
+    const back = await loadVia(page, () => page.click('#use-bundled'));
+    assert.equal(back.error, undefined);
+    assert.equal(back.info?.name, 'sotu-tiny-b158.safetensors');
+    assert.equal(await page.isDisabled('#generate'), false);
+  });
+});

@@ -1,0 +1,47 @@
+/** Messages between the demo page (web/app.ts) and its generation worker (web/worker.ts). */
+
+export type ModelRef = { url: string } | { file: File };
+
+export type ToWorker =
+  /** Open a model file (fetched or picked) on a new backend with `threads` kernel threads. */
+  | { type: 'load'; model: ModelRef; threads: number; tokenizersUrl?: string }
+  /** Generate; `temperature` 0 is greedy. */
+  | { type: 'generate'; prompt: string; maxTokens: number; temperature: number; seed?: number }
+  /** Abort the running generation (it ends with finish reason 'abort'). */
+  | { type: 'stop' };
+
+export interface ModelInfo {
+  name: string;
+  bytes: number;
+  backend: 'wasm' | 'ref';
+  threads: number;
+  simd: boolean;
+  relaxed: boolean;
+  /** Whether the worker is cross-origin isolated (SharedArrayBuffer, so threads). */
+  crossOriginIsolated: boolean;
+  tokenizer: string;
+  config: { quant: string; dim: number; nLayers: number; vocabSize: number; maxSeqLen: number };
+  loadMs: number;
+}
+
+export interface GenerationResult {
+  text: string;
+  tokens: number[];
+  promptTokens: number;
+  finishReason: 'stop' | 'length' | 'abort';
+  prefillMs: number;
+  decodeMs: number;
+  /** Prompt tokens per second of prefill. */
+  prefillTokPerS: number;
+  /** Generated tokens after the first, per second of decode (as `bitnet generate` reports it). */
+  decodeTokPerS: number;
+}
+
+export type FromWorker =
+  | { type: 'status'; text: string }
+  | { type: 'loaded'; info: ModelInfo }
+  /** A streamed piece of text; `generated` tokens so far, `elapsedMs` since the first one. */
+  | { type: 'chunk'; text: string; token: number; generated: number; elapsedMs: number }
+  | { type: 'done'; result: GenerationResult }
+  /** A failure, with the library's error class name (FormatError, ArgumentError, …). */
+  | { type: 'error'; during: 'load' | 'generate'; name: string; message: string };
