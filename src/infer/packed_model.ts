@@ -19,7 +19,7 @@ import { isGatedFfn, type ModelConfig, validateConfig } from '../model/config.js
 import { MODE_TRAITS } from '../nn/bitlinear.js';
 import { FORMAT_TRAITS, type FormatName } from '../quant/formats.js';
 import { roundHalfEven } from '../tensor/round.js';
-import { I7_MAX } from '../kernels/ref/infer.js';
+import { bytesI7R4, I7_MAX, I7_OFFSET, packI7R4 } from '../kernels/ref/infer.js';
 import { expectedSizes, linearCodes, type WeightSource } from './source.js';
 
 /** LM head storage: f32, or 7-bit codes per row (int8 storage, one f32 scale per row; see matmulI7). */
@@ -82,7 +82,7 @@ export interface PackedHead {
   type: HeadType;
   /** f32 (V, C) */
   f32: Float32Array | undefined;
-  /** q7 (V, C) codes in [-63, 63] and per-row scales. */
+  /** q7: 7-bit codes in the 'i7r4' layout of matmulI7 (offset by 64, rows interleaved by four), per-row scales. */
   q7: Int8Array | undefined;
   scale: Float32Array | undefined;
   bytes: number;
@@ -224,16 +224,19 @@ export class PackedModel {
           tick();
           return { type, f32: f, q7: undefined, scale: undefined, bytes: V * C * 4 };
         }
-        const q7 = ar.alloc('i8', V * C);
+        // 7-bit codes, quantized a slice of rows at a time, then placed in the 'i7r4' layout.
+        const q7 = ar.alloc('i8', bytesI7R4(V, C)).fill(I7_OFFSET);
         const scale = ar.alloc('f32', V);
-        if (rowsAt === undefined) quantizeRowsI7(q7, scale, dense(name), V, C);
-        else {
-          for (let r = 0; r < V; r += TABLE_SLICE_ROWS) {
-            const r1 = Math.min(V, r + TABLE_SLICE_ROWS);
-            quantizeRowsI7(q7.subarray(r * C, r1 * C), scale.subarray(r, r1), sliceOf(rowsAt, name, r, r1, C, source.where), r1 - r, C);
-          }
-          tick();
+        const codes = new Int8Array(Math.min(V, TABLE_SLICE_ROWS) * C);
+        const all = rowsAt === undefined ? dense(name) : undefined;
+        for (let r = 0; r < V; r += TABLE_SLICE_ROWS) {
+          const r1 = Math.min(V, r + TABLE_SLICE_ROWS);
+          const rowsW = all ? all.subarray(r * C, r1 * C) : sliceOf(rowsAt!, name, r, r1, C, source.where);
+          const cs = codes.subarray(0, (r1 - r) * C);
+          quantizeRowsI7(cs, scale.subarray(r, r1), rowsW, r1 - r, C);
+          packI7R4(q7, cs, r, r1 - r, C);
         }
+        if (all === undefined) tick();
         return { type, f32: undefined, q7, scale, bytes: q7.length + scale.byteLength };
       };
       const embed = table('embed_tokens');
@@ -279,6 +282,6 @@ export function estimateBytes(c: ModelConfig, format: 'i2' | 'i1.6' = 'i2', head
   const layer = mat(c.dim + 2 * KV, c.dim) + mat(c.dim, c.dim) + mat((gated ? 2 : 1) * c.ffnDim, c.dim) + mat(c.dim, c.ffnDim);
   const f32Table = c.vocabSize * c.dim * 4;
   const type = head === 'auto' ? (f32Table <= HEAD_AUTO_F32_BYTES ? 'f32' : 'q7') : head;
-  const table = type === 'f32' ? f32Table : c.vocabSize * (c.dim + 4);
+  const table = type === 'f32' ? f32Table : bytesI7R4(c.vocabSize, c.dim) + c.vocabSize * 4;
   return c.nLayers * layer + table * (c.tieEmbeddings ? 1 : 2) + normBytes(c);
 }

@@ -21,6 +21,7 @@ import type { FloatArray } from '../tensor/dtype.js';
 import { isGatedFfn } from '../model/config.js';
 import { ffnActivationForward } from '../nn/ffn.js';
 import { FORMAT_TRAITS } from '../quant/formats.js';
+import { weightI7R4 } from '../kernels/ref/infer.js';
 import type { PackedLinear, PackedModel } from './packed_model.js';
 
 export interface SessionOptions {
@@ -247,7 +248,7 @@ export class InferenceSession {
     if (e.type === 'f32') dst.set(e.f32!.subarray(t * C, (t + 1) * C));
     else {
       const s = e.scale![t]!;
-      for (let j = 0; j < C; j++) dst[j] = e.q7![t * C + j]! * s;
+      for (let j = 0; j < C; j++) dst[j] = weightI7R4(e.q7!, t, j, C) * s;
     }
   }
 

@@ -4,8 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { ArgumentError } from '../../src/errors.js';
+import { ArgumentError, ShapeError } from '../../src/errors.js';
 import * as R from '../../src/kernels/ref/index.js';
+import * as RI from '../../src/kernels/ref/infer.js';
 import { WasmContext } from '../../src/kernels/wasm/context.js';
 import * as W from '../../src/kernels/wasm/infer.js';
 import { Rng } from '../../src/tensor/rng.js';
@@ -66,11 +67,17 @@ test('matmulI7 wasm (relaxed and SIMD128): bit-identical to ref (exact int32 acc
   const rng = new Rng(3);
   if (!c1.relaxed) console.log('# relaxed SIMD unavailable: both contexts run the SIMD128 kernel');
   for (const [M, K, N] of [[1, 1, 1], [1, 15, 3], [1, 16, 4], [2, 17, 9], [1, 2560, 37], [1, 2560, 38], [3, 130, 70], [1, 640, 1024]] as const) {
-    const xq = new Int8Array(M * K), w = new Int8Array(N * K);
+    const xq = new Int8Array(M * K), codes = new Int8Array(N * K);
     rng.fillInt(xq, -128, 127);
-    rng.fillInt(w, -63, 63);
-    if (N === 37) { xq.fill(-128); w.fill(63); } // extreme products across K = 2560
-    if (N === 38) { xq.fill(127); w.fill(-63); }
+    rng.fillInt(codes, -63, 63);
+    if (N === 37) { xq.fill(-128); codes.fill(63); } // extreme products across K = 2560
+    if (N === 38) { xq.fill(127); codes.fill(-63); }
+    // 'i7r4' layout, packed in two calls (rows [0, 4) then the rest) over an I7_OFFSET-filled buffer
+    const w = new Int8Array(RI.bytesI7R4(N, K)).fill(RI.I7_OFFSET);
+    const split = Math.min(N, 4);
+    RI.packI7R4(w, codes.subarray(0, split * K), 0, split, K);
+    RI.packI7R4(w, codes.subarray(split * K), split, N - split, K);
+    for (let n = 0; n < N; n++) for (const k of [0, K - 1]) assert.equal(RI.weightI7R4(w, n, k, K), codes[n * K + k], `layout n=${n} k=${k}`);
     const xs = new Float32Array(M).map(() => f32(0.5 + rng.uniform() * 100));
     const ws = new Float32Array(N).map(() => f32(rng.uniform() * 0.01));
     const want = new Float32Array(M * N);
@@ -78,7 +85,7 @@ test('matmulI7 wasm (relaxed and SIMD128): bit-identical to ref (exact int32 acc
     // The reference itself against a direct integer sum.
     const m0 = M - 1, n0 = N - 1;
     let acc = 0;
-    for (let k = 0; k < K; k++) acc += xq[m0 * K + k]! * w[n0 * K + k]!;
+    for (let k = 0; k < K; k++) acc += xq[m0 * K + k]! * codes[n0 * K + k]!;
     assert.equal(want[m0 * N + n0], f32(f32(f32(acc) / xs[m0]!) * ws[n0]!));
     for (const c of [c1, c2, s128]) {
       const got = new Float32Array(M * N);
@@ -92,6 +99,9 @@ test('inference kernels: typed errors for bad shapes', () => {
   const o = new Float32Array(8);
   assert.throws(() => R.attentionCached(o, o, o, o, 1, 4, 4, 1, 1, 2), ArgumentError); // pos0 + M > S
   assert.throws(() => R.attentionCached(o, o, o, o, 1, 0, 4, 3, 2, 2), ArgumentError); // H % KVH
-  assert.throws(() => R.matmulI7(new Float32Array(1), new Int8Array(1), new Float32Array(1), new Int8Array([64]), new Float32Array(1), 1, 1, 1), ArgumentError); // code out of 7-bit range
+  assert.throws(() => R.matmulI7(new Float32Array(1), new Int8Array(1), new Float32Array(1), new Int8Array(RI.bytesI7R4(1, 1)).fill(0), new Float32Array(1), 1, 1, 1), ArgumentError); // stored code 0: weight −64, outside 7 bits
+  assert.throws(() => RI.packI7R4(new Int8Array(RI.bytesI7R4(1, 1)), new Int8Array([64]), 0, 1, 1), ArgumentError); // code out of 7-bit range
+  assert.throws(() => RI.packI7R4(new Int8Array(RI.bytesI7R4(1, 1)), new Int8Array(1), 4, 1, 1), ArgumentError); // rows beyond dst
+  assert.throws(() => R.matmulI7(new Float32Array(2), new Int8Array(1), new Float32Array(1), new Int8Array(2), new Float32Array(2), 1, 1, 2), ShapeError); // row-by-row length
   assert.throws(() => W.matmulI7(c1, o, new Int8Array(4), new Float32Array(1), new Int8Array(7), new Float32Array(2), 1, 4, 2), Error);
 });

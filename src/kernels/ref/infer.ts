@@ -6,12 +6,17 @@
  *     out[m,h] = Σ_{s ≤ pos0+m} softmax_s(q[m,h]·kc[s,g]/√HS) · vc[s,g],   g = ⌊h/(H/KVH)⌋
  *   Prefill (M = prompt chunk) and decode (M = 1) are the same kernel.
  *
- * matmulI7: 7-bit weight codes w ∈ [-63, 63] (int8 storage) with one scale per output row × int8
- *   per-token activations (the 8-bit-storage LM head / tied embedding), exact int32 accumulation,
- *   scales applied once per output:
+ * matmulI7: 7-bit weight codes w ∈ [-63, 63] with one scale per output row × int8 per-token
+ *   activations (the 8-bit-storage LM head / tied embedding), exact int32 accumulation, scales
+ *   applied once per output:
  *     out[m,n] = f32( f32( f32(Σ_k w[n,k]·xq[m,k]) / xs[m] ) · ws[n] )       W[n,:] ≈ ws[n]·w[n,:]
- *   Seven bits (not eight) so that w + 64 ∈ [1, 127] fits the 7-bit operand of the relaxed-SIMD
- *   dot product (i32x4.relaxed_dot_i8x16_i7x16_add_s), which is then exact: Σ x·w = Σ x·(w+64) − 64·Σ x.
+ *   Storage ('i7r4', one byte per weight, built by packI7R4):
+ *   - offset codes u = w + 64 ∈ [1, 127]: a valid 7-bit operand of the relaxed-SIMD dot product
+ *     i16x8.relaxed_dot_i8x16_i7x16_s, which is then exact on every engine (Σ x·w = Σ x·u − 64·Σ x);
+ *   - rows interleaved by four in 16-byte steps, so the four rows of a 4-row dot are one sequential
+ *     stream (as 'i2r4', src/quant/pack.ts): with KP = 16·⌈K/16⌉, weight (n, k) is at byte
+ *       (n >> 2)·4·KP + 64·⌊k/16⌋ + 16·(n & 3) + (k & 15);
+ *     N is padded to a multiple of 4 and K to KP with u = 64 (w = 0). Bytes = 4·⌈N/4⌉·KP.
  */
 import { ArgumentError } from '../../errors.js';
 import type { FloatArray } from '../../tensor/dtype.js';
@@ -74,24 +79,62 @@ export function checkMatmulI7(where: string, f32only: boolean, out: FloatArray, 
   checkLen(where, 'out', out, M * N);
   checkLen(where, 'xq', xq, M * K);
   checkLen(where, 'xs', xs, M);
-  checkLen(where, 'w', w, N * K);
+  checkLen(where, 'w', w, bytesI7R4(N, K));
   checkLen(where, 'ws', ws, N);
+}
+
+/** Bytes of a packed 'i7r4' matrix (N, K) (see the module doc). */
+export function bytesI7R4(N: number, K: number): number {
+  return Math.ceil(N / 4) * 4 * Math.ceil(K / 16) * 16;
+}
+
+/** Byte offset of weight (n, k) in an 'i7r4' matrix with K columns. */
+export function offsetI7R4(n: number, k: number, K: number): number {
+  return (n >> 2) * 64 * Math.ceil(K / 16) + 64 * (k >> 4) + 16 * (n & 3) + (k & 15);
+}
+
+/** Offset code of the 7-bit weight 0 (padding). */
+export const I7_OFFSET = 64;
+
+/**
+ * Write rows [n0, n0 + n) of 7-bit codes w (n, K) ∈ [-63, 63] into the 'i7r4' matrix dst. Fill dst
+ * with I7_OFFSET once before the first call (padding rows and columns are weight 0).
+ *
+ * dst: Int8Array // (bytesI7R4(N, K))    w: Int8Array // (n, K)
+ */
+export function packI7R4(dst: Int8Array, w: Int8Array, n0: number, n: number, K: number): void {
+  checkDims('packI7R4', { n0, n, K });
+  checkLen('packI7R4', 'w', w, n * K);
+  if (dst.length < bytesI7R4(n0 + n, K)) throw new ArgumentError(`packI7R4: dst has ${dst.length} bytes; rows up to ${n0 + n} need ${bytesI7R4(n0 + n, K)}`);
+  for (let r = 0; r < n; r++) {
+    for (let k = 0; k < K; k++) {
+      const v = w[r * K + k]!;
+      if (v < -I7_MAX || v > I7_MAX) throw new ArgumentError(`packI7R4: w[${r * K + k}]=${v} is outside the 7-bit code range [-${I7_MAX}, ${I7_MAX}]`);
+      dst[offsetI7R4(n0 + r, k, K)] = v + I7_OFFSET;
+    }
+  }
+}
+
+/** Weight (n, k) of an 'i7r4' matrix (u − 64). */
+export function weightI7R4(w: Int8Array, n: number, k: number, K: number): number {
+  return w[offsetI7R4(n, k, K)]! - I7_OFFSET;
 }
 
 /** Weight codes of matmulI7. */
 export const I7_MAX = 63;
 
 /**
- * out: (M, N)  xq: Int8Array (M, K)  xs: (M) quantizer multipliers  w: Int8Array (N, K) codes in [-63, 63]
- * ws: (N) row scales. The reference checks the code range; the WASM twin relies on it (O(N·K) per call).
+ * out: (M, N)  xq: Int8Array (M, K)  xs: (M) quantizer multipliers  w: Int8Array (bytesI7R4(N, K)) 'i7r4'
+ * offset codes in [1, 127] (packI7R4)  ws: (N) row scales. The reference checks the code range
+ * (padding included); the WASM twin relies on it (O(N·K) per call).
  */
 export function matmulI7(out: FloatArray, xq: Int8Array, xs: FloatArray, w: Int8Array, ws: FloatArray, M: number, K: number, N: number): void {
   checkMatmulI7('matmulI7', false, out, xq, xs, w, ws, M, K, N);
-  for (let i = 0; i < N * K; i++) if (w[i]! < -I7_MAX || w[i]! > I7_MAX) throw new ArgumentError(`matmulI7: w[${i}]=${w[i]} is outside the 7-bit code range [-${I7_MAX}, ${I7_MAX}]`);
+  for (let i = 0; i < w.length; i++) if (w[i]! < I7_OFFSET - I7_MAX || w[i]! > I7_OFFSET + I7_MAX) throw new ArgumentError(`matmulI7: stored code w[${i}]=${w[i]} is outside [${I7_OFFSET - I7_MAX}, ${I7_OFFSET + I7_MAX}] (7-bit weights offset by ${I7_OFFSET})`);
   for (let m = 0; m < M; m++) {
     for (let n = 0; n < N; n++) {
       let a = 0;
-      for (let k = 0; k < K; k++) a += w[n * K + k]! * xq[m * K + k]!;
+      for (let k = 0; k < K; k++) a += weightI7R4(w, n, k, K) * xq[m * K + k]!;
       out[m * N + n] = f32(f32(f32(a) / f32(xs[m]!)) * f32(ws[n]!));
     }
   }

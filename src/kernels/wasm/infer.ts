@@ -2,11 +2,11 @@
  * WASM bindings of the inference-only kernels (wasm/assembly/infer.ts); same names and arguments
  * as src/kernels/ref/infer.ts with a leading context.
  *  - attentionCached: threads split the (m, h) query rows; every row is computed whole by one thread.
- *  - matmulI7: threads split the output rows N (4-row tiles), each streaming its own weight slice.
+ *  - matmulI7: threads split the output rows N on whole 4-row groups ('i7r4'), each streaming its own weight slice.
  */
 import { ArgumentError } from '../../errors.js';
 import type { FloatArray } from '../../tensor/dtype.js';
-import { checkAttentionCached, checkMatmulI7 } from '../ref/infer.js';
+import { bytesI7R4, checkAttentionCached, checkMatmulI7 } from '../ref/infer.js';
 import type { WasmContext } from './context.js';
 
 /** Below this much work (multiply-adds) a job stays on one thread. */
@@ -31,7 +31,7 @@ export function matmulI7(ctx: WasmContext, out: FloatArray, xq: Int8Array, xs: F
   checkMatmulI7('matmulI7', true, out, xq, xs, w, ws, M, K, N);
   if (M === 0 || N === 0) return;
   ctx.scope((s) => {
-    const args = [s.out(out.subarray(0, M * N)), s.in(xq.subarray(0, M * K)), s.in(xs.subarray(0, M)), s.in(w.subarray(0, N * K)), s.in(ws.subarray(0, N)), M, K, N];
+    const args = [s.out(out.subarray(0, M * N)), s.in(xq.subarray(0, M * K)), s.in(xs.subarray(0, M)), s.in(w.subarray(0, bytesI7R4(N, K))), s.in(ws.subarray(0, N)), M, K, N];
     ctx.parallel(ctx.relaxed ? 'matmul_i7_i8_relaxed' : 'matmul_i7_i8', args, N, 4, Math.max(4, Math.ceil(MIN_PARALLEL_MACS / Math.max(1, M * K))));
   });
 }
