@@ -10,13 +10,16 @@
  * Weights are quantized exactly as training does (src/nn/bitlinear.ts MODE_TRAITS):
  *   b158 / v2-*: absmean ternary, β = mean|W|;  bitnet (v1): Sign(W − α), β = mean|W|;  fp: dense f32.
  * Activations at inference are int8 per token (v1 trains per tensor; per token at inference is the
- * paper's rule, SPEC §1.1), int4 absmean per token on the Hadamard inputs of v2-a4.
+ * paper's rule, SPEC §1.1), int4 absmean per token on the Hadamard inputs of v2-a4, and the v1
+ * zero-point codes q ∈ [0, 127] per token on down_proj's input with config.v1ShiftedActs 'ffn-down'
+ * (x ≈ q/s + η, so y = β·(W̃·q)/s + η·β·rowsum(W̃): the int8 × packed kernel on the codes plus a
+ * per-row term β·rowsum(W̃) computed here at load).
  */
 import { ArgumentError, FormatError } from '../errors.js';
 import { OutOfMemoryError } from '../tensor/arena.js';
 import type { Backend } from '../kernels/backend.js';
-import { isGatedFfn, type ModelConfig, validateConfig } from '../model/config.js';
-import { MODE_TRAITS } from '../nn/bitlinear.js';
+import { isGatedFfn, shiftedDownActs, type ModelConfig, validateConfig } from '../model/config.js';
+import { MODE_TRAITS, actQuantFor } from '../nn/bitlinear.js';
 import { FORMAT_TRAITS, type FormatName } from '../quant/formats.js';
 import { roundHalfEven } from '../tensor/round.js';
 import { bytesI7R4, I7_MAX, I7_OFFSET, packI7R4 } from '../kernels/ref/infer.js';
@@ -46,8 +49,11 @@ export interface InputPrep {
   lnInside: boolean;
   /** Online Hadamard transform (BitNet v2 H-BitLinear). */
   hadamard: boolean;
-  /** Activation quantization: none (fp), int8 absmax per token, int4 absmean per token. */
-  act: 'none' | 'i8' | 'i4';
+  /**
+   * Activation quantization: none (fp), int8 absmax per token, int4 absmean per token, or the
+   * BitNet v1 zero-point codes [0, 127] per token (quantizeShiftedU7PerToken, x ≈ q/s + η).
+   */
+  act: 'none' | 'i8' | 'i4' | 'u7';
 }
 
 /** One (possibly fused) linear layer: y (M, N) = x (M, K) · Wᵀ. */
@@ -62,6 +68,8 @@ export interface PackedLinear {
   readonly dense: Float32Array | undefined;
   /** Per-row weight scale β (packed formats). */
   readonly beta: Float32Array | undefined;
+  /** act 'u7' only: per-row β(n)·Σ_k W̃[n,k] (f32), the zero point's contribution y[m,n] += η[m]·shift[n]. */
+  readonly shift: Float32Array | undefined;
   /** Bytes streamed per token. */
   readonly bytes: number;
 }
@@ -158,9 +166,9 @@ export class PackedModel {
         return d;
       };
       const tr = MODE_TRAITS[c.quant];
-      const prep = (hadamard: boolean): InputPrep => {
-        const act = hadamard && tr.hadamardAct ? tr.hadamardAct : tr.act;
-        return { lnInside: tr.lnInside, hadamard, act: act === 'none' ? 'none' : act === 'i4-token' ? 'i4' : 'i8' };
+      const prep = (hadamard: boolean, shifted = false): InputPrep => {
+        const act = actQuantFor(c.quant, hadamard, shifted);
+        return { lnInside: tr.lnInside, hadamard, act: act === 'none' ? 'none' : act === 'i4-token' ? 'i4' : act === 'u7-shifted-tensor' ? 'u7' : 'i8' };
       };
       const v2 = tr.hadamardAct !== undefined;
       const linear = (names: string[], K: number, p: InputPrep): PackedLinear => {
@@ -173,7 +181,7 @@ export class PackedModel {
             w.set(dense(n), r * K);
             r += rows[i]!;
           });
-          return { names, N, K, prep: p, format: 'f32', packed: undefined, dense: w, beta: undefined, bytes: N * K * 4 };
+          return { names, N, K, prep: p, format: 'f32', packed: undefined, dense: w, beta: undefined, shift: undefined, bytes: N * K * 4 };
         }
         const fmt = linearFormat(tr.weight === 'sign', p.act === 'i4' ? 'i2' : format, interleave);
         const ft = FORMAT_TRAITS[fmt];
@@ -183,6 +191,7 @@ export class PackedModel {
         // Row-by-row formats pack each fused part in place; interleaved groups can straddle two
         // parts, so those collect the codes of the whole fused matrix and pack it once.
         const all = ft.rowGroup > 1 ? new Int8Array(N * K) : undefined;
+        const shift = p.act === 'u7' ? ar.alloc('f32', N) : undefined;
         let r0 = 0;
         names.forEach((name, i) => {
           const n = rows[i]!;
@@ -191,10 +200,17 @@ export class PackedModel {
           if (all) all.set(q, r0 * K);
           else ft.pack(packed.subarray(r0 * rb, (r0 + n) * rb), q, n, K);
           beta.fill(scale, r0, r0 + n);
+          if (shift !== undefined) {
+            for (let r = 0; r < n; r++) {
+              let sum = 0; // exact: |sum| ≤ K
+              for (let k = 0; k < K; k++) sum += q[r * K + k]!;
+              shift[r0 + r] = beta[r0 + r]! * sum;
+            }
+          }
           r0 += n;
         });
         if (all) ft.pack(packed, all, N, K);
-        return { names, N, K, prep: p, format: fmt, packed, dense: undefined, beta, bytes: packed.byteLength + beta.byteLength };
+        return { names, N, K, prep: p, format: fmt, packed, dense: undefined, beta, shift, bytes: packed.byteLength + beta.byteLength + (shift?.byteLength ?? 0) };
       };
       const gated = isGatedFfn(c);
       for (let l = 0; l < c.nLayers; l++) {
@@ -207,7 +223,7 @@ export class PackedModel {
           ffnNorm: place(dense(`${p}post_attention_layernorm`)),
           gateUp: linear(gated ? [`${p}gate_proj`, `${p}up_proj`] : [`${p}up_proj`], c.dim, prep(false)),
           ffnSubNorm: c.subln ? place(dense(`${p}ffn_sub_norm`)) : undefined,
-          down: linear([`${p}down_proj`], c.ffnDim, prep(v2)),
+          down: linear([`${p}down_proj`], c.ffnDim, prep(v2, shiftedDownActs(c))),
         });
       }
       const norm = place(dense('norm'));
@@ -279,7 +295,8 @@ export function estimateBytes(c: ModelConfig, format: 'i2' | 'i1.6' = 'i2', head
   const HS = c.dim / c.nHeads, KV = c.nKvHeads * HS;
   const gated = isGatedFfn(c);
   const mat = (N: number, K: number) => (tr.weight === 'none' ? N * K * 4 : ft.bytes(N, K) + N * 4);
-  const layer = mat(c.dim + 2 * KV, c.dim) + mat(c.dim, c.dim) + mat((gated ? 2 : 1) * c.ffnDim, c.dim) + mat(c.dim, c.ffnDim);
+  const shift = shiftedDownActs(c) ? c.dim * 4 : 0; // down_proj's per-row β·rowsum
+  const layer = mat(c.dim + 2 * KV, c.dim) + mat(c.dim, c.dim) + mat((gated ? 2 : 1) * c.ffnDim, c.dim) + mat(c.dim, c.ffnDim) + shift;
   const f32Table = c.vocabSize * c.dim * 4;
   const type = head === 'auto' ? (f32Table <= HEAD_AUTO_F32_BYTES ? 'f32' : 'q7') : head;
   const table = type === 'f32' ? f32Table : bytesI7R4(c.vocabSize, c.dim) + c.vocabSize * 4;

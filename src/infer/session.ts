@@ -12,6 +12,8 @@
  *   RoPE(q), RoPE(k rows)   o = attentionCached(q, cache)   o = SubLN?(o) → prep (Hadamard? → int8/int4)
  *   x += packed_o(o)
  *   a = RMSNorm(x) → prep → [gate|up] = packed(a)   h = act(gate) ⊙ up   h = SubLN?(h) → prep → x += packed_down(h)
+ * prep = LN (v1) / Hadamard (v2), then int8 absmax, int4 absmean, or (v1 with v1ShiftedActs 'ffn-down',
+ * down_proj) zero-point codes q ∈ [0,127], η per token: y = β·(W̃·q)/s + η·(β·rowsum W̃).
  * logits = head(RMSNorm(x_last))        (f32 GEMM, or int8 per-token × 7-bit rows for a q7 head)
  */
 import { ArgumentError, ShapeError } from '../errors.js';
@@ -37,7 +39,7 @@ export function sessionBytes(model: PackedModel, ctx: number, chunk: number): { 
   const HS = c.dim / c.nHeads, KV = c.nKvHeads * HS;
   const kv = 2 * c.nLayers * ctx * KV * 4;
   const wide = Math.max(c.dim, c.ffnDim);
-  const activations = chunk * (6 * c.dim + (c.dim + 2 * KV) + 3 * c.ffnDim + 4 * wide) * 4 + chunk * wide + c.vocabSize * 4 + 2 * ctx * (c.dim / c.nHeads) * 4;
+  const activations = chunk * (6 * c.dim + (c.dim + 2 * KV) + 3 * c.ffnDim + 4 * wide + 1) * 4 + chunk * wide + c.vocabSize * 4 + 2 * ctx * (c.dim / c.nHeads) * 4;
   return { kv, activations };
 }
 
@@ -59,6 +61,9 @@ export class InferenceSession {
   private readonly mean: Float32Array;
   private readonly xq: Int8Array;
   private readonly xs: Float32Array;
+  /** Zero points η (M) of the shifted quantizer, and the u7 codes: a Uint8 view of xq's memory. */
+  private readonly eta: Float32Array;
+  private readonly xu: Uint8Array;
   private readonly qkv: Float32Array;
   private readonly q: Float32Array;
   private readonly att: Float32Array;
@@ -104,6 +109,8 @@ export class InferenceSession {
     this.mean = f(chunk);
     this.xq = ar.alloc('i8', chunk * wide);
     this.xs = f(chunk);
+    this.eta = f(chunk);
+    this.xu = new Uint8Array(this.xq.buffer, this.xq.byteOffset, this.xq.length);
     this.qkv = f(chunk * (C + 2 * KV));
     this.q = f(chunk * C);
     this.att = f(chunk * C);
@@ -271,11 +278,22 @@ export class InferenceSession {
     }
     const xq = this.xq.subarray(0, M * K), xs = this.xs.subarray(0, M), out = y.subarray(0, M * N);
     const ft = FORMAT_TRAITS[L.format];
+    // u7 codes ∈ [0, 127] are the same bytes as int8 codes: the int8 × packed kernels take them as they are.
+    const eta = L.prep.act === 'u7' ? this.eta.subarray(0, M) : undefined;
     if (L.prep.act === 'i4') be.quantizeAbsmeanI4PerToken(xq, xs, src, M, K);
+    else if (eta !== undefined) be.quantizeShiftedU7PerToken(this.xu.subarray(0, M * K), eta, xs, src, M, K);
     else be.quantizeAbsmaxI8PerToken(xq, xs, src, M, K);
     const kernel = L.prep.act === 'i4' ? ft.matmulI4 : ft.matmul;
     if (kernel === undefined) throw new ArgumentError(`format '${L.format}' has no kernel for ${L.prep.act} activations`);
     be[kernel](out, xq, xs, L.packed!, M, K, N, L.beta!);
+    if (eta !== undefined) {
+      // x ≈ q/s + η: the zero point adds η[m]·β(n)·Σ_k W̃[n,k] to every output.
+      const shift = L.shift!;
+      for (let m = 0; m < M; m++) {
+        const e = eta[m]!;
+        for (let n = 0; n < N; n++) out[m * N + n]! += e * shift[n]!;
+      }
+    }
   }
 }
 

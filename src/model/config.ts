@@ -9,11 +9,22 @@
  *   b158    BitNet b1.58 (2402.17764): absmean ternary weights, per-token absmax int8 activations
  *   v2-a8   BitNet v2 (2504.18415): b158 + H-BitLinear (online Hadamard) on o_proj and down_proj, int8
  *   v2-a4   as v2-a8 with int4 absmean activations on the H-BitLinear inputs
+ *
+ * v1ShiftedActs (bitnet only): BitNet v1's zero-point activation quantizer (SPEC §1.1 Eq.6) on the
+ * down_proj input — see the field's comment for the placement.
  */
 import { ArgumentError } from '../errors.js';
 
 export type QuantMode = 'fp' | 'bitnet' | 'b158' | 'v2-a8' | 'v2-a4';
 export const QUANT_MODES: readonly QuantMode[] = ['fp', 'bitnet', 'b158', 'v2-a8', 'v2-a4'];
+
+/**
+ * Where BitNet v1 uses the shifted [0, Q] activation quantizer (SPEC §1.1 Eq.6) instead of absmax:
+ *   none      absmax int8 everywhere (the default; what configs without the field mean)
+ *   ffn-down  on the input of down_proj, the one BitLinear whose input comes out of the FFN non-linearity
+ */
+export type V1ShiftedActs = 'none' | 'ffn-down';
+export const V1_SHIFTED_ACTS: readonly V1ShiftedActs[] = ['none', 'ffn-down'];
 
 /** FFN: gated (SwiGLU, ReLU²-GLU as in 2B4T, bilinear = identity gate) or a plain 2-layer MLP (v1). */
 export type FfnKind = 'swiglu' | 'relu2glu' | 'bilinear' | 'mlp-relu' | 'mlp-gelu';
@@ -44,6 +55,26 @@ export interface ModelConfig {
   quant: QuantMode;
   /** BitNet v1 group quantization: G groups of weight rows / activation columns (1 = none). */
   groups: number;
+  /**
+   * BitNet v1 (quant 'bitnet') only: activations "before the non-linear functions" scaled into
+   * [0, Q] by subtracting the minimum, x̃ = Clip((x − η)·Q/γ', 0, Q), η = min x, γ' = max x − η
+   * (2310.11453 Eq.6; SPEC §1.1). Absent = 'none', so configs and checkpoints written before the
+   * field existed keep their meaning (and their bytes).
+   *
+   * Placement ('ffn-down'). A BitLinear quantizes its *input* and keeps its output in high precision
+   * (y = W̃·Quant(LN(x))·βγ/Q_b, Eq.11), so the tensor that literally enters the ReLU/GELU — the
+   * up/gate projection's output — is never quantized. The only quantized activation next to a
+   * non-linearity is the input of down_proj, which comes *out* of it: one-signed (ReLU) or skewed
+   * (GELU, GLU products), so after the LayerNorm inside BitLinear it is still asymmetric
+   * (min ≈ −mean/std, a long positive tail) and absmax wastes most of [−127, 127]; a zero point
+   * uses the whole range. Attention inputs and the q/k/v, gate/up inputs (LN of the residual stream)
+   * keep absmax.
+   *
+   * Q = 127 with codes in [0, 127] (7-bit unsigned, fits int8 and the int8 × packed kernels), the
+   * same 127 as the absmax int8 path; per tensor (per group with config.groups, Eq.14) in training,
+   * per token at inference, as the other v1 activations. Backward: straight-through (identity).
+   */
+  v1ShiftedActs?: V1ShiftedActs;
 }
 
 const BASE: Omit<ModelConfig, 'vocabSize' | 'dim' | 'nLayers' | 'nHeads' | 'nKvHeads' | 'ffnDim' | 'maxSeqLen'> = {
@@ -100,10 +131,21 @@ export function validateConfig(c: ModelConfig): ModelConfig {
     throw new ArgumentError(`config.quant '${c.quant}' needs power-of-two config.dim and config.ffnDim for the Hadamard transform, got ${c.dim} and ${c.ffnDim}`);
   }
   if (c.groups > 1 && c.quant !== 'bitnet') throw new ArgumentError(`config.groups > 1 is BitNet v1 group quantization; it needs config.quant 'bitnet', got '${c.quant}'`);
+  if (c.v1ShiftedActs !== undefined && !V1_SHIFTED_ACTS.includes(c.v1ShiftedActs)) {
+    throw new ArgumentError(`config.v1ShiftedActs must be one of ${V1_SHIFTED_ACTS.join(', ')}, got '${String(c.v1ShiftedActs)}'`);
+  }
+  if (shiftedDownActs(c) && c.quant !== 'bitnet') {
+    throw new ArgumentError(`config.v1ShiftedActs '${c.v1ShiftedActs}' is BitNet v1's zero-point activation quantizer; it needs config.quant 'bitnet', got '${c.quant}'`);
+  }
   if (c.groups > 1 && (c.dim % c.groups !== 0 || c.ffnDim % c.groups !== 0)) {
     throw new ArgumentError(`config.groups (${c.groups}) must divide config.dim (${c.dim}) and config.ffnDim (${c.ffnDim})`);
   }
   return c;
+}
+
+/** Whether down_proj's input uses the shifted [0, 127] quantizer (config.v1ShiftedActs 'ffn-down'). */
+export function shiftedDownActs(c: Pick<ModelConfig, 'v1ShiftedActs'>): boolean {
+  return c.v1ShiftedActs === 'ffn-down';
 }
 
 /** Gated FFNs (act(gate) ⊙ up: SwiGLU, ReLU²-GLU, bilinear) have a gate_proj; plain MLPs (act(up)) do not. */

@@ -8,7 +8,8 @@
  *     q,k = RoPE(q,k)             o = CausalGQA(q,k,v)               (M, C)
  *     o = RMSNorm_sub(o)?         x = x + BitLinear_o(o)             SubLN (2B4T attn_sub_norm); v2: Hadamard input
  *     a = RMSNorm(x)              h = act(BitLinear_gate(a)) ⊙ BitLinear_up(a)   (M, F)  (or act(up(a)) for plain MLPs)
- *     h = RMSNorm_sub(h)?         x = x + BitLinear_down(h)          SubLN (ffn_sub_norm); v2: Hadamard input
+ *     h = RMSNorm_sub(h)?         x = x + BitLinear_down(h)          SubLN (ffn_sub_norm); v2: Hadamard input;
+ *                                                                    v1 + v1ShiftedActs 'ffn-down': zero-point [0,127] input
  *   logits = RMSNorm(x) · headᵀ (head = emb when tied, full precision)      (M, V)
  *
  * Parameters live in one flat buffer (matrices first — the weight-decay group — then
@@ -20,8 +21,8 @@ import type { Backend } from '../kernels/backend.js';
 import type { FloatArray } from '../tensor/dtype.js';
 import type { Arena } from '../tensor/arena.js';
 import { Rng } from '../tensor/rng.js';
-import { MODE_TRAITS, QuantInput, QuantWeight, linearBackward, linearForward } from '../nn/bitlinear.js';
-import { isGatedFfn, type ModelConfig, validateConfig } from './config.js';
+import { MODE_TRAITS, QuantInput, QuantWeight, actQuantFor, linearBackward, linearForward } from '../nn/bitlinear.js';
+import { isGatedFfn, shiftedDownActs, type ModelConfig, validateConfig } from './config.js';
 import { ffnActivationForward, reluBackward } from '../nn/ffn.js';
 
 export type Dtype = 'f32' | 'f64';
@@ -383,12 +384,12 @@ function makeActs(m: Transformer, B: number, T: number): Acts {
   const M = B * T, C = c.dim, F = c.ffnDim, V = c.vocabSize, H = c.nHeads, HS = C / H, KV = c.nKvHeads * HS;
   const f = (n: number) => ar.alloc(dt, n);
   const tr = MODE_TRAITS[c.quant];
-  const spec = (hadamard: boolean) => ({
-    act: hadamard && tr.hadamardAct ? tr.hadamardAct : tr.act, lnInside: tr.lnInside, hadamard, groups: c.groups, eps: c.normEps,
+  const spec = (hadamard: boolean, shifted: boolean) => ({
+    act: actQuantFor(c.quant, hadamard, shifted), lnInside: tr.lnInside, hadamard, groups: c.groups, eps: c.normEps,
   });
   const inputs: QuantInput[] = [];
-  const qi = (K: number, hadamard: boolean) => {
-    const q = new QuantInput(m.be, ar, spec(hadamard), M, K, dt);
+  const qi = (K: number, hadamard: boolean, shifted = false) => {
+    const q = new QuantInput(m.be, ar, spec(hadamard, shifted), M, K, dt);
     inputs.push(q);
     return q;
   };
@@ -405,7 +406,7 @@ function makeActs(m: Transformer, B: number, T: number): Acts {
       ln1: f(M * C), ln1Rstd: f(M), q: f(M * C), k: f(M * KV), v: f(M * KV), att: f(B * H * T * T), attOut: f(M * C),
       sub1: c.subln ? f(M * C) : f(0), sub1Rstd: c.subln ? f(M) : f(0), ln2: f(M * C), ln2Rstd: f(M),
       gate: f(M * F), up: f(M * F), h: f(M * F), sub2: c.subln ? f(M * F) : f(0), sub2Rstd: c.subln ? f(M) : f(0),
-      inAttn: qi(C, false), inO: qi(C, v2), inFfn: qi(C, false), inDown: qi(F, v2),
+      inAttn: qi(C, false), inO: qi(C, v2), inFfn: qi(C, false), inDown: qi(F, v2, shiftedDownActs(c)),
     });
   }
   const cos = f(c.maxSeqLen * (HS / 2)), sin = f(c.maxSeqLen * (HS / 2));

@@ -15,6 +15,11 @@
  *   dx  += LN_bwd(Hadamard(da))  — the quantizers are the identity; H is orthonormal and symmetric.
  *
  * λ-warmup (fine-tuning an FP model into BitNet): a = x + λ(q(x) − x), w̃ = W + λ(q(W) − W).
+ *
+ * BitNet v1 has two activation quantizers: absmax int8 (Eq.4) and, for inputs that come out of a
+ * non-linearity, the zero-point one (Eq.6, 'u7-shifted-tensor'): a = f32(q/s) + η with
+ * q = clamp(round((LN(x) − η)·s), 0, 127), η = min, s = 127/(max − min). Its backward is the
+ * identity too (the gradient does not flow into η or s). Where it is used: ModelConfig.v1ShiftedActs.
  * SPEC.md §1.1–1.3 (v1), §2 (b1.58), §4.2 (v2 H-BitLinear), §8 (warmup quantization).
  */
 import type { Backend } from '../kernels/backend.js';
@@ -24,7 +29,8 @@ import type { QuantMode } from '../model/config.js';
 import { ArgumentError } from '../errors.js';
 import { Rng } from '../tensor/rng.js';
 
-export type ActQuant = 'none' | 'i8-token' | 'i8-tensor' | 'i4-token';
+/** Activation quantizers: absmax int8 per token / per tensor, absmean int4 per token, v1 zero-point [0, 127] per tensor. */
+export type ActQuant = 'none' | 'i8-token' | 'i8-tensor' | 'i4-token' | 'u7-shifted-tensor';
 export type WeightQuant = 'none' | 'ternary' | 'sign';
 
 /** How the BitLinear variants of each mode quantize (the one table that defines the modes). */
@@ -35,6 +41,19 @@ export const MODE_TRAITS: Record<QuantMode, { weight: WeightQuant; act: ActQuant
   'v2-a8': { weight: 'ternary', act: 'i8-token', lnInside: false, hadamardAct: 'i8-token' },
   'v2-a4': { weight: 'ternary', act: 'i8-token', lnInside: false, hadamardAct: 'i4-token' },
 };
+
+/**
+ * The activation quantizer of one BitLinear input: the mode's, the Hadamard one on H-BitLinear
+ * inputs (v2), the zero-point one on BitNet v1 inputs that come out of a non-linearity (`shifted`).
+ */
+export function actQuantFor(mode: QuantMode, hadamard: boolean, shifted: boolean): ActQuant {
+  const tr = MODE_TRAITS[mode];
+  if (shifted) {
+    if (mode !== 'bitnet') throw new ArgumentError(`the shifted [0, 127] activation quantizer is BitNet v1's (mode 'bitnet'), got mode '${mode}'`);
+    return 'u7-shifted-tensor';
+  }
+  return hadamard && tr.hadamardAct ? tr.hadamardAct : tr.act;
+}
 
 export interface InputSpec {
   act: ActQuant;
@@ -59,6 +78,8 @@ export class QuantInput {
   private keep: FloatArray | undefined;
   /** λ of warmup quantization (1 = fully quantized). */
   lambda = 1;
+  /** Shifted quantizer with groups: one group's (M, K/G) block, gathered (allocated on first use). */
+  private block: FloatArray | undefined;
 
   constructor(private readonly be: Backend, arena: Arena, readonly spec: InputSpec, readonly maxM: number, readonly K: number, dtype: 'f32' | 'f64') {
     const passthrough = spec.act === 'none' && !spec.lnInside && !spec.hadamard;
@@ -96,12 +117,31 @@ export class QuantInput {
       keep = this.keep ??= src instanceof Float64Array ? new Float64Array(this.maxM * K) : new Float32Array(this.maxM * K);
       keep.set(src.subarray(0, M * K));
     }
-    if (spec.groups > 1) fakeQuantGroupsPerTensor(a, src, M, K, spec.groups);
+    if (spec.act === 'u7-shifted-tensor') {
+      if (spec.groups > 1) this.shiftedGroups(a, src, M);
+      else be.fakeQuantShiftedU7PerTensor(a, src, M * K);
+    } else if (spec.groups > 1) fakeQuantGroupsPerTensor(a, src, M, K, spec.groups);
     else if (spec.act === 'i8-token') be.fakeQuantAbsmaxI8PerToken(a, src, M, K);
     else if (spec.act === 'i8-tensor') be.fakeQuantAbsmaxI8PerTensor(a, src, M * K);
     else be.fakeQuantAbsmeanI4PerToken(a, src, M, K);
     if (keep !== undefined) lerp(a, keep, this.lambda, M * K);
     return a;
+  }
+
+  /**
+   * Group quantization with the shifted quantizer (SPEC §1.2 Eq.14: η_g, γ_g per group of K/G
+   * columns over all M rows): each group's block is gathered and quantized per tensor by the
+   * kernel (min, max and the elementwise map do not depend on the order), then scattered back.
+   */
+  private shiftedGroups(out: FloatArray, x: FloatArray, M: number): void {
+    const { K } = this;
+    const G = this.spec.groups, gs = K / G, n = M * gs;
+    const blk = (this.block ??= x instanceof Float64Array ? new Float64Array(this.maxM * gs) : new Float32Array(this.maxM * gs)).subarray(0, n);
+    for (let g = 0; g < G; g++) {
+      for (let m = 0; m < M; m++) blk.set(x.subarray(m * K + g * gs, m * K + (g + 1) * gs), m * gs);
+      this.be.fakeQuantShiftedU7PerTensor(blk, blk, n);
+      for (let m = 0; m < M; m++) out.set(blk.subarray(m * gs, (m + 1) * gs), m * K + g * gs);
+    }
   }
 
   /** The array the matmuls read in the last forward pass (a, or x itself when nothing is applied). */
@@ -142,8 +182,9 @@ export class QuantWeight {
     this.wq = kind === 'none' ? w : arena.alloc(w instanceof Float64Array ? 'f64' : 'f32', N * K);
     if (groups > 1) {
       this.q = new Int8Array(N * K);
-      this.alpha = new Float64Array(groups);
-      this.betas = new Float64Array(groups);
+      // f32 (the scales are f32 values either way): the wasm grouped quantizers take Float32Array only.
+      this.alpha = new Float32Array(groups);
+      this.betas = new Float32Array(groups);
     }
   }
 
@@ -219,6 +260,12 @@ export interface BitLinearOptions {
   maxRows: number;
   /** H-BitLinear (BitNet v2): online Hadamard transform of the input (inFeatures a power of two). */
   hadamard?: boolean;
+  /**
+   * BitNet v1 (mode 'bitnet') only: quantize the input with the zero-point [0, 127] quantizer
+   * (SPEC §1.1 Eq.6) instead of absmax — for a layer whose input comes out of a non-linearity
+   * (the Transformer's down_proj with config.v1ShiftedActs 'ffn-down').
+   */
+  shifted?: boolean;
   dtype?: 'f32' | 'f64';
   /** Init N(0, 0.02) from this seed (default 0). */
   seed?: number;
@@ -253,7 +300,7 @@ export class BitLinear {
     this.weight = arena.alloc(dtype, N * K);
     this.grad = arena.alloc(dtype, N * K);
     new Rng(opts.seed ?? 0).fillNormal(this.weight, 0, 0.02);
-    const act = hadamard && tr.hadamardAct ? tr.hadamardAct : tr.act;
+    const act = actQuantFor(mode, hadamard, opts.shifted ?? false);
     this.input = new QuantInput(be, arena, { act, lnInside: tr.lnInside, hadamard, groups: 1, eps: opts.eps ?? 1e-5 }, maxRows, K, dtype);
     this.qw = new QuantWeight(be, arena, tr.weight, this.weight, N, K, 1);
     this.y = arena.alloc(dtype, maxRows * N);

@@ -120,8 +120,9 @@ export interface TrainRun {
   dtype?: 'f32' | 'f64';
   /**
    * Start from this checkpoint's weights and AdamW state (moments and step count) instead of a
-   * fresh init; the model config may differ only in `quant` — BitNet v2's recipe: train at a8,
-   * then continue at a4 reusing the optimizer state (2504.18415 §2). The new run counts steps from 0.
+   * fresh init; the model config may differ only in its quantizers (`quant`, `v1ShiftedActs`) — BitNet
+   * v2's recipe: train at a8, then continue at a4 reusing the optimizer state (2504.18415 §2). The new
+   * run counts steps from 0.
    */
   initFrom?: LoadedCheckpoint;
 }
@@ -142,9 +143,9 @@ export function train(be: Backend, config: ModelConfig, opts: TrainOptions, data
     model.init(opts.seed);
     store?.begin(config, opts);
     if (run.initFrom !== undefined) {
-      const { quant: _a, ...was } = run.initFrom.config;
-      const { quant: _b, ...now } = config;
-      if (JSON.stringify(was) !== JSON.stringify(now)) throw new ArgumentError('initFrom: the checkpoint has a different model shape; only config.quant may change');
+      const { quant: _a, v1ShiftedActs: _c, ...was } = run.initFrom.config;
+      const { quant: _b, v1ShiftedActs: _d, ...now } = config;
+      if (JSON.stringify(was) !== JSON.stringify(now)) throw new ArgumentError('initFrom: the checkpoint has a different model shape; only config.quant and config.v1ShiftedActs may change');
       restoreCheckpoint(run.initFrom, model, opt);
     }
   }

@@ -20,6 +20,8 @@ describe('cli', () => {
       [['train', '--steps', 'many'], /--steps must be an integer/],
       [['train', '--quant', 'int3'], /--quant must be one of fp, bitnet, b158, v2-a8, v2-a4/],
       [['train', '--no-such-flag'], /Unknown option '--no-such-flag'/],
+      [['train', '--v1-shifted-acts', 'all'], /--v1-shifted-acts must be one of none, ffn-down/],
+      [['train', '--quant', 'b158', '--v1-shifted-acts', 'ffn-down'], /--v1-shifted-acts ffn-down .* needs --quant bitnet/],
       [['info', '--threads', '0'], /--threads must be an integer ≥ 1/],
     ] as const) {
       const r = run(...args);

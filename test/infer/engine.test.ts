@@ -18,8 +18,11 @@ import { sourceFromTransformer, type WeightSource } from '../../src/infer/source
 import { Rng } from '../../src/tensor/rng.js';
 import { assertAllClose, assertBitIdentical } from '../helpers/check.js';
 
-function cfg(quant: QuantMode, ffn: FfnKind, subln = true, tie = true): ModelConfig {
-  return validateConfig({ vocabSize: 97, dim: 32, nLayers: 2, nHeads: 4, nKvHeads: 2, ffnDim: 64, maxSeqLen: 48, ropeTheta: 10000, normEps: 1e-5, ffn, subln, tieEmbeddings: tie, quant, groups: 1 });
+function cfg(quant: QuantMode, ffn: FfnKind, subln = true, tie = true, shifted = false): ModelConfig {
+  return validateConfig({
+    vocabSize: 97, dim: 32, nLayers: 2, nHeads: 4, nKvHeads: 2, ffnDim: 64, maxSeqLen: 48, ropeTheta: 10000, normEps: 1e-5, ffn, subln, tieEmbeddings: tie, quant, groups: 1,
+    ...(shifted ? { v1ShiftedActs: 'ffn-down' as const } : {}),
+  });
 }
 
 function tokens(n: number, V: number, seed: number): Int32Array {
@@ -46,15 +49,17 @@ function trained(c: ModelConfig, seed: number): Transformer {
   return m;
 }
 
-const CASES: Array<[QuantMode, FfnKind, boolean, boolean]> = [
+/** [quant, ffn, subln, tied, v1ShiftedActs 'ffn-down'] */
+const CASES: Array<[QuantMode, FfnKind, boolean, boolean, boolean?]> = [
   ['b158', 'relu2glu', true, true], ['b158', 'swiglu', false, false], ['fp', 'swiglu', true, true], ['bitnet', 'mlp-gelu', false, true],
   ['v2-a8', 'relu2glu', true, true], ['v2-a4', 'bilinear', true, true], ['b158', 'mlp-relu', true, false],
+  ['bitnet', 'mlp-relu', false, true, true], ['bitnet', 'swiglu', true, false, true],
 ];
 
 describe('engine = training forward', () => {
-  for (const [quant, ffn, subln, tie] of CASES) {
-    test(`${quant} ${ffn}${subln ? ' subln' : ''}${tie ? ' tied' : ''}: all-position logits (ref + wasm), decode ≡ prefill`, () => {
-      const c = cfg(quant, ffn, subln, tie);
+  for (const [quant, ffn, subln, tie, shifted] of CASES) {
+    test(`${quant}${shifted ? ' shifted-down' : ''} ${ffn}${subln ? ' subln' : ''}${tie ? ' tied' : ''}: all-position logits (ref + wasm), decode ≡ prefill`, () => {
+      const c = cfg(quant, ffn, subln, tie, shifted);
       const model = trained(c, 7);
       const T = 21;
       const toks = tokens(T, c.vocabSize, 3);
@@ -64,6 +69,7 @@ describe('engine = training forward', () => {
       // compare a single-token window exactly, the full window loosely.
       for (const be of [refBackend(), w1]) {
         const pm = PackedModel.load(be, sourceFromTransformer(model), { head: 'f32' });
+        if (shifted) assert.ok(pm.layers.every((L) => L.down.prep.act === 'u7' && L.down.shift !== undefined && L.gateUp.prep.act === 'i8'), 'u7 codes on down_proj only');
         const s = new InferenceSession(pm, { ctx: 40, chunk: 8 });
         const all = s.forwardAll(toks);
         const tol = quant === 'fp' ? { atol: 2e-5, rtol: 1e-4 } : { atol: 2e-3, rtol: 2e-3 };
@@ -81,6 +87,37 @@ describe('engine = training forward', () => {
       }
     });
   }
+});
+
+test('shifted down_proj input: the engine adds η·β·rowsum(W̃) to the int8 × packed product (= β·(W̃·x̂) with x̂ = q/s + η)', () => {
+  const c = cfg('bitnet', 'mlp-relu', false, true, true);
+  const model = trained(c, 5);
+  const toks = tokens(30, c.vocabSize, 8);
+  const src = sourceFromTransformer(model);
+  const a = new InferenceSession(PackedModel.load(w1, src, { head: 'f32' }), { ctx: 40, chunk: 16 }).forwardAll(toks);
+  assertBitIdentical(new InferenceSession(PackedModel.load(w2, src, { head: 'f32' }), { ctx: 40, chunk: 16 }).forwardAll(toks), a, '2 threads');
+  // one layer's down projection against the dequantized codes in f64
+  const pm = PackedModel.load(refBackend(), src, { head: 'f32' });
+  const L = pm.layers[0]!.down;
+  const [M, K, N] = [3, L.K, L.N];
+  const h = new Float32Array(M * K).map((_, i) => Math.max(0, Math.sin(i * 0.37) * 3)); // a ReLU output
+  const ln = new Float32Array(M * K), mean = new Float32Array(M), rstd = new Float32Array(M);
+  refBackend().layernormForward(ln, mean, rstd, h, null, null, M, K, c.normEps);
+  const q = new Uint8Array(M * K), eta = new Float32Array(M), s = new Float32Array(M);
+  refBackend().quantizeShiftedU7PerToken(q, eta, s, ln, M, K);
+  const wq = new Int8Array(N * K);
+  const { quantizeSign } = refBackend();
+  const beta = quantizeSign(wq, model.param('layers.0.down_proj').p, N * K).beta;
+  const sess = new InferenceSession(pm, { ctx: 8 }) as unknown as { linear(y: Float32Array, a: Float32Array, L: unknown, M: number): void };
+  const y = new Float32Array(M * N);
+  sess.linear(y, h, L, M);
+  const want = new Float64Array(M * N);
+  for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) {
+    let acc = 0;
+    for (let k = 0; k < K; k++) acc += wq[n * K + k]! * (q[m * K + k]! / s[m]! + eta[m]!);
+    want[m * N + n] = beta * acc;
+  }
+  assertAllClose(y, want, { atol: 1e-4, rtol: 1e-4 }, 'down_proj');
 });
 
 test('1 thread ≡ 2 threads (bit for bit); i2r4 ≡ i2 ≡ i1.6; q7 head close to f32 head', () => {
@@ -126,7 +163,7 @@ test('the load estimate matches what loading allocates; an unfittable model fail
   const { OutOfMemoryError } = await import('../../src/tensor/arena.js');
   const { syntheticSource } = await import('../../src/infer/synthetic.js');
   const { makeConfig } = await import('../../src/model/config.js');
-  for (const [c, head] of [[cfg('b158', 'relu2glu'), 'f32'], [cfg('bitnet', 'mlp-gelu', false, true), 'q7'], [cfg('fp', 'swiglu', true, false), 'f32']] as const) {
+  for (const [c, head] of [[cfg('b158', 'relu2glu'), 'f32'], [cfg('bitnet', 'mlp-gelu', false, true), 'q7'], [cfg('bitnet', 'mlp-relu', false, true, true), 'f32'], [cfg('fp', 'swiglu', true, false), 'f32']] as const) {
     const before = w1.arena.used;
     PackedModel.load(w1, syntheticSource(c, 1), { head });
     const used = w1.arena.used - before;

@@ -8,12 +8,14 @@ import { test } from 'node:test';
 import { ArgumentError, DTypeError, ShapeError } from '../../src/errors.js';
 import {
   QUANT_EPS, SQRT7_F32,
+  fakeQuantShiftedU7PerTensor, fakeQuantShiftedU7PerToken,
   fakeQuantAbsmaxI8PerTensor, fakeQuantAbsmaxI8PerToken, fakeQuantAbsmeanI4PerToken, fakeQuantSign, fakeQuantTernary,
   quantizeAbsmaxI8PerTensor, quantizeAbsmaxI8PerToken, quantizeAbsmeanI4PerToken, quantizeShiftedU7PerToken,
   quantizeSign, quantizeSignGrouped, quantizeTernaryAbsmean, quantizeTernaryAbsmeanGrouped, sumFixedOrder,
 } from '../../src/kernels/ref/quant.js';
 import { Rng } from '../../src/tensor/rng.js';
-import { assertExact, randnF32 } from '../helpers/check.js';
+import { AWKWARD_SIZES, assertExact, randnF32 } from '../helpers/check.js';
+import { roundHalfEven } from '../../src/tensor/round.js';
 
 const f32 = Math.fround;
 
@@ -189,6 +191,55 @@ test('shifted [0,127] quantizer (BitNet v1 Eq.6)', () => {
   assertExact(q, [0, 64, 127], 'q'); // 63.5 is a tie → 64
 });
 
+test('shifted [0,127] quantizer and its fake-quant: the plain formula at awkward sizes; per-tensor = one row; f64 = f32', () => {
+  const rng = new Rng(12);
+  for (const K of AWKWARD_SIZES) {
+    for (const M of [1, 2, 5]) {
+      // skewed rows (ReLU-like: many equal minima, a positive tail), one constant row, one ordinary row
+      const x = randnF32(rng, M * K, 1.5);
+      for (let m = 0; m < M; m++) {
+        for (let k = 0; k < K; k++) {
+          const i = m * K + k;
+          if (m % 3 === 0) x[i] = Math.max(0, x[i]!) - 0.4;
+          else if (m % 3 === 1) x[i] = 2.25;
+        }
+      }
+      const q = new Uint8Array(M * K), eta = new Float32Array(M), s = new Float32Array(M), out = new Float32Array(M * K);
+      quantizeShiftedU7PerToken(q, eta, s, x, M, K);
+      fakeQuantShiftedU7PerToken(out, x, M, K);
+      const what = `M=${M} K=${K}`;
+      for (let m = 0; m < M; m++) {
+        const row = Array.from(x.subarray(m * K, (m + 1) * K));
+        const lo = Math.min(...row), hi = Math.max(...row);
+        const sm = f32(127 / Math.max(f32(hi - lo), QUANT_EPS));
+        assert.equal(eta[m], lo, `η = min ${what}`);
+        assert.equal(s[m], sm, `s = 127/(max − min) ${what}`);
+        let saw0 = false, saw127 = false;
+        for (let k = 0; k < K; k++) {
+          const i = m * K + k;
+          const want = Math.min(127, Math.max(0, roundHalfEven(f32(f32(x[i]! - lo) * sm))));
+          assert.equal(q[i], want, `q[${i}] ${what}`);
+          assert.equal(out[i], f32(f32(want / sm) + lo), `fake[${i}] ${what}`);
+          // real-valued bound: half a step of the [min, max] range (plus f32 rounding)
+          if (hi > lo) assert.ok(Math.abs(out[i]! - x[i]!) <= (0.5 + 1e-4) * (hi - lo) / 127 + 1e-6 * Math.abs(x[i]!), `|x̂ − x| ${what}`);
+          saw0 ||= q[i] === 0;
+          saw127 ||= q[i] === 127;
+        }
+        assert.ok(saw0, `the minimum maps to code 0 ${what}`);
+        if (hi > lo) assert.ok(saw127, `the maximum maps to code 127 ${what}`);
+        else assert.ok(row.every((_, k) => out[m * K + k] === lo), `a constant row comes back exactly ${what}`);
+      }
+      const x64 = Float64Array.from(x), out64 = new Float64Array(M * K);
+      fakeQuantShiftedU7PerToken(out64, x64, M, K);
+      assertExact(out64, out, `f64 input ${what}`);
+      const outT = new Float32Array(K);
+      const r = fakeQuantShiftedU7PerTensor(outT, x.subarray((M - 1) * K), K);
+      assert.deepEqual(r, { eta: eta[M - 1], scale: s[M - 1] }, `per-tensor scales ${what}`);
+      assertExact(outT, out.subarray((M - 1) * K), `per-tensor = one row ${what}`);
+    }
+  }
+});
+
 test('quantizers raise typed errors', () => {
   const x = new Float32Array(8);
   assert.throws(() => quantizeAbsmaxI8PerToken(new Int8Array(7), new Float32Array(2), x, 2, 4), ShapeError);
@@ -198,4 +249,6 @@ test('quantizers raise typed errors', () => {
   assert.throws(() => quantizeAbsmaxI8PerToken(new Int8Array(8), new Float32Array(2), x, -1, 4), ArgumentError);
   assert.throws(() => fakeQuantTernary(new Float64Array(8), x, 8), DTypeError);
   assert.throws(() => quantizeShiftedU7PerToken(new Int8Array(8) as unknown as Uint8Array, new Float32Array(1), new Float32Array(1), x, 1, 8), DTypeError);
+  assert.throws(() => fakeQuantShiftedU7PerToken(new Float32Array(7), x, 2, 4), ShapeError);
+  assert.throws(() => fakeQuantShiftedU7PerTensor(new Float64Array(8), x, 8), DTypeError);
 });

@@ -63,6 +63,10 @@ test('wasm per-token quantizers are bit-identical to the reference', () => {
         assertExact(qu2, qu, `u7 q ${what}`);
         assertBitIdentical(eta2, eta, `u7 eta ${what}`);
         assertBitIdentical(su2, su, `u7 scale ${what}`);
+        R.fakeQuantShiftedU7PerToken(fake, x, M, K);
+        const fake2 = new Float32Array(M * K);
+        W.fakeQuantShiftedU7PerToken(ctx, fake2, x, M, K);
+        assertBitIdentical(fake2, fake, `u7 fake ${what}`);
       }
     }
   }
@@ -78,6 +82,8 @@ test('wasm per-tensor and weight quantizers are bit-identical to the reference',
       assertExact(q2, q, `absmax tensor n=${n}`);
       assert.equal(W.fakeQuantAbsmaxI8PerTensor(ctx, o2, x, n), R.fakeQuantAbsmaxI8PerTensor(o, x, n));
       assertBitIdentical(o2, o, `absmax fake tensor n=${n}`);
+      assert.deepEqual(W.fakeQuantShiftedU7PerTensor(ctx, o2, x, n), R.fakeQuantShiftedU7PerTensor(o, x, n));
+      assertBitIdentical(o2, o, `u7 fake tensor n=${n}`);
       assert.equal(W.quantizeTernaryAbsmean(ctx, q2, x, n), R.quantizeTernaryAbsmean(q, x, n));
       assertExact(q2, q, `ternary n=${n}`);
       assert.equal(W.fakeQuantTernary(ctx, o2, x, n), R.fakeQuantTernary(o, x, n));

@@ -41,8 +41,11 @@ describe('training', () => {
 
   test('overfits a repeating corpus in every quant mode', async () => {
     const b = await be(2);
-    for (const quant of ['fp', 'bitnet', 'b158', 'v2-a8', 'v2-a4'] as const) {
-      const cfg = { ...CFG, quant, subln: quant !== 'bitnet' };
+    const cases: Array<[string, ModelConfig]> = (['fp', 'bitnet', 'b158', 'v2-a8', 'v2-a4'] as const).map((quant) => [quant, { ...CFG, quant, subln: quant !== 'bitnet' }]);
+    // BitNet v1 with the zero-point [0,127] down_proj input (plain ReLU MLP as in v1; and with group quantization)
+    const v1s: ModelConfig = { ...CFG, quant: 'bitnet', subln: false, ffn: 'mlp-relu', v1ShiftedActs: 'ffn-down' };
+    cases.push(['bitnet shifted-down', v1s], ['bitnet shifted-down groups=4', { ...v1s, groups: 4 }]);
+    for (const [quant, cfg] of cases) {
       const r = train(b, cfg, opts(150), data);
       const first = r.history[0]!.loss;
       const last = r.history[r.history.length - 1]!.loss;
@@ -90,7 +93,50 @@ describe('training', () => {
       assert.equal(a4.optimizer.step, 45, 'AdamW step count continues');
       const last8 = a8.history[a8.history.length - 1]!.loss;
       assert.ok(a4.history[0]!.loss < last8 + 0.5, `a4 starts near the a8 loss (${a4.history[0]!.loss} vs ${last8}), not from scratch`);
-      assert.throws(() => train(b, { ...cfg8, dim: 64, ffnDim: 128 }, opts(2), data, { initFrom: readCheckpoint(join(dir, 'ckpt-00000040.safetensors')) }), /only config.quant may change/);
+      assert.throws(() => train(b, { ...cfg8, dim: 64, ffnDim: 128 }, opts(2), data, { initFrom: readCheckpoint(join(dir, 'ckpt-00000040.safetensors')) }), /only config.quant and config.v1ShiftedActs may change/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('v1ShiftedActs round-trips: config.json, checkpoint, resume, model file; initFrom may switch it on', async () => {
+    const b = await be(1);
+    const dir = mkdtempSync(join(tmpdir(), 'bitnet-v1s-'));
+    try {
+      const v1: ModelConfig = { ...CFG, quant: 'bitnet', subln: false, ffn: 'mlp-relu' };
+      const cfg: ModelConfig = { ...v1, v1ShiftedActs: 'ffn-down' };
+      const o = opts(6, { ckptEvery: 3, evalEvery: 3 });
+      const full = train(b, cfg, o, data);
+      train(b, cfg, o, data, { store: runDirStore(dir), stopAfter: 4 });
+      const json = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { model: ModelConfig };
+      assert.equal(json.model.v1ShiftedActs, 'ffn-down', 'config.json');
+      const ck = readCheckpoint(join(dir, 'ckpt-00000003.safetensors'));
+      assert.equal(ck.config.v1ShiftedActs, 'ffn-down', 'checkpoint metadata');
+      const resumed = train(b, cfg, o, data, { store: runDirStore(dir), resume: true });
+      assertBitIdentical(resumed.model.params as Float32Array, full.model.params as Float32Array, 'resumed = uninterrupted');
+      assert.throws(() => train(b, v1, o, data, { store: runDirStore(dir), resume: true }), /config differs/);
+      // model file: config in the metadata, same logits as the live model's engine
+      const { modelFileContents, sourceFromModelFile } = await import('../../src/infer/model_file.js');
+      const { sourceFromTransformer, sourceFromCheckpoint } = await import('../../src/infer/source.js');
+      const { serializeHeader, parseSafetensors, bytesOf } = await import('../../src/io/safetensors.js');
+      const { PackedModel } = await import('../../src/infer/packed_model.js');
+      const { InferenceSession } = await import('../../src/infer/session.js');
+      const { tensors, metadata } = modelFileContents(sourceFromTransformer(full.model), undefined);
+      const parts = tensors.map(([, t]) => bytesOf(t.data));
+      const head = serializeHeader(tensors.map(([n, t], i) => [n, { dtype: t.dtype, shape: t.shape, byteLength: parts[i]!.byteLength }]), metadata);
+      const file = new Uint8Array([...head, ...parts.flatMap((p) => [...p])]);
+      const { source } = sourceFromModelFile(parseSafetensors(file), 'mem');
+      assert.equal(source.config.v1ShiftedActs, 'ffn-down', 'model file metadata');
+      const toks = Int32Array.from({ length: 12 }, (_, i) => (i * 7) % CFG.vocabSize);
+      const run = (src: typeof source) => new InferenceSession(PackedModel.load(b, src, { head: 'f32' }), { ctx: 16 }).forwardAll(toks);
+      const live = run(sourceFromTransformer(full.model));
+      assertBitIdentical(run(source), live, 'model file logits');
+      assertBitIdentical(run(sourceFromCheckpoint(readCheckpoint(join(dir, 'ckpt-00000006.safetensors')))), live, 'checkpoint logits');
+      // initFrom: a plain v1 checkpoint continues with the shifted input (a quantizer choice, not a shape)
+      const plainDir = join(dir, 'plain');
+      train(b, v1, opts(3, { ckptEvery: 3 }), data, { store: runDirStore(plainDir) });
+      const cont = train(b, cfg, opts(2), data, { initFrom: readCheckpoint(join(plainDir, 'ckpt-00000003.safetensors')) });
+      assert.equal(cont.model.config.v1ShiftedActs, 'ffn-down');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

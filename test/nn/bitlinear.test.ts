@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { refBackend } from '../../src/kernels/backend.js';
 import * as K from '../../src/kernels/ref/index.js';
-import { MODE_TRAITS, QuantInput, QuantWeight, linearBackward, linearForward } from '../../src/nn/bitlinear.js';
+import { MODE_TRAITS, QuantInput, QuantWeight, actQuantFor, linearBackward, linearForward } from '../../src/nn/bitlinear.js';
 import { Arena } from '../../src/tensor/arena.js';
 import { Rng } from '../../src/tensor/rng.js';
 import { assertAllClose, randn } from '../helpers/check.js';
@@ -11,16 +11,18 @@ import { assertAllClose, randn } from '../helpers/check.js';
 const TOL = { atol: 1e-12, rtol: 1e-10 };
 
 describe('BitLinear straight-through estimator', () => {
-  for (const mode of ['b158', 'bitnet', 'v2-a8', 'v2-a4'] as const) {
-    test(`${mode}: forward = Linear at the fake-quantized operands; backward = Linear backward there (STE), dW goes to the latent weight`, () => {
+  for (const [mode, shifted] of [['b158', false], ['bitnet', false], ['bitnet', true], ['v2-a8', false], ['v2-a4', false]] as const) {
+    test(`${mode}${shifted ? ' (shifted [0,127] input, v1 Eq.6)' : ''}: forward = Linear at the fake-quantized operands; backward = Linear backward there (STE), dW goes to the latent weight`, () => {
       const be = refBackend();
       const arena = Arena.heap();
       const [M, Kd, N] = [5, 16, 7];
       const rng = new Rng(mode.length);
       const x = randn(rng, M * Kd), W = randn(rng, N * Kd, 0.1), dy = randn(rng, M * N);
+      // a ReLU output (one-signed, many zeros) for the shifted quantizer's input
+      if (shifted) for (let i = 0; i < x.length; i++) x[i] = Math.max(0, x[i]!);
       const tr = MODE_TRAITS[mode];
       const hadamard = tr.hadamardAct !== undefined;
-      const spec = { act: hadamard ? tr.hadamardAct! : tr.act, lnInside: tr.lnInside, hadamard, groups: 1, eps: 1e-5 };
+      const spec = { act: actQuantFor(mode, hadamard, shifted), lnInside: tr.lnInside, hadamard, groups: 1, eps: 1e-5 };
       const qi = new QuantInput(be, arena, spec, M, Kd, 'f64');
       const qw = new QuantWeight(be, arena, tr.weight, W, N, Kd, 1);
       const a = qi.forward(x, M);
@@ -32,13 +34,21 @@ describe('BitLinear straight-through estimator', () => {
       if (spec.lnInside) K.layernormForward(pre, mean, rstd, x, null, null, M, Kd, 1e-5);
       if (hadamard) K.hadamardForward(pre, pre.slice(), M, Kd);
       const aRef = new Float64Array(M * Kd);
-      if (spec.act === 'i8-token') K.fakeQuantAbsmaxI8PerToken(aRef, pre, M, Kd);
+      if (spec.act === 'u7-shifted-tensor') K.fakeQuantShiftedU7PerTensor(aRef, pre, M * Kd);
+      else if (spec.act === 'i8-token') K.fakeQuantAbsmaxI8PerToken(aRef, pre, M, Kd);
       else if (spec.act === 'i8-tensor') K.fakeQuantAbsmaxI8PerTensor(aRef, pre, M * Kd);
       else K.fakeQuantAbsmeanI4PerToken(aRef, pre, M, Kd);
       const wRef = new Float64Array(N * Kd);
       if (tr.weight === 'sign') K.fakeQuantSign(wRef, W, N * Kd);
       else K.fakeQuantTernary(wRef, W, N * Kd);
       assertAllClose(a, aRef, TOL, 'quantized input');
+      if (shifted) {
+        // the input is shifted, not symmetric: its minimum is a grid point, 128 levels span [min, max]
+        let lo = Infinity, hi = -Infinity;
+        for (const v of pre) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
+        const levels = new Set(Array.from(a, (v) => Math.round((v - Math.fround(lo)) / ((hi - lo) / 127))));
+        assert.ok(Math.min(...a) === Math.fround(lo) && levels.size > 8 && Math.max(...levels) === 127, `shifted grid: min ${Math.min(...a)} vs ${lo}, ${levels.size} levels`);
+      }
       assertAllClose(qw.wq, wRef, TOL, 'quantized weight');
       const distinct = new Set(Array.from(qw.wq, (v) => Math.abs(v)));
       assert.ok(distinct.size <= 2, `weights take ≤ 2 magnitudes (0 and β), got ${distinct.size}`);
@@ -65,6 +75,32 @@ describe('BitLinear straight-through estimator', () => {
       assertAllClose(dx, dxRef, TOL, 'dx');
     });
   }
+
+  test('shifted quantizer with group quantization (v1 Eq.14): η_g, γ_g per group of K/G columns over all rows', () => {
+    const be = refBackend();
+    const [M, Kd, G] = [6, 24, 3];
+    const gs = Kd / G;
+    const x = randn(new Rng(21), M * Kd);
+    for (let i = 0; i < x.length; i++) x[i] = Math.max(0, x[i]!) * (1 + Math.floor((i % Kd) / gs)); // groups with different ranges
+    const spec = { act: actQuantFor('bitnet', false, true), lnInside: false, hadamard: false, groups: G, eps: 1e-5 };
+    const qi = new QuantInput(be, Arena.heap(), spec, M, Kd, 'f64');
+    const a = qi.forward(x, M);
+    for (let g = 0; g < G; g++) {
+      const blk = new Float64Array(M * gs), want = new Float64Array(M * gs);
+      for (let m = 0; m < M; m++) for (let j = 0; j < gs; j++) blk[m * gs + j] = x[m * Kd + g * gs + j]!;
+      K.fakeQuantShiftedU7PerTensor(want, blk, M * gs);
+      for (let m = 0; m < M; m++) for (let j = 0; j < gs; j++) assert.equal(a[m * Kd + g * gs + j], want[m * gs + j], `group ${g} row ${m} col ${j}`);
+    }
+    // per group ≠ per tensor here (the groups' ranges differ)
+    const whole = new Float64Array(M * Kd);
+    K.fakeQuantShiftedU7PerTensor(whole, x, M * Kd);
+    assert.ok(whole.some((v, i) => v !== a[i]), 'group scales differ from the tensor scale');
+    // backward: identity (no LN in this spec)
+    const dx = new Float64Array(M * Kd);
+    qi.da.set(x);
+    qi.backward(dx, M);
+    assertAllClose(dx, x, TOL, 'STE dx');
+  });
 
   test('λ-warmup: λ = 0 is the full-precision layer, λ = 1 the quantized one', () => {
     const be = refBackend();

@@ -56,8 +56,30 @@ test('BitLinear b1.58: forward = fake-quant x · fake-quant W, backward = STE; w
   }
 });
 
+test('BitLinear bitnet with the shifted input (v1 Eq.6): forward = shifted fake-quant LN(x) · sign weights; wasm agrees', async () => {
+  const [M, K, N] = [4, 24, 5];
+  const layer = new BitLinear(refBackend(), Arena.heap(), { inFeatures: K, outFeatures: N, mode: 'bitnet', shifted: true, maxRows: 4, seed: 6 });
+  const x = new Float32Array(randn(new Rng(7), M * K)).map((v) => Math.max(0, v));
+  const y = Float32Array.from(layer.forward(x, M));
+  const ln = new Float32Array(M * K), mean = new Float32Array(M), rstd = new Float32Array(M);
+  R.layernormForward(ln, mean, rstd, x, null, null, M, K, 1e-5);
+  const xq = new Float32Array(M * K), wq = new Float32Array(N * K), want = new Float32Array(M * N);
+  R.fakeQuantShiftedU7PerTensor(xq, ln, M * K);
+  R.fakeQuantSign(wq, layer.weight, N * K);
+  R.matmul(want, xq, wq, M, K, N);
+  assertAllClose(y, want, { atol: 1e-6, rtol: 1e-6 }, 'forward');
+  const be = await createBackend({ backend: 'wasm', threads: 1 });
+  try {
+    const wl = new BitLinear(be, be.arena, { inFeatures: K, outFeatures: N, mode: 'bitnet', shifted: true, maxRows: 4, seed: 6 });
+    assertAllClose(wl.forward(x, M), y, { atol: 1e-5, rtol: 1e-5 }, 'wasm forward');
+  } finally {
+    await be.dispose();
+  }
+});
+
 test('BitLinear: typed errors', () => {
   const ar = Arena.heap();
+  assert.throws(() => new BitLinear(refBackend(), ar, { inFeatures: 4, outFeatures: 2, mode: 'b158', shifted: true, maxRows: 1 }), (e: Error) => e instanceof ArgumentError && /shifted/.test(e.message));
   assert.throws(() => new BitLinear(refBackend(), ar, { inFeatures: 0, outFeatures: 2, mode: 'b158', maxRows: 1 }), ArgumentError);
   assert.throws(() => new BitLinear(refBackend(), ar, { inFeatures: 6, outFeatures: 2, mode: 'v2-a4', maxRows: 1, hadamard: true }), ArgumentError);
   const l = new BitLinear(refBackend(), ar, { inFeatures: 4, outFeatures: 2, mode: 'b158', maxRows: 2 });

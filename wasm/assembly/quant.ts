@@ -63,7 +63,8 @@ const MODE_FAKE: i32 = 1; // store f32 q / s
 
 /**
  * For i < n: r = clamp(nearest(f32((x[i] − sub)·s)), lo, hi); MODE_I8 stores (i8)r at dst + i,
- * MODE_FAKE stores f32(r / s) at dst + 4i. SUB: whether to subtract `sub` first.
+ * MODE_FAKE stores f32(r / s) at dst + 4i (f32(f32(r / s) + sub) with SUB). SUB: whether to
+ * subtract `sub` first (and add it back when dequantizing).
  */
 @inline function quant_apply(dst: usize, x: usize, n: i32, s: f32, lo: f32, hi: f32, sub: f32, SUB: bool, MODE: i32): void {
   const vs = f32x4.splat(s), vlo = f32x4.splat(lo), vhi = f32x4.splat(hi), vsub = f32x4.splat(sub);
@@ -82,10 +83,12 @@ const MODE_FAKE: i32 = 1; // store f32 q / s
       v128.store(dst + <usize>i, i8x16.narrow_i16x8_s(a, b));
     } else {
       const q = dst + (<usize>i << 2);
-      v128.store(q, f32x4.div(v0, vs));
-      v128.store(q, f32x4.div(v1, vs), 16);
-      v128.store(q, f32x4.div(v2, vs), 32);
-      v128.store(q, f32x4.div(v3, vs), 48);
+      v0 = f32x4.div(v0, vs); v1 = f32x4.div(v1, vs); v2 = f32x4.div(v2, vs); v3 = f32x4.div(v3, vs);
+      if (SUB) { v0 = f32x4.add(v0, vsub); v1 = f32x4.add(v1, vsub); v2 = f32x4.add(v2, vsub); v3 = f32x4.add(v3, vsub); }
+      v128.store(q, v0);
+      v128.store(q, v1, 16);
+      v128.store(q, v2, 32);
+      v128.store(q, v3, 48);
     }
   }
   for (; i < n; i++) {
@@ -93,7 +96,7 @@ const MODE_FAKE: i32 = 1; // store f32 q / s
     if (SUB) v = v - sub;
     const r = min(max(nearest(v * s), lo), hi);
     if (MODE == MODE_I8) store<i8>(dst + <usize>i, <i8>(<i32>r)); // AS emits i32.trunc_sat_f32_s (NaN → 0, like the SIMD lanes)
-    else store<f32>(dst + (<usize>i << 2), r / s);
+    else store<f32>(dst + (<usize>i << 2), SUB ? r / s + sub : r / s);
   }
 }
 
@@ -139,11 +142,7 @@ export function fakequant_absmean_i4_token_f32(out: usize, scale: usize, x: usiz
   absmean_i4_rows(out, scale, x, K, r0, r1, MODE_FAKE);
 }
 
-/**
- * BitNet v1 Eq.6 shifted quantizer: eta(M) = min x_row, scale(M) = 127/max(max−min, 1e-5),
- * q(M,K) u8 = clamp(round(f32(x − η)·s), 0, 127). Rows [r0, r1).
- */
-export function quant_shifted_u7_token_f32(q: usize, eta: usize, scale: usize, x: usize, K: i32, r0: i32, r1: i32, tid: i32): void {
+@inline function shifted_u7_rows(dst: usize, eta: usize, scale: usize, x: usize, K: i32, r0: i32, r1: i32, MODE: i32): void {
   for (let m = r0; m < r1; m++) {
     const xr = x + (<usize>m * <usize>K << 2);
     let vlo = f32x4.splat(Infinity), vhi = f32x4.splat(-Infinity);
@@ -164,8 +163,22 @@ export function quant_shifted_u7_token_f32(q: usize, eta: usize, scale: usize, x
     store<f32>(eta + (<usize>m << 2), lo);
     const s: f32 = <f32>127 / max(hi - lo, EPS);
     store<f32>(scale + (<usize>m << 2), s);
-    quant_apply(q + <usize>m * <usize>K, xr, K, s, 0, 127, lo, true, MODE_I8);
+    const d = MODE == MODE_I8 ? dst + <usize>m * <usize>K : dst + (<usize>m * <usize>K << 2);
+    quant_apply(d, xr, K, s, 0, 127, lo, true, MODE);
   }
+}
+
+/**
+ * BitNet v1 Eq.6 shifted quantizer: eta(M) = min x_row, scale(M) = 127/max(max−min, 1e-5),
+ * q(M,K) u8 = clamp(round(f32(x − η)·s), 0, 127). Rows [r0, r1).
+ */
+export function quant_shifted_u7_token_f32(q: usize, eta: usize, scale: usize, x: usize, K: i32, r0: i32, r1: i32, tid: i32): void {
+  shifted_u7_rows(q, eta, scale, x, K, r0, r1, MODE_I8);
+}
+
+/** out(M,K) f32 = f32(q / s) + η of quant_shifted_u7_token_f32; eta(M), scale(M) as there. */
+export function fakequant_shifted_u7_token_f32(out: usize, eta: usize, scale: usize, x: usize, K: i32, r0: i32, r1: i32, tid: i32): void {
+  shifted_u7_rows(out, eta, scale, x, K, r0, r1, MODE_FAKE);
 }
 
 // ---- weights (threaded over groups of gsize values) -------------------------------------------

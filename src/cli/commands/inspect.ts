@@ -58,7 +58,7 @@ function summary(rows: Row[], fileBytes: number, config: ModelConfig | undefined
   ];
   if (config) {
     lines.push(
-      `config         dim ${config.dim} · layers ${config.nLayers} · heads ${config.nHeads}/${config.nKvHeads} · ffn ${config.ffnDim} (${config.ffn}) · vocab ${config.vocabSize} · ctx ${config.maxSeqLen} · θ ${config.ropeTheta} · ${config.tieEmbeddings ? 'tied' : 'untied'} · ${config.quant}`,
+      `config         dim ${config.dim} · layers ${config.nLayers} · heads ${config.nHeads}/${config.nKvHeads} · ffn ${config.ffnDim} (${config.ffn}) · vocab ${config.vocabSize} · ctx ${config.maxSeqLen} · θ ${config.ropeTheta} · ${config.tieEmbeddings ? 'tied' : 'untied'} · ${config.quant}${config.v1ShiftedActs === 'ffn-down' ? ' (shifted down_proj input)' : ''}`,
       `decode memory  ≈ ${fmtBytes(mem + kvCacheBytes(config, 2))} with an f16 KV cache at ctx ${config.maxSeqLen} (KV ${fmtBytes(kvCacheBytes(config, 2))}); ≈ ${fmtBytes(mem + kvCacheBytes(config, 4))} with f32 KV`,
     );
   }

@@ -8,17 +8,19 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { createBackend, type Backend } from '../../kernels/backend.js';
-import { makeConfig, paramCount, PRESETS, QUANT_MODES, type ModelConfig } from '../../model/config.js';
+import { makeConfig, paramCount, PRESETS, QUANT_MODES, V1_SHIFTED_ACTS, type ModelConfig, type QuantMode, type V1ShiftedActs } from '../../model/config.js';
 import { defaultTrainOptions, train, type StepLog, type TrainOptions, type TrainResult } from '../../train/loop.js';
 import { prepareRun, type PreparedRun } from '../../train/prepare_run.js';
 import { readCheckpoint, runDirStore } from '../../train/run_dir.js';
 import { SCHEDULES } from '../../train/schedule.js';
 import { lossCurveSvg } from '../../train/plot.js';
-import { choiceFlag, intFlag, numFlag, type Command } from '../args.js';
+import { choiceFlag, intFlag, numFlag, UsageError, type Command } from '../args.js';
 
 export const TRAIN_OPTIONS = {
   preset: { type: 'string', default: 'tiny' },
   quant: { type: 'string', default: 'b158' },
+  /** BitNet v1 zero-point activations: none | ffn-down (config.v1ShiftedActs; --quant bitnet only). */
+  'v1-shifted-acts': { type: 'string' },
   data: { type: 'string', default: 'sotu' },
   vocab: { type: 'string', default: '4096' },
   steps: { type: 'string', default: '300' },
@@ -48,10 +50,19 @@ export function defaultLr(quant: string): number {
   return quant === 'fp' ? 2e-3 : 4e-3;
 }
 
-export function resolveTrain(v: Record<string, unknown>, vocabSize: number): { config: ModelConfig; opts: TrainOptions } {
+/** --quant and --v1-shifted-acts, checked together (before any data is prepared). */
+function quantFlags(v: Record<string, unknown>): { quant: QuantMode; shifted: V1ShiftedActs | undefined } {
   const quant = choiceFlag(v, 'quant', QUANT_MODES)!;
+  const shifted = choiceFlag(v, 'v1-shifted-acts', V1_SHIFTED_ACTS);
+  if (shifted === 'ffn-down' && quant !== 'bitnet') throw new UsageError(`--v1-shifted-acts ${shifted} is BitNet v1's zero-point activation quantizer; it needs --quant bitnet, got --quant ${quant}`);
+  return { quant, shifted };
+}
+
+export function resolveTrain(v: Record<string, unknown>, vocabSize: number): { config: ModelConfig; opts: TrainOptions } {
+  const { quant, shifted } = quantFlags(v);
   const preset = choiceFlag(v, 'preset', Object.keys(PRESETS))!;
-  const config = makeConfig(preset, { quant, vocabSize, subln: quant !== 'bitnet' });
+  // Only a non-default value enters the config, so runs without the flag keep their config bytes (resume compares them).
+  const config = makeConfig(preset, { quant, vocabSize, subln: quant !== 'bitnet', ...(shifted === 'ffn-down' ? { v1ShiftedActs: shifted } : {}) });
   const steps = intFlag(v, 'steps')!;
   const o = defaultTrainOptions(steps);
   const lr = numFlag(v, 'lr', 0) ?? defaultLr(quant);
@@ -108,6 +119,7 @@ export const trainCommand: Command = {
   summary: 'train a BitNet / FP language model on a corpus (default: the bundled State of the Union addresses)',
   options: TRAIN_OPTIONS,
   async run(v) {
+    quantFlags(v);
     const vocab = intFlag(v, 'vocab', 258)!;
     const threads = intFlag(v, 'threads');
     const prep = prepareRun({ data: v.data as string, vocabSize: vocab, cacheDir: v['cache-dir'] as string, seed: intFlag(v, 'seed', 0)!, log: (m) => console.error(m) });
@@ -116,7 +128,7 @@ export const trainCommand: Command = {
     const be = await createBackend(threads !== undefined ? { threads } : {});
     try {
       const pc = paramCount(config);
-      console.error(`model ${v.preset as string}/${config.quant}: ${(pc.total / 1e6).toFixed(2)}M params (${(pc.linear / 1e6).toFixed(2)}M in BitLinear), backend ${be.name} × ${be.threads} threads`);
+      console.error(`model ${v.preset as string}/${config.quant}${config.v1ShiftedActs ? ` (v1ShiftedActs ${config.v1ShiftedActs})` : ''}: ${(pc.total / 1e6).toFixed(2)}M params (${(pc.linear / 1e6).toFixed(2)}M in BitLinear), backend ${be.name} × ${be.threads} threads`);
       console.error(`data: ${prep.counts.train} train / ${prep.counts.val} val tokens; run dir ${runDir}`);
       const r = runTraining(be, prep, config, opts, runDir, v.resume as boolean, `${config.quant}`, v['init-from'] as string | undefined);
       writeFileSync(join(runDir, 'loss.svg'), lossCurveSvg([{ label: config.quant, history: r.history }]));

@@ -5,6 +5,7 @@ export * from './nn.js';
 export {
   quantizeAbsmaxI8PerToken, quantizeAbsmaxI8PerTensor, fakeQuantAbsmaxI8PerToken, fakeQuantAbsmaxI8PerTensor,
   quantizeAbsmeanI4PerToken, fakeQuantAbsmeanI4PerToken, quantizeShiftedU7PerToken,
+  fakeQuantShiftedU7PerToken, fakeQuantShiftedU7PerTensor,
   quantizeTernaryAbsmean, quantizeTernaryAbsmeanGrouped, fakeQuantTernary,
   quantizeSign, quantizeSignGrouped, fakeQuantSign,
 } from './quant.js';

@@ -16,6 +16,7 @@
  *   quantizeAbsmaxI8PerTensor         int8 [-128,127]       s = 127 / max(max|x|, 1e-5)                 §1.1 (training)
  *   quantizeAbsmeanI4PerToken         int4 [-8,7] in int8   s = √7 / (mean|x_row| + 1e-5)               §4.2 Eq.6
  *   quantizeShiftedU7PerToken         uint [0,127]          s = 127 / max(max x − η, 1e-5), η = min x   §1.1 Eq.6
+ *     (fakeQuantShiftedU7PerToken/PerTensor dequantize x ≈ q / s + η)
  *   quantizeTernaryAbsmean(+Grouped)  ternary {-1,0,1}      β = max(mean|W|, 1e-5); q = round(W·(1/β))  §0, §2 Eq.1-3
  *   quantizeSign(+Grouped)            binary {-1,+1}        α = mean W, β = mean|W|; q = Sign(W − α)     §1.1 Eq.1-3, 12; §1.2 Eq.13
  *
@@ -213,28 +214,71 @@ export function fakeQuantAbsmeanI4PerToken(out: FloatArray, x: FloatArray, M: nu
  * (call with M = 1 for per-tensor): shift by the row minimum, scale the range into [0, 127].
  *   η[m] = min_k x[m,k];  γ[m] = f32(max_k x[m,k] − η[m]);  s[m] = f32(127 / max(γ[m], 1e-5));
  *   q[m,k] = clamp(round(f32(x[m,k] − η[m])·s[m]), 0, 127).
- * Dequantize: x ≈ q / s + η. We use Q = 127 (not Q_b = 128) so the codes are valid 7-bit
- * unsigned operands (relaxed dot i7) and fit int8. The paper's γ = ‖x‖∞ would saturate
- * (x − η can reach 2‖x‖∞); we use the range max − min, which is what the shift needs.
+ * Dequantize: x ≈ f32(f32(q / s) + η) (fakeQuantShiftedU7PerToken). We use Q = 127 (not Q_b = 128)
+ * so the codes are valid 7-bit unsigned operands (relaxed dot i7) and fit int8, and the same
+ * 127 as the absmax int8 path. The paper's γ = ‖x‖∞ would saturate (x − η can reach 2‖x‖∞);
+ * we use the range γ' = max − min, which is what the shift needs.
  *
  * q: Uint8Array // (M, K)    eta: FloatArray // (M)    scale: FloatArray // (M)    x: FloatArray // (M, K)
  */
 export function quantizeShiftedU7PerToken(q: Uint8Array, eta: FloatArray, scale: FloatArray, x: FloatArray, M: number, K: number): void {
   checkQuantRows('quantizeShiftedU7PerToken', q, 'u8', { eta, scale }, x, M, K, false);
+  shiftedRows(q, eta, scale, null, x, M, K);
+}
+
+function shiftedRows(q: Uint8Array | null, eta: FloatArray | null, scale: FloatArray | null, out: FloatArray | null, x: FloatArray, M: number, K: number): ShiftedScales {
+  let lo = 0, s = 0;
   for (let m = 0; m < M; m++) {
     const off = m * K;
-    let lo = Infinity, hi = -Infinity;
+    let hi = -Infinity;
+    lo = Infinity;
     for (let k = 0; k < K; k++) {
       const v = f32(x[off + k]!);
       lo = Math.min(lo, v); // Math.min/max: NaN-propagating, −0 < +0, like WASM f32.min/max
       hi = Math.max(hi, v);
     }
     if (K === 0) lo = hi = 0;
-    const s = f32(127 / Math.max(f32(hi - lo), QUANT_EPS));
-    eta[m] = lo;
-    scale[m] = s;
-    for (let k = 0; k < K; k++) q[off + k] = qround(f32(f32(x[off + k]!) - lo), s, 0, 127);
+    s = f32(127 / Math.max(f32(hi - lo), QUANT_EPS));
+    if (eta) eta[m] = lo;
+    if (scale) scale[m] = s;
+    for (let k = 0; k < K; k++) {
+      const v = qround(f32(f32(x[off + k]!) - lo), s, 0, 127);
+      if (q) q[off + k] = v;
+      if (out) out[off + k] = f32(f32(v / s) + lo);
+    }
   }
+  return { eta: lo, scale: s };
+}
+
+/** η and s of a per-tensor shifted quantizer (x ≈ q / s + η). */
+export interface ShiftedScales {
+  /** Zero point η = min x (f32). */
+  eta: number;
+  /** Multiplier s = 127 / max(max x − min x, 1e-5) (f32). */
+  scale: number;
+}
+
+/**
+ * Fake-quant with the shifted [0, 127] quantizer per token (BitNet v1 Eq.6, inference rule):
+ * out[m,k] = f32(f32(q[m,k] / s[m]) + η[m]) with q, s, η of quantizeShiftedU7PerToken.
+ * The row minimum maps to exactly η (q = 0).
+ *
+ * out: FloatArray // (M, K)    x: FloatArray // (M, K)
+ */
+export function fakeQuantShiftedU7PerToken(out: FloatArray, x: FloatArray, M: number, K: number): void {
+  checkFakeRows('fakeQuantShiftedU7PerToken', out, x, M, K, false);
+  shiftedRows(null, null, null, out, x, M, K);
+}
+
+/**
+ * Fake-quant with the shifted [0, 127] quantizer per tensor (BitNet v1 training, SPEC §1.1):
+ * as the per-token form with one row of n values. Returns {eta, scale}.
+ *
+ * out: FloatArray // (n)    x: FloatArray // (n)
+ */
+export function fakeQuantShiftedU7PerTensor(out: FloatArray, x: FloatArray, n: number): ShiftedScales {
+  checkFakeRows('fakeQuantShiftedU7PerTensor', out, x, 1, n, false);
+  return shiftedRows(null, null, null, out, x, 1, n);
 }
 
 // ---- weights ----------------------------------------------------------------------------------

@@ -9,7 +9,7 @@
 import { DTypeError } from '../../errors.js';
 import type { FloatArray } from '../../tensor/dtype.js';
 import { checkDType, checkLen } from '../../tensor/shape.js';
-import { checkFakeRows, checkGroups, checkQuantRows, type SignScales } from '../ref/quant.js';
+import { checkFakeRows, checkGroups, checkQuantRows, type ShiftedScales, type SignScales } from '../ref/quant.js';
 import type { WasmContext } from './context.js';
 
 /** Below this many elements a row-parallel job stays on one thread. */
@@ -83,6 +83,22 @@ export function quantizeShiftedU7PerToken(ctx: WasmContext, q: Uint8Array, eta: 
   const where = 'quantizeShiftedU7PerToken';
   checkQuantRows(where, q, 'u8', { eta, scale }, x, M, K, true);
   perToken(ctx, 'quant_shifted_u7_token_f32', q, [f32(where, 'eta', eta), f32(where, 'scale', scale)], f32(where, 'x', x), M, K);
+}
+
+/** See ref fakeQuantShiftedU7PerToken. out, x: Float32Array // (M, K) */
+export function fakeQuantShiftedU7PerToken(ctx: WasmContext, out: FloatArray, x: FloatArray, M: number, K: number): void {
+  const where = 'fakeQuantShiftedU7PerToken';
+  checkFakeRows(where, out, x, M, K, true);
+  perToken(ctx, 'fakequant_shifted_u7_token_f32', f32(where, 'out', out), [new Float32Array(M), new Float32Array(M)], f32(where, 'x', x), M, K);
+}
+
+/** See ref fakeQuantShiftedU7PerTensor (returns {eta, scale}). out, x: Float32Array // (n) */
+export function fakeQuantShiftedU7PerTensor(ctx: WasmContext, out: FloatArray, x: FloatArray, n: number): ShiftedScales {
+  const where = 'fakeQuantShiftedU7PerTensor';
+  checkFakeRows(where, out, x, 1, n, true);
+  const eta = new Float32Array(1), s = new Float32Array(1);
+  perToken(ctx, 'fakequant_shifted_u7_token_f32', f32(where, 'out', out), [eta, s], f32(where, 'x', x), 1, n);
+  return { eta: eta[0]!, scale: s[0]! };
 }
 
 function groups(ctx: WasmContext, name: string, dst: Int8Array | Float32Array, scales: Float32Array[], w: Float32Array, G: number, gsize: number): void {
