@@ -21,6 +21,7 @@ import type { Backend } from '../kernels/backend.js';
 import { isGatedFfn, shiftedDownActs, type ModelConfig, validateConfig } from '../model/config.js';
 import { MODE_TRAITS, actQuantFor } from '../nn/bitlinear.js';
 import { FORMAT_TRAITS, type FormatName } from '../quant/formats.js';
+import { packI2R4Rows } from '../quant/pack.js';
 import { roundHalfEven } from '../tensor/round.js';
 import { bytesI7R4, I7_MAX, I7_OFFSET, packI7R4 } from '../kernels/ref/infer.js';
 import { expectedSizes, linearCodes, type WeightSource } from './source.js';
@@ -188,16 +189,15 @@ export class PackedModel {
         const rb = ft.rowBytes(K);
         const packed = ar.alloc('u8', ft.bytes(N, K));
         const beta = ar.alloc('f32', N);
-        // Row-by-row formats pack each fused part in place; interleaved groups can straddle two
-        // parts, so those collect the codes of the whole fused matrix and pack it once.
-        const all = ft.rowGroup > 1 ? new Int8Array(N * K) : undefined;
+        // Each fused part is packed in place (an interleaved group may straddle two parts).
+        if (fmt === 'i2r4') packed.fill(0x55); // padding rows: weight 0
         const shift = p.act === 'u7' ? ar.alloc('f32', N) : undefined;
         let r0 = 0;
         names.forEach((name, i) => {
           const n = rows[i]!;
           const { q, scale, stored } = linearCodes(source, name, n, K, tr.weight as 'ternary' | 'sign', be, dense);
           if (stored) tick();
-          if (all) all.set(q, r0 * K);
+          if (fmt === 'i2r4') packI2R4Rows(packed, q, r0, n, K);
           else ft.pack(packed.subarray(r0 * rb, (r0 + n) * rb), q, n, K);
           beta.fill(scale, r0, r0 + n);
           if (shift !== undefined) {
@@ -209,7 +209,6 @@ export class PackedModel {
           }
           r0 += n;
         });
-        if (all) ft.pack(packed, all, N, K);
         return { names, N, K, prep: p, format: fmt, packed, dense: undefined, beta, shift, bytes: packed.byteLength + beta.byteLength + (shift?.byteLength ?? 0) };
       };
       const gated = isGatedFfn(c);

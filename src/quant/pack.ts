@@ -155,16 +155,27 @@ export function r4BlockOffset(n: number, b: number, rb: number): number {
  * dst: Uint8Array // (bytesI2R4(N, K))    q: Int8Array // (N, K)
  */
 export function packI2R4(dst: Uint8Array, q: Int8Array, N: number, K: number): void {
-  const rb = rowBytesI2(K);
-  checkPack('packI2R4', dst, q, N, K, rb, bytesI2R4(N, K));
-  const rows = new Uint8Array(N * rb);
-  packI2(rows, q, N, K);
+  checkPack('packI2R4', dst, q, N, K, rowBytesI2(K), bytesI2R4(N, K));
   dst.fill(0x55); // padding rows: code 1 (weight 0)
-  for (let n = 0; n < N; n++) {
-    for (let b = 0; b < rb / BLOCK_BYTES; b++) {
-      const from = n * rb + b * BLOCK_BYTES;
-      dst.set(rows.subarray(from, from + BLOCK_BYTES), r4BlockOffset(n, b, rb));
-    }
+  packI2R4Rows(dst, q, 0, N, K);
+}
+
+/**
+ * Pack rows [n0, n0 + n) of an 'i2r4' matrix from q (n, K), leaving the other rows as they are (a
+ * fused matrix is packed part by part without a copy of the whole). Padding rows are the caller's
+ * (fill dst with 0x55 once).
+ *
+ * dst: Uint8Array // (≥ bytesI2R4(n0 + n, K))    q: Int8Array // (n, K)
+ */
+export function packI2R4Rows(dst: Uint8Array, q: Int8Array, n0: number, n: number, K: number): void {
+  const rb = rowBytesI2(K);
+  checkDims('packI2R4Rows', { n0, n, K });
+  checkLen('packI2R4Rows', 'q', q, n * K);
+  if (dst.length < bytesI2R4(n0 + n, K)) throw new ArgumentError(`packI2R4Rows: dst has ${dst.length} bytes; rows up to ${n0 + n} need ${bytesI2R4(n0 + n, K)}`);
+  const row = new Uint8Array(rb);
+  for (let r = 0; r < n; r++) {
+    packI2(row, q.subarray(r * K, (r + 1) * K), 1, K);
+    for (let b = 0; b < rb / BLOCK_BYTES; b++) dst.set(row.subarray(b * BLOCK_BYTES, (b + 1) * BLOCK_BYTES), r4BlockOffset(n0 + r, b, rb));
   }
 }
 

@@ -11,7 +11,7 @@ import {
   matmulTernaryI4, matmulTernaryI4Acc, matmulTernaryI8, matmulTernaryI8Acc,
 } from '../../src/kernels/ref/ternary.js';
 import { FORMAT_TRAITS, formatTraits, type FormatName } from '../../src/quant/formats.js';
-import { decodeTrit, encodeTrits5, packI1p6, packI2, rowBytesI1p6, rowBytesI2, unpackI1p6 } from '../../src/quant/pack.js';
+import { decodeTrit, encodeTrits5, packI1p6, packI2, packI2R4Rows, rowBytesI1p6, rowBytesI2, unpackI1p6 } from '../../src/quant/pack.js';
 import { Rng } from '../../src/tensor/rng.js';
 import { assertExact } from '../helpers/check.js';
 
@@ -92,6 +92,14 @@ test('pack→unpack identity for every format, random rows, K not a multiple of 
     assert.equal(inter6[(n >> 2) * 128 + 64 * b + 16 * (n & 3) + j], rows6[n * 32 + 16 * b + j], `i2r4 n=${n} b=${b} j=${j}`);
   }
   assert.ok(inter6.subarray(128 + 32, 128 + 48).every((v) => v === 0x55) && inter6.subarray(128 + 112).every((v) => v === 0x55));
+  // part by part (a fused matrix whose parts straddle a 4-row group) = the whole at once
+  const q11 = new Int8Array(11 * 70).map((_, i) => ((i * 5) % 3) - 1);
+  const whole = new Uint8Array(FORMAT_TRAITS.i2r4.bytes(11, 70)), parts = new Uint8Array(whole.length).fill(0x55);
+  FORMAT_TRAITS.i2r4.pack(whole, q11, 11, 70);
+  packI2R4Rows(parts, q11.subarray(0, 5 * 70), 0, 5, 70);
+  packI2R4Rows(parts, q11.subarray(5 * 70), 5, 6, 70);
+  assertExact(parts, whole, 'i2r4 packed in parts');
+  assert.throws(() => packI2R4Rows(new Uint8Array(FORMAT_TRAITS.i2r4.bytes(4, 70)), q11.subarray(0, 70), 4, 1, 70), ArgumentError);
   assert.equal(rowBytesI2(2560), 640);
   assert.equal(rowBytesI1p6(2560), 512);
   assert.equal(FORMAT_TRAITS['i1.6'].bitsPerWeight, 1.6);
