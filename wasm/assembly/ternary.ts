@@ -205,9 +205,17 @@ import { PACKED_CHUNK_ROWS, sum_i8, reduce4, hsum, emit, FMT_I2, FMT_I1P6, FMT_B
 
 // ---- driver -----------------------------------------------------------------------------------
 
-@inline function packed_s128(FMT: i32, out: usize, raw: i32, x: usize, xs: usize, w: usize, M: i32, K: i32, N: i32,
+/**
+ * Driver. IL = false: rows one after another (rowBytes apart, blocks 16 bytes apart); IL = true: the
+ * 'r4' layout (pack.ts 'i2r4': groups of four rows interleaved, rows 16 bytes apart, blocks 64), where
+ * [r0, r1) starts on a group and the padding rows of a last partial group are computed, not stored.
+ * M > 1 walks chunks of PACKED_CHUNK_ROWS rows with every token per chunk.
+ */
+@inline function packed_s128(FMT: i32, IL: bool, out: usize, raw: i32, x: usize, xs: usize, w: usize, M: i32, K: i32, N: i32,
                              beta: usize, rpg: i32, c3: i32, r0: i32, r1: i32): void {
   const rb = row_bytes(FMT, K);
+  const rs: usize = IL ? 16 : rb;
+  const BSH = IL ? 6 : 4;
   const bw = block_weights(FMT);
   const nb = K / bw;
   const k0 = nb * bw;
@@ -218,9 +226,9 @@ import { PACKED_CHUNK_ROWS, sum_i8, reduce4, hsum, emit, FMT_I2, FMT_I1P6, FMT_B
       const xm = x + <usize>m * <usize>K;
       const xsum = sum_i8(xm, K);
       let n = n0;
-      for (; n + 4 <= n1; n += 4) {
-        const wr = w + <usize>n * rb;
-        emit_rows4(FMT, out, raw, m, n, N, dots4_s128(FMT, wr, rb, xm, nb, c3), wr, rb, xm, k0, K, xsum, xs, beta, rpg);
+      for (; IL ? n < n1 : n + 4 <= n1; n += 4) {
+        const wr = IL ? w + <usize>(n >> 2) * (rb << 2) : w + <usize>n * rb;
+        emit_rows4(FMT, out, raw, m, n, N, dots4_s128(FMT, wr, rs, xm, nb, c3, BSH), wr, rs, xm, k0, K, xsum, xs, beta, rpg, BSH, min(R4, n1 - n));
       }
       for (; n < n1; n++) {
         const wr = w + <usize>n * rb;
@@ -230,59 +238,38 @@ import { PACKED_CHUNK_ROWS, sum_i8, reduce4, hsum, emit, FMT_I2, FMT_I1P6, FMT_B
   }
 }
 
-/** Driver for the 'r4' layout (pack.ts 'i2r4'); see packed_r4_rel in ternary_relaxed.ts. */
-@inline function packed_r4_s128(FMT: i32, out: usize, raw: i32, x: usize, xs: usize, w: usize, M: i32, K: i32, N: i32,
-                                beta: usize, rpg: i32, c3: i32, r0: i32, r1: i32): void {
-  const gb = <usize>R4 * row_bytes(FMT, K);
-  const bw = block_weights(FMT);
-  const nb = K / bw;
-  const k0 = nb * bw;
-  const chunk = M == 1 ? max(r1 - r0, 1) : PACKED_CHUNK_ROWS;
-  for (let n0 = r0; n0 < r1; n0 += chunk) {
-    const n1 = min(n0 + chunk, r1);
-    for (let m = 0; m < M; m++) {
-      const xm = x + <usize>m * <usize>K;
-      const xsum = sum_i8(xm, K);
-      for (let n = n0; n < n1; n += R4) {
-        const wr = w + <usize>(n >> 2) * gb;
-        emit_rows4(FMT, out, raw, m, n, N, dots4_s128(FMT, wr, 16, xm, nb, c3, 6), wr, 16, xm, k0, K, xsum, xs, beta, rpg, 6, min(R4, n1 - n));
-      }
-    }
-  }
-}
-
 /** 'i2r4' (rows interleaved by four) ternary × int8. */
 export function matmul_i2r4_i8(out: usize, raw: i32, xq: usize, xs: usize, w: usize, M: i32, K: i32, N: i32,
                                beta: usize, rpg: i32, c3: i32, r0: i32, r1: i32, tid: i32): void {
-  packed_r4_s128(FMT_I2, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
+  packed_s128(FMT_I2, true, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
 }
 
 /** 'i2r4' ternary × int4 codes: on SIMD128 the same kernel as matmul_i2r4_i8. */
 export function matmul_i2r4_i4(out: usize, raw: i32, xq: usize, xs: usize, w: usize, M: i32, K: i32, N: i32,
                                beta: usize, rpg: i32, c3: i32, r0: i32, r1: i32, tid: i32): void {
-  packed_r4_s128(FMT_I2, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
+  packed_s128(FMT_I2, true, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
 }
 
 /** 'i2' ternary × int8 (see the file header for the signature). */
 export function matmul_i2_i8(out: usize, raw: i32, xq: usize, xs: usize, w: usize, M: i32, K: i32, N: i32,
                              beta: usize, rpg: i32, c3: i32, r0: i32, r1: i32, tid: i32): void {
-  packed_s128(FMT_I2, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
+  packed_s128(FMT_I2, false, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
 }
 
 /** 'i2' ternary × int4 codes in int8 lanes: on SIMD128 the same kernel as matmul_i2_i8. */
 export function matmul_i2_i4(out: usize, raw: i32, xq: usize, xs: usize, w: usize, M: i32, K: i32, N: i32,
                              beta: usize, rpg: i32, c3: i32, r0: i32, r1: i32, tid: i32): void {
-  packed_s128(FMT_I2, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
+  packed_s128(FMT_I2, false, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
 }
 
 /** 'i1.6' base-3 ternary × int8. */
 export function matmul_i1p6_i8(out: usize, raw: i32, xq: usize, xs: usize, w: usize, M: i32, K: i32, N: i32,
                                beta: usize, rpg: i32, c3: i32, r0: i32, r1: i32, tid: i32): void {
-  packed_s128(FMT_I1P6, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
+  packed_s128(FMT_I1P6, false, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
 }
 
 /** 'b1' binary ±1 × int8. */
 export function matmul_b1_i8(out: usize, raw: i32, xq: usize, xs: usize, w: usize, M: i32, K: i32, N: i32,
                              beta: usize, rpg: i32, c3: i32, r0: i32, r1: i32, tid: i32): void {
-  packed_s128(FMT_B1, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
+  packed_s128(FMT_B1, false, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
 }

@@ -227,60 +227,6 @@ import { PACKED_CHUNK_ROWS, sum_i8, reduce4, hsum, emit, FMT_I2, FMT_I1P6, FMT_B
   return s;
 }
 
-// ---- driver (as ternary.ts, plus the 2×2 prefill tile for 'i2') --------------------------------------------------------------------
-
-@inline function packed_rel(FMT: i32, BLK: i32, out: usize, raw: i32, x: usize, xs: usize, w: usize, M: i32, K: i32, N: i32,
-                             beta: usize, rpg: i32, c3: i32, r0: i32, r1: i32): void {
-  const rb = row_bytes(FMT, K);
-  const bw = block_weights(FMT);
-  const nb = K / bw;
-  const k0 = nb * bw;
-  const chunk = M == 1 ? max(r1 - r0, 1) : PACKED_CHUNK_ROWS;
-  for (let n0 = r0; n0 < r1; n0 += chunk) {
-    const n1 = min(n0 + chunk, r1);
-    let m = 0;
-    if (FMT == FMT_I2) {
-      for (; m + 2 <= M; m += 2) {
-        const xa = x + <usize>m * <usize>K, xb = xa + <usize>K;
-        const sa = sum_i8(xa, K), sb = sum_i8(xb, K);
-        let n = n0;
-        for (; n + 2 <= n1; n += 2) {
-          const wr = w + <usize>n * rb;
-          const d = dots2x2_i2(wr, rb, xa, xb, nb, c3, BLK);
-          let t00 = 0, t10 = 0, t01 = 0, t11 = 0;
-          if (k0 < K) {
-            t00 = tail_dot(FMT, wr, xa, k0, K); t10 = tail_dot(FMT, wr + rb, xa, k0, K);
-            t01 = tail_dot(FMT, wr, xb, k0, K); t11 = tail_dot(FMT, wr + rb, xb, k0, K);
-          }
-          emit(out, raw, m, n, N, finish(FMT, i32x4.extract_lane(d, 0) + t00, sa), xs, beta, rpg);
-          emit(out, raw, m, n + 1, N, finish(FMT, i32x4.extract_lane(d, 1) + t10, sa), xs, beta, rpg);
-          emit(out, raw, m + 1, n, N, finish(FMT, i32x4.extract_lane(d, 2) + t01, sb), xs, beta, rpg);
-          emit(out, raw, m + 1, n + 1, N, finish(FMT, i32x4.extract_lane(d, 3) + t11, sb), xs, beta, rpg);
-        }
-        for (; n < n1; n++) {
-          const wr = w + <usize>n * rb;
-          const ta = k0 < K ? tail_dot(FMT, wr, xa, k0, K) : 0, tb = k0 < K ? tail_dot(FMT, wr, xb, k0, K) : 0;
-          emit(out, raw, m, n, N, finish(FMT, dot1_rel(FMT, wr, xa, nb, c3, BLK) + ta, sa), xs, beta, rpg);
-          emit(out, raw, m + 1, n, N, finish(FMT, dot1_rel(FMT, wr, xb, nb, c3, BLK) + tb, sb), xs, beta, rpg);
-        }
-      }
-    }
-    for (; m < M; m++) {
-      const xm = x + <usize>m * <usize>K;
-      const xsum = sum_i8(xm, K);
-      let n = n0;
-      for (; n + 4 <= n1; n += 4) {
-        const wr = w + <usize>n * rb;
-        emit_rows4(FMT, out, raw, m, n, N, dots4_rel(FMT, wr, rb, xm, nb, c3, BLK), wr, rb, xm, k0, K, xsum, xs, beta, rpg);
-      }
-      for (; n < n1; n++) {
-        const wr = w + <usize>n * rb;
-        emit_row1(FMT, out, raw, m, n, N, dot1_rel(FMT, wr, xm, nb, c3, BLK), wr, xm, k0, K, xsum, xs, beta, rpg);
-      }
-    }
-  }
-}
-
 /**
  * 'i2r4' prefill tile: the four interleaved rows of a group × 2 tokens. Each unpacked code vector
  * feeds two tokens: 26 ops per 128 multiply-adds against 17 per 64 for a 4-row dot.
@@ -329,15 +275,13 @@ let dotsA: v128 = i32x4.splat(0);
   return sb;
 }
 
-/**
- * Driver for the 'r4' layout (pack.ts 'i2r4': rows interleaved by four, so the four rows of a
- * 4-row dot are one sequential 64-byte-per-step stream). [r0, r1) starts on a group (threads
- * split on multiples of 4); the padding rows of a last partial group are computed, not stored.
- * M > 1 walks chunks of PACKED_CHUNK_ROWS rows (contiguous here) with every token per chunk.
- */
-@inline function packed_r4_rel(FMT: i32, BLK: i32, out: usize, raw: i32, x: usize, xs: usize, w: usize, M: i32, K: i32, N: i32,
-                               beta: usize, rpg: i32, c3: i32, r0: i32, r1: i32): void {
-  const gb = <usize>R4 * row_bytes(FMT, K);
+// ---- driver (as ternary.ts, plus the 2×2 prefill tile for 'i2') --------------------------------------------------------------------
+
+@inline function packed_rel(FMT: i32, IL: bool, BLK: i32, out: usize, raw: i32, x: usize, xs: usize, w: usize, M: i32, K: i32, N: i32,
+                             beta: usize, rpg: i32, c3: i32, r0: i32, r1: i32): void {
+  const rb = row_bytes(FMT, K);
+  const rs: usize = IL ? 16 : rb;
+  const BSH = IL ? 6 : 4;
   const bw = block_weights(FMT);
   const nb = K / bw;
   const k0 = nb * bw;
@@ -345,62 +289,93 @@ let dotsA: v128 = i32x4.splat(0);
   for (let n0 = r0; n0 < r1; n0 += chunk) {
     const n1 = min(n0 + chunk, r1);
     let m = 0;
-    if (FMT == FMT_I2) {
+    if (FMT == FMT_I2 && IL) {
       for (; m + 2 <= M; m += 2) {
         const xa = x + <usize>m * <usize>K, xb = xa + <usize>K;
         const sa = sum_i8(xa, K), sb = sum_i8(xb, K);
         for (let n = n0; n < n1; n += R4) {
-          const wr = w + <usize>(n >> 2) * gb;
+          const wr = w + <usize>(n >> 2) * (rb << 2);
           const db = dots4x2_r4(wr, xa, xb, nb, c3, BLK);
           const nv = min(R4, n1 - n);
           emit_rows4(FMT, out, raw, m, n, N, dotsA, wr, 16, xa, k0, K, sa, xs, beta, rpg, 6, nv);
           emit_rows4(FMT, out, raw, m + 1, n, N, db, wr, 16, xb, k0, K, sb, xs, beta, rpg, 6, nv);
         }
       }
+    } else if (FMT == FMT_I2) {
+      for (; m + 2 <= M; m += 2) {
+        const xa = x + <usize>m * <usize>K, xb = xa + <usize>K;
+        const sa = sum_i8(xa, K), sb = sum_i8(xb, K);
+        let n = n0;
+        for (; n + 2 <= n1; n += 2) {
+          const wr = w + <usize>n * rb;
+          const d = dots2x2_i2(wr, rb, xa, xb, nb, c3, BLK);
+          let t00 = 0, t10 = 0, t01 = 0, t11 = 0;
+          if (k0 < K) {
+            t00 = tail_dot(FMT, wr, xa, k0, K); t10 = tail_dot(FMT, wr + rb, xa, k0, K);
+            t01 = tail_dot(FMT, wr, xb, k0, K); t11 = tail_dot(FMT, wr + rb, xb, k0, K);
+          }
+          emit(out, raw, m, n, N, finish(FMT, i32x4.extract_lane(d, 0) + t00, sa), xs, beta, rpg);
+          emit(out, raw, m, n + 1, N, finish(FMT, i32x4.extract_lane(d, 1) + t10, sa), xs, beta, rpg);
+          emit(out, raw, m + 1, n, N, finish(FMT, i32x4.extract_lane(d, 2) + t01, sb), xs, beta, rpg);
+          emit(out, raw, m + 1, n + 1, N, finish(FMT, i32x4.extract_lane(d, 3) + t11, sb), xs, beta, rpg);
+        }
+        for (; n < n1; n++) {
+          const wr = w + <usize>n * rb;
+          const ta = k0 < K ? tail_dot(FMT, wr, xa, k0, K) : 0, tb = k0 < K ? tail_dot(FMT, wr, xb, k0, K) : 0;
+          emit(out, raw, m, n, N, finish(FMT, dot1_rel(FMT, wr, xa, nb, c3, BLK) + ta, sa), xs, beta, rpg);
+          emit(out, raw, m + 1, n, N, finish(FMT, dot1_rel(FMT, wr, xb, nb, c3, BLK) + tb, sb), xs, beta, rpg);
+        }
+      }
     }
     for (; m < M; m++) {
       const xm = x + <usize>m * <usize>K;
       const xsum = sum_i8(xm, K);
-      for (let n = n0; n < n1; n += R4) {
-        const wr = w + <usize>(n >> 2) * gb;
-        emit_rows4(FMT, out, raw, m, n, N, dots4_rel(FMT, wr, 16, xm, nb, c3, BLK, 6), wr, 16, xm, k0, K, xsum, xs, beta, rpg, 6, min(R4, n1 - n));
+      let n = n0;
+      for (; IL ? n < n1 : n + 4 <= n1; n += 4) {
+        const wr = IL ? w + <usize>(n >> 2) * (rb << 2) : w + <usize>n * rb;
+        emit_rows4(FMT, out, raw, m, n, N, dots4_rel(FMT, wr, rs, xm, nb, c3, BLK, BSH), wr, rs, xm, k0, K, xsum, xs, beta, rpg, BSH, min(R4, n1 - n));
+      }
+      for (; n < n1; n++) {
+        const wr = w + <usize>n * rb;
+        emit_row1(FMT, out, raw, m, n, N, dot1_rel(FMT, wr, xm, nb, c3, BLK), wr, xm, k0, K, xsum, xs, beta, rpg);
       }
     }
   }
 }
 
+
 /** 'i2r4' (rows interleaved by four) ternary × int8. */
 export function matmul_i2r4_i8_relaxed(out: usize, raw: i32, xq: usize, xs: usize, w: usize, M: i32, K: i32, N: i32,
                              beta: usize, rpg: i32, c3: i32, r0: i32, r1: i32, tid: i32): void {
-  packed_r4_rel(FMT_I2, 8, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
+  packed_rel(FMT_I2, true, 8, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
 }
 
 /** 'i2r4' ternary × int4 codes in [-8, 7] (BLK 128 as matmul_i2_i4_relaxed). */
 export function matmul_i2r4_i4_relaxed(out: usize, raw: i32, xq: usize, xs: usize, w: usize, M: i32, K: i32, N: i32,
                              beta: usize, rpg: i32, c3: i32, r0: i32, r1: i32, tid: i32): void {
-  packed_r4_rel(FMT_I2, 128, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
+  packed_rel(FMT_I2, true, 128, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
 }
 
 /** 'i2' ternary × int8. */
 export function matmul_i2_i8_relaxed(out: usize, raw: i32, xq: usize, xs: usize, w: usize, M: i32, K: i32, N: i32,
                              beta: usize, rpg: i32, c3: i32, r0: i32, r1: i32, tid: i32): void {
-  packed_rel(FMT_I2, 8, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
+  packed_rel(FMT_I2, false, 8, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
 }
 
 /** 'i2' ternary × int4 codes in [-8, 7] (int8 lanes): 128 blocks per i16 accumulation; out-of-range codes could overflow i16, so the binding checks the range. */
 export function matmul_i2_i4_relaxed(out: usize, raw: i32, xq: usize, xs: usize, w: usize, M: i32, K: i32, N: i32,
                              beta: usize, rpg: i32, c3: i32, r0: i32, r1: i32, tid: i32): void {
-  packed_rel(FMT_I2, 128, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
+  packed_rel(FMT_I2, false, 128, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
 }
 
 /** 'i1.6' base-3 ternary × int8. */
 export function matmul_i1p6_i8_relaxed(out: usize, raw: i32, xq: usize, xs: usize, w: usize, M: i32, K: i32, N: i32,
                              beta: usize, rpg: i32, c3: i32, r0: i32, r1: i32, tid: i32): void {
-  packed_rel(FMT_I1P6, 8, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
+  packed_rel(FMT_I1P6, false, 8, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
 }
 
 /** 'b1' binary ±1 × int8. */
 export function matmul_b1_i8_relaxed(out: usize, raw: i32, xq: usize, xs: usize, w: usize, M: i32, K: i32, N: i32,
                              beta: usize, rpg: i32, c3: i32, r0: i32, r1: i32, tid: i32): void {
-  packed_rel(FMT_B1, 8, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
+  packed_rel(FMT_B1, false, 8, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
 }
