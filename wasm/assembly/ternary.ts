@@ -240,13 +240,13 @@ import { PACKED_CHUNK_ROWS, sum_i8, reduce4, hsum, emit, FMT_I2, FMT_I1P6, FMT_B
 
 /** 'i2r4' (rows interleaved by four) ternary × int8. */
 export function matmul_i2r4_i8(out: usize, raw: i32, xq: usize, xs: usize, w: usize, M: i32, K: i32, N: i32,
-                               beta: usize, rpg: i32, c3: i32, r0: i32, r1: i32, tid: i32): void {
+                               beta: usize, rpg: i32, c3: i32, scratch: usize, stride: usize, r0: i32, r1: i32, tid: i32): void {
   packed_s128(FMT_I2, true, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
 }
 
 /** 'i2r4' ternary × int4 codes: on SIMD128 the same kernel as matmul_i2r4_i8. */
 export function matmul_i2r4_i4(out: usize, raw: i32, xq: usize, xs: usize, w: usize, M: i32, K: i32, N: i32,
-                               beta: usize, rpg: i32, c3: i32, r0: i32, r1: i32, tid: i32): void {
+                               beta: usize, rpg: i32, c3: i32, scratch: usize, stride: usize, r0: i32, r1: i32, tid: i32): void {
   packed_s128(FMT_I2, true, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
 }
 

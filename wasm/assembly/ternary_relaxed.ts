@@ -275,10 +275,55 @@ let dotsA: v128 = i32x4.splat(0);
   return sb;
 }
 
+/**
+ * Unpack the 2-bit codes of one 'i2r4' group (4 rows × nb blocks) once, for prefill: 16-weight step
+ * s of row r goes to dst + 64·s + 16·r (the packed block order, 4× wider). Every token pair then
+ * reads ready codes: 1 load + dot + add per 16 weights instead of shift + and + dot + add.
+ */
+@inline function unpack_group_i2r4(dst: usize, w: usize, nb: i32, c3: i32): void {
+  const m3 = i8x16.splat(<i8>c3);
+  for (let g = 0; g < nb; g++) {
+    const wo = w + (<usize>g << 6), d = dst + (<usize>g << 8);
+    for (let r = 0; r < 4; r++) {
+      const b = v128.load(wo + (<usize>r << 4));
+      const dr = d + (<usize>r << 4);
+      v128.store(dr, codes(b, 0, m3));
+      v128.store(dr, codes(b, 2, m3), 64);
+      v128.store(dr, codes(b, 4, m3), 128);
+      v128.store(dr, codes(b, 6, m3), 192);
+    }
+  }
+}
+
+/** 4 rows × 2 tokens over unpacked codes (unpack_group_i2r4); BLKS steps per i16 accumulation. Returns ·xb; ·xa in dotsA. */
+@inline function dots4x2_dec(c: usize, xa: usize, xb: usize, steps: i32, BLKS: i32): v128 {
+  let sa = i32x4.splat(0), sb = i32x4.splat(0);
+  let s = 0;
+  while (s < steps) {
+    const se = min(s + BLKS, steps);
+    let a0 = i16x8.splat(0), a1 = i16x8.splat(0), a2 = i16x8.splat(0), a3 = i16x8.splat(0);
+    let b0 = i16x8.splat(0), b1 = i16x8.splat(0), b2 = i16x8.splat(0), b3 = i16x8.splat(0);
+    for (; s < se; s++) {
+      const cp = c + (<usize>s << 6);
+      const va = v128.load(xa + (<usize>s << 4)), vb = v128.load(xb + (<usize>s << 4));
+      let k = v128.load(cp); a0 = i16x8.add(a0, i16x8.relaxed_dot_i8x16_i7x16_s(va, k)); b0 = i16x8.add(b0, i16x8.relaxed_dot_i8x16_i7x16_s(vb, k));
+      k = v128.load(cp, 16); a1 = i16x8.add(a1, i16x8.relaxed_dot_i8x16_i7x16_s(va, k)); b1 = i16x8.add(b1, i16x8.relaxed_dot_i8x16_i7x16_s(vb, k));
+      k = v128.load(cp, 32); a2 = i16x8.add(a2, i16x8.relaxed_dot_i8x16_i7x16_s(va, k)); b2 = i16x8.add(b2, i16x8.relaxed_dot_i8x16_i7x16_s(vb, k));
+      k = v128.load(cp, 48); a3 = i16x8.add(a3, i16x8.relaxed_dot_i8x16_i7x16_s(va, k)); b3 = i16x8.add(b3, i16x8.relaxed_dot_i8x16_i7x16_s(vb, k));
+    }
+    sa = i32x4.add(sa, reduce4(i32x4.extadd_pairwise_i16x8_s(a0), i32x4.extadd_pairwise_i16x8_s(a1),
+                               i32x4.extadd_pairwise_i16x8_s(a2), i32x4.extadd_pairwise_i16x8_s(a3)));
+    sb = i32x4.add(sb, reduce4(i32x4.extadd_pairwise_i16x8_s(b0), i32x4.extadd_pairwise_i16x8_s(b1),
+                               i32x4.extadd_pairwise_i16x8_s(b2), i32x4.extadd_pairwise_i16x8_s(b3)));
+  }
+  dotsA = sa;
+  return sb;
+}
+
 // ---- driver (as ternary.ts, plus the 2×2 prefill tile for 'i2') --------------------------------------------------------------------
 
 @inline function packed_rel(FMT: i32, IL: bool, BLK: i32, out: usize, raw: i32, x: usize, xs: usize, w: usize, M: i32, K: i32, N: i32,
-                             beta: usize, rpg: i32, c3: i32, r0: i32, r1: i32): void {
+                             beta: usize, rpg: i32, c3: i32, r0: i32, r1: i32, scratch: usize = 0, scratchBytes: usize = 0): void {
   const rb = row_bytes(FMT, K);
   const rs: usize = IL ? 16 : rb;
   const BSH = IL ? 6 : 4;
@@ -289,7 +334,22 @@ let dotsA: v128 = i32x4.splat(0);
   for (let n0 = r0; n0 < r1; n0 += chunk) {
     const n1 = min(n0 + chunk, r1);
     let m = 0;
-    if (FMT == FMT_I2 && IL) {
+    if (FMT == FMT_I2 && IL && M >= 4 && <usize>nb << 8 <= scratchBytes) {
+      // prefill: unpack each group once, then every token pair over the ready codes
+      const M2 = M & ~1;
+      for (let n = n0; n < n1; n += R4) {
+        const wr = w + <usize>(n >> 2) * (rb << 2);
+        unpack_group_i2r4(scratch, wr, nb, c3);
+        const nv = min(R4, n1 - n);
+        for (let mm = 0; mm < M2; mm += 2) {
+          const xa = x + <usize>mm * <usize>K, xb = xa + <usize>K;
+          const db = dots4x2_dec(scratch, xa, xb, nb << 2, BLK << 2);
+          emit_rows4(FMT, out, raw, mm, n, N, dotsA, wr, 16, xa, k0, K, sum_i8(xa, K), xs, beta, rpg, 6, nv);
+          emit_rows4(FMT, out, raw, mm + 1, n, N, db, wr, 16, xb, k0, K, sum_i8(xb, K), xs, beta, rpg, 6, nv);
+        }
+      }
+      m = M2;
+    } else if (FMT == FMT_I2 && IL) {
       for (; m + 2 <= M; m += 2) {
         const xa = x + <usize>m * <usize>K, xb = xa + <usize>K;
         const sa = sum_i8(xa, K), sb = sum_i8(xb, K);
@@ -346,14 +406,14 @@ let dotsA: v128 = i32x4.splat(0);
 
 /** 'i2r4' (rows interleaved by four) ternary × int8. */
 export function matmul_i2r4_i8_relaxed(out: usize, raw: i32, xq: usize, xs: usize, w: usize, M: i32, K: i32, N: i32,
-                             beta: usize, rpg: i32, c3: i32, r0: i32, r1: i32, tid: i32): void {
-  packed_rel(FMT_I2, true, 8, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
+                             beta: usize, rpg: i32, c3: i32, scratch: usize, stride: usize, r0: i32, r1: i32, tid: i32): void {
+  packed_rel(FMT_I2, true, 8, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1, scratch + <usize>tid * stride, stride);
 }
 
 /** 'i2r4' ternary × int4 codes in [-8, 7] (BLK 128 as matmul_i2_i4_relaxed). */
 export function matmul_i2r4_i4_relaxed(out: usize, raw: i32, xq: usize, xs: usize, w: usize, M: i32, K: i32, N: i32,
-                             beta: usize, rpg: i32, c3: i32, r0: i32, r1: i32, tid: i32): void {
-  packed_rel(FMT_I2, true, 128, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1);
+                             beta: usize, rpg: i32, c3: i32, scratch: usize, stride: usize, r0: i32, r1: i32, tid: i32): void {
+  packed_rel(FMT_I2, true, 128, out, raw, xq, xs, w, M, K, N, beta, rpg, c3, r0, r1, scratch + <usize>tid * stride, stride);
 }
 
 /** 'i2' ternary × int8. */

@@ -18,7 +18,7 @@ const ROW_TILE = 4;
 /** Below this many weight·token products a thread is not worth waking. */
 const MIN_PARALLEL_MACS = 1 << 18;
 
-function packed(ctx: WasmContext, name: string, out: Float32Array | Int32Array, xq: Int8Array, xs: FloatArray | null, w: Uint8Array, M: number, K: number, N: number, wBytes: number, beta: WeightScale | null): void {
+function packed(ctx: WasmContext, name: string, out: Float32Array | Int32Array, xq: Int8Array, xs: FloatArray | null, w: Uint8Array, M: number, K: number, N: number, wBytes: number, beta: WeightScale | null, scratch = false): void {
   if (M === 0 || N === 0) return;
   const kernel = ctx.relaxed ? `${name}_relaxed` : name;
   ctx.scope((s) => {
@@ -34,6 +34,7 @@ function packed(ctx: WasmContext, name: string, out: Float32Array | Int32Array, 
       }
     }
     const args = [s.out(out.subarray(0, M * N)), xs === null ? 1 : 0, s.in(xq.subarray(0, M * K)), pXs, s.in(w.subarray(0, wBytes)), M, K, N, pBeta, rpg, 3];
+    if (scratch) args.push(ctx.scratchBase, ctx.scratchStride); // the 'i2r4' prefill path unpacks a row group there
     const minRows = Math.max(ROW_TILE, Math.ceil(MIN_PARALLEL_MACS / Math.max(1, M * K)));
     ctx.parallel(kernel, args, N, ROW_TILE, minRows);
   });
@@ -74,14 +75,14 @@ export function matmulTernaryI4Acc(ctx: WasmContext, acc: Int32Array, xq: Int8Ar
 export function matmulTernaryR4I8(ctx: WasmContext, out: FloatArray, xq: Int8Array, xs: FloatArray, w: Uint8Array, M: number, K: number, N: number, beta: WeightScale): void {
   const where = 'matmulTernaryR4I8';
   checkPackedMatmul(where, out, xq, xs, w, M, K, N, bytesI2R4(N, K), beta, true);
-  packed(ctx, 'matmul_i2r4_i8', outF32(where, out), xq, xs, w, M, K, N, bytesI2R4(N, K), beta);
+  packed(ctx, 'matmul_i2r4_i8', outF32(where, out), xq, xs, w, M, K, N, bytesI2R4(N, K), beta, true);
 }
 
 /** See ref matmulTernaryR4I4 (activation codes in [-8, 7], checked). */
 export function matmulTernaryR4I4(ctx: WasmContext, out: FloatArray, xq: Int8Array, xs: FloatArray, w: Uint8Array, M: number, K: number, N: number, beta: WeightScale): void {
   const where = 'matmulTernaryR4I4';
   checkPackedMatmul(where, out, xq, xs, w, M, K, N, bytesI2R4(N, K), beta, true, I4_RANGE);
-  packed(ctx, 'matmul_i2r4_i4', outF32(where, out), xq, xs, w, M, K, N, bytesI2R4(N, K), beta);
+  packed(ctx, 'matmul_i2r4_i4', outF32(where, out), xq, xs, w, M, K, N, bytesI2R4(N, K), beta, true);
 }
 
 /** See ref matmulTernary1p6I8. w: 'i1.6' (N, rowBytesI1p6(K)) */
