@@ -334,9 +334,11 @@ let dotsA: v128 = i32x4.splat(0);
   for (let n0 = r0; n0 < r1; n0 += chunk) {
     const n1 = min(n0 + chunk, r1);
     let m = 0;
-    if (FMT == FMT_I2 && IL && M >= 4 && <usize>nb << 8 <= scratchBytes) {
+    if (FMT == FMT_I2 && IL && M >= 4 && (<usize>nb << 8) + (<usize>M << 2) <= scratchBytes) {
       // prefill: unpack each group once, then every token pair over the ready codes
       const M2 = M & ~1;
+      const sums = scratch + (<usize>nb << 8);
+      for (let mm = 0; mm < M2; mm++) store<i32>(sums + (<usize>mm << 2), sum_i8(x + <usize>mm * <usize>K, K));
       for (let n = n0; n < n1; n += R4) {
         const wr = w + <usize>(n >> 2) * (rb << 2);
         unpack_group_i2r4(scratch, wr, nb, c3);
@@ -344,8 +346,8 @@ let dotsA: v128 = i32x4.splat(0);
         for (let mm = 0; mm < M2; mm += 2) {
           const xa = x + <usize>mm * <usize>K, xb = xa + <usize>K;
           const db = dots4x2_dec(scratch, xa, xb, nb << 2, BLK << 2);
-          emit_rows4(FMT, out, raw, mm, n, N, dotsA, wr, 16, xa, k0, K, sum_i8(xa, K), xs, beta, rpg, 6, nv);
-          emit_rows4(FMT, out, raw, mm + 1, n, N, db, wr, 16, xb, k0, K, sum_i8(xb, K), xs, beta, rpg, 6, nv);
+          emit_rows4(FMT, out, raw, mm, n, N, dotsA, wr, 16, xa, k0, K, load<i32>(sums + (<usize>mm << 2)), xs, beta, rpg, 6, nv);
+          emit_rows4(FMT, out, raw, mm + 1, n, N, db, wr, 16, xb, k0, K, load<i32>(sums + (<usize>mm << 2), 4), xs, beta, rpg, 6, nv);
         }
       }
       m = M2;
