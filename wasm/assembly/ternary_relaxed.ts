@@ -227,53 +227,8 @@ import { PACKED_CHUNK_ROWS, sum_i8, reduce4, hsum, emit, FMT_I2, FMT_I1P6, FMT_B
   return s;
 }
 
-/**
- * 'i2r4' prefill tile: the four interleaved rows of a group × 2 tokens. Each unpacked code vector
- * feeds two tokens: 26 ops per 128 multiply-adds against 17 per 64 for a 4-row dot.
- * Returns [row0..3 · xb]; [row0..3 · xa] is left in the global `dotsA` (per instance, so per thread).
- */
+/** [row0..3 · xa] of the last dots4x2_dec (a global: per instance, so per thread). */
 let dotsA: v128 = i32x4.splat(0);
-@inline function dots4x2_r4(w: usize, xa: usize, xb: usize, nb: i32, c3: i32, BLK: i32): v128 {
-  const m3 = i8x16.splat(<i8>c3);
-  let sa = i32x4.splat(0), sb = i32x4.splat(0);
-  let g = 0;
-  while (g < nb) {
-    const ge = min(g + BLK, nb);
-    let a0 = i16x8.splat(0), a1 = i16x8.splat(0), a2 = i16x8.splat(0), a3 = i16x8.splat(0);
-    let b0 = i16x8.splat(0), b1 = i16x8.splat(0), b2 = i16x8.splat(0), b3 = i16x8.splat(0);
-    for (; g < ge; g++) {
-      const wo = w + (<usize>g << 6);
-      const w0 = v128.load(wo), w1 = v128.load(wo, 16), w2 = v128.load(wo, 32), w3 = v128.load(wo, 48);
-      const pa = xa + (<usize>g << 6), pb = xb + (<usize>g << 6);
-      { const va = v128.load(pa, 0), vb = v128.load(pb, 0);
-        let c = codes(w0, 0, m3); a0 = i16x8.add(a0, i16x8.relaxed_dot_i8x16_i7x16_s(va, c)); b0 = i16x8.add(b0, i16x8.relaxed_dot_i8x16_i7x16_s(vb, c));
-        c = codes(w1, 0, m3); a1 = i16x8.add(a1, i16x8.relaxed_dot_i8x16_i7x16_s(va, c)); b1 = i16x8.add(b1, i16x8.relaxed_dot_i8x16_i7x16_s(vb, c));
-        c = codes(w2, 0, m3); a2 = i16x8.add(a2, i16x8.relaxed_dot_i8x16_i7x16_s(va, c)); b2 = i16x8.add(b2, i16x8.relaxed_dot_i8x16_i7x16_s(vb, c));
-        c = codes(w3, 0, m3); a3 = i16x8.add(a3, i16x8.relaxed_dot_i8x16_i7x16_s(va, c)); b3 = i16x8.add(b3, i16x8.relaxed_dot_i8x16_i7x16_s(vb, c)); }
-      { const va = v128.load(pa, 16), vb = v128.load(pb, 16);
-        let c = codes(w0, 2, m3); a0 = i16x8.add(a0, i16x8.relaxed_dot_i8x16_i7x16_s(va, c)); b0 = i16x8.add(b0, i16x8.relaxed_dot_i8x16_i7x16_s(vb, c));
-        c = codes(w1, 2, m3); a1 = i16x8.add(a1, i16x8.relaxed_dot_i8x16_i7x16_s(va, c)); b1 = i16x8.add(b1, i16x8.relaxed_dot_i8x16_i7x16_s(vb, c));
-        c = codes(w2, 2, m3); a2 = i16x8.add(a2, i16x8.relaxed_dot_i8x16_i7x16_s(va, c)); b2 = i16x8.add(b2, i16x8.relaxed_dot_i8x16_i7x16_s(vb, c));
-        c = codes(w3, 2, m3); a3 = i16x8.add(a3, i16x8.relaxed_dot_i8x16_i7x16_s(va, c)); b3 = i16x8.add(b3, i16x8.relaxed_dot_i8x16_i7x16_s(vb, c)); }
-      { const va = v128.load(pa, 32), vb = v128.load(pb, 32);
-        let c = codes(w0, 4, m3); a0 = i16x8.add(a0, i16x8.relaxed_dot_i8x16_i7x16_s(va, c)); b0 = i16x8.add(b0, i16x8.relaxed_dot_i8x16_i7x16_s(vb, c));
-        c = codes(w1, 4, m3); a1 = i16x8.add(a1, i16x8.relaxed_dot_i8x16_i7x16_s(va, c)); b1 = i16x8.add(b1, i16x8.relaxed_dot_i8x16_i7x16_s(vb, c));
-        c = codes(w2, 4, m3); a2 = i16x8.add(a2, i16x8.relaxed_dot_i8x16_i7x16_s(va, c)); b2 = i16x8.add(b2, i16x8.relaxed_dot_i8x16_i7x16_s(vb, c));
-        c = codes(w3, 4, m3); a3 = i16x8.add(a3, i16x8.relaxed_dot_i8x16_i7x16_s(va, c)); b3 = i16x8.add(b3, i16x8.relaxed_dot_i8x16_i7x16_s(vb, c)); }
-      { const va = v128.load(pa, 48), vb = v128.load(pb, 48);
-        let c = codes(w0, 6, m3); a0 = i16x8.add(a0, i16x8.relaxed_dot_i8x16_i7x16_s(va, c)); b0 = i16x8.add(b0, i16x8.relaxed_dot_i8x16_i7x16_s(vb, c));
-        c = codes(w1, 6, m3); a1 = i16x8.add(a1, i16x8.relaxed_dot_i8x16_i7x16_s(va, c)); b1 = i16x8.add(b1, i16x8.relaxed_dot_i8x16_i7x16_s(vb, c));
-        c = codes(w2, 6, m3); a2 = i16x8.add(a2, i16x8.relaxed_dot_i8x16_i7x16_s(va, c)); b2 = i16x8.add(b2, i16x8.relaxed_dot_i8x16_i7x16_s(vb, c));
-        c = codes(w3, 6, m3); a3 = i16x8.add(a3, i16x8.relaxed_dot_i8x16_i7x16_s(va, c)); b3 = i16x8.add(b3, i16x8.relaxed_dot_i8x16_i7x16_s(vb, c)); }
-    }
-    sa = i32x4.add(sa, reduce4(i32x4.extadd_pairwise_i16x8_s(a0), i32x4.extadd_pairwise_i16x8_s(a1),
-                               i32x4.extadd_pairwise_i16x8_s(a2), i32x4.extadd_pairwise_i16x8_s(a3)));
-    sb = i32x4.add(sb, reduce4(i32x4.extadd_pairwise_i16x8_s(b0), i32x4.extadd_pairwise_i16x8_s(b1),
-                               i32x4.extadd_pairwise_i16x8_s(b2), i32x4.extadd_pairwise_i16x8_s(b3)));
-  }
-  dotsA = sa;
-  return sb;
-}
 
 /**
  * Unpack the 2-bit codes of one 'i2r4' group (4 rows × nb blocks) once, for prefill: 16-weight step
@@ -320,7 +275,7 @@ let dotsA: v128 = i32x4.splat(0);
   return sb;
 }
 
-// ---- driver (as ternary.ts, plus the 2×2 prefill tile for 'i2') --------------------------------------------------------------------
+// ---- driver (as ternary.ts, plus prefill tiles for 'i2': 2×2 row by row; 'i2r4' unpacks each group, then 4 rows × 2 tokens) ----------
 
 @inline function packed_rel(FMT: i32, IL: bool, BLK: i32, out: usize, raw: i32, x: usize, xs: usize, w: usize, M: i32, K: i32, N: i32,
                              beta: usize, rpg: i32, c3: i32, r0: i32, r1: i32, scratch: usize = 0, scratchBytes: usize = 0): void {
@@ -351,19 +306,7 @@ let dotsA: v128 = i32x4.splat(0);
         }
       }
       m = M2;
-    } else if (FMT == FMT_I2 && IL) {
-      for (; m + 2 <= M; m += 2) {
-        const xa = x + <usize>m * <usize>K, xb = xa + <usize>K;
-        const sa = sum_i8(xa, K), sb = sum_i8(xb, K);
-        for (let n = n0; n < n1; n += R4) {
-          const wr = w + <usize>(n >> 2) * (rb << 2);
-          const db = dots4x2_r4(wr, xa, xb, nb, c3, BLK);
-          const nv = min(R4, n1 - n);
-          emit_rows4(FMT, out, raw, m, n, N, dotsA, wr, 16, xa, k0, K, sa, xs, beta, rpg, 6, nv);
-          emit_rows4(FMT, out, raw, m + 1, n, N, db, wr, 16, xb, k0, K, sb, xs, beta, rpg, 6, nv);
-        }
-      }
-    } else if (FMT == FMT_I2) {
+    } else if (FMT == FMT_I2 && !IL) {
       for (; m + 2 <= M; m += 2) {
         const xa = x + <usize>m * <usize>K, xb = xa + <usize>K;
         const sa = sum_i8(xa, K), sb = sum_i8(xb, K);
