@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { enableRelaxedSimd } from '../src/platform.js';
+import { packI2R4 } from '../src/quant/pack.js';
 import { Rng } from '../src/tensor/rng.js';
 import { stats, type Reporter } from './harness.js';
 
@@ -57,12 +58,8 @@ export async function benchLut(rep: Reporter, opts: { reps: number; quick: boole
     new Int8Array(mem.buffer).set(xv, x);
     // 'i2r4' (pack.ts) and the LUT layout: tile t (16 rows) × step p (4 weights per row): byte r = idx(2p) | idx(2p+1) << 4
     const mad = base, lut = base + copies * bytes, rb = K / 4;
+    packI2R4(u8.subarray(mad, mad + bytes), q, N, K); // N % 4 = 0 here: no padding rows
     for (let n = 0; n < N; n++) {
-      for (let g = 0; g < K / 64; g++) for (let j = 0; j < 16; j++) {
-        let b = 0;
-        for (let t = 0; t < 4; t++) b |= (q[n * K + g * 64 + 16 * t + j]! + 1) << (2 * t);
-        u8[mad + (n >> 2) * 4 * rb + g * 64 + (n & 3) * 16 + j] = b;
-      }
       const idx = (pos: number) => 3 * (q[n * K + 2 * pos]! + 1) + (q[n * K + 2 * pos + 1]! + 1);
       for (let p = 0; p < K / 4; p++) u8[lut + (n >> 4) * rb * 16 + p * 16 + (n & 15)] = idx(2 * p) | (idx(2 * p + 1) << 4);
     }

@@ -23,7 +23,7 @@ import type { FloatArray } from '../tensor/dtype.js';
 import { isGatedFfn } from '../model/config.js';
 import { ffnActivationForward } from '../nn/ffn.js';
 import { FORMAT_TRAITS } from '../quant/formats.js';
-import { weightI7R4 } from '../kernels/ref/infer.js';
+import { I7_OFFSET, offsetI7R4 } from '../kernels/ref/infer.js';
 import type { PackedLinear, PackedModel } from './packed_model.js';
 
 export interface SessionOptions {
@@ -255,7 +255,8 @@ export class InferenceSession {
     if (e.type === 'f32') dst.set(e.f32!.subarray(t * C, (t + 1) * C));
     else {
       const s = e.scale![t]!;
-      for (let j = 0; j < C; j++) dst[j] = weightI7R4(e.q7!, t, j, C) * s;
+      const q = e.q7!, row = offsetI7R4(t, 0, C); // 16-byte steps of this row are 64 bytes apart
+      for (let j = 0; j < C; j++) dst[j] = (q[row + 64 * (j >> 4) + (j & 15)]! - I7_OFFSET) * s;
     }
   }
 

@@ -20,7 +20,7 @@
 import { ArgumentError } from '../../errors.js';
 import type { FloatArray } from '../../tensor/dtype.js';
 import { checkDType, checkDims, checkLen } from '../../tensor/shape.js';
-import { bytesI2R4, decodeTrit, rowBytesB1, rowBytesI1p6, rowBytesI2 } from '../../quant/pack.js';
+import { bytesI2R4, decodeTrit, r4BlockOffset, rowBytesB1, rowBytesI1p6, rowBytesI2 } from '../../quant/pack.js';
 
 const f32 = Math.fround;
 
@@ -73,21 +73,20 @@ type Decode = (w: Uint8Array, rowOff: number, k: number) => number;
 /** Byte offset of row n's first block; blocks of a row are 16 bytes apart unless the decoder says otherwise. */
 type RowOffset = (n: number) => number;
 
-/** 'i2': weight k of the row at byte rowOff (pack.ts layout). */
-const decI2: Decode = (w, off, k) => {
+/** 'i2' codes of a row whose 16-byte blocks lie `blockStride` bytes apart (pack.ts layout). */
+const decI2At = (blockStride: number): Decode => (w, off, k) => {
   const r = k & 63;
-  return ((w[off + (k >> 6) * 16 + (r & 15)]! >> (2 * (r >> 4))) & 3) - 1;
+  return ((w[off + (k >> 6) * blockStride + (r & 15)]! >> (2 * (r >> 4))) & 3) - 1;
 };
+/** 'i2': weight k of the row at byte rowOff. */
+const decI2 = decI2At(16);
 /** 'i1.6': weight k of the row at byte rowOff. */
 const decI1p6: Decode = (w, off, k) => {
   const b = Math.floor(k / 80), r = k - b * 80;
   return decodeTrit(w[off + b * 16 + (r & 15)]!, r >> 4) - 1;
 };
 /** 'i2r4': weight k of the row whose first block is at byte rowOff (blocks 64 bytes apart: pack.ts). */
-const decI2R4: Decode = (w, off, k) => {
-  const r = k & 63;
-  return ((w[off + (k >> 6) * 64 + (r & 15)]! >> (2 * (r >> 4))) & 3) - 1;
-};
+const decI2R4 = decI2At(64);
 /** 'b1': weight k of the row at byte rowOff. */
 const decB1: Decode = (w, off, k) => {
   const r = k & 127;
@@ -109,7 +108,7 @@ function accumulate(dec: Decode, rowOff: RowOffset, acc: Int32Array | null, out:
 /** Row offsets of a row-by-row layout. */
 const rows = (rb: number): RowOffset => (n) => n * rb;
 /** Row offsets of the 'i2r4' layout: group n >> 2, then 16 bytes per row inside a block step. */
-const rowsR4 = (rb: number): RowOffset => (n) => (n >> 2) * 4 * rb + (n & 3) * 16;
+const rowsR4 = (rb: number): RowOffset => (n) => r4BlockOffset(n, 0, rb);
 
 // ---- 'i2' × int8 ------------------------------------------------------------------------------
 
