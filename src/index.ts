@@ -26,8 +26,8 @@ export { InferenceSession, sessionBytes, type SessionOptions } from './infer/ses
 export { generate, generateStream, renderChat, defaultChatTemplate, type GenerateOptions, type GenerateChunk, type GenerateResult, type ChatMessage, type ChatTemplateName, type FinishReason } from './infer/generate.js';
 export { sourceFromTransformer, sourceFromCheckpoint, type WeightSource, type QuantizedTensor } from './infer/source.js';
 export { syntheticSource } from './infer/synthetic.js';
-export { modelFileContents, sourceFromModelFile, isModelFile, openModelFile, openModelFileBytes, MODEL_FILE_FORMAT } from './infer/model_file.js';
-export { loadModelFromBytes, loadSource, type LoadedModel, type ModelKind, type ModelLoadOptions } from './infer/loaded_model.js';
+export { modelFileContentsV1, modelFileBytes, modelImageFrom, loadModelImage, sourceFromImage, sourceFromModelFile, isModelFile, openModelFile, openModelFileBytes, MODEL_FILE_FORMAT, MODEL_FILE_VERSION, type ModelImage, type ImageSource } from './infer/model_file.js';
+export { loadModelFromBytes, loadSource, loadImage, modelImageOfBytes, type LoadedModel, type ModelKind, type ModelLoadOptions } from './infer/loaded_model.js';
 export { matmulEnergyPerToken, weightBytes } from './science/energy.js';
 export { parseSafetensors, serializeHeader, toFloat32, type StTensor, type StDType } from './io/safetensors.js';
 export type { Tokenizer } from './tokenizer/types.js';

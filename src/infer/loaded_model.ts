@@ -6,8 +6,10 @@
 import { FormatError } from '../errors.js';
 import { createBackend, type Backend, type BackendOptions } from '../kernels/backend.js';
 import type { Tokenizer } from '../tokenizer/types.js';
-import { openModelFileBytes } from './model_file.js';
-import { PackedModel, type LoadOptions } from './packed_model.js';
+import { parseHeader, type StDType } from '../io/safetensors.js';
+import { bufferSource } from '../io/gguf.js';
+import { loadModelImage, modelFileVersion, modelImageFrom, openModelFileBytes, sourceFromImage, tokenizerOfModelFile, MODEL_FILE_FORMAT, type ImageSource, type ModelImage } from './model_file.js';
+import { layoutOptions, PackedModel, type LoadOptions } from './packed_model.js';
 import { InferenceSession, type SessionOptions } from './session.js';
 import type { WeightSource } from './source.js';
 
@@ -45,6 +47,41 @@ export async function loadSource(source: WeightSource, tokenizer: Tokenizer | un
 }
 
 /**
+ * A version-2 model file (its header already checked) to a runnable model: when the requested layout
+ * is the file's (options left unset or 'auto' take the file's), its arrays are read straight into the
+ * backend's memory; otherwise the file is re-packed through its WeightSource.
+ */
+export async function loadImage(image: ModelImage, src: ImageSource, tokenizer: Tokenizer | undefined, kind: ModelKind, opts: ModelLoadOptions = {}): Promise<LoadedModel> {
+  if (opts.requireTokenizer && tokenizer === undefined) throw new FormatError(`${image.where}: no tokenizer found (pack the model with a tokenizer.json beside its source)`);
+  const fileOpts = image.layout.options;
+  const want = layoutOptions(image.config, { format: opts.format ?? fileOpts.format, interleave: opts.interleave ?? fileOpts.interleave, head: opts.head === undefined || opts.head === 'auto' ? fileOpts.head : opts.head });
+  const same = want.format === fileOpts.format && want.interleave === fileOpts.interleave && want.head === fileOpts.head;
+  if (!same) return loadSource(sourceFromImage(image, src), tokenizer, kind, image.where, { ...opts, ...want });
+  const backend = await createBackend(opts);
+  try {
+    const model = loadModelImage(backend, image, src, opts.onProgress);
+    return { model, tokenizer, backend, kind, session: (o) => new InferenceSession(model, o), dispose: () => backend.dispose() };
+  } catch (e) {
+    await backend.dispose();
+    throw e;
+  }
+}
+
+/** The version-2 image of a model file held in memory, or undefined for a version-1 file (FormatError for anything else). */
+export function modelImageOfBytes(bytes: Uint8Array, where: string): ModelImage | undefined {
+  let h: ReturnType<typeof parseHeader>;
+  try {
+    h = parseHeader(bytes, bytes.length);
+  } catch (e) {
+    throw e instanceof FormatError ? new FormatError(`${where}: ${e.message}`) : e;
+  }
+  if (h.metadata.format !== MODEL_FILE_FORMAT) return undefined;
+  if (modelFileVersion(h.metadata, where) === 1) return undefined;
+  const entries = new Map<string, { dtype: StDType; start: number; end: number }>(h.entries.map((e) => [e.name, { dtype: e.dtype, start: h.dataStart + e.begin, end: h.dataStart + e.end }]));
+  return modelImageFrom(entries, h.metadata, where);
+}
+
+/**
  * A bitnet-ts model file (`bitnet pack`) from its bytes to a runnable model. Anything else raises
  * FormatError naming `where`.
  *   const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
@@ -52,6 +89,8 @@ export async function loadSource(source: WeightSource, tokenizer: Tokenizer | un
  */
 export async function loadModelFromBytes(bytes: Uint8Array, opts: ModelLoadOptions & { where?: string } = {}): Promise<LoadedModel> {
   const where = opts.where ?? 'model file';
+  const image = modelImageOfBytes(bytes, where);
+  if (image !== undefined) return loadImage(image, bufferSource(bytes, where), tokenizerOfModelFile(image.tokenizerJson, where), 'model-file', opts);
   const { source, tokenizer } = openModelFileBytes(bytes, where);
   return loadSource(source, tokenizer, 'model-file', where, opts);
 }

@@ -1,37 +1,51 @@
 /**
- * The bitnet-ts model file: a safetensors file holding a model in inference form — BitLinear
- * weights already quantized and packed (our 'i2' / 'b1' layouts, src/quant/pack.ts) with their
- * per-tensor scales, norms and embeddings in f32 — plus its config and tokenizer.json in the
- * metadata, so one file is everything `bitnet generate` needs. Pure (bytes in, bytes out).
+ * The bitnet-ts model file: a safetensors file holding the engine's memory image — every array of
+ * PackedModel (src/infer/layout.ts) in exactly the layout the kernels read, in allocation order — plus
+ * config, layout and tokenizer.json in the metadata. Loading is one sequential read per array straight
+ * into the arena (WASM memory): no per-weight JavaScript loop, no quantize, no repack, no copy of the
+ * file on the JS heap. Any safetensors tool can still list and read it.
  *
- *   metadata  format = bitnet-ts-model, version = 1, config = JSON(ModelConfig), tokenizer = tokenizer.json text
- *   tensors   <name>.i2 | <name>.b1   U8 (N, rowBytes(K))   packed codes (BitLinear weights)
- *             <name>.scale           F32 (1)               β: W ≈ β·q
- *             <name>                 F32                   everything else (and all weights of fp models)
+ *   metadata  format = bitnet-ts-model, version = 2, config = JSON(ModelConfig),
+ *             layout = JSON({format, interleave, head}), tokenizer = tokenizer.json text (optional)
+ *   tensors   one per layout array, named as there (layers.0.qkv.w, layers.0.qkv.beta, …, embed.q7, …),
+ *             dtype U8 / I8 / F32, shape [elements padded to 64 bytes]; the data section starts at a
+ *             64-byte-aligned file offset, so every array is 64-byte aligned in the file as in memory.
+ *
+ * Version 1 files (written before the image layout: '<name>.i2' / '<name>.b1' codes + '<name>.scale'
+ * per source tensor, f32 embeddings) still load, through the WeightSource path (quantized once more
+ * at load, like any other format). A version newer than this build reads is refused with FormatError.
  */
 import { FormatError } from '../errors.js';
 import type { TensorOut } from '../io/files.js';
-import { parseSafetensors, toFloat32, type Parsed } from '../io/safetensors.js';
+import { parseSafetensors, serializeHeader, toFloat32, type Parsed, type StDType } from '../io/safetensors.js';
 import { type ModelConfig, validateConfig } from '../model/config.js';
 import { paramTable } from '../model/transformer.js';
 import { MODE_TRAITS } from '../nn/bitlinear.js';
 import { FORMAT_TRAITS } from '../quant/formats.js';
 import { quantizeSign, quantizeTernaryAbsmean } from '../kernels/ref/quant.js';
+import { ALIGN } from '../tensor/arena.js';
+import type { Backend } from '../kernels/backend.js';
+import { I7_OFFSET, offsetI7R4 } from '../kernels/ref/infer.js';
 
 /** Quantizers for the writer (pure: no backend needed). */
 const REF_QUANT = { quantizeSign, quantizeTernaryAbsmean };
 import { ArgumentError } from '../errors.js';
 import { tokenizerFromJSON } from '../tokenizer/hf.js';
 import type { Tokenizer } from '../tokenizer/types.js';
-import { linearCodes, type WeightSource } from './source.js';
+import { linearCodes, type QuantizedTensor, type WeightSource } from './source.js';
+import { modelLayout, paddedBytes, type ArraySpec, type LayoutOptions, type ModelLayout } from './layout.js';
+import { PackedModel } from './packed_model.js';
 
 export const MODEL_FILE_FORMAT = 'bitnet-ts-model';
-export const MODEL_FILE_VERSION = 1;
+/** The version this build writes (the image layout). */
+export const MODEL_FILE_VERSION = 2;
+/** Versions this build reads. */
+export const MODEL_FILE_VERSIONS_READ: readonly number[] = [1, 2];
 
 const isLinear = (name: string) => /_proj$/.test(name);
 
-/** Tensors and metadata of a model file for `source` (weights quantized here when the source is dense). */
-export function modelFileContents(source: WeightSource, tokenizerJson: string | undefined): { tensors: Array<[string, TensorOut]>; metadata: Record<string, string> } {
+/** Tensors and metadata of a version-1 model file (the layout before the image; kept to test that such files still load). */
+export function modelFileContentsV1(source: WeightSource, tokenizerJson: string | undefined): { tensors: Array<[string, TensorOut]>; metadata: Record<string, string> } {
   const c = source.config;
   const tr = MODE_TRAITS[c.quant];
   if (c.groups > 1) throw new ArgumentError('model file: group-quantized BitNet v1 models are not supported (one scale per tensor)');
@@ -48,7 +62,7 @@ export function modelFileContents(source: WeightSource, tokenizerJson: string | 
     ft.pack(packed, qs.q, N, K);
     tensors.push([`${p.name}.${ft.name}`, { dtype: 'U8', shape: [N, ft.rowBytes(K)], data: packed }], [`${p.name}.scale`, { dtype: 'F32', shape: [1], data: Float32Array.of(qs.scale) }]);
   }
-  const metadata: Record<string, string> = { format: MODEL_FILE_FORMAT, version: String(MODEL_FILE_VERSION), config: JSON.stringify(c) };
+  const metadata: Record<string, string> = { format: MODEL_FILE_FORMAT, version: '1', config: JSON.stringify(c) };
   if (tokenizerJson !== undefined) metadata.tokenizer = tokenizerJson;
   return { tensors, metadata };
 }
@@ -58,11 +72,20 @@ export function isModelFile(parsed: Parsed): boolean {
   return parsed.metadata.format === MODEL_FILE_FORMAT;
 }
 
-/** A WeightSource over a parsed model file (validated: version, config, every tensor's dtype and shape). */
+/** The model file version of `metadata`, checked against what this build reads (FormatError naming both). */
+export function modelFileVersion(metadata: Record<string, string>, where: string): number {
+  if (metadata.format !== MODEL_FILE_FORMAT) throw new FormatError(`${where}: not a ${MODEL_FILE_FORMAT} file (format=${metadata.format ?? 'missing'})`);
+  const v = Number(metadata.version);
+  if (!MODEL_FILE_VERSIONS_READ.includes(v)) {
+    throw new FormatError(`${where}: model file version ${JSON.stringify(metadata.version)}${Number.isInteger(v) && v > MODEL_FILE_VERSION ? ' is newer than this build of bitnet-ts' : ' is unknown'}; this build reads versions ${MODEL_FILE_VERSIONS_READ.join(', ')}`);
+  }
+  return v;
+}
+
+/** A WeightSource over a parsed version-1 model file (validated: config, every tensor's dtype and shape). */
 export function sourceFromModelFile(parsed: Parsed, where: string): { source: WeightSource; tokenizerJson: string | undefined } {
   const md = parsed.metadata;
-  if (md.format !== MODEL_FILE_FORMAT) throw new FormatError(`${where}: not a ${MODEL_FILE_FORMAT} file (format=${md.format ?? 'missing'})`);
-  if (Number(md.version) !== MODEL_FILE_VERSION) throw new FormatError(`${where}: model file version ${md.version}, this build reads ${MODEL_FILE_VERSION}`);
+  if (modelFileVersion(md, where) !== 1) throw new FormatError(`${where}: sourceFromModelFile reads version-1 files; open version ${md.version} with openModelImage`);
   let config: ModelConfig;
   try {
     config = validateConfig(JSON.parse(md.config ?? '') as ModelConfig);
@@ -129,4 +152,209 @@ export function openModelFileBytes(bytes: Uint8Array, where = 'model file'): { s
   }
   if (!isModelFile(parsed)) throw new FormatError(`${where}: a safetensors file but not a ${MODEL_FILE_FORMAT} file (format=${parsed.metadata.format ?? 'missing'}); make one with \`bitnet pack\``);
   return openModelFile(parsed, where);
+}
+
+// ---- version 2: the memory image ----------------------------------------------------------------
+
+const ST_DTYPE: Record<ArraySpec['dtype'], StDType> = { u8: 'U8', i8: 'I8', f32: 'F32' };
+
+/** Where a model's bytes come from: positioned reads, straight into a destination where the source can. */
+export interface ImageSource {
+  readonly size: number;
+  readonly where: string;
+  read(offset: number, length: number): Uint8Array;
+  /** Fill dst with bytes [offset, offset + dst.length) (Node: one pread into WASM memory). */
+  readInto?(dst: Uint8Array, offset: number): void;
+}
+
+function readIntoFrom(src: ImageSource, dst: Uint8Array, offset: number): void {
+  if (src.readInto) src.readInto(dst, offset);
+  else dst.set(src.read(offset, dst.length));
+}
+
+/** Header bytes and the per-array padding of a model file for `model` (the writer streams header, then each view + padding). */
+export function modelImageParts(model: PackedModel, tokenizerJson: string | undefined): { header: Uint8Array; arrays: Array<{ name: string; bytes: Uint8Array; pad: number }> } {
+  const o = model.layout.options;
+  const metadata: Record<string, string> = {
+    format: MODEL_FILE_FORMAT, version: String(MODEL_FILE_VERSION), config: JSON.stringify(model.config),
+    layout: JSON.stringify({ format: o.format, interleave: o.interleave, head: o.head }),
+  };
+  if (tokenizerJson !== undefined) metadata.tokenizer = tokenizerJson;
+  const arrays = model.arrays().map(({ spec, view }) => {
+    const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+    return { name: spec.name, bytes, pad: paddedBytes(spec) - view.byteLength, spec };
+  });
+  const header = serializeHeader(arrays.map((a) => [a.name, { dtype: ST_DTYPE[a.spec.dtype], shape: [paddedBytes(a.spec) / (a.spec.dtype === 'f32' ? 4 : 1)], byteLength: paddedBytes(a.spec) }]), metadata, ALIGN);
+  return { header, arrays: arrays.map(({ name, bytes, pad }) => ({ name, bytes, pad })) };
+}
+
+/** A version-2 model file whose header has been read and checked against the layout its config implies. */
+export interface ModelImage {
+  readonly where: string;
+  readonly config: ModelConfig;
+  readonly layout: ModelLayout;
+  readonly tokenizerJson: string | undefined;
+  /** Absolute file offset of every array. */
+  readonly offsets: Map<string, number>;
+  /** Bytes of all arrays (the data section). */
+  readonly bytes: number;
+}
+
+function parseLayoutOptions(text: string | undefined, where: string): LayoutOptions {
+  let o: unknown;
+  try {
+    o = JSON.parse(text ?? '');
+  } catch {
+    throw new FormatError(`${where}: metadata 'layout' is missing or not JSON`);
+  }
+  const r = o as Record<string, unknown>;
+  if (typeof o !== 'object' || o === null || (r.format !== 'i2' && r.format !== 'i1.6') || typeof r.interleave !== 'boolean' || (r.head !== 'f32' && r.head !== 'q7')) {
+    throw new FormatError(`${where}: metadata 'layout' must be {"format": "i2"|"i1.6", "interleave": boolean, "head": "f32"|"q7"}, got ${String(text).slice(0, 200)}`);
+  }
+  return { format: r.format, interleave: r.interleave, head: r.head };
+}
+
+/**
+ * Check a version-2 header: config valid, layout known, and every array of the layout present with its
+ * dtype and padded size (and nothing else), so that reading can go straight into allocated views.
+ */
+export function modelImageFrom(entries: Map<string, { dtype: StDType; start: number; end: number }>, metadata: Record<string, string>, where: string): ModelImage {
+  if (modelFileVersion(metadata, where) !== 2) throw new FormatError(`${where}: not a version-2 model file`);
+  let config: ModelConfig;
+  try {
+    config = validateConfig(JSON.parse(metadata.config ?? '') as ModelConfig);
+  } catch (e) {
+    throw new FormatError(`${where}: bad config in metadata (${(e as Error).message})`);
+  }
+  if (config.groups > 1) throw new FormatError(`${where}: group-quantized models (groups=${config.groups}) have no packed form`);
+  const layout = modelLayout(config, parseLayoutOptions(metadata.layout, where));
+  const offsets = new Map<string, number>();
+  let bytes = 0;
+  for (const a of layout.arrays) {
+    const e = entries.get(a.name);
+    if (e === undefined) throw new FormatError(`${where}: missing array '${a.name}' (the config and layout need it)`);
+    const want = paddedBytes(a);
+    if (e.dtype !== ST_DTYPE[a.dtype] || e.end - e.start !== want) throw new FormatError(`${where}: array '${a.name}' at file byte ${e.start} is ${e.dtype} with ${e.end - e.start} bytes; the layout needs ${ST_DTYPE[a.dtype]} with ${want}`);
+    offsets.set(a.name, e.start);
+    bytes += want;
+  }
+  if (entries.size !== layout.arrays.length) {
+    const extra = [...entries.keys()].find((n) => !offsets.has(n));
+    throw new FormatError(`${where}: unexpected tensor '${extra}' in a version-2 model file`);
+  }
+  return { where, config, layout, tokenizerJson: metadata.tokenizer, offsets, bytes };
+}
+
+/**
+ * Allocate the image's arrays on `be` and read each straight into its view (one positioned read per
+ * array). Scales, norms and f32 tables are checked finite; packed codes are taken as stored (every byte
+ * value gives finite outputs).
+ */
+export function loadModelImage(be: Backend, image: ModelImage, src: ImageSource, onProgress?: (done: number, total: number) => void): PackedModel {
+  const pm = PackedModel.allocate(be, image.layout, image.where, false);
+  const arrays = pm.arrays();
+  let done = 0;
+  for (const { spec, view } of arrays) {
+    const at = image.offsets.get(spec.name)!;
+    if (at + view.byteLength > src.size) throw new FormatError(`${image.where}: array '${spec.name}' (file bytes ${at}..${at + view.byteLength}) runs past the end of the ${src.size}-byte file: truncated?`);
+    readIntoFrom(src, new Uint8Array(view.buffer, view.byteOffset, view.byteLength), at);
+    if (view instanceof Float32Array) {
+      for (let i = 0; i < view.length; i++) {
+        if (!Number.isFinite(view[i]!)) throw new FormatError(`${image.where}: array '${spec.name}' has a non-finite value ${view[i]} at element ${i} (file byte ${at + 4 * i})`);
+      }
+    }
+    done += view.byteLength;
+    onProgress?.(done, image.bytes);
+  }
+  return pm;
+}
+
+/**
+ * A WeightSource over a version-2 file (for `convert`, `inspect`, or loading into another layout):
+ * linear weights come back as their stored ternary/binary codes (one scale per tensor when its rows
+ * share β), norms as stored, embeddings/heads as stored (f32) or dequantized from the 7-bit codes.
+ */
+export function sourceFromImage(image: ModelImage, src: ImageSource): WeightSource {
+  const c = image.config, layout = image.layout;
+  const arr = (name: string): Uint8Array => {
+    const spec = layout.arrays.find((a) => a.name === name)!;
+    const n = spec.length * (spec.dtype === 'f32' ? 4 : 1);
+    const out = new Uint8Array(n);
+    readIntoFrom(src, out, image.offsets.get(name)!);
+    return out;
+  };
+  const f32 = (name: string) => new Float32Array(arr(name).buffer);
+  const normArray = new Map([...layout.normSource].map(([a, s]) => [s, a]));
+  const linearOf = new Map<string, { id: string; r0: number; n: number; N: number; K: number; format: string }>();
+  for (const L of layout.layers) {
+    for (const s of [L.qkv, L.o, L.gateUp, L.down]) {
+      let r0 = 0;
+      s.names.forEach((name, i) => {
+        linearOf.set(name, { id: s.id, r0, n: s.rows[i]!, N: s.N, K: s.K, format: s.format });
+        r0 += s.rows[i]!;
+      });
+    }
+  }
+  const table = (prefix: string): Float32Array => {
+    const V = c.vocabSize, C = c.dim;
+    if (layout.options.head === 'f32') return f32(`${prefix}.f32`);
+    const q = new Int8Array(arr(`${prefix}.q7`).buffer), s = f32(`${prefix}.scale`);
+    const out = new Float32Array(V * C);
+    for (let v = 0; v < V; v++) for (let k = 0; k < C; k++) out[v * C + k] = (q[offsetI7R4(v, k, C)]! - I7_OFFSET) * s[v]!;
+    return out;
+  };
+  const quantized = (name: string): QuantizedTensor | undefined => {
+    const L = linearOf.get(name);
+    if (L === undefined || L.format === 'f32') return undefined;
+    const ft = FORMAT_TRAITS[L.format as keyof typeof FORMAT_TRAITS];
+    const all = new Int8Array(L.N * L.K);
+    ft.unpack(all, arr(`${L.id}.w`), L.N, L.K);
+    const beta = f32(`${L.id}.beta`).subarray(L.r0, L.r0 + L.n);
+    if (beta.some((b) => b !== beta[0])) return undefined; // per-row scales: dense() below
+    return { q: all.slice(L.r0 * L.K, (L.r0 + L.n) * L.K), scale: beta[0]! };
+  };
+  return {
+    config: c,
+    where: image.where,
+    dense(name) {
+      if (name === 'embed_tokens') return table('embed');
+      if (name === 'lm_head') return table(c.tieEmbeddings ? 'embed' : 'head');
+      const norm = normArray.get(name);
+      if (norm !== undefined) return f32(norm);
+      const L = linearOf.get(name);
+      if (L === undefined) throw new FormatError(`${image.where}: unknown tensor '${name}'`);
+      if (L.format === 'f32') return f32(`${L.id}.w`).slice(L.r0 * L.K, (L.r0 + L.n) * L.K);
+      const ft = FORMAT_TRAITS[L.format as keyof typeof FORMAT_TRAITS];
+      const all = new Int8Array(L.N * L.K);
+      ft.unpack(all, arr(`${L.id}.w`), L.N, L.K);
+      const beta = f32(`${L.id}.beta`);
+      const out = new Float32Array(L.n * L.K);
+      for (let r = 0; r < L.n; r++) for (let k = 0; k < L.K; k++) out[r * L.K + k] = all[(L.r0 + r) * L.K + k]! * beta[L.r0 + r]!;
+      return out;
+    },
+    quantized,
+  };
+}
+
+/** The tokenizer a model file carries (undefined if none); FormatError naming `where` when it does not parse. */
+export function tokenizerOfModelFile(tokenizerJson: string | undefined, where: string): Tokenizer | undefined {
+  if (tokenizerJson === undefined) return undefined;
+  try {
+    return tokenizerFromJSON(JSON.parse(tokenizerJson));
+  } catch (e) {
+    throw new FormatError(`${where}: bad tokenizer in metadata (${(e as Error).message})`);
+  }
+}
+
+/** A whole model file in memory (for a browser download, or tests); Node writes it streamed with writeModelFile. */
+export function modelFileBytes(model: PackedModel, tokenizerJson: string | undefined): Uint8Array {
+  const { header, arrays } = modelImageParts(model, tokenizerJson);
+  const out = new Uint8Array(header.length + arrays.reduce((s, a) => s + a.bytes.length + a.pad, 0));
+  out.set(header);
+  let o = header.length;
+  for (const a of arrays) {
+    out.set(a.bytes, o);
+    o += a.bytes.length + a.pad;
+  }
+  return out;
 }

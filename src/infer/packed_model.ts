@@ -18,16 +18,17 @@
 import { ArgumentError, FormatError } from '../errors.js';
 import { OutOfMemoryError } from '../tensor/arena.js';
 import type { Backend } from '../kernels/backend.js';
-import { isGatedFfn, shiftedDownActs, type ModelConfig, validateConfig } from '../model/config.js';
-import { MODE_TRAITS, actQuantFor } from '../nn/bitlinear.js';
+import { type ModelConfig, validateConfig } from '../model/config.js';
+import { MODE_TRAITS } from '../nn/bitlinear.js';
 import { FORMAT_TRAITS, type FormatName } from '../quant/formats.js';
 import { packI2R4Rows } from '../quant/pack.js';
 import { roundHalfEven } from '../tensor/round.js';
-import { bytesI7R4, I7_MAX, I7_OFFSET, packI7R4 } from '../kernels/ref/infer.js';
+import { I7_MAX, I7_OFFSET } from '../kernels/ref/infer.js';
 import { expectedSizes, linearCodes, type WeightSource } from './source.js';
+import { layoutBytes, linearFormat, modelLayout, paddedBytes, type ArraySpec, type HeadType, type InputPrep, type LayoutOptions, type LinearSpec, type ModelLayout } from './layout.js';
 
-/** LM head storage: f32, or 7-bit codes per row (int8 storage, one f32 scale per row; see matmulI7). */
-export type HeadType = 'f32' | 'q7';
+export type { HeadType, InputPrep };
+export { linearFormat };
 
 export interface LoadOptions {
   /** Packing of ternary weights (binary v1 weights are always 'b1'). Default 'i2'. */
@@ -42,19 +43,6 @@ export interface LoadOptions {
   head?: HeadType | 'auto';
   /** Progress callback: (tensors done, tensors total). */
   onProgress?: (done: number, total: number) => void;
-}
-
-/** How a linear layer's input is prepared (one per fused group). */
-export interface InputPrep {
-  /** LayerNorm (no affine) inside BitLinear (BitNet v1). */
-  lnInside: boolean;
-  /** Online Hadamard transform (BitNet v2 H-BitLinear). */
-  hadamard: boolean;
-  /**
-   * Activation quantization: none (fp), int8 absmax per token, int4 absmean per token, or the
-   * BitNet v1 zero-point codes [0, 127] per token (quantizeShiftedU7PerToken, x ≈ q/s + η).
-   */
-  act: 'none' | 'i8' | 'i4' | 'u7';
 }
 
 /** One (possibly fused) linear layer: y (M, N) = x (M, K) · Wᵀ. */
@@ -97,6 +85,8 @@ export interface PackedHead {
   bytes: number;
 }
 
+type View = Uint8Array | Int8Array | Float32Array;
+
 /** Row-wise absmax 7-bit codes: w[n,k] = round_half_even(W·63/max|W[n,:]|) ∈ [-63, 63], ws[n] = max|W[n,:]|/63. */
 export function quantizeRowsI7(w: Int8Array, ws: Float32Array, W: ArrayLike<number>, N: number, K: number): void {
   for (let n = 0; n < N; n++) {
@@ -108,14 +98,53 @@ export function quantizeRowsI7(w: Int8Array, ws: Float32Array, W: ArrayLike<numb
   }
 }
 
+/** 1.5·2^52: adding and subtracting it rounds an f64 of magnitude < 2^51 to the nearest integer, ties to even. */
+const RNE_MAGIC = 6755399441055744;
+
+/**
+ * quantizeRowsI7 + packI7R4 in one pass (the loader's hot loop: 328M values at 2B4T): rows
+ * [n0, n0 + n) of W (n, K) quantized and written straight into the 'i7r4' matrix q7 (filled with
+ * I7_OFFSET beforehand), their scales into ws[n0 …]. Same codes and scales as the two reference
+ * functions (tested). Returns false when a row is not finite.
+ */
+export function quantizeRowsI7R4(q7: Int8Array, ws: Float32Array, W: Float32Array, n0: number, n: number, K: number): boolean {
+  const KP = Math.ceil(K / 16) * 16;
+  for (let r = 0; r < n; r++) {
+    const o = r * K;
+    let amax = 0;
+    for (let k = 0; k < K; k++) {
+      const a = Math.abs(W[o + k]!);
+      if (a > amax) amax = a;
+      else if (a !== a) return false;
+    }
+    if (amax === Infinity) return false;
+    const row = n0 + r;
+    ws[row] = amax / I7_MAX;
+    const s = amax > 0 ? I7_MAX / amax : 0;
+    const base = (row >> 2) * 4 * KP + 16 * (row & 3);
+    for (let k = 0; k < K; k++) q7[base + 64 * (k >> 4) + (k & 15)] = W[o + k]! * s + RNE_MAGIC - RNE_MAGIC + I7_OFFSET;
+  }
+  return true;
+}
+
 const HEAD_AUTO_F32_BYTES = 64 << 20;
-/** Values of an embedding/head table converted per slice when the source can hand out rows (4 MiB of f32). */
+/** Values of an embedding/head table converted per slice (4 MiB of f32). */
 const TABLE_SLICE_VALUES = 1 << 20;
 
-function sliceOf(rowsAt: (n: string, r0: number, r1: number) => Float32Array, name: string, r0: number, r1: number, C: number, where: string): Float32Array {
-  const a = rowsAt(name, r0, r1);
-  if (a.length !== (r1 - r0) * C) throw new FormatError(`${where}: rows [${r0}, ${r1}) of '${name}' have ${a.length} values, expected ${(r1 - r0) * C}`);
-  return a;
+/** The layout options a load resolves to ('auto' head decided from the table size). */
+export function layoutOptions(c: ModelConfig, opts: Pick<LoadOptions, 'format' | 'interleave' | 'head'> = {}): LayoutOptions {
+  const format = opts.format ?? 'i2';
+  if (format !== 'i2' && format !== 'i1.6') throw new ArgumentError(`format must be 'i2' or 'i1.6', got '${String(format)}'`);
+  const headOpt = opts.head ?? 'auto';
+  if (!['auto', 'f32', 'q7'].includes(headOpt)) throw new ArgumentError(`head must be 'auto', 'f32' or 'q7', got '${String(headOpt)}'`);
+  const head: HeadType = headOpt === 'auto' ? (c.vocabSize * c.dim * 4 <= HEAD_AUTO_F32_BYTES ? 'f32' : 'q7') : headOpt;
+  return { format, interleave: opts.interleave ?? true, head };
+}
+
+/** The first non-finite value of a, or -1. */
+function firstNonFinite(a: Float32Array): number {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return i;
+  return -1;
 }
 
 export class PackedModel {
@@ -124,140 +153,85 @@ export class PackedModel {
   readonly head: PackedHead;
   /** Embedding for lookup: the head itself when tied, else its own table of the same type. */
   readonly embed: PackedHead;
+  readonly config: ModelConfig;
+  readonly ternaryFormat: 'i2' | 'i1.6';
 
-  private constructor(readonly be: Backend, readonly config: ModelConfig, readonly ternaryFormat: 'i2' | 'i1.6', load: (pm: PackedModel) => { norm: Float32Array; head: PackedHead; embed: PackedHead }) {
-    const r = load(this);
-    this.norm = r.norm;
-    this.head = r.head;
-    this.embed = r.embed;
+  /** Allocate every array of `layout` in the backend arena (`zero`: fill them; false when a loader overwrites all bytes). */
+  private constructor(readonly be: Backend, readonly layout: ModelLayout, private readonly views: Map<string, View>) {
+    this.config = layout.config;
+    this.ternaryFormat = layout.options.format;
+    const f = (name: string) => views.get(name) as Float32Array;
+    const lin = (s: LinearSpec): PackedLinear => {
+      const w = views.get(`${s.id}.w`)!;
+      const beta = s.format === 'f32' ? undefined : f(`${s.id}.beta`);
+      const shift = s.shift ? f(`${s.id}.shift`) : undefined;
+      return {
+        names: s.names, N: s.N, K: s.K, prep: s.prep, format: s.format,
+        packed: s.format === 'f32' ? undefined : (w as Uint8Array), dense: s.format === 'f32' ? (w as Float32Array) : undefined,
+        beta, shift, bytes: w.byteLength + (beta?.byteLength ?? 0) + (shift?.byteLength ?? 0),
+      };
+    };
+    for (const L of layout.layers) {
+      this.layers.push({
+        attnNorm: f(L.attnNorm), qkv: lin(L.qkv), attnSubNorm: L.attnSubNorm ? f(L.attnSubNorm) : undefined, o: lin(L.o),
+        ffnNorm: f(L.ffnNorm), gateUp: lin(L.gateUp), ffnSubNorm: L.ffnSubNorm ? f(L.ffnSubNorm) : undefined, down: lin(L.down),
+      });
+    }
+    this.norm = f('norm');
+    const table = (p: string): PackedHead => {
+      const f32 = views.get(`${p}.f32`) as Float32Array | undefined;
+      const q7 = views.get(`${p}.q7`) as Int8Array | undefined;
+      const scale = views.get(`${p}.scale`) as Float32Array | undefined;
+      return { type: f32 ? 'f32' : 'q7', f32, q7, scale, bytes: f32 ? f32.byteLength : q7!.byteLength + scale!.byteLength };
+    };
+    this.embed = table('embed');
+    this.head = this.config.tieEmbeddings ? this.embed : table('head');
+  }
+
+  /**
+   * Allocate the arrays of `layout` in be's arena: one up-front reservation (fails before any work
+   * when the model cannot fit, e.g. the 4 GiB wasm32 memory), then one view per array, padded to
+   * 64 bytes. `zero` false skips filling (for loaders that write every byte, e.g. a model file).
+   */
+  static allocate(be: Backend, layout: ModelLayout, where: string, zero = true): PackedModel {
+    const est = layoutBytes(layout);
+    try {
+      be.arena.reserve(est);
+    } catch (e) {
+      if (e instanceof OutOfMemoryError) throw new OutOfMemoryError(`${where}: the packed model needs about ${(est / 2 ** 20).toFixed(0)} MiB, which does not fit: ${e.message}`);
+      throw e;
+    }
+    const views = new Map<string, View>();
+    for (const a of layout.arrays) {
+      const el = a.dtype === 'f32' ? 4 : 1;
+      const full = be.arena.alloc(a.dtype, paddedBytes(a) / el, zero);
+      const v = full.subarray(0, a.length) as View;
+      if (zero && a.fill !== 0) v.fill(a.fill);
+      views.set(a.name, v);
+    }
+    return new PackedModel(be, layout, views);
+  }
+
+  /** Every array with its spec, in layout order (the model file writer's input). */
+  arrays(): Array<{ spec: ArraySpec; view: View }> {
+    return this.layout.arrays.map((spec) => ({ spec, view: this.views.get(spec.name)! }));
   }
 
   /** Quantize, pack and place every tensor of `source` (one source tensor at a time). */
   static load(be: Backend, source: WeightSource, opts: LoadOptions = {}): PackedModel {
     const c = validateConfig({ ...source.config });
     if (c.groups > 1) throw new ArgumentError(`${source.where}: group-quantized BitNet v1 models (groups=${c.groups}) run only in the training model; the packed engine uses one scale per tensor`);
-    const format = opts.format ?? 'i2';
-    const interleave = opts.interleave ?? true;
-    if (format !== 'i2' && format !== 'i1.6') throw new ArgumentError(`format must be 'i2' or 'i1.6', got '${String(format)}'`);
-    const headOpt = opts.head ?? 'auto';
-    if (!['auto', 'f32', 'q7'].includes(headOpt)) throw new ArgumentError(`head must be 'auto', 'f32' or 'q7', got '${String(headOpt)}'`);
-    const sizes = expectedSizes(c);
-    const est = estimateBytes(c, format, headOpt, interleave);
-    try {
-      be.arena.reserve(est); // fail before any work when the model cannot fit (e.g. 4 GiB wasm32 memory)
-    } catch (e) {
-      if (e instanceof OutOfMemoryError) throw new OutOfMemoryError(`${source.where}: the packed model needs about ${(est / 2 ** 20).toFixed(0)} MiB, which does not fit: ${e.message}`);
-      throw e;
-    }
-    const total = sizes.size;
-    let done = 0;
-    const tick = () => opts.onProgress?.(++done, total);
-    const dense = (name: string): Float32Array => {
-      const a = source.dense(name);
-      const want = sizes.get(name);
-      if (a.length !== want) throw new FormatError(`${source.where}: tensor '${name}' has ${a.length} elements, the config needs ${want}`);
-      tick();
-      return a;
-    };
-    return new PackedModel(be, c, format, (pm) => {
-      const ar = be.arena;
-      const place = (a: Float32Array) => {
-        const d = ar.alloc('f32', a.length);
-        d.set(a);
-        return d;
-      };
-      const tr = MODE_TRAITS[c.quant];
-      const prep = (hadamard: boolean, shifted = false): InputPrep => {
-        const act = actQuantFor(c.quant, hadamard, shifted);
-        return { lnInside: tr.lnInside, hadamard, act: act === 'none' ? 'none' : act === 'i4-token' ? 'i4' : act === 'u7-shifted-tensor' ? 'u7' : 'i8' };
-      };
-      const v2 = tr.hadamardAct !== undefined;
-      const linear = (names: string[], K: number, p: InputPrep): PackedLinear => {
-        const rows = names.map((n) => (sizes.get(n) ?? 0) / K);
-        const N = rows.reduce((a, b) => a + b, 0);
-        if (tr.weight === 'none') {
-          const w = ar.alloc('f32', N * K);
-          let r = 0;
-          names.forEach((n, i) => {
-            w.set(dense(n), r * K);
-            r += rows[i]!;
-          });
-          return { names, N, K, prep: p, format: 'f32', packed: undefined, dense: w, beta: undefined, shift: undefined, bytes: N * K * 4 };
-        }
-        const fmt = linearFormat(tr.weight === 'sign', p.act === 'i4' ? 'i2' : format, interleave);
-        const ft = FORMAT_TRAITS[fmt];
-        const rb = ft.rowBytes(K);
-        const packed = ar.alloc('u8', ft.bytes(N, K));
-        const beta = ar.alloc('f32', N);
-        // Each fused part is packed in place (an interleaved group may straddle two parts).
-        if (fmt === 'i2r4') packed.fill(0x55); // padding rows: weight 0
-        const shift = p.act === 'u7' ? ar.alloc('f32', N) : undefined;
-        let r0 = 0;
-        names.forEach((name, i) => {
-          const n = rows[i]!;
-          const { q, scale, stored } = linearCodes(source, name, n, K, tr.weight as 'ternary' | 'sign', be, dense);
-          if (stored) tick();
-          if (fmt === 'i2r4') packI2R4Rows(packed, q, r0, n, K);
-          else ft.pack(packed.subarray(r0 * rb, (r0 + n) * rb), q, n, K);
-          beta.fill(scale, r0, r0 + n);
-          if (shift !== undefined) {
-            for (let r = 0; r < n; r++) {
-              let sum = 0; // exact: |sum| ≤ K
-              for (let k = 0; k < K; k++) sum += q[r * K + k]!;
-              shift[r0 + r] = beta[r0 + r]! * sum;
-            }
-          }
-          r0 += n;
-        });
-        return { names, N, K, prep: p, format: fmt, packed, dense: undefined, beta, shift, bytes: packed.byteLength + beta.byteLength + (shift?.byteLength ?? 0) };
-      };
-      const gated = isGatedFfn(c);
-      for (let l = 0; l < c.nLayers; l++) {
-        const p = `layers.${l}.`;
-        pm.layers.push({
-          attnNorm: place(dense(`${p}input_layernorm`)),
-          qkv: linear([`${p}q_proj`, `${p}k_proj`, `${p}v_proj`], c.dim, prep(false)),
-          attnSubNorm: c.subln ? place(dense(`${p}attn_sub_norm`)) : undefined,
-          o: linear([`${p}o_proj`], c.dim, prep(v2)),
-          ffnNorm: place(dense(`${p}post_attention_layernorm`)),
-          gateUp: linear(gated ? [`${p}gate_proj`, `${p}up_proj`] : [`${p}up_proj`], c.dim, prep(false)),
-          ffnSubNorm: c.subln ? place(dense(`${p}ffn_sub_norm`)) : undefined,
-          down: linear([`${p}down_proj`], c.ffnDim, prep(v2, shiftedDownActs(c))),
-        });
-      }
-      const norm = place(dense('norm'));
-      const headBytesF32 = c.vocabSize * c.dim * 4;
-      const type: HeadType = headOpt === 'auto' ? (headBytesF32 <= HEAD_AUTO_F32_BYTES ? 'f32' : 'q7') : headOpt;
-      const table = (name: string): PackedHead => {
-        const V = c.vocabSize, C = c.dim;
-        const TABLE_SLICE_ROWS = Math.max(1, Math.floor(TABLE_SLICE_VALUES / C));
-        const rowsAt = source.denseRows?.bind(source);
-        if (type === 'f32') {
-          if (rowsAt === undefined) return { type, f32: place(dense(name)), q7: undefined, scale: undefined, bytes: V * C * 4 };
-          const f = ar.alloc('f32', V * C);
-          for (let r = 0; r < V; r += TABLE_SLICE_ROWS) f.set(sliceOf(rowsAt, name, r, Math.min(V, r + TABLE_SLICE_ROWS), C, source.where), r * C);
-          tick();
-          return { type, f32: f, q7: undefined, scale: undefined, bytes: V * C * 4 };
-        }
-        // 7-bit codes, quantized a slice of rows at a time, then placed in the 'i7r4' layout.
-        const q7 = ar.alloc('i8', bytesI7R4(V, C)).fill(I7_OFFSET);
-        const scale = ar.alloc('f32', V);
-        const codes = new Int8Array(Math.min(V, TABLE_SLICE_ROWS) * C);
-        const all = rowsAt === undefined ? dense(name) : undefined;
-        for (let r = 0; r < V; r += TABLE_SLICE_ROWS) {
-          const r1 = Math.min(V, r + TABLE_SLICE_ROWS);
-          const rowsW = all ? all.subarray(r * C, r1 * C) : sliceOf(rowsAt!, name, r, r1, C, source.where);
-          const cs = codes.subarray(0, (r1 - r) * C);
-          quantizeRowsI7(cs, scale.subarray(r, r1), rowsW, r1 - r, C);
-          packI7R4(q7, cs, r, r1 - r, C);
-        }
-        if (all === undefined) tick();
-        return { type, f32: undefined, q7, scale, bytes: q7.length + scale.byteLength };
-      };
-      const embed = table('embed_tokens');
-      const head = c.tieEmbeddings ? embed : table('lm_head');
-      return { norm, head, embed };
-    });
+    const layout = modelLayout(c, layoutOptions(c, opts));
+    const pm = PackedModel.allocate(be, layout, source.where);
+    fillFromSource(pm, source, opts.onProgress);
+    return pm;
+  }
+
+  /** The view of one layout array (by its name in src/infer/layout.ts). */
+  array(name: string): View {
+    const v = this.views.get(name);
+    if (v === undefined) throw new ArgumentError(`PackedModel: no array '${name}'`);
+    return v;
   }
 
   /** Bytes of packed weights + scales (all BitLinear layers). */
@@ -276,10 +250,118 @@ export class PackedModel {
   }
 }
 
-/** Packed format of a BitLinear: 'b1' for sign weights, else the ternary format ('i2' interleaved by four unless asked not to). */
-function linearFormat(sign: boolean, ternary: 'i2' | 'i1.6', interleave: boolean): FormatName {
-  if (sign) return 'b1';
-  return ternary === 'i2' && interleave ? 'i2r4' : ternary;
+/** Fill an allocated model from a WeightSource: norms, linears (fast stored-code paths where the source has them), tables. */
+function fillFromSource(pm: PackedModel, source: WeightSource, onProgress: ((done: number, total: number) => void) | undefined): void {
+  const layout = pm.layout;
+  const c = layout.config;
+  const sizes = expectedSizes(c);
+  const total = sizes.size;
+  let done = 0;
+  const tick = () => onProgress?.(++done, total);
+  const dense = (name: string): Float32Array => {
+    const a = source.dense(name);
+    const want = sizes.get(name);
+    if (a.length !== want) throw new FormatError(`${source.where}: tensor '${name}' has ${a.length} elements, the config needs ${want}`);
+    tick();
+    return a;
+  };
+  const finite = (name: string, a: Float32Array) => {
+    const i = firstNonFinite(a);
+    if (i >= 0) throw new FormatError(`${source.where}: tensor '${name}' has a non-finite value ${a[i]} at element ${i}`);
+  };
+  const tr = MODE_TRAITS[c.quant];
+  const fillLinear = (s: LinearSpec) => {
+    const w = pm.array(`${s.id}.w`);
+    if (s.format === 'f32') {
+      let r = 0;
+      s.names.forEach((n, i) => {
+        const d = dense(n);
+        finite(n, d);
+        (w as Float32Array).set(d, r * s.K);
+        r += s.rows[i]!;
+      });
+      return;
+    }
+    const packed = w as Uint8Array;
+    const beta = pm.array(`${s.id}.beta`) as Float32Array;
+    const shift = s.shift ? (pm.array(`${s.id}.shift`) as Float32Array) : undefined;
+    const ft = FORMAT_TRAITS[s.format];
+    const rb = ft.rowBytes(s.K);
+    let r0 = 0;
+    s.names.forEach((name, i) => {
+      const n = s.rows[i]!;
+      const K = s.K;
+      if (s.format === 'i2r4' && shift === undefined && source.intoI2R4?.(name, packed, r0, n, K, beta)) {
+        const bad = firstNonFinite(beta.subarray(r0, r0 + n));
+        if (bad >= 0) throw new FormatError(`${source.where}: tensor '${name}' has a non-finite scale ${beta[r0 + bad]} (row ${bad})`);
+        tick();
+      } else {
+        const { q, scale, stored } = linearCodes(source, name, n, K, tr.weight as 'ternary' | 'sign', pm.be, dense);
+        if (stored) tick();
+        if (!Number.isFinite(scale)) throw new FormatError(`${source.where}: tensor '${name}' has a non-finite scale ${scale}`);
+        if (s.format === 'i2r4') packI2R4Rows(packed, q, r0, n, K);
+        else ft.pack(packed.subarray(r0 * rb, (r0 + n) * rb), q, n, K);
+        beta.fill(scale, r0, r0 + n);
+        if (shift !== undefined) {
+          for (let r = 0; r < n; r++) {
+            let sum = 0; // exact: |sum| ≤ K
+            for (let k = 0; k < K; k++) sum += q[r * K + k]!;
+            shift[r0 + r] = beta[r0 + r]! * sum;
+          }
+        }
+      }
+      r0 += n;
+    });
+  };
+  const normOf = (arr: string) => {
+    const src = layout.normSource.get(arr)!;
+    const d = dense(src);
+    finite(src, d);
+    (pm.array(arr) as Float32Array).set(d);
+  };
+  for (const L of layout.layers) {
+    normOf(L.attnNorm);
+    fillLinear(L.qkv);
+    if (L.attnSubNorm) normOf(L.attnSubNorm);
+    fillLinear(L.o);
+    normOf(L.ffnNorm);
+    fillLinear(L.gateUp);
+    if (L.ffnSubNorm) normOf(L.ffnSubNorm);
+    fillLinear(L.down);
+  }
+  normOf('norm');
+  const V = c.vocabSize, C = c.dim;
+  const rowsAt = source.denseRows?.bind(source);
+  const table = (prefix: string, name: string) => {
+    const sliceRows = Math.max(1, Math.floor(TABLE_SLICE_VALUES / C));
+    const all = rowsAt === undefined ? dense(name) : undefined;
+    const rows = (r: number, r1: number): Float32Array => {
+      if (all) return all.subarray(r * C, r1 * C);
+      const a = rowsAt!(name, r, r1);
+      if (a.length !== (r1 - r) * C) throw new FormatError(`${source.where}: rows [${r}, ${r1}) of '${name}' have ${a.length} values, expected ${(r1 - r) * C}`);
+      return a;
+    };
+    if (layout.options.head === 'f32') {
+      const f = pm.array(`${prefix}.f32`) as Float32Array;
+      for (let r = 0; r < V; r += sliceRows) {
+        const r1 = Math.min(V, r + sliceRows);
+        const a = rows(r, r1);
+        const bad = firstNonFinite(a);
+        if (bad >= 0) throw new FormatError(`${source.where}: tensor '${name}' has a non-finite value at row ${r + Math.floor(bad / C)}`);
+        f.set(a, r * C);
+      }
+    } else {
+      // 7-bit codes, quantized a slice of rows at a time straight into the 'i7r4' layout.
+      const q7 = pm.array(`${prefix}.q7`) as Int8Array, scale = pm.array(`${prefix}.scale`) as Float32Array;
+      for (let r = 0; r < V; r += sliceRows) {
+        const r1 = Math.min(V, r + sliceRows);
+        if (!quantizeRowsI7R4(q7, scale, rows(r, r1), r, r1 - r, C)) throw new FormatError(`${source.where}: tensor '${name}' has a non-finite value in rows [${r}, ${r1})`);
+      }
+    }
+    if (all === undefined) tick();
+  };
+  table('embed', 'embed_tokens');
+  if (!c.tieEmbeddings) table('head', 'lm_head');
 }
 
 /** f32 norm weights: two per layer (+ the two SubLN norms) and the final norm. */
@@ -287,17 +369,7 @@ function normBytes(c: ModelConfig): number {
   return (c.nLayers * (2 * c.dim + (c.subln ? c.dim + c.ffnDim : 0)) + c.dim) * 4;
 }
 
-/** Bytes PackedModel.load will allocate for config c (packed linears + scales, head/embedding, norms). */
+/** Bytes PackedModel.load will allocate for config c (every array of its layout, padded). */
 export function estimateBytes(c: ModelConfig, format: 'i2' | 'i1.6' = 'i2', head: HeadType | 'auto' = 'auto', interleave = true): number {
-  const tr = MODE_TRAITS[c.quant];
-  const ft = FORMAT_TRAITS[linearFormat(tr.weight === 'sign', format, interleave)];
-  const HS = c.dim / c.nHeads, KV = c.nKvHeads * HS;
-  const gated = isGatedFfn(c);
-  const mat = (N: number, K: number) => (tr.weight === 'none' ? N * K * 4 : ft.bytes(N, K) + N * 4);
-  const shift = shiftedDownActs(c) ? c.dim * 4 : 0; // down_proj's per-row β·rowsum
-  const layer = mat(c.dim + 2 * KV, c.dim) + mat(c.dim, c.dim) + mat((gated ? 2 : 1) * c.ffnDim, c.dim) + mat(c.dim, c.ffnDim) + shift;
-  const f32Table = c.vocabSize * c.dim * 4;
-  const type = head === 'auto' ? (f32Table <= HEAD_AUTO_F32_BYTES ? 'f32' : 'q7') : head;
-  const table = type === 'f32' ? f32Table : bytesI7R4(c.vocabSize, c.dim) + c.vocabSize * 4;
-  return c.nLayers * layer + table * (c.tieEmbeddings ? 1 : 2) + normBytes(c);
+  return layoutBytes(modelLayout(c, layoutOptions(c, { format, head, interleave })));
 }

@@ -40,6 +40,13 @@ export interface WeightSource {
    * The returned arrays may be reused by the next call.
    */
   quantized?(name: string): QuantizedTensor | undefined;
+  /**
+   * Fast path for stored ternary codes: write linear weight `name` (n rows × K) straight into the
+   * 'i2r4' matrix dst at rows [r0, r0 + n) and its per-row β into beta[r0, r0 + n), without a
+   * per-weight round trip through int8 codes (src/quant/repack.ts). Returns false when the stored
+   * form does not allow it (the loader then uses quantized() / dense()); codes are validated.
+   */
+  intoI2R4?(name: string, dst: Uint8Array, r0: number, n: number, K: number, beta: Float32Array): boolean;
 }
 
 /**

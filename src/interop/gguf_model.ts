@@ -24,7 +24,8 @@ import type { QuantizedTensor, WeightSource } from '../infer/source.js';
 import { openFileSource, type FileSource } from '../io/byte_source.js';
 import { atomicWriteFile } from '../io/files.js';
 import { ggufChunks, ggufTensorBytes, gv, metaArray, metaNumber, metaString, parseGguf, type ByteSource, type GgufFile, type GgufTensorInfo, type GgufTensorSpec, type GgufValue } from '../io/gguf.js';
-import { decodeGgml, decodeTernary, encodeGgml, encodeTernaryTQ, ggmlType, type GgmlType } from '../io/gguf_quant.js';
+import { decodeGgml, decodeTernary, encodeGgml, encodeTernaryTQ, ggmlRowBytes, ggmlType, type GgmlType } from '../io/gguf_quant.js';
+import { i2sToI2R4, tq2ToI2R4 } from '../quant/repack.js';
 import { validateConfig, type ModelConfig } from '../model/config.js';
 import { paramTable } from '../model/transformer.js';
 import { BYTE_TO_CHAR, GPT2_PATTERN, LLAMA3_PATTERN } from '../tokenizer/bytes.js';
@@ -159,6 +160,33 @@ export function ggufModelFrom(src: ByteSource, close: () => void = () => {}): Gg
   const source: WeightSource = {
     config,
     where,
+    denseRows(name, r0, r1) {
+      const r = get(name);
+      const K = r.t.shape[r.t.shape.length - 1]!;
+      const rb = ggmlRowBytes(r.t.type, K);
+      const rows = r.t.numel / K;
+      if (rb === undefined || r.t.shape.length !== 2 || r0 < 0 || r1 > rows || r0 > r1) throw new FormatError(`gguf ${where}: rows [${r0}, ${r1}) of '${r.t.name}' (${r.t.type.name}, shape ${JSON.stringify(r.t.shape)}) cannot be read row-wise`);
+      const x = decodeGgml(r.t.type, src.read(r.t.fileOffset + r0 * rb, (r1 - r0) * rb), (r1 - r0) * K, `gguf ${where}: '${r.t.name}'`);
+      const s = extraScale(r);
+      if (s !== 1) for (let i = 0; i < x.length; i++) x[i]! *= s;
+      return x;
+    },
+    intoI2R4(name, dst, r0, n, K, beta) {
+      if (!isLinear(name)) return false;
+      const r = get(name);
+      const tn = r.t.type.name;
+      if (r.t.numel !== n * K || (tn !== 'TQ2_0' && tn !== 'I2_S')) return false;
+      const bytes = ggufTensorBytes(src, r.t);
+      if (tn === 'TQ2_0') {
+        if (!tq2ToI2R4(dst, bytes, r0, n, K, beta, `gguf ${where}: '${r.t.name}'`)) return false;
+      } else {
+        if (!i2sToI2R4(dst, bytes.subarray(0, (n * K) / 4), r0, n, K, `gguf ${where}: '${r.t.name}'`)) return false;
+        beta.fill(new DataView(bytes.buffer, bytes.byteOffset + (n * K) / 4, 4).getFloat32(0, true), r0, r0 + n);
+      }
+      const s = extraScale(r);
+      if (s !== 1) for (let i = r0; i < r0 + n; i++) beta[i] = beta[i]! * s;
+      return true;
+    },
     dense(name) {
       const r = get(name);
       const x = decodeGgml(r.t.type, ggufTensorBytes(src, r.t), r.t.numel, `gguf ${where}: '${r.t.name}'`);

@@ -3,10 +3,12 @@
  * multi-GB model is read one tensor at a time instead of whole.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { ArgumentError } from '../errors.js';
+import { ArgumentError, FormatError } from '../errors.js';
 import type { ByteSource } from './gguf.js';
 
 export interface FileSource extends ByteSource {
+  /** Fill dst with bytes [offset, offset + dst.length): positioned reads straight into dst (a view into WASM memory, say), no intermediate copy. */
+  readInto(dst: Uint8Array, offset: number): void;
   close(): void;
 }
 
@@ -20,6 +22,17 @@ export function openFileSource(path: string): FileSource {
   }
   const size = fstatSync(fd).size;
   let open = true;
+  function readInto(dst: Uint8Array, offset: number): void {
+    if (!open) throw new ArgumentError(`${path}: read after close`);
+    const length = dst.length;
+    if (offset < 0 || offset + length > size) throw new FormatError(`${path}: read [${offset}, ${offset + length}) outside the ${size}-byte file (truncated?)`);
+    let done = 0;
+    while (done < length) {
+      const n = readSync(fd, dst, done, Math.min(length - done, 1 << 30), offset + done);
+      if (n === 0) throw new FormatError(`${path}: file shrank while reading (at byte ${offset + done})`);
+      done += n;
+    }
+  }
   return {
     size,
     where: path,
@@ -27,14 +40,10 @@ export function openFileSource(path: string): FileSource {
       if (!open) throw new ArgumentError(`${path}: read after close`);
       if (offset < 0 || length < 0 || offset + length > size) throw new ArgumentError(`${path}: read [${offset}, ${offset + length}) outside the ${size}-byte file`);
       const out = new Uint8Array(length);
-      let done = 0;
-      while (done < length) {
-        const n = readSync(fd, out, done, Math.min(length - done, 1 << 30), offset + done);
-        if (n === 0) throw new ArgumentError(`${path}: file shrank while reading (at byte ${offset + done})`);
-        done += n;
-      }
+      readInto(out, offset);
       return out;
     },
+    readInto,
     close() {
       if (open) closeSync(fd);
       open = false;

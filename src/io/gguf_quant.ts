@@ -330,6 +330,21 @@ export function decodeTernary(t: GgmlType, src: Uint8Array, n: number, where = t
   return { q, scales, block: 256 };
 }
 
+let HALF_TABLE: Float32Array | undefined;
+
+/** dst[i] = the f32 value of IEEE half bits src[i] (a 65536-entry table: one load per value). */
+export function halvesToFloats(dst: Float32Array, src: Uint16Array): void {
+  const t = (HALF_TABLE ??= Float32Array.from({ length: 65536 }, (_, h) => halfToFloat(h)));
+  const n = src.length;
+  for (let i = 0; i < n; i++) dst[i] = t[src[i]!]!;
+}
+
+/** Bytes of one row of K values of a row-wise ggml type (K a multiple of its block). */
+export function ggmlRowBytes(t: GgmlType, K: number): number | undefined {
+  if (t.name === 'I2_S' || K % t.block !== 0) return undefined;
+  return (K / t.block) * t.bytes;
+}
+
 /** Decode `n` values of type `t` to f32. */
 export function decodeGgml(t: GgmlType, src: Uint8Array, n: number, where = t.name): Float32Array {
   const out = new Float32Array(n);
@@ -341,7 +356,7 @@ export function decodeGgml(t: GgmlType, src: Uint8Array, n: number, where = t.na
       for (let i = 0; i < n; i++) out[i] = dv.getFloat32(4 * i, true);
       return out;
     case 'F16':
-      for (let i = 0; i < n; i++) out[i] = halfToFloat(dv.getUint16(2 * i, true));
+      halvesToFloats(out, src.byteOffset % 2 === 0 ? new Uint16Array(src.buffer, src.byteOffset, n) : new Uint16Array(src.slice(0, 2 * n).buffer));
       return out;
     case 'BF16':
       for (let i = 0; i < n; i++) out[i] = bf16ToFloat(dv.getUint16(2 * i, true));

@@ -89,7 +89,7 @@ export function parseSafetensors(buf: Uint8Array): Parsed {
 }
 
 /** Header bytes (length prefix + padded JSON) for tensors in the given order, packed. */
-export function serializeHeader(tensors: Array<[string, { dtype: StDType; shape: number[]; byteLength: number }]>, metadata: Record<string, string> = {}): Uint8Array {
+export function serializeHeader(tensors: Array<[string, { dtype: StDType; shape: number[]; byteLength: number }]>, metadata: Record<string, string> = {}, align = 8): Uint8Array {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
   let off = 0;
@@ -100,7 +100,7 @@ export function serializeHeader(tensors: Array<[string, { dtype: StDType; shape:
     off += t.byteLength;
   }
   let json = new TextEncoder().encode(JSON.stringify(header));
-  const pad = (8 - (json.length % 8)) % 8; // keep the data section 8-byte aligned
+  const pad = (align - ((8 + json.length) % align)) % align; // the data section starts `align`-aligned (8 by default)
   if (pad) json = new TextEncoder().encode(JSON.stringify(header) + ' '.repeat(pad));
   const out = new Uint8Array(8 + json.length);
   new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);

@@ -172,10 +172,25 @@ export function packI2R4Rows(dst: Uint8Array, q: Int8Array, n0: number, n: numbe
   checkDims('packI2R4Rows', { n0, n, K });
   checkLen('packI2R4Rows', 'q', q, n * K);
   if (dst.length < bytesI2R4(n0 + n, K)) throw new ArgumentError(`packI2R4Rows: dst has ${dst.length} bytes; rows up to ${n0 + n} need ${bytesI2R4(n0 + n, K)}`);
-  const row = new Uint8Array(rb);
+  const full = K >> 6;
+  let tail: Uint8Array | undefined;
   for (let r = 0; r < n; r++) {
-    packI2(row, q.subarray(r * K, (r + 1) * K), 1, K);
-    for (let b = 0; b < rb / BLOCK_BYTES; b++) dst.set(row.subarray(b * BLOCK_BYTES, (b + 1) * BLOCK_BYTES), r4BlockOffset(n0 + r, b, rb));
+    const n4 = n0 + r, base = (n4 >> 2) * 4 * rb + 16 * (n4 & 3);
+    for (let b = 0; b < full; b++) {
+      const src = r * K + b * 64, at = base + 64 * b;
+      for (let j = 0; j < 16; j++) {
+        const c0 = q[src + j]! + 1, c1 = q[src + 16 + j]! + 1, c2 = q[src + 32 + j]! + 1, c3 = q[src + 48 + j]! + 1;
+        if ((c0 | c1 | c2 | c3) >>> 0 > 3 || c0 === 3 || c1 === 3 || c2 === 3 || c3 === 3) {
+          const bad = [c0, c1, c2, c3].findIndex((c) => c < 0 || c > 2);
+          throw new ArgumentError(`packI2R4Rows: q[${src + 16 * bad + j}]=${q[src + 16 * bad + j]} is not ternary (-1, 0, 1)`);
+        }
+        dst[at + j] = c0 | (c1 << 2) | (c2 << 4) | (c3 << 6);
+      }
+    }
+    if (full * 64 === K) continue;
+    tail ??= new Uint8Array(16);
+    packI2(tail, Int8Array.from({ length: 64 }, (_, k) => (full * 64 + k < K ? q[r * K + full * 64 + k]! : 0)), 1, 64);
+    dst.set(tail, base + 64 * full);
   }
 }
 

@@ -100,7 +100,8 @@ export class Arena {
     this.storage?.ensure(this.top + bytes);
   }
 
-  alloc<D extends DType>(dtype: D, n: number): DTypeMap[D] {
+  /** A view of n elements, zeroed unless `zero` is false (a loader that writes every byte skips the pass). */
+  alloc<D extends DType>(dtype: D, n: number, zero = true): DTypeMap[D] {
     if (!Number.isInteger(n) || n < 0) throw new ArgumentError(`Arena.alloc: length ${n} must be a non-negative integer`);
     const bytes = n * DTYPE_BYTES[dtype];
     const start = align(this.top);
@@ -110,7 +111,7 @@ export class Arena {
     if (this.storage === undefined) return new DTYPE_CTOR[dtype](n) as DTypeMap[D];
     const buf = this.storage.ensure(end);
     const view = new DTYPE_CTOR[dtype](buf, start, n) as DTypeMap[D];
-    view.fill(0);
+    if (zero) view.fill(0);
     return view;
   }
 

@@ -19,6 +19,7 @@ import { sourceFromTransformer } from '../../src/infer/source.js';
 import { generate, generateStream, renderChat, type GenerateChunk } from '../../src/infer/generate.js';
 import { generateText } from '../../src/infer/generate_simple.js';
 import { openModel, saveModelFile } from '../../src/infer/load.js';
+import { loadModelImage } from '../../src/infer/model_file.js';
 import { byteTokenizer } from '../../src/tokenizer/bpe.js';
 import { assertBitIdentical } from '../helpers/check.js';
 
@@ -127,19 +128,23 @@ test('model file: save → open → bit-identical logits; corrupt files raise Fo
   assert.equal(opened.tokenizer!.encode('State of the Union').join(','), tok.encode('State of the Union').join(','));
   const toks = [1, 50, 99, 200, 7];
   const a = new InferenceSession(PackedModel.load(refBackend(), sourceFromTransformer(m), { head: 'f32' }), { ctx: 16 }).forwardAll(toks);
-  const b = new InferenceSession(PackedModel.load(refBackend(), opened.source, { head: 'f32' }), { ctx: 16 }).forwardAll(toks);
-  assertBitIdentical(b, a, 'logits');
+  const b = new InferenceSession(loadModelImage(refBackend(), opened.image!.image, opened.image!.src), { ctx: 16 }).forwardAll(toks);
+  assertBitIdentical(b, a, 'logits (image read into memory)');
+  const c = new InferenceSession(PackedModel.load(refBackend(), opened.source, { head: 'f32' }), { ctx: 16 }).forwardAll(toks);
+  assertBitIdentical(c, a, 'logits (re-packed from the file as a WeightSource)');
+  opened.close();
   const bytesOk = readFileSync(path);
   writeFileSync(join(dir, 'trunc.safetensors'), bytesOk.subarray(0, bytesOk.length - 100));
   assert.throws(() => openModel(join(dir, 'trunc.safetensors')), FormatError);
-  // Flip a packed code to the invalid code 3 (i2): the loader names the tensor.
+  // A non-finite norm weight: the loader names the array and the file offset.
   const bad = Buffer.from(bytesOk);
   const hdr = JSON.parse(bad.subarray(8, 8 + Number(bad.readBigUInt64LE(0))).toString()) as Record<string, { data_offsets: [number, number] }>;
-  const at = 8 + Number(bad.readBigUInt64LE(0)) + hdr['layers.0.q_proj.i2']!.data_offsets[0];
-  bad[at] = 0xff;
+  const at = 8 + Number(bad.readBigUInt64LE(0)) + hdr['layers.0.attn_norm']!.data_offsets[0];
+  bad.writeFloatLE(NaN, at + 8);
   writeFileSync(join(dir, 'bad.safetensors'), bad);
   const o = openModel(join(dir, 'bad.safetensors'));
-  assert.throws(() => PackedModel.load(refBackend(), o.source), (e: Error) => e instanceof FormatError && /layers\.0\.q_proj/.test(e.message));
+  assert.throws(() => loadModelImage(refBackend(), o.image!.image, o.image!.src), (e: Error) => e instanceof FormatError && /layers\.0\.attn_norm.*NaN.*file byte/.test(e.message));
+  o.close();
 });
 
 test('loadModel: path → backend + packed model → session → generate', async () => {

@@ -116,12 +116,14 @@ describe('training', () => {
       assertBitIdentical(resumed.model.params as Float32Array, full.model.params as Float32Array, 'resumed = uninterrupted');
       assert.throws(() => train(b, v1, o, data, { store: runDirStore(dir), resume: true }), /config differs/);
       // model file: config in the metadata, same logits as the live model's engine
-      const { modelFileContents, sourceFromModelFile } = await import('../../src/infer/model_file.js');
+      const { modelFileContentsV1, sourceFromModelFile, modelFileBytes, loadModelImage } = await import('../../src/infer/model_file.js');
+      const { modelImageOfBytes } = await import('../../src/infer/loaded_model.js');
+      const { bufferSource } = await import('../../src/io/gguf.js');
       const { sourceFromTransformer, sourceFromCheckpoint } = await import('../../src/infer/source.js');
       const { serializeHeader, parseSafetensors, bytesOf } = await import('../../src/io/safetensors.js');
       const { PackedModel } = await import('../../src/infer/packed_model.js');
       const { InferenceSession } = await import('../../src/infer/session.js');
-      const { tensors, metadata } = modelFileContents(sourceFromTransformer(full.model), undefined);
+      const { tensors, metadata } = modelFileContentsV1(sourceFromTransformer(full.model), undefined);
       const parts = tensors.map(([, t]) => bytesOf(t.data));
       const head = serializeHeader(tensors.map(([n, t], i) => [n, { dtype: t.dtype, shape: t.shape, byteLength: parts[i]!.byteLength }]), metadata);
       const file = new Uint8Array([...head, ...parts.flatMap((p) => [...p])]);
@@ -130,7 +132,11 @@ describe('training', () => {
       const toks = Int32Array.from({ length: 12 }, (_, i) => (i * 7) % CFG.vocabSize);
       const run = (src: typeof source) => new InferenceSession(PackedModel.load(b, src, { head: 'f32' }), { ctx: 16 }).forwardAll(toks);
       const live = run(sourceFromTransformer(full.model));
-      assertBitIdentical(run(source), live, 'model file logits');
+      assertBitIdentical(run(source), live, 'model file (version 1) logits');
+      const image = modelFileBytes(PackedModel.load(b, sourceFromTransformer(full.model), { head: 'f32' }), undefined);
+      const img = modelImageOfBytes(image, 'mem')!;
+      assert.equal(img.config.v1ShiftedActs, 'ffn-down', 'model file (version 2) metadata');
+      assertBitIdentical(new InferenceSession(loadModelImage(b, img, bufferSource(image, 'mem')), { ctx: 16 }).forwardAll(toks), live, 'model file (version 2) logits');
       assertBitIdentical(run(sourceFromCheckpoint(readCheckpoint(join(dir, 'ckpt-00000006.safetensors')))), live, 'checkpoint logits');
       // initFrom: a plain v1 checkpoint continues with the shifted input (a quantizer choice, not a shape)
       const plainDir = join(dir, 'plain');

@@ -1,0 +1,178 @@
+/**
+ * Every load path gives bit-identical logits for the same weights: quantize-from-source, the model file
+ * (the engine's memory image, read straight into memory), GGUF TQ2_0 / TQ1_0 (the 'i2r4' repack fast
+ * path), Hugging Face packed; per quant mode and FFN kind each format can carry. β is made exactly
+ * representable in f16 (what TQ blocks store), embeddings travel as f32. Also: the model file is read
+ * into the backend's memory without a copy through the JS heap, and newer versions are refused.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { FormatError } from '../../src/errors.js';
+import { createBackend, refBackend, type Backend } from '../../src/kernels/backend.js';
+import { makeConfig, type ModelConfig } from '../../src/model/config.js';
+import { loadModel, openModel, saveModelFile } from '../../src/infer/load.js';
+import { loadModelImage, modelFileContentsV1 } from '../../src/infer/model_file.js';
+import { PackedModel } from '../../src/infer/packed_model.js';
+import { InferenceSession } from '../../src/infer/session.js';
+import type { WeightSource } from '../../src/infer/source.js';
+import { syntheticSource } from '../../src/infer/synthetic.js';
+import { saveSafetensors } from '../../src/io/files.js';
+import { floatToHalf, halfToFloat } from '../../src/io/gguf_quant.js';
+import { loadGguf, writeGguf } from '../../src/interop/gguf_model.js';
+import { exportHF, loadHF } from '../../src/interop/hf.js';
+import { assertBitIdentical } from '../helpers/check.js';
+
+const dirs: string[] = [];
+const tmp = (): string => {
+  const d = mkdtempSync(join(tmpdir(), 'paths-'));
+  dirs.push(d);
+  return d;
+};
+after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+/** The synthetic model with every β rounded to f16 (so TQ blocks hold it exactly). */
+function f16Scales(src: WeightSource): WeightSource {
+  return {
+    config: src.config,
+    where: src.where,
+    dense: (n) => src.dense(n),
+    denseRows: (n, a, b) => src.denseRows!(n, a, b),
+    quantized(n) {
+      const t = src.quantized?.(n);
+      return t && { q: t.q, scale: halfToFloat(floatToHalf(t.scale)) };
+    },
+  };
+}
+
+const toks = [1, 17, 250, 3, 99, 42, 7, 128];
+const logits = (pm: PackedModel) => new InferenceSession(pm, { ctx: 16, chunk: 4 }).forwardAll(toks);
+const cfg = (o: Partial<ModelConfig>) => makeConfig('tiny', { dim: 256, ffnDim: 512, nHeads: 4, nKvHeads: 2, nLayers: 2, vocabSize: 300, maxSeqLen: 32, subln: true, tieEmbeddings: true, ...o });
+
+describe('load paths: bit-identical logits', () => {
+  let be: Backend;
+  test('setup', async () => {
+    be = await createBackend({ backend: 'wasm', threads: 1 });
+  });
+  for (const [quant, ffn] of [['fp', 'swiglu'], ['bitnet', 'swiglu'], ['b158', 'swiglu'], ['b158', 'relu2glu'], ['v2-a8', 'relu2glu'], ['v2-a4', 'swiglu']] as const) {
+    test(`${quant} / ${ffn}: model file = quantize-from-source`, () => {
+      const src = f16Scales(syntheticSource(cfg({ quant, ffn }), 3));
+      const want = logits(PackedModel.load(be, src, { head: 'f32' }));
+      const dir = tmp();
+      for (const head of ['f32', 'q7'] as const) {
+        const path = join(dir, `${head}.safetensors`);
+        saveModelFile(path, src, undefined, { head });
+        const o = openModel(path);
+        try {
+          const got = logits(loadModelImage(be, o.image!.image, o.image!.src));
+          const ref = logits(PackedModel.load(be, src, { head }));
+          assertBitIdentical(got, ref, `${head} head`);
+          if (head === 'f32') assertBitIdentical(got, want, 'f32 head = source');
+        } finally {
+          o.close();
+        }
+      }
+    });
+  }
+  for (const ffn of ['swiglu', 'relu2glu'] as const) {
+    test(`b158 / ${ffn}: GGUF TQ2_0, TQ1_0 and HF packed = quantize-from-source`, () => {
+      const src = f16Scales(syntheticSource(cfg({ quant: 'b158', ffn }), 5));
+      const want = logits(PackedModel.load(be, src, { head: 'f32' }));
+      const dir = tmp();
+      for (const type of ['tq2_0', 'tq1_0'] as const) {
+        const p = join(dir, `${type}.gguf`);
+        writeGguf(p, src, { type, embedType: 'f32' });
+        const g = loadGguf(p);
+        try {
+          assertBitIdentical(logits(PackedModel.load(be, g.source, { head: 'f32' })), want, type);
+          // the TQ2_0 fast path really ran: the stored blocks go straight into 'i2r4'
+          if (type === 'tq2_0') assert.equal(typeof g.source.intoI2R4, 'function');
+        } finally {
+          g.close();
+        }
+      }
+      const hf = join(dir, 'hf');
+      exportHF(hf, src);
+      assertBitIdentical(logits(PackedModel.load(be, loadHF(hf).source, { head: 'f32' })), want, 'HF packed');
+    });
+  }
+  test('teardown', async () => {
+    await be.dispose();
+  });
+});
+
+describe('model file: memory image', () => {
+  test('arrays are read straight into WASM memory (no copy of the file through the JS heap)', async () => {
+    const src = syntheticSource(cfg({ quant: 'b158', ffn: 'swiglu', dim: 512, ffnDim: 1024, nLayers: 4, vocabSize: 4096 }), 1);
+    const dir = tmp();
+    const path = join(dir, 'm.safetensors');
+    saveModelFile(path, src, undefined, { head: 'q7' });
+    const o = openModel(path);
+    const be = await createBackend({ backend: 'wasm', threads: 1 });
+    try {
+      let intoWasm = 0, copied = 0;
+      const inner = o.image!.src;
+      const mem = (be as unknown as { ctx: { memory: WebAssembly.Memory } }).ctx.memory;
+      const spy = {
+        size: inner.size, where: inner.where,
+        read: (off: number, n: number) => {
+          copied += n;
+          return inner.read(off, n);
+        },
+        readInto: (dst: Uint8Array, off: number) => {
+          if (dst.buffer === mem.buffer) intoWasm += dst.length;
+          else copied += dst.length;
+          inner.readInto!(dst, off);
+        },
+      };
+      const heap0 = process.memoryUsage().heapUsed;
+      const pm = loadModelImage(be, o.image!.image, spy);
+      const heapGrowth = process.memoryUsage().heapUsed - heap0;
+      assert.ok(be.arena.inMemory, 'the wasm backend allocates in WASM memory');
+      assert.equal(copied, 0, 'no array was read into a JS buffer');
+      const file = readFileSync(path).length;
+      assert.ok(heapGrowth < file / 8, `JS heap grew by ${heapGrowth} bytes while loading a ${file}-byte file`);
+      assert.ok(pm.weightBytes > file / 2);
+      assert.ok(intoWasm >= o.image!.image.bytes * 0.99, `${intoWasm} of ${o.image!.image.bytes} bytes read into WASM memory`);
+      // same logits as packing the source
+      assertBitIdentical(logits(pm), logits(PackedModel.load(be, src, { head: 'q7' })), 'logits');
+    } finally {
+      o.close();
+      await be.dispose();
+    }
+  });
+  test('versions: a version-1 file still loads; a newer version is refused with a clear FormatError', async () => {
+    const src = syntheticSource(cfg({ quant: 'b158', ffn: 'swiglu' }), 2);
+    const dir = tmp();
+    const v1 = join(dir, 'v1.safetensors');
+    const { tensors, metadata } = modelFileContentsV1(src, undefined);
+    saveSafetensors(v1, tensors, metadata);
+    const m = await loadModel(v1, { backend: 'ref', head: 'f32' });
+    assertBitIdentical(logits(m.model), logits(PackedModel.load(refBackend(), src, { head: 'f32' })), 'version 1');
+    const v2 = join(dir, 'v2.safetensors');
+    saveModelFile(v2, src, undefined);
+    const bytes = Buffer.from(readFileSync(v2));
+    const n = Number(bytes.readBigUInt64LE(0));
+    const header = bytes.subarray(8, 8 + n).toString().replace('"version":"2"', '"version":"9"');
+    writeFileSync(join(dir, 'v9.safetensors'), Buffer.concat([bytes.subarray(0, 8), Buffer.from(header), bytes.subarray(8 + n)]));
+    assert.throws(() => openModel(join(dir, 'v9.safetensors')), (e: Error) => e instanceof FormatError && /version "9" is newer than this build.*reads versions 1, 2/.test(e.message));
+  });
+  test('a file whose arrays do not match its config is refused before anything is allocated', () => {
+    const src = syntheticSource(cfg({ quant: 'b158', ffn: 'swiglu' }), 2);
+    const dir = tmp();
+    const p = join(dir, 'm.safetensors');
+    saveModelFile(p, src, undefined);
+    const bytes = Buffer.from(readFileSync(p));
+    const n = Number(bytes.readBigUInt64LE(0));
+    const h = JSON.parse(bytes.subarray(8, 8 + n).toString());
+    h.__metadata__.config = JSON.stringify({ ...JSON.parse(h.__metadata__.config), nLayers: 3 });
+    let json = JSON.stringify(h);
+    json += ' '.repeat((64 - ((8 + json.length) % 64)) % 64);
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(json.length));
+    writeFileSync(join(dir, 'lie.safetensors'), Buffer.concat([len, Buffer.from(json), bytes.subarray(8 + n)]));
+    assert.throws(() => openModel(join(dir, 'lie.safetensors')), (e: Error) => e instanceof FormatError && /missing array 'layers\.2\./.test(e.message));
+  });
+});
