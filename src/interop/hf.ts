@@ -26,7 +26,8 @@ import type { QuantizedTensor, WeightSource } from '../infer/source.js';
 import { openFileSource } from '../io/byte_source.js';
 import { atomicWriteFile } from '../io/files.js';
 import { floatToBf16 } from '../io/gguf_quant.js';
-import { bytesOf, toFloat32, type StDType, type StTensor } from '../io/safetensors.js';
+import { bytesOf, ST_ITEMSIZE, toFloat32, type StDType, type StTensor } from '../io/safetensors.js';
+import { hfToI2R4 } from '../quant/repack.js';
 import { openSafetensors, writeSafetensorsStream, type StEntry, type StSpec } from '../io/safetensors_stream.js';
 import { quantizeTernaryAbsmean } from '../kernels/ref/quant.js';
 import { validateConfig, type FfnKind, type ModelConfig } from '../model/config.js';
@@ -268,6 +269,22 @@ export function loadHF(dir: string): HfModel {
       return toFloat32(readShard(r.t), r.hfName);
     },
     quantized,
+    intoI2R4(name, dst, r0, n, K, beta) {
+      const r = get(name);
+      if (r.packed === undefined || r.t.shape[0]! * 4 !== n || r.t.shape[1] !== K) return false;
+      const ws = toFloat32(readShard(r.packed.scale), r.packed.scale.name)[0]!;
+      hfToI2R4(dst, readShard(r.t).bytes, r0, n, K, `${where}: '${r.hfName}'`);
+      beta.fill(betaFromWeightScale(ws, layout.linearClass, `${where}: '${r.packed.scale.name}'`), r0, r0 + n);
+      return true;
+    },
+    denseRows(name, r0, r1) {
+      const r = get(name);
+      const [rows, K] = r.t.shape as [number, number];
+      if (r.packed !== undefined || r.t.shape.length !== 2 || r0 < 0 || r1 > rows || r0 > r1) throw new FormatError(`${where}: rows [${r0}, ${r1}) of '${r.hfName}' cannot be read row-wise`);
+      const item = ST_ITEMSIZE[r.t.dtype];
+      const part: ShardTensor = { ...r.t, start: r.t.start + r0 * K * item, end: r.t.start + r1 * K * item, shape: [r1 - r0, K] };
+      return toFloat32(readShard(part), r.hfName);
+    },
   };
   const model: HfModel = { source, layout, hfConfig };
   if (existsSync(join(dir, 'tokenizer.json'))) model.tokenizer = loadTokenizer(dir);
