@@ -6,7 +6,7 @@ import { q4g_emit, q4g_group_end, q4g_group_sums, q4g_rows4_bytes } from './head
 /** 32 weights of one row (low nibbles k … k+15, high nibbles k+16 … k+31): ≤ 2 pair sums per i16 lane. */
 @inline function dot32r(a: v128, xl: v128, xh: v128, v: v128): v128 {
   a = i16x8.add(a, i16x8.relaxed_dot_i8x16_i7x16_s(xl, v128.and(v, i8x16.splat(15))));
-  return i16x8.add(a, i16x8.relaxed_dot_i8x16_i7x16_s(xh, i8x16.shr_u(v, 4)));
+  return i16x8.add(a, i16x8.relaxed_dot_i8x16_i7x16_s(xh, v128.and(i16x8.shr_u(v, 4), i8x16.splat(15))));
 }
 
 export function matmul_q4g_i8_relaxed(out: usize, xq: usize, xs: usize, w: usize, ws: usize, M: i32, K: i32, N: i32, G: i32,
@@ -28,9 +28,23 @@ export function matmul_q4g_i8_relaxed(out: usize, xq: usize, xs: usize, w: usize
         const k0 = g * G;
         const k1 = min(k0 + G, K32);
         let a0 = i16x8.splat(0), a1 = i16x8.splat(0), a2 = i16x8.splat(0), a3 = i16x8.splat(0);
-        for (let k = k0; k < k1; k += 32) {
-          const xl = v128.load(x + <usize>k);
-          const xh = v128.load(x + <usize>k, 16);
+        let k = k0;
+        for (; k + 64 <= k1; k += 64) { // two 32-weight steps per iteration (a G = 64 group in one)
+          const xp = x + <usize>k;
+          const wo = wg + (<usize>k << 1);
+          const xl = v128.load(xp), xh = v128.load(xp, 16);
+          a0 = dot32r(a0, xl, xh, v128.load(wo));
+          a1 = dot32r(a1, xl, xh, v128.load(wo, 16));
+          a2 = dot32r(a2, xl, xh, v128.load(wo, 32));
+          a3 = dot32r(a3, xl, xh, v128.load(wo, 48));
+          const yl = v128.load(xp, 32), yh = v128.load(xp, 48);
+          a0 = dot32r(a0, yl, yh, v128.load(wo, 64));
+          a1 = dot32r(a1, yl, yh, v128.load(wo, 80));
+          a2 = dot32r(a2, yl, yh, v128.load(wo, 96));
+          a3 = dot32r(a3, yl, yh, v128.load(wo, 112));
+        }
+        if (k < k1) {
+          const xl = v128.load(x + <usize>k), xh = v128.load(x + <usize>k, 16);
           const wo = wg + (<usize>k << 1);
           a0 = dot32r(a0, xl, xh, v128.load(wo));
           a1 = dot32r(a1, xl, xh, v128.load(wo, 16));
