@@ -3,14 +3,21 @@
 import { q4g_emit, q4g_group_end, q4g_group_sums, q4g_rows4_bytes } from './head4_common';
 
 /**
- * 32 weights of one row: v holds k … k+15 in its low nibbles and k+16 … k+31 in its high nibbles.
- * i8×u4 products (|p| ≤ 1920) summed in i16 lanes: ≤ 4 per lane per 32 weights, ≤ 16 per group of ≤ 128.
+ * 32 weights of one row as i16 lanes: lane i of the 16-byte step v holds bytes 2i, 2i+1, i.e. the nibbles of
+ * k = 2i, 2i+1 (low) and 16+2i, 16+2i+1 (high), extracted by 16-bit shifts and masks and multiplied with
+ * the activations at those k, widened to i16 (xe*: even k, xo*: odd k; shared by the four rows) by
+ * i32x4.dot_i16x8_s into i32 lanes. No i8 × i8 → i16 extmul: fewer ops per weight without relaxed SIMD.
  */
-@inline function dot32(a: v128, xl: v128, xh: v128, v: v128): v128 {
-  const lo = v128.and(v, i8x16.splat(15));
-  const hi = v128.and(i16x8.shr_u(v, 4), i8x16.splat(15));
-  a = i16x8.add(a, i16x8.add(i16x8.extmul_low_i8x16_s(xl, lo), i16x8.extmul_high_i8x16_s(xl, lo)));
-  return i16x8.add(a, i16x8.add(i16x8.extmul_low_i8x16_s(xh, hi), i16x8.extmul_high_i8x16_s(xh, hi)));
+@inline function dot32(a: v128, xe0: v128, xo0: v128, xe1: v128, xo1: v128, v: v128): v128 {
+  const m = i16x8.splat(15);
+  const s0 = i32x4.add(i32x4.dot_i16x8_s(v128.and(v, m), xe0), i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v, 8), m), xo0));
+  const s1 = i32x4.add(i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v, 4), m), xe1), i32x4.dot_i16x8_s(i16x8.shr_u(v, 12), xo1));
+  return i32x4.add(a, i32x4.add(s0, s1));
+}
+
+/** Even-k activations of a 16-byte step as i16 (sign-extended). */
+@inline function even16(x: v128): v128 {
+  return i16x8.shr_s(i16x8.shl(x, 8), 8);
 }
 
 /**
@@ -36,29 +43,15 @@ export function matmul_q4g_i8(out: usize, xq: usize, xs: usize, w: usize, ws: us
       for (let g = 0; g < ng; g++) {
         const k0 = g * G;
         const k1 = min(k0 + G, K32);
-        let a0 = i16x8.splat(0), a1 = i16x8.splat(0), a2 = i16x8.splat(0), a3 = i16x8.splat(0);
-        let k = k0;
-        for (; k + 64 <= k1; k += 64) { // two 32-weight steps per iteration (a G = 64 group in one)
-          const xp = x + <usize>k;
-          const wo = wg + (<usize>k << 1);
-          const xl = v128.load(xp), xh = v128.load(xp, 16);
-          a0 = dot32(a0, xl, xh, v128.load(wo));
-          a1 = dot32(a1, xl, xh, v128.load(wo, 16));
-          a2 = dot32(a2, xl, xh, v128.load(wo, 32));
-          a3 = dot32(a3, xl, xh, v128.load(wo, 48));
-          const yl = v128.load(xp, 32), yh = v128.load(xp, 48);
-          a0 = dot32(a0, yl, yh, v128.load(wo, 64));
-          a1 = dot32(a1, yl, yh, v128.load(wo, 80));
-          a2 = dot32(a2, yl, yh, v128.load(wo, 96));
-          a3 = dot32(a3, yl, yh, v128.load(wo, 112));
-        }
-        if (k < k1) {
+        let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+        for (let k = k0; k < k1; k += 32) {
           const xl = v128.load(x + <usize>k), xh = v128.load(x + <usize>k, 16);
+          const xe0 = even16(xl), xo0 = i16x8.shr_s(xl, 8), xe1 = even16(xh), xo1 = i16x8.shr_s(xh, 8);
           const wo = wg + (<usize>k << 1);
-          a0 = dot32(a0, xl, xh, v128.load(wo));
-          a1 = dot32(a1, xl, xh, v128.load(wo, 16));
-          a2 = dot32(a2, xl, xh, v128.load(wo, 32));
-          a3 = dot32(a3, xl, xh, v128.load(wo, 48));
+          a0 = dot32(a0, xe0, xo0, xe1, xo1, v128.load(wo));
+          a1 = dot32(a1, xe0, xo0, xe1, xo1, v128.load(wo, 16));
+          a2 = dot32(a2, xe0, xo0, xe1, xo1, v128.load(wo, 32));
+          a3 = dot32(a3, xe0, xo0, xe1, xo1, v128.load(wo, 48));
         }
         acc = q4g_group_end(acc, a0, a1, a2, a3, load<i32>(sxm + (<usize>g << 2)), g == ng - 1 && K32 < K, wg, x, K32, K, sg + (<usize>g << 4));
       }

@@ -37,14 +37,13 @@ export const Q4G_OFFSET: i32 = 8;
 }
 
 /**
- * End of group g for four rows: the exact dots d = Σ x·u (i16 lane partial sums a0…a3) − corr (+ the
- * scalar K tail when `tail`), then acc + f32(d)·s with s the group's four scales at sp (f32x4 mul, add:
- * the reference's f32(acc + f32(f32(d)·s)) lane by lane).
+ * End of group g for four rows: the exact dots d = Σ x·u (i32 lane partial sums p0…p3 of rows 0…3)
+ * − corr (+ the scalar K tail when `tail`), then acc + f32(d)·s with s the group's four scales at sp
+ * (f32x4 mul, add: the reference's f32(acc + f32(f32(d)·s)) lane by lane).
  */
-@inline export function q4g_group_end(acc: v128, a0: v128, a1: v128, a2: v128, a3: v128, corr: i32, tail: bool,
+@inline export function q4g_group_end(acc: v128, p0: v128, p1: v128, p2: v128, p3: v128, corr: i32, tail: bool,
                                       wg: usize, x: usize, K32: i32, K: i32, sp: usize): v128 {
-  let d = i32x4.sub(reduce4(i32x4.extadd_pairwise_i16x8_s(a0), i32x4.extadd_pairwise_i16x8_s(a1),
-    i32x4.extadd_pairwise_i16x8_s(a2), i32x4.extadd_pairwise_i16x8_s(a3)), i32x4.splat(corr));
+  let d = i32x4.sub(reduce4(p0, p1, p2, p3), i32x4.splat(corr));
   if (tail) {
     let t = i32x4.splat(tail_q4(wg, 0, x, K32, K));
     t = i32x4.replace_lane(t, 1, tail_q4(wg, 1, x, K32, K));

@@ -51,7 +51,8 @@ export function matmul_q4g_i8_relaxed(out: usize, xq: usize, xs: usize, w: usize
           a2 = dot32r(a2, xl, xh, v128.load(wo, 32));
           a3 = dot32r(a3, xl, xh, v128.load(wo, 48));
         }
-        acc = q4g_group_end(acc, a0, a1, a2, a3, load<i32>(sxm + (<usize>g << 2)), g == ng - 1 && K32 < K, wg, x, K32, K, sg + (<usize>g << 4));
+        acc = q4g_group_end(acc, i32x4.extadd_pairwise_i16x8_s(a0), i32x4.extadd_pairwise_i16x8_s(a1),
+          i32x4.extadd_pairwise_i16x8_s(a2), i32x4.extadd_pairwise_i16x8_s(a3), load<i32>(sxm + (<usize>g << 2)), g == ng - 1 && K32 < K, wg, x, K32, K, sg + (<usize>g << 4));
       }
       q4g_emit(out, m, n, N, acc, xs, min(4, r1 - n));
     }
