@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- suite ...] [--reps N] [--quick]`
- * Suites: membw, gemm, gemv, lut, train, decode, serve (default: all). JSON lines on stdout, then a table.
+ * Suites: membw, gemm, gemv, head4, lut, train, decode, serve (default: all). JSON lines on stdout, then a table.
  * serve: `--duration S` (default 30, 10 with --quick), `--clients N` (default 4), `--soak` (10 minutes).
  * `--out FILE` also appends the JSON lines to FILE (e.g. bench/results/run.jsonl).
  */
@@ -9,6 +9,7 @@ import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchGemm } from './gemm.js';
 import { benchGemv } from './gemv.js';
+import { benchHead4 } from './head4.js';
 import { benchLut } from './lut.js';
 import { benchDecode } from './decode.js';
 import { benchTrain } from './train_step.js';
@@ -16,7 +17,7 @@ import { env, Reporter } from './harness.js';
 import { benchMembw } from './membw.js';
 import { benchServe } from './serve.js';
 
-const SUITES = ['membw', 'gemm', 'gemv', 'lut', 'train', 'decode', 'serve'] as const;
+const SUITES = ['membw', 'gemm', 'gemv', 'head4', 'lut', 'train', 'decode', 'serve'] as const;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -46,10 +47,11 @@ const rep = new Reporter();
 console.error(`bench: node ${env.node}, ${env.cpu} ×${env.cpus}, reps ${reps}`);
 let membw = new Map<number, number>();
 // GEMV reports its fraction of the read bandwidth: measure it in the same run.
-if (suites.includes('gemv') && !suites.includes('membw')) suites.unshift('membw');
+if ((suites.includes('gemv') || suites.includes('head4')) && !suites.includes('membw')) suites.unshift('membw');
 for (const s of suites) {
   if (s === 'membw') membw = await benchMembw(rep, { reps, threads, mib: values.quick ? 64 : 256 });
   if (s === 'gemv') await benchGemv(rep, { reps, threads, membw, quick: values.quick });
+  if (s === 'head4') await benchHead4(rep, { reps, threads, membw, quick: values.quick });
   if (s === 'lut') await benchLut(rep, { reps, quick: values.quick });
   if (s === 'decode') await benchDecode(rep, { reps, threads, quick: values.quick });
   if (s === 'train') await benchTrain(rep, { reps, threads, quick: values.quick });

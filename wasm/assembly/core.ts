@@ -7,4 +7,5 @@ export * from './quant';
 export * from './ternary';
 export * from './membw';
 export * from './infer';
+export * from './head4';
 export const HEAP_BASE: usize = __heap_base;

@@ -2,3 +2,4 @@
 export * from './core';
 export * from './ternary_relaxed';
 export * from './infer_relaxed';
+export * from './head4_relaxed';

@@ -14,3 +14,4 @@ export {
   matmulTernary1p6I8, matmulTernary1p6I8Acc, matmulBinaryI8, matmulBinaryI8Acc,
 } from './ternary.js';
 export { attentionCached, matmulI7 } from './infer.js';
+export { matmulQ4G } from './head4.js';

@@ -4,3 +4,4 @@ export * from './nn.js';
 export * from './quant.js';
 export * from './ternary.js';
 export * from './infer.js';
+export { matmulQ4G } from './head4.js';
