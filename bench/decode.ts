@@ -3,20 +3,16 @@
  * shapes, prefill (128 tokens) and greedy decode (64 tokens) at 1 and 2 threads, each
  * configuration in its own child process (bench/decode_child.ts) so its peak RSS is its own.
  * Reports tokens/s, weight bytes read per token, the bandwidth that implies, peak RSS against
- * (packed weights + embeddings + KV cache), and the ratio to llama.cpp TQ2_0 on this machine class
- * (the issue's reference figures; node-llama-cpp as a same-run peer where it is installed:
- * bench/peer_llamacpp.ts).
+ * (packed weights + embeddings + KV cache), and the ratio to the same-run peer: native llama.cpp
+ * (llama-bench on the GGUF TQ2_0 export of the same model, bench/peer_native.ts); node-llama-cpp's
+ * prebuilt binary as an extra column where it is installed (bench/peer_llamacpp.ts). Without a peer
+ * the ratios are left out (figures from other runs are never compared).
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Reporter } from './harness.js';
-import { peerUnavailable, runPeer } from './peer_llamacpp.js';
-
-/** llama.cpp TQ2_0 (AVX-512), tokens/s, measured on this 2-core machine class (issue 4). */
-export const LLAMACPP_REFERENCE: Record<string, { decode: [number, number]; prefill: [number, number] }> = {
-  'b1.58-large': { decode: [15.5, 20.9], prefill: [34, 56] },
-  '2b4t': { decode: [5.3, 7.1], prefill: [13, 17] },
-};
+import { peerGguf, peerUnavailable, runPeer } from './peer_llamacpp.js';
+import { nativeBench, nativeBin } from './peer_native.js';
 
 export interface DecodeChild {
   preset: string; threads: number; head: string; format: string; loadMs: number;
@@ -37,12 +33,11 @@ export async function benchDecode(rep: Reporter, opts: { reps: number; threads: 
   const prefill = opts.quick ? 32 : 128, decode = opts.quick ? 16 : 64;
   const reps = Math.max(3, Math.min(opts.reps, 5));
   const noPeer = peerUnavailable();
-  if (noPeer) console.error(`bench decode: no same-run llama.cpp peer: ${noPeer}; ratios use the reference figures`);
+  const native = nativeBin();
+  if (!native) console.error('bench decode: native llama.cpp not found (set LLAMA_NATIVE_BIN to a directory with llama-bench): no peer ratios');
   for (const preset of presets) {
     for (const threads of opts.threads) {
       const d = runDecodeChild({ preset, threads, prefill, decode, reps });
-      const ref = LLAMACPP_REFERENCE[preset];
-      const ti = threads === 1 ? 0 : 1;
       const resident = d.linearBytes + d.embBytes + d.kvBytes;
       const metrics: Record<string, number> = {
         decode_tok_s: d.decodeTokS,
@@ -53,16 +48,17 @@ export async function benchDecode(rep: Reporter, opts: { reps: number; threads: 
         rss_over_model: d.maxRssBytes / resident,
         load_s: d.loadMs / 1000,
       };
-      if (ref) {
-        metrics.decode_vs_llamacpp_ref = d.decodeTokS / ref.decode[ti]!;
-        metrics.prefill_vs_llamacpp_ref = d.prefillTokS / ref.prefill[ti]!;
+      if (native) {
+        const p = nativeBench(peerGguf(preset), threads, prefill, decode, reps);
+        metrics.native_decode_tok_s = p.decodeTokS;
+        metrics.native_prefill_tok_s = p.prefillTokS;
+        metrics.decode_vs_native = d.decodeTokS / p.decodeTokS;
+        metrics.prefill_vs_native = d.prefillTokS / p.prefillTokS;
       }
       if (!noPeer) {
         const p = runPeer(preset, threads, prefill, decode);
-        metrics.peer_decode_tok_s = p.decodeTokS;
-        metrics.peer_prefill_tok_s = p.prefillTokS;
-        metrics.decode_vs_peer = d.decodeTokS / p.decodeTokS;
-        metrics.prefill_vs_peer = d.prefillTokS / p.prefillTokS;
+        metrics.nodellamacpp_decode_tok_s = p.decodeTokS;
+        metrics.nodellamacpp_prefill_tok_s = p.prefillTokS;
       }
       rep.add({ suite: 'decode', name: `${preset} ${d.format} head=${d.head}${d.relaxed ? ' relaxed' : ''}`, shape: `prefill ${prefill}, decode ${decode}`, backend: 'wasm', threads,
         medianMs: d.decodeMs / decode, minMs: NaN, p90Ms: NaN, metrics });

@@ -32,17 +32,17 @@ export function nativeBench(gguf: string, threads: number, prefill: number, deco
 }
 
 /** One timed process: wall seconds and peak RSS (GNU time), for `cmd args`. */
-export function timedProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): { wallS: number; maxRssBytes: number; stdout: string } {
+export function timedProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): { wallS: number; maxRssBytes: number; stdout: string; stderr: string } {
   const t0 = performance.now();
   const r = spawnSync('/usr/bin/time', ['-f', '@@rss %M', cmd, ...args], { encoding: 'utf8', maxBuffer: 64 << 20, env, input: '' });
   const wallS = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr.slice(-1500)}`);
   const m = /@@rss (\d+)/.exec(r.stderr);
-  return { wallS, maxRssBytes: m ? Number(m[1]) * 1024 : NaN, stdout: r.stdout };
+  return { wallS, maxRssBytes: m ? Number(m[1]) * 1024 : NaN, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** llama-cli: load `gguf`, one generated token, exit (no warm-up, single turn). */
-export function nativeFirstToken(gguf: string, threads: number, prompt: string): { wallS: number; maxRssBytes: number } {
+export function nativeFirstToken(gguf: string, threads: number, prompt: string, ctx: number): { wallS: number; maxRssBytes: number } {
   const bin = nativeBin()!;
-  return timedProcess(join(bin, 'llama-cli'), ['-m', gguf, '-p', prompt, '-n', '1', '-t', String(threads), '-st', '--no-warmup', '--simple-io']);
+  return timedProcess(join(bin, 'llama-cli'), ['-m', gguf, '-p', prompt, '-n', '1', '-t', String(threads), '-c', String(ctx), '-st', '--no-warmup', '--simple-io']);
 }

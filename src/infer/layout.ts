@@ -13,8 +13,10 @@
  *   layers.L.{qkv,o,gate_up,down}.beta   f32 (N)   per-row weight scale β (W ≈ β·q)
  *   layers.L.down.shift                  f32 (N)   BitNet v1 zero-point input only: β(n)·Σ_k W̃[n,k]
  *   norm                                  f32 (C)   final RMSNorm
- *   embed.f32 | embed.q7 + embed.scale     the embedding (= the LM head when tied): f32 (V, C), or 7-bit
- *                                          'i7r4' codes (i8, bytesI7R4(V, C)) + f32 row scales (V)
+ *   embed.f32 | embed.q7 + embed.scale | embed.q4g + embed.q4s
+ *                                          the embedding (= the LM head when tied): f32 (V, C); 7-bit 'i7r4'
+ *                                          codes (i8, bytesI7R4(V, C)) + f32 row scales (V); or 4-bit 'q4g'
+ *                                          codes (u8, bytesQ4G(V, C)) + f32 group scales (scalesQ4G(V, C))
  *   head.*                                 the same for an untied LM head
  * Fused matrices: qkv = q|k|v rows, gate_up = gate|up rows (plain MLPs: up alone), each part keeps its β.
  */
@@ -24,9 +26,14 @@ import { actQuantFor, MODE_TRAITS } from '../nn/bitlinear.js';
 import { FORMAT_TRAITS, type FormatName } from '../quant/formats.js';
 import { ALIGN } from '../tensor/arena.js';
 import { bytesI7R4, I7_OFFSET } from '../kernels/ref/infer.js';
+import { bytesQ4G, Q4G_PAD_BYTE, scalesQ4G } from '../kernels/ref/head4.js';
 
-/** LM head storage: f32, or 7-bit codes per row (int8 storage, one f32 scale per row; see matmulI7). */
-export type HeadType = 'f32' | 'q7';
+/**
+ * LM head storage: f32; 7-bit codes per row (int8 storage, one f32 scale per row; matmulI7); or 4-bit
+ * codes with one f32 scale per 64-value group ('q4g', 4.5 bits/weight; matmulQ4G, src/kernels/ref/head4.ts).
+ */
+export type HeadType = 'f32' | 'q7' | 'q4g';
+export const HEAD_TYPES: readonly HeadType[] = ['f32', 'q7', 'q4g'];
 
 export interface LayoutOptions {
   /** Packing of ternary weights (binary v1 weights are always 'b1'). */
@@ -113,7 +120,7 @@ export function linearFormat(sign: boolean, ternary: 'i2' | 'i1.6', interleave: 
 /** The memory layout of config `c` under `o` (validated config expected). */
 export function modelLayout(c: ModelConfig, o: LayoutOptions): ModelLayout {
   if (o.format !== 'i2' && o.format !== 'i1.6') throw new ArgumentError(`format must be 'i2' or 'i1.6', got '${String(o.format)}'`);
-  if (o.head !== 'f32' && o.head !== 'q7') throw new ArgumentError(`head must be 'f32' or 'q7', got '${String(o.head)}'`);
+  if (!HEAD_TYPES.includes(o.head)) throw new ArgumentError(`head must be one of ${HEAD_TYPES.join(', ')}, got '${String(o.head)}'`);
   const tr = MODE_TRAITS[c.quant];
   const arrays: ArraySpec[] = [];
   const normSource = new Map<string, string>();
@@ -160,6 +167,7 @@ export function modelLayout(c: ModelConfig, o: LayoutOptions): ModelLayout {
   const table = (prefix: string) => {
     const V = c.vocabSize;
     if (o.head === 'f32') arrays.push({ name: `${prefix}.f32`, dtype: 'f32', length: V * C, fill: 0, kind: 'table' });
+    else if (o.head === 'q4g') arrays.push({ name: `${prefix}.q4g`, dtype: 'u8', length: bytesQ4G(V, C), fill: Q4G_PAD_BYTE, kind: 'table' }, { name: `${prefix}.q4s`, dtype: 'f32', length: scalesQ4G(V, C), fill: 0, kind: 'table' });
     else arrays.push({ name: `${prefix}.q7`, dtype: 'i8', length: bytesI7R4(V, C), fill: I7_OFFSET, kind: 'table' }, { name: `${prefix}.scale`, dtype: 'f32', length: V, fill: 0, kind: 'table' });
   };
   table('embed');

@@ -33,7 +33,8 @@ import { ArgumentError } from '../errors.js';
 import { tokenizerFromJSON } from '../tokenizer/hf.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { linearCodes, type QuantizedTensor, type WeightSource } from './source.js';
-import { modelLayout, paddedBytes, type ArraySpec, type LayoutOptions, type ModelLayout } from './layout.js';
+import { HEAD_TYPES, modelLayout, paddedBytes, type ArraySpec, type HeadType, type LayoutOptions, type ModelLayout } from './layout.js';
+import { dequantRowQ4G } from '../kernels/ref/head4.js';
 import { PackedModel } from './packed_model.js';
 
 export const MODEL_FILE_FORMAT = 'bitnet-ts-model';
@@ -208,10 +209,10 @@ function parseLayoutOptions(text: string | undefined, where: string): LayoutOpti
     throw new FormatError(`${where}: metadata 'layout' is missing or not JSON`);
   }
   const r = o as Record<string, unknown>;
-  if (typeof o !== 'object' || o === null || (r.format !== 'i2' && r.format !== 'i1.6') || typeof r.interleave !== 'boolean' || (r.head !== 'f32' && r.head !== 'q7')) {
-    throw new FormatError(`${where}: metadata 'layout' must be {"format": "i2"|"i1.6", "interleave": boolean, "head": "f32"|"q7"}, got ${String(text).slice(0, 200)}`);
+  if (typeof o !== 'object' || o === null || (r.format !== 'i2' && r.format !== 'i1.6') || typeof r.interleave !== 'boolean' || !HEAD_TYPES.includes(r.head as HeadType)) {
+    throw new FormatError(`${where}: metadata 'layout' must be {"format": "i2"|"i1.6", "interleave": boolean, "head": ${HEAD_TYPES.map((h) => `"${h}"`).join('|')}}, got ${String(text).slice(0, 200)}`);
   }
-  return { format: r.format, interleave: r.interleave, head: r.head };
+  return { format: r.format, interleave: r.interleave, head: r.head as HeadType };
 }
 
 /**
@@ -250,11 +251,13 @@ export function modelImageFrom(entries: Map<string, { dtype: StDType; start: num
  * array). Scales, norms and f32 tables are checked finite; packed codes are taken as stored (every byte
  * value gives finite outputs).
  */
+/** onProgress: (arrays read, arrays in the layout). */
 export function loadModelImage(be: Backend, image: ModelImage, src: ImageSource, onProgress?: (done: number, total: number) => void): PackedModel {
   const pm = PackedModel.allocate(be, image.layout, image.where, false);
   const arrays = pm.arrays();
   let done = 0;
   for (const { spec, view } of arrays) {
+    onProgress?.(done, arrays.length);
     const at = image.offsets.get(spec.name)!;
     if (at + view.byteLength > src.size) throw new FormatError(`${image.where}: array '${spec.name}' (file bytes ${at}..${at + view.byteLength}) runs past the end of the ${src.size}-byte file: truncated?`);
     readIntoFrom(src, new Uint8Array(view.buffer, view.byteOffset, view.byteLength), at);
@@ -263,9 +266,9 @@ export function loadModelImage(be: Backend, image: ModelImage, src: ImageSource,
         if (!Number.isFinite(view[i]!)) throw new FormatError(`${image.where}: array '${spec.name}' has a non-finite value ${view[i]} at element ${i} (file byte ${at + 4 * i})`);
       }
     }
-    done += view.byteLength;
-    onProgress?.(done, image.bytes);
+    done++;
   }
+  onProgress?.(done, arrays.length);
   return pm;
 }
 
@@ -298,6 +301,12 @@ export function sourceFromImage(image: ModelImage, src: ImageSource): WeightSour
   const table = (prefix: string): Float32Array => {
     const V = c.vocabSize, C = c.dim;
     if (layout.options.head === 'f32') return f32(`${prefix}.f32`);
+    if (layout.options.head === 'q4g') {
+      const w = arr(`${prefix}.q4g`), s = f32(`${prefix}.q4s`);
+      const out = new Float32Array(V * C);
+      for (let v = 0; v < V; v++) dequantRowQ4G(out.subarray(v * C, (v + 1) * C), w, s, v, C);
+      return out;
+    }
     const q = new Int8Array(arr(`${prefix}.q7`).buffer), s = f32(`${prefix}.scale`);
     const out = new Float32Array(V * C);
     for (let v = 0; v < V; v++) for (let k = 0; k < C; k++) out[v * C + k] = (q[offsetI7R4(v, k, C)]! - I7_OFFSET) * s[v]!;

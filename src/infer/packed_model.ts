@@ -24,6 +24,8 @@ import { FORMAT_TRAITS, type FormatName } from '../quant/formats.js';
 import { packI2R4Rows } from '../quant/pack.js';
 import { roundHalfEven } from '../tensor/round.js';
 import { I7_MAX, I7_OFFSET } from '../kernels/ref/infer.js';
+import { groupsQ4G, packQ4G, quantizeQ4G } from '../kernels/ref/head4.js';
+import { HEAD_TYPES } from './layout.js';
 import { expectedSizes, linearCodes, type WeightSource } from './source.js';
 import { layoutBytes, linearFormat, modelLayout, paddedBytes, type ArraySpec, type HeadType, type InputPrep, type LayoutOptions, type LinearSpec, type ModelLayout } from './layout.js';
 
@@ -82,6 +84,9 @@ export interface PackedHead {
   /** q7: 7-bit codes in the 'i7r4' layout of matmulI7 (offset by 64, rows interleaved by four), per-row scales. */
   q7: Int8Array | undefined;
   scale: Float32Array | undefined;
+  /** q4g: 4-bit codes in the layout of matmulQ4G (src/kernels/ref/head4.ts) and their per-group scales. */
+  q4: Uint8Array | undefined;
+  q4s: Float32Array | undefined;
   bytes: number;
 }
 
@@ -136,7 +141,7 @@ export function layoutOptions(c: ModelConfig, opts: Pick<LoadOptions, 'format' |
   const format = opts.format ?? 'i2';
   if (format !== 'i2' && format !== 'i1.6') throw new ArgumentError(`format must be 'i2' or 'i1.6', got '${String(format)}'`);
   const headOpt = opts.head ?? 'auto';
-  if (!['auto', 'f32', 'q7'].includes(headOpt)) throw new ArgumentError(`head must be 'auto', 'f32' or 'q7', got '${String(headOpt)}'`);
+  if (headOpt !== 'auto' && !HEAD_TYPES.includes(headOpt)) throw new ArgumentError(`head must be 'auto' or one of ${HEAD_TYPES.join(', ')}, got '${String(headOpt)}'`);
   const head: HeadType = headOpt === 'auto' ? (c.vocabSize * c.dim * 4 <= HEAD_AUTO_F32_BYTES ? 'f32' : 'q7') : headOpt;
   return { format, interleave: opts.interleave ?? true, head };
 }
@@ -182,7 +187,11 @@ export class PackedModel {
       const f32 = views.get(`${p}.f32`) as Float32Array | undefined;
       const q7 = views.get(`${p}.q7`) as Int8Array | undefined;
       const scale = views.get(`${p}.scale`) as Float32Array | undefined;
-      return { type: f32 ? 'f32' : 'q7', f32, q7, scale, bytes: f32 ? f32.byteLength : q7!.byteLength + scale!.byteLength };
+      const q4 = views.get(`${p}.q4g`) as Uint8Array | undefined;
+      const q4s = views.get(`${p}.q4s`) as Float32Array | undefined;
+      const type = layout.options.head;
+      const bytes = f32 ? f32.byteLength : q7 ? q7.byteLength + scale!.byteLength : q4!.byteLength + q4s!.byteLength;
+      return { type, f32, q7, scale, q4, q4s, bytes };
     };
     this.embed = table('embed');
     this.head = this.config.tieEmbeddings ? this.embed : table('head');
@@ -341,7 +350,20 @@ function fillFromSource(pm: PackedModel, source: WeightSource, onProgress: ((don
       if (a.length !== (r1 - r) * C) throw new FormatError(`${source.where}: rows [${r}, ${r1}) of '${name}' have ${a.length} values, expected ${(r1 - r) * C}`);
       return a;
     };
-    if (layout.options.head === 'f32') {
+    if (layout.options.head === 'q4g') {
+      const w = pm.array(`${prefix}.q4g`) as Uint8Array, ws = pm.array(`${prefix}.q4s`) as Float32Array;
+      const rowsPer = Math.max(4, sliceRows - (sliceRows % 4));
+      const codes = new Int8Array(rowsPer * C), scales = new Float32Array(rowsPer * groupsQ4G(C));
+      for (let r = 0; r < V; r += rowsPer) {
+        const r1 = Math.min(V, r + rowsPer);
+        const a = rows(r, r1);
+        const bad = firstNonFinite(a);
+        if (bad >= 0) throw new FormatError(`${source.where}: tensor '${name}' has a non-finite value at row ${r + Math.floor(bad / C)}`);
+        const n = r1 - r;
+        quantizeQ4G(codes.subarray(0, n * C), scales.subarray(0, n * groupsQ4G(C)), a, n, C);
+        packQ4G(w, ws, codes.subarray(0, n * C), scales.subarray(0, n * groupsQ4G(C)), r, n, C);
+      }
+    } else if (layout.options.head === 'f32') {
       const f = pm.array(`${prefix}.f32`) as Float32Array;
       for (let r = 0; r < V; r += sliceRows) {
         const r1 = Math.min(V, r + sliceRows);

@@ -24,6 +24,7 @@ import { isGatedFfn } from '../model/config.js';
 import { ffnActivationForward } from '../nn/ffn.js';
 import { FORMAT_TRAITS } from '../quant/formats.js';
 import { I7_OFFSET, offsetI7R4 } from '../kernels/ref/infer.js';
+import { dequantRowQ4G } from '../kernels/ref/head4.js';
 import type { PackedLinear, PackedModel } from './packed_model.js';
 
 export interface SessionOptions {
@@ -242,7 +243,10 @@ export class InferenceSession {
     be.rmsnormForward(xl, this.rstd.subarray(0, 1), this.x.subarray(m * C, (m + 1) * C), model.norm, 1, C, c.normEps);
     const head = model.head;
     if (head.type === 'f32') be.matmul(this.logitsBuf, xl, head.f32!, 1, C, V);
-    else {
+    else if (head.type === 'q4g') {
+      be.quantizeAbsmaxI8PerToken(this.xq.subarray(0, C), this.xs.subarray(0, 1), xl, 1, C);
+      be.matmulQ4G(this.logitsBuf, this.xq.subarray(0, C), this.xs.subarray(0, 1), head.q4!, head.q4s!, 1, C, V);
+    } else {
       be.quantizeAbsmaxI8PerToken(this.xq.subarray(0, C), this.xs.subarray(0, 1), xl, 1, C);
       be.matmulI7(this.logitsBuf, this.xq.subarray(0, C), this.xs.subarray(0, 1), head.q7!, head.scale!, 1, C, V);
     }
@@ -253,6 +257,7 @@ export class InferenceSession {
     const e = this.model.embed;
     const C = this.model.config.dim;
     if (e.type === 'f32') dst.set(e.f32!.subarray(t * C, (t + 1) * C));
+    else if (e.type === 'q4g') dequantRowQ4G(dst, e.q4!, e.q4s!, t, C);
     else {
       const s = e.scale![t]!;
       const q = e.q7!, row = offsetI7R4(t, 0, C); // 16-byte steps of this row are 64 bytes apart

@@ -61,7 +61,7 @@ describe('load paths: bit-identical logits', () => {
       const src = f16Scales(syntheticSource(cfg({ quant, ffn }), 3));
       const want = logits(PackedModel.load(be, src, { head: 'f32' }));
       const dir = tmp();
-      for (const head of ['f32', 'q7'] as const) {
+      for (const head of ['f32', 'q7', 'q4g'] as const) {
         const path = join(dir, `${head}.safetensors`);
         saveModelFile(path, src, undefined, { head });
         const o = openModel(path);

@@ -3,41 +3,15 @@
  * run directories, Hugging Face model directories, GGUF files and synthetic models (`synthetic:PRESET[:SEED]`).
  * Tensors stream one at a time; the output is written to a temp file and renamed.
  */
-import cliProgress from 'cli-progress';
+import { progressBar } from '../progress.js';
+
+const progressBarOf = (label: string) => progressBar(label, 'tensors', 0);
 import { openModel } from '../../infer/load.js';
 import { loadTokenizer } from '../../tokenizer/io.js';
 import { exportHF } from '../../interop/hf.js';
 import { GGUF_WEIGHT_TYPES, writeGguf, type GgufWeightType } from '../../interop/gguf_model.js';
 import { choiceFlag, UsageError, type Command } from '../args.js';
 
-function progressBar(label: string): { onProgress: (done: number, total: number, name: string) => void; stop(): void } {
-  const bar = new cliProgress.SingleBar(
-    { format: `${label} |{bar}| {value}/{total} tensors · {name}`, hideCursor: true, stream: process.stderr, noTTYOutput: true, notTTYSchedule: 10000 },
-    cliProgress.Presets.shades_classic,
-  );
-  let started = false;
-  let last = 0;
-  // Conversion is synchronous, so the bar's timer never fires: render explicitly, throttled
-  // (every 100 ms on a terminal, every 10 s otherwise, and at the end).
-  const every = process.stderr.isTTY ? 100 : 10_000;
-  return {
-    onProgress(done, total, name) {
-      if (!started) {
-        bar.start(total, 0, { name });
-        started = true;
-      }
-      bar.update(done, { name });
-      const now = performance.now();
-      if (now - last >= every || done === total) {
-        bar.render();
-        last = now;
-      }
-    },
-    stop() {
-      if (started) bar.stop();
-    },
-  };
-}
 
 export const convertCommand: Command = {
   summary: 'convert a model between checkpoint/run dir, Hugging Face dir, GGUF and synthetic:PRESET (IN OUT)',
@@ -59,7 +33,7 @@ export const convertCommand: Command = {
     const dtype = choiceFlag(v, 'dtype', ['f32', 'bf16'] as const)!;
     const m = openModel(input);
     const tokenizer = typeof v.tokenizer === 'string' ? loadTokenizer(v.tokenizer) : m.tokenizer;
-    const bar = progressBar(`convert → ${to}`);
+    const bar = progressBarOf(`convert → ${to}`);
     const t0 = performance.now();
     try {
       if (to === 'gguf') {

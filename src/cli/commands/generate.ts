@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { ArgumentError } from '../../errors.js';
 import type { Backend } from '../../kernels/backend.js';
 import { defaultChatTemplate, generateStream, renderChat, type ChatMessage, type GenerateOptions, type GenerateResult } from '../../infer/generate.js';
-import { loadModel, openModel, saveModelFile } from '../../infer/load.js';
+import { loadModel, openModel, saveModelFile, type LoadedModel } from '../../infer/load.js';
+import { progressBar } from '../progress.js';
 import type { HeadType, PackedModel } from '../../infer/packed_model.js';
 import { InferenceSession, sessionBytes } from '../../infer/session.js';
 import type { Tokenizer } from '../../tokenizer/types.js';
@@ -23,7 +24,7 @@ export const BUNDLED_MODEL = fileURLToPath(new URL('../../../../models/sotu-tiny
 const MODEL_OPTIONS = {
   threads: { type: 'string', short: 't' },
   backend: { type: 'string', default: 'auto' },
-  format: { type: 'string', default: 'i2' },
+  format: { type: 'string' },
   head: { type: 'string', default: 'auto' },
   ctx: { type: 'string' },
   'max-tokens': { type: 'string', short: 'n', default: '128' },
@@ -56,17 +57,29 @@ export async function loadPacked(v: Record<string, unknown>, positionals: string
   if (positionals[0] === undefined && !existsSync(path)) throw new ArgumentError(`the bundled model ${path} is missing from this installation; pass a MODEL path`);
   const threads = intFlag(v, 'threads');
   const backend = choiceFlag(v, 'backend', ['auto', 'ref', 'wasm'] as const)!;
-  const format = choiceFlag(v, 'format', ['i2', 'i1.6'] as const)!;
-  const head = choiceFlag(v, 'head', ['auto', 'f32', 'q7'] as const)! as HeadType | 'auto';
+  const format = choiceFlag(v, 'format', ['i2', 'i1.6'] as const);
+  const head = choiceFlag(v, 'head', ['auto', 'f32', 'q7', 'q4g'] as const)! as HeadType | 'auto';
   const ctxFlag = intFlag(v, 'ctx');
   const t0 = performance.now();
-  const m = await loadModel(path, { backend, format, head, requireTokenizer: true, ...(threads !== undefined ? { threads } : {}) });
+  const bar = progressBar('load', 'tensors');
+  let m: LoadedModel;
+  try {
+    m = await loadModel(path, { backend, head, requireTokenizer: true, onProgress: (d, t) => bar.onProgress(d, t), ...(format !== undefined ? { format } : {}), ...(threads !== undefined ? { threads } : {}) });
+  } finally {
+    bar.stop();
+  }
   const max = m.model.config.maxSeqLen;
   if (ctxFlag !== undefined && ctxFlag > max) {
     await m.dispose();
     throw new UsageError(`--ctx ${ctxFlag} exceeds the model's maxSeqLen ${max}`);
   }
   return { be: m.backend, model: m.model, ctx: ctxFlag ?? max, tok: m.tokenizer!, path, loadMs: performance.now() - t0 };
+}
+
+/** The line printed once a model is loaded: what, how big, how long it took. */
+export function loadedLine(L: { path: string; model: PackedModel; loadMs: number }): string {
+  const c = L.model.config;
+  return `${L.path}: ${c.nLayers} layers, dim ${c.dim}, ${c.quant}, weights ${(L.model.weightBytes / 2 ** 20).toFixed(1)} MiB · loaded in ${(L.loadMs / 1000).toFixed(2)} s\n`;
 }
 
 function genOptions(v: Record<string, unknown>): GenerateOptions {
@@ -111,7 +124,7 @@ export const generateCommand: Command = {
     const L = await load(v, positionals);
     try {
       const prompt = String(v.prompt ?? '');
-      if (!v.quiet) process.stderr.write(`${L.path}: ${L.model.config.nLayers} layers, dim ${L.model.config.dim}, ${L.model.config.quant}\n`);
+      if (!v.quiet) process.stderr.write(loadedLine(L));
       process.stdout.write(prompt);
       const r = await streamOut(generateStream(L.session, L.tok, prompt, genOptions(v)));
       process.stdout.write('\n');
@@ -134,7 +147,7 @@ export const chatCommand: Command = {
     let history: ChatMessage[] = [];
     const opts = genOptions(v);
     try {
-      if (!v.quiet) process.stderr.write(`chat with ${L.path} (template ${template}); /reset, /exit\n`);
+      if (!v.quiet) process.stderr.write(loadedLine(L) + `chat (template ${template}); /reset, /exit\n`);
       const prompt = () => {
         if (process.stdin.isTTY) process.stdout.write('> ');
       };
@@ -173,18 +186,23 @@ export const chatCommand: Command = {
 };
 
 export const packCommand: Command = {
-  summary: 'write a bitnet-ts model file (packed weights + config + tokenizer) from a run directory or checkpoint',
-  usage: 'bitnet pack IN OUT',
-  options: {},
-  async run(_v, positionals) {
-    if (positionals.length !== 2) throw new UsageError('expected IN (run directory, checkpoint or model file) and OUT');
+  summary: "write a bitnet-ts model file (the engine's memory image + config + tokenizer) from any model input",
+  usage: 'bitnet pack IN OUT [--head auto|f32|q7|q4g] [--format i2|i1.6]',
+  options: { head: { type: 'string', default: 'auto' }, format: { type: 'string', default: 'i2' } },
+  async run(v, positionals) {
+    if (positionals.length !== 2) throw new UsageError('expected IN (model file, run directory, checkpoint, GGUF, Hugging Face directory or synthetic:PRESET) and OUT');
     const [inp, out] = positionals as [string, string];
+    const head = choiceFlag(v, 'head', ['auto', 'f32', 'q7', 'q4g'] as const)! as HeadType | 'auto';
+    const format = choiceFlag(v, 'format', ['i2', 'i1.6'] as const)!;
+    const t0 = performance.now();
     const opened = openModel(inp);
+    const bar = progressBar('pack', 'tensors');
     try {
-      saveModelFile(out, opened.source, opened.tokenizer);
+      saveModelFile(out, opened.source, opened.tokenizer, { head, format, onProgress: (d, t) => bar.onProgress(d, t) });
     } finally {
+      bar.stop();
       opened.close();
     }
-    console.log(`wrote ${out} (${(statSync(out).size / 2 ** 20).toFixed(2)} MiB, ${opened.source.config.quant}${opened.tokenizer ? ', with tokenizer' : ', no tokenizer found'})`);
+    console.log(`wrote ${out} (${(statSync(out).size / 2 ** 20).toFixed(2)} MiB, ${opened.source.config.quant}${opened.tokenizer ? ', with tokenizer' : ', no tokenizer found'}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   },
 };

@@ -7,7 +7,7 @@
 import { basename, extname } from 'node:path';
 import { BitnetServer } from '../../server/server.js';
 import { choiceFlag, intFlag, UsageError, type Command } from '../args.js';
-import { LOAD_OPTIONS, loadPacked } from './generate.js';
+import { LOAD_OPTIONS, loadedLine, loadPacked } from './generate.js';
 
 export const serveCommand: Command = {
   summary: 'OpenAI-compatible HTTP server: /v1/completions, /v1/chat/completions (SSE streaming), /v1/models, /health, /metrics',
@@ -41,6 +41,7 @@ export const serveCommand: Command = {
     const log = (s: string) => {
       if (!v.quiet) process.stderr.write(`bitnet serve: ${s}\n`);
     };
+    log(loadedLine(L).trimEnd());
     const modelId = (v['model-id'] as string | undefined) ?? basename(L.path, extname(L.path));
     let server: BitnetServer;
     try {
