@@ -17,15 +17,17 @@ import { halfToFloat } from '../../src/tensor/half.js';
 import { Rng } from '../../src/tensor/rng.js';
 import { assertAllClose, assertBitIdentical } from '../helpers/check.js';
 
-let c1: WasmContext, c2: WasmContext, s128: WasmContext;
+let c1: WasmContext, c2: WasmContext, c3: WasmContext, s128: WasmContext;
 before(async () => {
   c1 = await WasmContext.create({ threads: 1 });
   c2 = await WasmContext.create({ threads: 2 });
+  c3 = await WasmContext.create({ threads: 3 });
   s128 = await WasmContext.create({ threads: 1, relaxed: false });
 });
 after(async () => {
   await c1.dispose();
   await c2.dispose();
+  await c3.dispose();
   await s128.dispose();
 });
 
@@ -142,10 +144,12 @@ function halves(rng: Rng, n: number, s = 1): Uint16Array {
   return h;
 }
 
-test('attentionCachedF16 ref ≡ attentionCached ref on the widened cache (exactly); WASM = ref within 2e-6 + 2e-5·|x|; SIMD128 ≡ relaxed module; 1 ≡ 2 threads', () => {
+test('attentionCachedF16 ref ≡ attentionCached ref on the widened cache (exactly); WASM = ref within 2e-6 + 2e-5·|x|; SIMD128 ≡ relaxed module; 1 ≡ 2 ≡ 3 threads', () => {
   const rng = new Rng(7);
-  // HS: 1 (tail only), 6 (4 + 2), 13 (8 + 4 + 1), 64, 128 (the 2B4T head); H/KVH groups 1..4
-  for (const [M, pos0, H, KVH, HS] of [[1, 0, 1, 1, 1], [1, 37, 4, 2, 6], [5, 3, 6, 3, 13], [17, 0, 20, 5, 8], [1, 300, 16, 16, 64], [1, 700, 20, 5, 128], [3, 61, 20, 5, 128]] as const) {
+  // HS: 1 (tail only), 6 (4 + 2), 13 (8 + 4 + 1), 64, 128 (the 2B4T head), 21; groups G = H/KVH of 1, 2, 4 (runs of 4
+  // heads), 6 (4 + 2), 10 (MQA); 2 and 3 threads cut runs at different heads
+  for (const [M, pos0, H, KVH, HS] of [[1, 0, 1, 1, 1], [1, 37, 4, 2, 6], [5, 3, 6, 3, 13], [17, 0, 20, 5, 8], [1, 300, 16, 16, 64], [1, 700, 20, 5, 128],
+    [3, 61, 20, 5, 128], [1, 900, 12, 2, 24], [2, 500, 10, 1, 21]] as const) {
     const S = pos0 + M + 3;
     const q = new Float32Array(M * H * HS);
     rng.fillNormal(q, 0, 1);
@@ -159,11 +163,14 @@ test('attentionCachedF16 ref ≡ attentionCached ref on the widened cache (exact
     R.attentionCached(viaF32, q, kf, vf, M, pos0, S, H, KVH, HS);
     assertBitIdentical(want, viaF32, `ref f16 vs f32 M=${M} pos0=${pos0}`);
     const a = new Float32Array(M * H * HS), b = new Float32Array(M * H * HS), r = new Float32Array(M * H * HS), f = new Float32Array(M * H * HS);
+    const b3 = new Float32Array(M * H * HS);
     W.attentionCachedF16(c1, a, q, kc, vc, M, pos0, S, H, KVH, HS);
     W.attentionCachedF16(c2, b, q, kc, vc, M, pos0, S, H, KVH, HS);
+    W.attentionCachedF16(c3, b3, q, kc, vc, M, pos0, S, H, KVH, HS);
     W.attentionCachedF16(s128, r, q, kc, vc, M, pos0, S, H, KVH, HS);
     assertAllClose(a, want, { atol: 2e-6, rtol: 2e-5 }, `M=${M} pos0=${pos0} HS=${HS}`);
-    assertBitIdentical(b, a, `threads M=${M} pos0=${pos0}`);
+    assertBitIdentical(b, a, `2 threads M=${M} pos0=${pos0}`);
+    assertBitIdentical(b3, a, `3 threads M=${M} pos0=${pos0}`);
     assertBitIdentical(r, a, `SIMD128 module vs ${c1.relaxed ? 'relaxed' : 'SIMD128'} module`);
     // and the WASM f32 kernel on the widened cache (different accumulator split: within tolerance)
     W.attentionCached(c1, f, q, kf, vf, M, pos0, S, H, KVH, HS);

@@ -89,3 +89,90 @@ const SCALE_TO_ZERO: f32 = reinterpret<f32>(0x08800000);
     store<f32>(o, load<f32>(o) + alpha * widen1(load<u16>(h + (<usize>i << 1))));
   }
 }
+
+/**
+ * Four heads against one cached half row: sc[j·sb] = dot_f16(q + j·qs, h, n)·scale for j < 4, each widened
+ * chunk shared by the four; per head the very operations of dot_f16 (same accumulators, same order).
+ */
+@inline export function dot4_f16(sc: usize, sb: usize, q: usize, qs: usize, h: usize, n: i32, scale: f32): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), d0 = f32x4.splat(0), d1 = f32x4.splat(0);
+  const q1 = q + qs, q2 = q1 + qs, q3 = q2 + qs;
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const v = v128.load(h + (<usize>i << 1));
+    const lo = widen4(i32x4.extend_low_i16x8_u(v)), hi = widen4(i32x4.extend_high_i16x8_u(v));
+    const o = <usize>i << 2;
+    a0 = f32x4.add(a0, f32x4.mul(v128.load(q + o), lo));
+    a1 = f32x4.add(a1, f32x4.mul(v128.load(q + o, 16), hi));
+    b0 = f32x4.add(b0, f32x4.mul(v128.load(q1 + o), lo));
+    b1 = f32x4.add(b1, f32x4.mul(v128.load(q1 + o, 16), hi));
+    c0 = f32x4.add(c0, f32x4.mul(v128.load(q2 + o), lo));
+    c1 = f32x4.add(c1, f32x4.mul(v128.load(q2 + o, 16), hi));
+    d0 = f32x4.add(d0, f32x4.mul(v128.load(q3 + o), lo));
+    d1 = f32x4.add(d1, f32x4.mul(v128.load(q3 + o, 16), hi));
+  }
+  if (i + 4 <= n) {
+    const lo = widen4(i32x4.extend_low_i16x8_u(v128.load64_zero(h + (<usize>i << 1))));
+    const o = <usize>i << 2;
+    a0 = f32x4.add(a0, f32x4.mul(v128.load(q + o), lo));
+    b0 = f32x4.add(b0, f32x4.mul(v128.load(q1 + o), lo));
+    c0 = f32x4.add(c0, f32x4.mul(v128.load(q2 + o), lo));
+    d0 = f32x4.add(d0, f32x4.mul(v128.load(q3 + o), lo));
+    i += 4;
+  }
+  let sa = hsum(f32x4.add(a0, a1)), sbb = hsum(f32x4.add(b0, b1)), sc2 = hsum(f32x4.add(c0, c1)), sd = hsum(f32x4.add(d0, d1));
+  for (; i < n; i++) {
+    const k = widen1(load<u16>(h + (<usize>i << 1)));
+    const o = <usize>i << 2;
+    sa += load<f32>(q + o) * k;
+    sbb += load<f32>(q1 + o) * k;
+    sc2 += load<f32>(q2 + o) * k;
+    sd += load<f32>(q3 + o) * k;
+  }
+  store<f32>(sc, sa * scale);
+  store<f32>(sc + sb, sbb * scale);
+  store<f32>(sc + 2 * sb, sc2 * scale);
+  store<f32>(sc + 3 * sb, sd * scale);
+}
+
+/**
+ * Four heads' weighted sums with one cached half row: y_j += p_j · h for j < 4 (y_j = y + j·ys, p_j at
+ * p + j·pb), each widened chunk shared; per head the operations of axpy_f16.
+ */
+@inline export function axpy4_f16(y: usize, ys: usize, p: usize, pb: usize, h: usize, n: i32): void {
+  const pa = load<f32>(p), pbv = load<f32>(p + pb), pc = load<f32>(p + 2 * pb), pd = load<f32>(p + 3 * pb);
+  const va = f32x4.splat(pa), vb = f32x4.splat(pbv), vcc = f32x4.splat(pc), vd = f32x4.splat(pd);
+  const y1 = y + ys, y2 = y1 + ys, y3 = y2 + ys;
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const v = v128.load(h + (<usize>i << 1));
+    const lo = widen4(i32x4.extend_low_i16x8_u(v)), hi = widen4(i32x4.extend_high_i16x8_u(v));
+    const o = <usize>i << 2;
+    v128.store(y + o, f32x4.add(v128.load(y + o), f32x4.mul(va, lo)));
+    v128.store(y + o, f32x4.add(v128.load(y + o, 16), f32x4.mul(va, hi)), 16);
+    v128.store(y1 + o, f32x4.add(v128.load(y1 + o), f32x4.mul(vb, lo)));
+    v128.store(y1 + o, f32x4.add(v128.load(y1 + o, 16), f32x4.mul(vb, hi)), 16);
+    v128.store(y2 + o, f32x4.add(v128.load(y2 + o), f32x4.mul(vcc, lo)));
+    v128.store(y2 + o, f32x4.add(v128.load(y2 + o, 16), f32x4.mul(vcc, hi)), 16);
+    v128.store(y3 + o, f32x4.add(v128.load(y3 + o), f32x4.mul(vd, lo)));
+    v128.store(y3 + o, f32x4.add(v128.load(y3 + o, 16), f32x4.mul(vd, hi)), 16);
+  }
+  if (i + 4 <= n) {
+    const lo = widen4(i32x4.extend_low_i16x8_u(v128.load64_zero(h + (<usize>i << 1))));
+    const o = <usize>i << 2;
+    v128.store(y + o, f32x4.add(v128.load(y + o), f32x4.mul(va, lo)));
+    v128.store(y1 + o, f32x4.add(v128.load(y1 + o), f32x4.mul(vb, lo)));
+    v128.store(y2 + o, f32x4.add(v128.load(y2 + o), f32x4.mul(vcc, lo)));
+    v128.store(y3 + o, f32x4.add(v128.load(y3 + o), f32x4.mul(vd, lo)));
+    i += 4;
+  }
+  for (; i < n; i++) {
+    const k = widen1(load<u16>(h + (<usize>i << 1)));
+    const o = <usize>i << 2;
+    store<f32>(y + o, load<f32>(y + o) + pa * k);
+    store<f32>(y1 + o, load<f32>(y1 + o) + pbv * k);
+    store<f32>(y2 + o, load<f32>(y2 + o) + pc * k);
+    store<f32>(y3 + o, load<f32>(y3 + o) + pd * k);
+  }
+}

@@ -1,7 +1,8 @@
 /**
  * WASM bindings of the inference-only kernels (wasm/assembly/infer.ts); same names and arguments
  * as src/kernels/ref/infer.ts with a leading context.
- *  - attentionCached, attentionCachedF16: threads split the (m, h) query rows; every row is computed whole by one thread.
+ *  - attentionCached, attentionCachedF16: threads split the (m, h) query rows; every row is computed whole by one thread
+ *    (the f16 kernel takes a thread's heads of one KV group four at a time, sharing the widened cache rows).
  *  - f32ToF16, f16ToF32: elementwise; threads split the elements in multiples of 8.
  *  - matmulI7: threads split the output rows N on whole 4-row groups ('i7r4'), each streaming its own weight slice.
  */
@@ -16,20 +17,21 @@ const MIN_PARALLEL_MACS = 1 << 17;
 export function attentionCached(ctx: WasmContext, out: FloatArray, q: FloatArray, kc: FloatArray, vc: FloatArray,
                                 M: number, pos0: number, S: number, H: number, KVH: number, HS: number): void {
   checkAttentionCached('attentionCached', true, out, q, kc, vc, M, pos0, S, H, KVH, HS);
-  cached(ctx, 'attentionCached', 'attention_cached_f32', out, q, kc, vc, M, pos0, H, KVH, HS);
+  cached(ctx, 'attentionCached', 'attention_cached_f32', 1, out, q, kc, vc, M, pos0, H, KVH, HS);
 }
 
 export function attentionCachedF16(ctx: WasmContext, out: FloatArray, q: FloatArray, kc: Uint16Array, vc: Uint16Array,
                                    M: number, pos0: number, S: number, H: number, KVH: number, HS: number): void {
   checkAttentionCachedF16('attentionCachedF16', true, out, q, kc, vc, M, pos0, S, H, KVH, HS);
-  cached(ctx, 'attentionCachedF16', 'attention_cached_f16', out, q, kc, vc, M, pos0, H, KVH, HS);
+  cached(ctx, 'attentionCachedF16', 'attention_cached_f16', 4, out, q, kc, vc, M, pos0, H, KVH, HS);
 }
 
-function cached(ctx: WasmContext, where: string, kernel: string, out: FloatArray, q: FloatArray, kc: FloatArray | Uint16Array, vc: FloatArray | Uint16Array,
+/** `rowsAtOnce`: score rows a thread keeps in its scratch at once (n floats each). */
+function cached(ctx: WasmContext, where: string, kernel: string, rowsAtOnce: number, out: FloatArray, q: FloatArray, kc: FloatArray | Uint16Array, vc: FloatArray | Uint16Array,
                 M: number, pos0: number, H: number, KVH: number, HS: number): void {
   if (M === 0) return;
   const n = pos0 + M;
-  if (n * 4 > ctx.scratchStride) throw new ArgumentError(`${where}: ${n} positions exceed the per-thread scratch`);
+  if (rowsAtOnce * n * 4 > ctx.scratchStride) throw new ArgumentError(`${where}: ${n} positions exceed the per-thread scratch`);
   ctx.scope((s) => {
     const nkv = n * KVH * HS;
     const args = [s.out(out.subarray(0, M * H * HS)), s.in(q.subarray(0, M * H * HS)), s.in(kc.subarray(0, nkv)), s.in(vc.subarray(0, nkv)),
