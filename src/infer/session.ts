@@ -10,16 +10,16 @@
  * Per layer (M tokens at positions pos … pos+M−1):
  *   a = RMSNorm(x) → prep (LN? → int8) → [q|k|v] = packed(a)        k, v → cache rows
  *   RoPE(q), RoPE(k rows)   o = attentionCached(q, cache)   o = SubLN?(o) → prep (Hadamard? → int8/int4)
- * KV cache (option `kv`): 'f16' (default) stores IEEE halves, rounded to nearest even from the f32 rows
- * (the new keys are rotated in an f32 buffer, then converted: f32ToF16) and read by attentionCachedF16,
- * which widens them exactly; 'f32' stores the rows as computed (RoPE in place) for attentionCached. f16
- * halves the cache (2B4T at ctx 4096: 300 MiB instead of 600) at a cost in the logits measured in
- * test/infer/session_kv.test.ts.
  *   x += packed_o(o)
  *   a = RMSNorm(x) → prep → [gate|up] = packed(a)   h = act(gate) ⊙ up   h = SubLN?(h) → prep → x += packed_down(h)
  * prep = LN (v1) / Hadamard (v2), then int8 absmax, int4 absmean, or (v1 with v1ShiftedActs 'ffn-down',
  * down_proj) zero-point codes q ∈ [0,127], η per token: y = β·(W̃·q)/s + η·(β·rowsum W̃).
  * logits = head(RMSNorm(x_last))        (f32 GEMM, or int8 per-token × 7-bit rows for a q7 head)
+ * KV cache (option `kv`): 'f16' (default) stores IEEE halves, rounded to nearest even from the f32 rows
+ * (the new keys are rotated in an f32 buffer, then converted: f32ToF16) and read by attentionCachedF16,
+ * which widens them exactly; 'f32' stores the rows as computed (RoPE in place) for attentionCached. f16
+ * halves the cache (2B4T at ctx 4096: 300 MiB instead of 600) at a cost in the logits measured in
+ * test/infer/session_kv.test.ts.
  */
 import { ArgumentError, ShapeError } from '../errors.js';
 import type { Backend } from '../kernels/backend.js';
