@@ -7,11 +7,11 @@
 import { createBackend } from '../src/kernels/backend.js';
 import { makeConfig } from '../src/model/config.js';
 import { PackedModel, type HeadType } from '../src/infer/packed_model.js';
-import { InferenceSession, sessionBytes } from '../src/infer/session.js';
+import { InferenceSession, type KvCacheType } from '../src/infer/session.js';
 import { syntheticSource } from '../src/infer/synthetic.js';
 import { stats } from './harness.js';
 
-interface Args { preset: string; threads: number; prefill: number; decode: number; reps: number; head?: HeadType; format?: 'i2' | 'i1.6'; interleave?: boolean; chunk?: number }
+interface Args { preset: string; threads: number; prefill: number; decode: number; reps: number; head?: HeadType; format?: 'i2' | 'i1.6'; interleave?: boolean; chunk?: number; kv?: KvCacheType }
 const a = JSON.parse(process.argv[2] ?? '{}') as Args;
 const config = makeConfig(a.preset);
 const be = await createBackend({ backend: 'wasm', threads: a.threads });
@@ -20,7 +20,7 @@ const model = PackedModel.load(be, syntheticSource(config, 1), { head: a.head ??
 const loadMs = performance.now() - t0;
 const ctx = a.prefill + a.decode + 1;
 const chunk = a.chunk ?? 64;
-const s = new InferenceSession(model, { ctx, chunk });
+const s = new InferenceSession(model, { ctx, chunk, kv: a.kv ?? 'f16' });
 const prompt = Array.from({ length: a.prefill }, (_, i) => (i * 7919 + 13) % config.vocabSize);
 const argmax = (l: Float32Array) => {
   let b = 0;
@@ -43,7 +43,7 @@ for (let r = 0; r <= a.reps; r++) {
   if (r > 0) { prefillTs.push(tp); decodeTs.push(td); } // rep 0 warms up
 }
 const sp = stats(prefillTs.sort((x, y) => x - y)), sd = stats(decodeTs.sort((x, y) => x - y));
-const kv = sessionBytes(model, ctx, chunk).kv;
+const kv = s.bytes.kv;
 const embBytes = model.head.bytes + (config.tieEmbeddings ? 0 : model.embed.bytes);
 console.log(JSON.stringify({
   preset: a.preset, threads: be.threads, backend: be.name, relaxed: be.features?.relaxed ?? false, head: model.head.type, format: model.ternaryFormat,

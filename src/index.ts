@@ -22,7 +22,7 @@ export { tokenDataSource, arrayDataSource } from './train/data_source.js';
 export { Sampler, DEFAULT_SAMPLER, type SamplerOptions } from './infer/sampler.js';
 export { generateText } from './infer/generate_simple.js';
 export { PackedModel, quantizeRowsI7, type HeadType, type LoadOptions, type PackedLinear } from './infer/packed_model.js';
-export { InferenceSession, sessionBytes, type SessionOptions } from './infer/session.js';
+export { InferenceSession, sessionBytes, KV_CACHE_TYPES, type KvCacheType, type SessionOptions } from './infer/session.js';
 export { generate, generateStream, renderChat, defaultChatTemplate, type GenerateOptions, type GenerateChunk, type GenerateResult, type ChatMessage, type ChatTemplateName, type FinishReason } from './infer/generate.js';
 export { sourceFromTransformer, sourceFromCheckpoint, type WeightSource, type QuantizedTensor } from './infer/source.js';
 export { syntheticSource } from './infer/synthetic.js';

@@ -15,12 +15,17 @@
  * prep = LN (v1) / Hadamard (v2), then int8 absmax, int4 absmean, or (v1 with v1ShiftedActs 'ffn-down',
  * down_proj) zero-point codes q ∈ [0,127], η per token: y = β·(W̃·q)/s + η·(β·rowsum W̃).
  * logits = head(RMSNorm(x_last))        (f32 GEMM, or int8 per-token × 7-bit rows for a q7 head)
+ * KV cache (option `kv`): 'f16' (default) stores IEEE halves, rounded to nearest even from the f32 rows
+ * (the new keys are rotated in an f32 buffer, then converted: f32ToF16) and read by attentionCachedF16,
+ * which widens them exactly; 'f32' stores the rows as computed (RoPE in place) for attentionCached. f16
+ * halves the cache (2B4T at ctx 4096: 300 MiB instead of 600) at a cost in the logits measured in
+ * test/infer/session_kv.test.ts.
  */
 import { ArgumentError, ShapeError } from '../errors.js';
 import type { Backend } from '../kernels/backend.js';
-import { OutOfMemoryError } from '../tensor/arena.js';
-import type { FloatArray } from '../tensor/dtype.js';
-import { isGatedFfn } from '../model/config.js';
+import { ALIGN, OutOfMemoryError } from '../tensor/arena.js';
+import { DTYPE_BYTES, type DType, type FloatArray, type TypedArray } from '../tensor/dtype.js';
+import { isGatedFfn, type ModelConfig } from '../model/config.js';
 import { ffnActivationForward } from '../nn/ffn.js';
 import { FORMAT_TRAITS } from '../quant/formats.js';
 import { I7_OFFSET, offsetI7R4 } from '../kernels/ref/infer.js';
@@ -32,26 +37,69 @@ export interface SessionOptions {
   ctx?: number;
   /** Largest prefill chunk (tokens per batched pass). Default 64. */
   chunk?: number;
+  /** KV cache element type: 'f16' (default: IEEE halves, half the memory) or 'f32'. */
+  kv?: KvCacheType;
 }
 
-/** Bytes a session will allocate (KV cache + activations), for an estimate before allocating. */
-export function sessionBytes(model: PackedModel, ctx: number, chunk: number): { kv: number; activations: number } {
-  const c = model.config;
-  const HS = c.dim / c.nHeads, KV = c.nKvHeads * HS;
-  const kv = 2 * c.nLayers * ctx * KV * 4;
-  const wide = Math.max(c.dim, c.ffnDim);
-  const activations = chunk * (6 * c.dim + (c.dim + 2 * KV) + 3 * c.ffnDim + 4 * wide + 1) * 4 + chunk * wide + c.vocabSize * 4 + 2 * ctx * (c.dim / c.nHeads) * 4;
-  return { kv, activations };
+export type KvCacheType = 'f16' | 'f32';
+export const KV_CACHE_TYPES: readonly KvCacheType[] = ['f16', 'f32'];
+
+/** One buffer (or `count` equal buffers) of a session, in allocation order. */
+interface SessionBuffer {
+  name: string;
+  dtype: DType;
+  n: number;
+  count: number;
+  kv: boolean;
+}
+
+/** Every buffer a session allocates: the one list behind both the estimate and the constructor. */
+function sessionBuffers(c: ModelConfig, ctx: number, chunk: number, kv: KvCacheType): SessionBuffer[] {
+  const C = c.dim, F = c.ffnDim, H = c.nHeads, HS = C / H, KV = c.nKvHeads * HS;
+  const wide = Math.max(C, F);
+  const b = (name: string, n: number, dtype: DType = 'f32', count = 1, isKv = false): SessionBuffer => ({ name, dtype, n, count, kv: isKv });
+  const cache: DType = kv === 'f16' ? 'u16' : 'f32';
+  return [
+    b('kc', ctx * KV, cache, c.nLayers, true), b('vc', ctx * KV, cache, c.nLayers, true),
+    b('cos', ctx * (HS / 2)), b('sin', ctx * (HS / 2)),
+    b('x', chunk * C), b('xn', chunk * C), b('ln', chunk * wide), b('rstd', chunk), b('mean', chunk),
+    b('xq', chunk * wide, 'i8'), b('xs', chunk), b('eta', chunk),
+    b('qkv', chunk * (C + 2 * KV)), b('q', chunk * C), b('att', chunk * C), b('sub', chunk * wide), b('tmp', chunk * C),
+    b('gu', chunk * 2 * F), b('h', chunk * F), b('hs', chunk * wide), b('had', chunk * wide), b('logits', c.vocabSize),
+    // f16 cache: the new K/V rows in f32 (K rotated here) before conversion
+    ...(kv === 'f16' ? [b('kvNew', chunk * KV)] : []),
+  ];
+}
+
+/**
+ * Bytes a session will allocate (KV cache + activations, each buffer rounded up to the arena alignment),
+ * for an estimate before allocating. kv: the cache type (default 'f16', as SessionOptions).
+ */
+export function sessionBytes(model: Pick<PackedModel, 'config'>, ctx: number, chunk: number, kv: KvCacheType = 'f16'): { kv: number; activations: number } {
+  let kvBytes = 0, activations = 0;
+  for (const b of sessionBuffers(model.config, ctx, chunk, kv)) {
+    const bytes = b.count * Math.ceil((b.n * DTYPE_BYTES[b.dtype]) / ALIGN) * ALIGN;
+    if (b.kv) kvBytes += bytes;
+    else activations += bytes;
+  }
+  return { kv: kvBytes, activations };
 }
 
 export class InferenceSession {
   readonly ctx: number;
   readonly chunk: number;
+  /** KV cache element type. */
+  readonly kv: KvCacheType;
+  /** What this session allocated (sessionBytes of its ctx, chunk and kv). */
+  readonly bytes: { kv: number; activations: number };
   /** Positions filled so far. */
   pos = 0;
   private readonly be: Backend;
-  private readonly kc: Float32Array[] = [];
-  private readonly vc: Float32Array[] = [];
+  /** Per layer (ctx, KVH·HS): Float32Array for kv 'f32', Uint16Array of half bits for 'f16'. */
+  private readonly kc: Array<Float32Array | Uint16Array>;
+  private readonly vc: Array<Float32Array | Uint16Array>;
+  /** f16 cache only: the new K/V rows (chunk, KVH·HS) in f32. */
+  private readonly kvNew: Float32Array | undefined;
   private readonly cos: Float32Array;
   private readonly sin: Float32Array;
   // activations (chunk rows)
@@ -80,48 +128,53 @@ export class InferenceSession {
     const c = model.config;
     const ctx = opts.ctx ?? c.maxSeqLen;
     const chunk = Math.min(opts.chunk ?? 64, ctx);
+    const kv = opts.kv ?? 'f16';
     if (!Number.isInteger(ctx) || ctx < 1 || ctx > c.maxSeqLen) throw new ArgumentError(`ctx must be an integer in [1, ${c.maxSeqLen}] (the model's maxSeqLen), got ${ctx}`);
     if (!Number.isInteger(chunk) || chunk < 1) throw new ArgumentError(`chunk must be a positive integer, got ${opts.chunk}`);
+    if (!KV_CACHE_TYPES.includes(kv)) throw new ArgumentError(`kv must be one of ${KV_CACHE_TYPES.join(', ')}, got ${String(kv)}`);
     this.ctx = ctx;
     this.chunk = chunk;
+    this.kv = kv;
     this.be = model.be;
     const ar = this.be.arena;
-    const est = sessionBytes(model, ctx, chunk);
+    const est = sessionBytes(model, ctx, chunk, kv);
+    this.bytes = est;
     try {
       ar.reserve(est.kv + est.activations + (1 << 20));
     } catch (e) {
-      if (e instanceof OutOfMemoryError) throw new OutOfMemoryError(`session: the KV cache (${mib(est.kv)} for ctx ${ctx}) and activations (${mib(est.activations)}) do not fit: ${e.message}; use a smaller ctx`);
+      if (e instanceof OutOfMemoryError) throw new OutOfMemoryError(`session: the ${kv} KV cache (${mib(est.kv)} for ctx ${ctx}) and activations (${mib(est.activations)}) do not fit: ${e.message}; use a smaller ctx${kv === 'f32' ? " or kv: 'f16'" : ''}`);
       throw e;
     }
-    const C = c.dim, F = c.ffnDim, H = c.nHeads, HS = C / H, KV = c.nKvHeads * HS;
-    for (let l = 0; l < c.nLayers; l++) {
-      this.kc.push(ar.alloc('f32', ctx * KV));
-      this.vc.push(ar.alloc('f32', ctx * KV));
-    }
-    this.cos = ar.alloc('f32', ctx * (HS / 2));
-    this.sin = ar.alloc('f32', ctx * (HS / 2));
-    this.be.ropeTables(this.cos, this.sin, ctx, HS, c.ropeTheta);
-    const wide = Math.max(C, F);
-    const f = (n: number) => ar.alloc('f32', n);
-    this.x = f(chunk * C);
-    this.xn = f(chunk * C);
-    this.ln = f(chunk * wide);
-    this.rstd = f(chunk);
-    this.mean = f(chunk);
-    this.xq = ar.alloc('i8', chunk * wide);
-    this.xs = f(chunk);
-    this.eta = f(chunk);
+    const bufs = new Map<string, TypedArray[]>();
+    // KV caches are not zeroed: attention reads only positions already written, so pages are committed
+    // (resident) as the context fills instead of all at once.
+    for (const b of sessionBuffers(c, ctx, chunk, kv)) bufs.set(b.name, Array.from({ length: b.count }, () => ar.alloc(b.dtype, b.n, !b.kv)));
+    const f = (name: string) => bufs.get(name)![0] as Float32Array;
+    this.kc = bufs.get('kc') as Array<Float32Array | Uint16Array>;
+    this.vc = bufs.get('vc') as Array<Float32Array | Uint16Array>;
+    this.kvNew = kv === 'f16' ? f('kvNew') : undefined;
+    this.cos = f('cos');
+    this.sin = f('sin');
+    this.be.ropeTables(this.cos, this.sin, ctx, c.dim / c.nHeads, c.ropeTheta);
+    this.x = f('x');
+    this.xn = f('xn');
+    this.ln = f('ln');
+    this.rstd = f('rstd');
+    this.mean = f('mean');
+    this.xq = bufs.get('xq')![0] as Int8Array;
+    this.xs = f('xs');
+    this.eta = f('eta');
     this.xu = new Uint8Array(this.xq.buffer, this.xq.byteOffset, this.xq.length);
-    this.qkv = f(chunk * (C + 2 * KV));
-    this.q = f(chunk * C);
-    this.att = f(chunk * C);
-    this.sub = f(chunk * wide);
-    this.tmp = f(chunk * C);
-    this.gu = f(chunk * 2 * F);
-    this.h = f(chunk * F);
-    this.hs = f(chunk * wide);
-    this.had = f(chunk * wide);
-    this.logitsBuf = f(c.vocabSize);
+    this.qkv = f('qkv');
+    this.q = f('q');
+    this.att = f('att');
+    this.sub = f('sub');
+    this.tmp = f('tmp');
+    this.gu = f('gu');
+    this.h = f('h');
+    this.hs = f('hs');
+    this.had = f('had');
+    this.logitsBuf = f('logits');
   }
 
   /** Forget the cache (start a new sequence). */
@@ -189,21 +242,34 @@ export class InferenceSession {
     const NQKV = C + 2 * KV;
     for (let l = 0; l < c.nLayers; l++) {
       const L = model.layers[l]!;
-      const kc = this.kc[l]!, vc = this.vc[l]!;
       // attention
       be.rmsnormForward(this.xn, this.rstd, x, L.attnNorm, M, C, c.normEps);
       this.linear(this.qkv, this.xn, L.qkv, M);
       const q = M === 1 ? this.qkv.subarray(0, C) : this.q;
-      for (let m = 0; m < M; m++) {
-        const r = this.qkv.subarray(m * NQKV, (m + 1) * NQKV);
-        if (M > 1) q.set(r.subarray(0, C), m * C);
-        kc.set(r.subarray(C, C + KV), (pos0 + m) * KV);
-        vc.set(r.subarray(C + KV, NQKV), (pos0 + m) * KV);
-      }
+      if (M > 1) for (let m = 0; m < M; m++) q.set(this.qkv.subarray(m * NQKV, m * NQKV + C), m * C);
       be.ropeForward(q, q, this.cos, this.sin, 1, M, H, HS, pos0);
-      const kNew = kc.subarray(pos0 * KV, (pos0 + M) * KV);
-      be.ropeForward(kNew, kNew, this.cos, this.sin, 1, M, KVH, HS, pos0);
-      be.attentionCached(this.att, q, kc, vc, M, pos0, this.ctx, H, KVH, HS);
+      const rows = (dst: Float32Array, off: number, at: number) => {
+        for (let m = 0; m < M; m++) dst.set(this.qkv.subarray(m * NQKV + off, m * NQKV + off + KV), (at + m) * KV);
+      };
+      const kvNew = this.kvNew;
+      if (kvNew === undefined) {
+        const kc = this.kc[l] as Float32Array, vc = this.vc[l] as Float32Array;
+        rows(kc, C, pos0);
+        rows(vc, C + KV, pos0);
+        const kNew = kc.subarray(pos0 * KV, (pos0 + M) * KV);
+        be.ropeForward(kNew, kNew, this.cos, this.sin, 1, M, KVH, HS, pos0);
+        be.attentionCached(this.att, q, kc, vc, M, pos0, this.ctx, H, KVH, HS);
+      } else {
+        // f16: rotate the new keys in f32, then round keys and values into the cache
+        const kc = this.kc[l] as Uint16Array, vc = this.vc[l] as Uint16Array;
+        const nw = kvNew.subarray(0, M * KV);
+        rows(kvNew, C, 0);
+        be.ropeForward(nw, nw, this.cos, this.sin, 1, M, KVH, HS, pos0);
+        be.f32ToF16(kc.subarray(pos0 * KV, (pos0 + M) * KV), nw, M * KV);
+        rows(kvNew, C + KV, 0);
+        be.f32ToF16(vc.subarray(pos0 * KV, (pos0 + M) * KV), nw, M * KV);
+        be.attentionCachedF16(this.att, q, kc, vc, M, pos0, this.ctx, H, KVH, HS);
+      }
       let o: Float32Array = this.att;
       if (L.attnSubNorm) {
         be.rmsnormForward(this.sub, this.rstd, o, L.attnSubNorm, M, C, c.normEps);

@@ -21,9 +21,9 @@
  * as the C reference does, so the bytes are identical to ggml's for the same input floats.
  */
 import { FormatError } from '../errors.js';
-import { halfToFloat } from './safetensors.js';
+import { floatToHalf, halfToFloat } from '../tensor/half.js';
 
-export { halfToFloat };
+export { floatToHalf, halfToFloat };
 
 export interface GgmlType {
   id: number;
@@ -66,36 +66,10 @@ export function ggmlBpw(t: GgmlType): number {
   return t.name === 'I2_S' ? 2 : (8 * t.bytes) / t.block;
 }
 
-// ---- scalar conversions ------------------------------------------------------------------------
+// ---- scalar conversions (f16: src/tensor/half.ts) -----------------------------------------------
 
 const F32 = new Float32Array(1);
 const U32 = new Uint32Array(F32.buffer);
-
-/** f32 → IEEE half bits, round to nearest even (overflow → ±inf, NaN stays NaN). */
-export function floatToHalf(v: number): number {
-  F32[0] = v;
-  const x = U32[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 31) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    const half = 2 ** (shift - 1);
-    let r = Math.floor(mant / 2 ** shift);
-    const rem = mant - r * 2 ** shift;
-    if (rem > half || (rem === half && (r & 1))) r++;
-    return sign | r;
-  }
-  let r = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (r & 1))) r++; // a carry into the exponent is the correct rounding (up to inf)
-  return sign | r;
-}
 
 /** f32 → bfloat16 bits, round to nearest even (NaN → quiet NaN). */
 export function floatToBf16(v: number): number {

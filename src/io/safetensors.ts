@@ -12,8 +12,9 @@
  * numel × itemsize = end − begin, offsets inside the buffer, no overlaps.
  */
 import { FormatError } from '../errors.js';
+import { halfToFloat } from '../tensor/half.js';
 
-export { FormatError };
+export { FormatError, halfToFloat };
 
 export type StDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 export const ST_ITEMSIZE: Record<StDType, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
@@ -144,12 +145,3 @@ export function toFloat32(t: StTensor, name = 'tensor'): Float32Array {
   }
 }
 
-/** IEEE half → float. */
-export function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
-}

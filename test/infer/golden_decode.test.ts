@@ -9,12 +9,15 @@ import { goldenDecodeModel, greedyIds, type GoldenDecode } from '../../scripts/m
 
 const HINT = 'if the engine math changed on purpose, regenerate: npm run build && node dist/scripts/make_fixtures.js';
 
-test('golden greedy decode: exact token ids on the reference and WASM backends (1 and 2 threads)', async () => {
+// Sessions use the default f16 KV cache; the fixture holds with it and with kv 'f32' (checked on the reference).
+test('golden greedy decode: exact token ids on the reference and WASM backends (1 and 2 threads), f16 and f32 KV cache', async () => {
   const g = JSON.parse(readFileSync(new URL('../../../test/fixtures/golden_decode.json', import.meta.url), 'utf8')) as GoldenDecode;
   const src = sourceFromTransformer(goldenDecodeModel(g.seed));
   assert.ok(new Set(g.tokens).size > 3, 'the fixture is not a degenerate repetition');
   const ref = greedyIds(new InferenceSession(PackedModel.load(refBackend(), src, { head: 'f32' }), { ctx: 64 }), g.prompt, g.tokens.length);
   assert.deepEqual(ref, g.tokens, `reference backend. ${HINT}`);
+  const ref32 = greedyIds(new InferenceSession(PackedModel.load(refBackend(), src, { head: 'f32' }), { ctx: 64, kv: 'f32' }), g.prompt, g.tokens.length);
+  assert.deepEqual(ref32, g.tokens, `reference backend, f32 KV cache. ${HINT}`);
   for (const threads of [1, 2]) {
     const be = await createBackend({ backend: 'wasm', threads });
     try {

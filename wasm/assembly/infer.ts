@@ -1,6 +1,8 @@
-// Inference-only kernels (twins of src/kernels/ref/infer.ts): attention over a KV cache and the
-// int7 × int8 matmul of the 8-bit-storage LM head (SIMD128 here; relaxed in infer_relaxed.ts).
+// Inference-only kernels (twins of src/kernels/ref/infer.ts): attention over a KV cache (f32 or f16),
+// f32 ↔ f16 conversion, and the int7 × int8 matmul of the 8-bit-storage LM head (SIMD128 here; relaxed
+// in infer_relaxed.ts).
 import { axpy, dot, expShiftSum, scal } from './nn_math';
+import { axpy4_f16, axpy_f16, dot4_f16, dot_f16, narrow1, narrow4, widen1, widen4 } from './f16';
 import { emit_rows4_i7, i7r4_group_bytes, I7_OFFSET } from './infer_common';
 import { sum_i8 } from './ternary_common';
 
@@ -34,6 +36,83 @@ export function attention_cached_f32(out: usize, q: usize, kc: usize, vc: usize,
     memory.fill(op, 0, <usize>HS << 2);
     for (let s = 0; s < n; s++) axpy(op, load<f32>(a + (<usize>s << 2)), vg + <usize>s * kvRow, HS);
   }
+}
+
+/**
+ * attention_cached_f32 over a cache of IEEE halves (S, KVH, HS), each cached value widened exactly
+ * (wasm/assembly/f16.ts). The rows a thread owns are taken in runs of up to 4 heads of one (m, g)
+ * group, which share each widened K/V chunk; every head's arithmetic is the single-head sequence
+ * (dot_f16, axpy_f16 order), so results do not depend on how rows fall into runs (the thread split).
+ * Scores of run head j live at scratch + 4·j·n.
+ */
+export function attention_cached_f16(out: usize, q: usize, kc: usize, vc: usize, M: i32, pos0: i32, H: i32, KVH: i32, HS: i32,
+                                     scratchBase: usize, scratchStride: usize, r0: i32, r1: i32, tid: i32): void {
+  const scale: f32 = 1 / Mathf.sqrt(<f32>HS);
+  const G = H / KVH;
+  const a = scratchBase + <usize>tid * scratchStride;
+  const kvRow = <usize>KVH * <usize>HS << 1;
+  const rowBytes = <usize>HS << 2;
+  let row = r0;
+  while (row < r1) {
+    const m = row / H;
+    const h = row % H;
+    const g = h / G;
+    // heads h … h+nh−1: same (m, g), at most 4, inside [r0, r1)
+    const nh = min(min(4, G - h % G), r1 - row);
+    const n = pos0 + m + 1;
+    const sb = <usize>n << 2;
+    const qp = q + <usize>row * rowBytes;
+    const kg = kc + (<usize>g * <usize>HS << 1);
+    const vg = vc + (<usize>g * <usize>HS << 1);
+    if (nh === 4) {
+      for (let s = 0; s < n; s++) dot4_f16(a + (<usize>s << 2), sb, qp, rowBytes, kg + <usize>s * kvRow, HS, scale);
+    } else {
+      for (let j = 0; j < nh; j++) {
+        const qj = qp + <usize>j * rowBytes, aj = a + <usize>j * sb;
+        for (let s = 0; s < n; s++) store<f32>(aj + (<usize>s << 2), dot_f16(qj, kg + <usize>s * kvRow, HS) * scale);
+      }
+    }
+    for (let j = 0; j < nh; j++) {
+      const aj = a + <usize>j * sb;
+      let mx: f32 = -Infinity;
+      for (let s = 0; s < n; s++) mx = max(mx, load<f32>(aj + (<usize>s << 2)));
+      const sum = expShiftSum(aj, aj, mx, n);
+      scal(aj, 1 / sum, n);
+    }
+    const op = out + <usize>row * rowBytes;
+    memory.fill(op, 0, <usize>nh * rowBytes);
+    if (nh === 4) {
+      for (let s = 0; s < n; s++) axpy4_f16(op, rowBytes, a + (<usize>s << 2), sb, vg + <usize>s * kvRow, HS);
+    } else {
+      for (let j = 0; j < nh; j++) {
+        const oj = op + <usize>j * rowBytes, aj = a + <usize>j * sb;
+        for (let s = 0; s < n; s++) axpy_f16(oj, load<f32>(aj + (<usize>s << 2)), vg + <usize>s * kvRow, HS);
+      }
+    }
+    row += nh;
+  }
+}
+
+/** dst[i] = half(src[i]) (round to nearest even) for i ∈ [r0, r1); elementwise, any split. */
+export function f32_to_f16(dst: usize, src: usize, r0: i32, r1: i32, tid: i32): void {
+  let i = r0;
+  for (; i + 8 <= r1; i += 8) {
+    const s = src + (<usize>i << 2);
+    v128.store(dst + (<usize>i << 1), i16x8.narrow_i32x4_u(narrow4(v128.load(s)), narrow4(v128.load(s, 16))));
+  }
+  for (; i < r1; i++) store<u16>(dst + (<usize>i << 1), narrow1(load<f32>(src + (<usize>i << 2))));
+}
+
+/** dst[i] = f32(src[i]) (exact) for i ∈ [r0, r1). */
+export function f16_to_f32(dst: usize, src: usize, r0: i32, r1: i32, tid: i32): void {
+  let i = r0;
+  for (; i + 8 <= r1; i += 8) {
+    const v = v128.load(src + (<usize>i << 1));
+    const d = dst + (<usize>i << 2);
+    v128.store(d, widen4(i32x4.extend_low_i16x8_u(v)));
+    v128.store(d, widen4(i32x4.extend_high_i16x8_u(v)), 16);
+  }
+  for (; i < r1; i++) store<f32>(dst + (<usize>i << 2), widen1(load<u16>(src + (<usize>i << 1))));
 }
 
 /** Σ_k u[k]·x[k] over 16-byte chunks: i8×i8 → i16 products (|p| ≤ 16384), pairwise-added into i32 lanes. */

@@ -14,7 +14,7 @@ import { defaultChatTemplate, generateStream, renderChat, type ChatMessage, type
 import { loadModel, openModel, saveModelFile, type LoadedModel } from '../../infer/load.js';
 import { progressBar } from '../progress.js';
 import type { HeadType, PackedModel } from '../../infer/packed_model.js';
-import { InferenceSession, sessionBytes } from '../../infer/session.js';
+import { InferenceSession, KV_CACHE_TYPES } from '../../infer/session.js';
 import type { Tokenizer } from '../../tokenizer/types.js';
 import { choiceFlag, intFlag, numFlag, UsageError, type Command } from '../args.js';
 
@@ -27,6 +27,7 @@ const MODEL_OPTIONS = {
   format: { type: 'string' },
   head: { type: 'string', default: 'auto' },
   ctx: { type: 'string' },
+  kv: { type: 'string', default: 'f16' },
   'max-tokens': { type: 'string', short: 'n', default: '128' },
   temperature: { type: 'string' },
   'top-k': { type: 'string' },
@@ -47,7 +48,7 @@ export const LOAD_OPTIONS = { threads: MODEL_OPTIONS.threads, backend: MODEL_OPT
 
 async function load(v: Record<string, unknown>, positionals: string[]): Promise<Loaded> {
   const L = await loadPacked(v, positionals);
-  return { ...L, session: new InferenceSession(L.model, { ctx: L.ctx }) };
+  return { ...L, session: new InferenceSession(L.model, { ctx: L.ctx, kv: choiceFlag(v, 'kv', KV_CACHE_TYPES)! }) };
 }
 
 /** MODEL (or the bundled one) opened, packed on the chosen backend; `ctx` from --ctx (default maxSeqLen). */
@@ -100,11 +101,11 @@ function genOptions(v: Record<string, unknown>): GenerateOptions {
 
 function stats(L: Loaded, r: GenerateResult): string {
   const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
-  const kv = sessionBytes(L.model, L.session.ctx, L.session.chunk).kv;
+  const kv = L.session.bytes.kv;
   const dec = r.tokens.length > 1 ? ((r.tokens.length - 1) * 1000) / r.decodeMs : NaN;
   return [
     `prompt ${r.promptTokens} tokens, ${((r.promptTokens * 1000) / r.prefillMs).toFixed(1)} tok/s prefill · generated ${r.tokens.length} tokens, ${dec.toFixed(1)} tok/s decode (${L.be.name}, ${L.be.threads} thread${L.be.threads > 1 ? 's' : ''}) · finish: ${r.finishReason}`,
-    `memory: weights ${mib(L.model.weightBytes)} (${L.model.ternaryFormat}, head ${L.model.head.type}), KV cache ${mib(kv)} (ctx ${L.session.ctx}), process RSS ${mib(process.memoryUsage().rss)} · load ${(L.loadMs / 1000).toFixed(2)} s`,
+    `memory: weights ${mib(L.model.weightBytes)} (${L.model.ternaryFormat}, head ${L.model.head.type}), KV cache ${mib(kv)} (${L.session.kv}, ctx ${L.session.ctx}), process RSS ${mib(process.memoryUsage().rss)} · load ${(L.loadMs / 1000).toFixed(2)} s`,
   ].join('\n');
 }
 

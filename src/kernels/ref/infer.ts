@@ -6,6 +6,11 @@
  *     out[m,h] = Σ_{s ≤ pos0+m} softmax_s(q[m,h]·kc[s,g]/√HS) · vc[s,g],   g = ⌊h/(H/KVH)⌋
  *   Prefill (M = prompt chunk) and decode (M = 1) are the same kernel.
  *
+ * attentionCachedF16: the same over a cache of IEEE half bits (Uint16Array): every cached value is
+ *   widened exactly (halfToFloat, src/tensor/half.ts), then the math is attentionCached's.
+ * f32ToF16 / f16ToF32: elementwise conversions (round to nearest even / exact), how new K/V rows
+ *   enter an f16 cache (src/infer/session.ts).
+ *
  * matmulI7: 7-bit weight codes w ∈ [-63, 63] with one scale per output row × int8 per-token
  *   activations (the 8-bit-storage LM head / tied embedding), exact int32 accumulation, scales
  *   applied once per output:
@@ -21,16 +26,30 @@
 import { ArgumentError } from '../../errors.js';
 import type { FloatArray } from '../../tensor/dtype.js';
 import { checkDType, checkDims, checkLen } from '../../tensor/shape.js';
+import { floatToHalf, halfToFloat } from '../../tensor/half.js';
 import { checkFloats, checkLens } from './nn_checks.js';
 
 const f32 = Math.fround;
 
-export function checkAttentionCached(where: string, f32only: boolean, out: FloatArray, q: FloatArray, kc: FloatArray, vc: FloatArray,
-                                     M: number, pos0: number, S: number, H: number, KVH: number, HS: number): void {
+function checkAttentionCachedDims(where: string, M: number, pos0: number, S: number, H: number, KVH: number, HS: number): void {
   checkDims(where, { M, pos0, S, H, KVH, HS });
   if (H < 1 || KVH < 1 || HS < 1 || H % KVH !== 0) throw new ArgumentError(`${where}: need H (${H}) a positive multiple of KVH (${KVH}) and HS ≥ 1 (${HS})`);
   if (pos0 + M > S) throw new ArgumentError(`${where}: positions up to ${pos0 + M} exceed the cache length S=${S}`);
+}
+
+export function checkAttentionCached(where: string, f32only: boolean, out: FloatArray, q: FloatArray, kc: FloatArray, vc: FloatArray,
+                                     M: number, pos0: number, S: number, H: number, KVH: number, HS: number): void {
+  checkAttentionCachedDims(where, M, pos0, S, H, KVH, HS);
   checkFloats(where, f32only, { out, q, kc, vc });
+  checkLens(where, [['out', out, M * H * HS], ['q', q, M * H * HS], ['kc', kc, S * KVH * HS], ['vc', vc, S * KVH * HS]]);
+}
+
+export function checkAttentionCachedF16(where: string, f32only: boolean, out: FloatArray, q: FloatArray, kc: Uint16Array, vc: Uint16Array,
+                                        M: number, pos0: number, S: number, H: number, KVH: number, HS: number): void {
+  checkAttentionCachedDims(where, M, pos0, S, H, KVH, HS);
+  checkFloats(where, f32only, { out, q });
+  checkDType(where, 'kc', kc, 'u16');
+  checkDType(where, 'vc', vc, 'u16');
   checkLens(where, [['out', out, M * H * HS], ['q', q, M * H * HS], ['kc', kc, S * KVH * HS], ['vc', vc, S * KVH * HS]]);
 }
 
@@ -69,6 +88,48 @@ export function attentionCached(out: FloatArray, q: FloatArray, kc: FloatArray, 
       for (let i = 0; i < HS; i++) out[qo + i] = acc[i]!;
     }
   }
+}
+
+/**
+ * attentionCached over an f16 cache. out: (M, H, HS)  q: (M, H, HS)  kc, vc: Uint16Array (S, KVH, HS) of
+ * IEEE half bits, rows [0, pos0+M) valid. Each half is widened exactly; f64 accumulation as attentionCached.
+ */
+export function attentionCachedF16(out: FloatArray, q: FloatArray, kc: Uint16Array, vc: Uint16Array,
+                                   M: number, pos0: number, S: number, H: number, KVH: number, HS: number): void {
+  checkAttentionCachedF16('attentionCachedF16', false, out, q, kc, vc, M, pos0, S, H, KVH, HS);
+  const n = (pos0 + M) * KVH * HS;
+  const k = new Float64Array(n), v = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    k[i] = halfToFloat(kc[i]!);
+    v[i] = halfToFloat(vc[i]!);
+  }
+  // The f32 definition on the widened rows (it reads rows [0, pos0+M) only).
+  const o = new Float64Array(M * H * HS);
+  attentionCached(o, Float64Array.from(q.subarray(0, M * H * HS)), k, v, M, pos0, pos0 + M, H, KVH, HS);
+  for (let i = 0; i < o.length; i++) out[i] = o[i]!;
+}
+
+export function checkHalfConvert(where: string, f32only: boolean, f: FloatArray, fName: string, h: Uint16Array, hName: string, n: number): void {
+  checkDims(where, { n });
+  checkFloats(where, f32only, { [fName]: f });
+  checkDType(where, hName, h, 'u16');
+  checkLens(where, [[fName, f, n], [hName, h, n]]);
+}
+
+/**
+ * dst[i] = half bits of src[i], round to nearest even: |x| ≥ 65520 → ±inf, subnormal halves below 2⁻¹⁴,
+ * below 2⁻²⁵ → ±0, NaN → 0x7e00 | sign (src/tensor/half.ts floatToHalf; an f64 src is rounded to f32 first).
+ * dst: Uint16Array (n)  src: (n)
+ */
+export function f32ToF16(dst: Uint16Array, src: FloatArray, n: number): void {
+  checkHalfConvert('f32ToF16', false, src, 'src', dst, 'dst', n);
+  for (let i = 0; i < n; i++) dst[i] = floatToHalf(src[i]!);
+}
+
+/** dst[i] = the value of half bits src[i] (exact for all 65536 patterns).  dst: (n)  src: Uint16Array (n) */
+export function f16ToF32(dst: FloatArray, src: Uint16Array, n: number): void {
+  checkHalfConvert('f16ToF32', false, dst, 'dst', src, 'src', n);
+  for (let i = 0; i < n; i++) dst[i] = halfToFloat(src[i]!);
 }
 
 export function checkMatmulI7(where: string, f32only: boolean, out: FloatArray, xq: Int8Array, xs: FloatArray, w: Int8Array, ws: FloatArray, M: number, K: number, N: number): void {

@@ -1,12 +1,14 @@
 /**
  * WASM bindings of the inference-only kernels (wasm/assembly/infer.ts); same names and arguments
  * as src/kernels/ref/infer.ts with a leading context.
- *  - attentionCached: threads split the (m, h) query rows; every row is computed whole by one thread.
+ *  - attentionCached, attentionCachedF16: threads split the (m, h) query rows; every row is computed whole by one thread
+ *    (the f16 kernel takes a thread's heads of one KV group four at a time, sharing the widened cache rows).
+ *  - f32ToF16, f16ToF32: elementwise; threads split the elements in multiples of 8.
  *  - matmulI7: threads split the output rows N on whole 4-row groups ('i7r4'), each streaming its own weight slice.
  */
 import { ArgumentError } from '../../errors.js';
 import type { FloatArray } from '../../tensor/dtype.js';
-import { bytesI7R4, checkAttentionCached, checkMatmulI7 } from '../ref/infer.js';
+import { bytesI7R4, checkAttentionCached, checkAttentionCachedF16, checkHalfConvert, checkMatmulI7 } from '../ref/infer.js';
 import type { WasmContext } from './context.js';
 
 /** Below this much work (multiply-adds) a job stays on one thread. */
@@ -15,16 +17,41 @@ const MIN_PARALLEL_MACS = 1 << 17;
 export function attentionCached(ctx: WasmContext, out: FloatArray, q: FloatArray, kc: FloatArray, vc: FloatArray,
                                 M: number, pos0: number, S: number, H: number, KVH: number, HS: number): void {
   checkAttentionCached('attentionCached', true, out, q, kc, vc, M, pos0, S, H, KVH, HS);
+  cached(ctx, 'attentionCached', 'attention_cached_f32', 1, out, q, kc, vc, M, pos0, H, KVH, HS);
+}
+
+export function attentionCachedF16(ctx: WasmContext, out: FloatArray, q: FloatArray, kc: Uint16Array, vc: Uint16Array,
+                                   M: number, pos0: number, S: number, H: number, KVH: number, HS: number): void {
+  checkAttentionCachedF16('attentionCachedF16', true, out, q, kc, vc, M, pos0, S, H, KVH, HS);
+  cached(ctx, 'attentionCachedF16', 'attention_cached_f16', 4, out, q, kc, vc, M, pos0, H, KVH, HS);
+}
+
+/** `rowsAtOnce`: score rows a thread keeps in its scratch at once (n floats each). */
+function cached(ctx: WasmContext, where: string, kernel: string, rowsAtOnce: number, out: FloatArray, q: FloatArray, kc: FloatArray | Uint16Array, vc: FloatArray | Uint16Array,
+                M: number, pos0: number, H: number, KVH: number, HS: number): void {
   if (M === 0) return;
   const n = pos0 + M;
-  if (n * 4 > ctx.scratchStride) throw new ArgumentError(`attentionCached: ${n} positions exceed the per-thread scratch`);
+  if (rowsAtOnce * n * 4 > ctx.scratchStride) throw new ArgumentError(`${where}: ${n} positions exceed the per-thread scratch`);
   ctx.scope((s) => {
     const nkv = n * KVH * HS;
     const args = [s.out(out.subarray(0, M * H * HS)), s.in(q.subarray(0, M * H * HS)), s.in(kc.subarray(0, nkv)), s.in(vc.subarray(0, nkv)),
       M, pos0, H, KVH, HS, ctx.scratchBase, ctx.scratchStride];
     const perRow = 2 * n * HS;
-    ctx.parallel('attention_cached_f32', args, M * H, 1, Math.max(1, Math.ceil(MIN_PARALLEL_MACS / perRow)));
+    ctx.parallel(kernel, args, M * H, 1, Math.max(1, Math.ceil(MIN_PARALLEL_MACS / perRow)));
   });
+}
+
+/** Below this many elements a conversion stays on one thread. */
+const MIN_PARALLEL_CONVERT = 1 << 16;
+
+export function f32ToF16(ctx: WasmContext, dst: Uint16Array, src: FloatArray, n: number): void {
+  checkHalfConvert('f32ToF16', true, src, 'src', dst, 'dst', n);
+  ctx.scope((s) => ctx.parallel('f32_to_f16', [s.out(dst.subarray(0, n)), s.in(src.subarray(0, n))], n, 8, MIN_PARALLEL_CONVERT));
+}
+
+export function f16ToF32(ctx: WasmContext, dst: FloatArray, src: Uint16Array, n: number): void {
+  checkHalfConvert('f16ToF32', true, dst, 'dst', src, 'src', n);
+  ctx.scope((s) => ctx.parallel('f16_to_f32', [s.out(dst.subarray(0, n)), s.in(src.subarray(0, n))], n, 8, MIN_PARALLEL_CONVERT));
 }
 
 export function matmulI7(ctx: WasmContext, out: FloatArray, xq: Int8Array, xs: FloatArray, w: Int8Array, ws: FloatArray, M: number, K: number, N: number): void {
