@@ -198,6 +198,13 @@ export function ggufModelFrom(src: ByteSource, close: () => void = () => {}): Gg
       if (!isLinear(name)) return undefined;
       const r = get(name);
       const tn = r.t.type.name;
+      if (tn === 'F32' || tn === 'F16' || tn === 'BF16' || tn === 'Q8_0') {
+        // Float tensors of a ternary model hold β·q (our writer and llama.cpp's converter both do): read
+        // them back as q and β. Only genuine master weights (magnitudes not all equal) are re-quantized.
+        const w = decodeGgml(r.t.type, ggufTensorBytes(src, r.t), r.t.numel, `gguf ${where}: '${r.t.name}'`);
+        const t = ternaryValued(w);
+        return t === undefined ? undefined : { q: t.q, scale: t.scale * extraScale(r) };
+      }
       if (tn !== 'TQ1_0' && tn !== 'TQ2_0' && tn !== 'I2_S') return undefined;
       const { q, scales, block } = decodeTernary(r.t.type, ggufTensorBytes(src, r.t), r.t.numel, `gguf ${where}: '${r.t.name}'`);
       // One β per tensor only if every block holding a non-zero weight has the same scale.
@@ -218,6 +225,24 @@ export function ggufModelFrom(src: ByteSource, close: () => void = () => {}): Gg
   const tpl = metaString(file.metadata, 'tokenizer.chat_template');
   if (tpl !== undefined) model.chatTemplate = tpl;
   return model;
+}
+
+/**
+ * q and β when every non-zero value of w has the same magnitude β (a ternary weight stored as floats),
+ * else undefined. An all-zero tensor is q = 0, β = 0.
+ */
+export function ternaryValued(w: Float32Array): { q: Int8Array; scale: number } | undefined {
+  let m = 0;
+  for (let i = 0; i < w.length && m === 0; i++) m = Math.abs(w[i]!);
+  if (!Number.isFinite(m)) return undefined;
+  const q = new Int8Array(w.length);
+  for (let i = 0; i < w.length; i++) {
+    const x = w[i]!;
+    if (x === m) q[i] = 1;
+    else if (x === -m) q[i] = -1;
+    else if (x !== 0) return undefined;
+  }
+  return { q, scale: m };
 }
 
 /** Only the WeightSource (the file stays open for the life of the process; use loadGguf to close it). */
@@ -300,7 +325,8 @@ export function tokenizerMetadata(tok: Tokenizer, vocabSize: number): Array<[str
   if (byteLevel) out.push(['tokenizer.ggml.merges', gv.arr('string', merges)]);
   if (tok.bosId >= 0) out.push(['tokenizer.ggml.bos_token_id', gv.u32(tok.bosId)]);
   if (tok.eosId >= 0) out.push(['tokenizer.ggml.eos_token_id', gv.u32(tok.eosId)]);
-  out.push(['tokenizer.ggml.add_bos_token', gv.bool(false)]);
+  // The engine prepends BOS to every sequence (and models trained here saw [BOS] + text): say so.
+  out.push(['tokenizer.ggml.add_bos_token', gv.bool(tok.bosId >= 0)]);
   return out;
 }
 
@@ -325,7 +351,7 @@ export function syntheticVocabMetadata(vocabSize: number): Array<[string, GgufVa
     ['tokenizer.ggml.tokens', gv.arr('string', tokens)], ['tokenizer.ggml.token_type', gv.arr('i32', types)],
     ['tokenizer.ggml.merges', gv.arr('string', [])],
     ['tokenizer.ggml.bos_token_id', gv.u32(vocabSize - 2)], ['tokenizer.ggml.eos_token_id', gv.u32(vocabSize - 1)],
-    ['tokenizer.ggml.add_bos_token', gv.bool(false)],
+    ['tokenizer.ggml.add_bos_token', gv.bool(true)],
   ];
 }
 

@@ -324,6 +324,25 @@ export interface ExportHFOptions {
   onProgress?: (done: number, total: number, name: string) => void;
 }
 
+/**
+ * tokenizer.json as exported: the engine feeds every sequence as [BOS] + tokens (models trained here saw
+ * exactly that, src/infer/generate.ts), so the exported tokenizer says so too — a TemplateProcessing
+ * post-processor that prepends BOS — and transformers users encode the same sequence. A tokenizer that
+ * already carries a post-processor keeps it.
+ */
+export function withBosPostProcessor(tok: Tokenizer): Json {
+  const json = JSON.parse(tokenizerJsonText(tok)) as Json;
+  if (tok.bosId < 0 || (json.post_processor !== null && json.post_processor !== undefined)) return json;
+  const bos = tok.idToToken(tok.bosId)!;
+  json.post_processor = {
+    type: 'TemplateProcessing',
+    single: [{ SpecialToken: { id: bos, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
+    pair: [{ SpecialToken: { id: bos, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: bos, type_id: 1 } }, { Sequence: { id: 'B', type_id: 1 } }],
+    special_tokens: { [bos]: { id: bos, ids: [tok.bosId], tokens: [bos] } },
+  };
+  return json;
+}
+
 /** Ternary form of a linear weight: the source's stored form, else the training quantizer (SPEC §0). */
 export function ternaryOf(source: WeightSource, name: string): QuantizedTensor {
   const q0 = source.quantized?.(name);
@@ -420,9 +439,10 @@ export function exportHF(dir: string, source: WeightSource, opts: ExportHFOption
   if (tok && tok.eosId >= 0) gen.eos_token_id = tok.eosId;
   atomicWriteFile(join(dir, 'generation_config.json'), JSON.stringify(gen, null, 2) + '\n');
   if (tok) {
-    atomicWriteFile(join(dir, 'tokenizer.json'), tokenizerJsonText(tok));
+    atomicWriteFile(join(dir, 'tokenizer.json'), JSON.stringify(withBosPostProcessor(tok), null, 2) + '\n');
     const tc: Json = {
       tokenizer_class: 'PreTrainedTokenizerFast', clean_up_tokenization_spaces: false, model_max_length: c.maxSeqLen,
+      add_bos_token: tok.bosId >= 0, add_eos_token: false,
       ...(tok.bosId >= 0 ? { bos_token: tok.idToToken(tok.bosId) } : {}),
       ...(tok.eosId >= 0 ? { eos_token: tok.idToToken(tok.eosId) } : {}),
       ...(opts.chatTemplate !== undefined ? { chat_template: opts.chatTemplate } : {}),

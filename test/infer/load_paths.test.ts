@@ -77,11 +77,12 @@ describe('load paths: bit-identical logits', () => {
     });
   }
   for (const ffn of ['swiglu', 'relu2glu'] as const) {
-    test(`b158 / ${ffn}: GGUF TQ2_0, TQ1_0 and HF packed = quantize-from-source`, () => {
+    test(`b158 / ${ffn}: GGUF TQ2_0, TQ1_0, F16, F32 and HF packed = quantize-from-source`, () => {
       const src = f16Scales(syntheticSource(cfg({ quant: 'b158', ffn }), 5));
       const want = logits(PackedModel.load(be, src, { head: 'f32' }));
       const dir = tmp();
-      for (const type of ['tq2_0', 'tq1_0'] as const) {
+      // f16 / f32 linears hold β·q as floats: read back as q and β (not re-quantized with absmean, which gives ≈ 0.67β)
+      for (const type of ['tq2_0', 'tq1_0', 'f16', 'f32'] as const) {
         const p = join(dir, `${type}.gguf`);
         writeGguf(p, src, { type, embedType: 'f32' });
         const g = loadGguf(p);
@@ -105,7 +106,7 @@ describe('load paths: bit-identical logits', () => {
 
 describe('model file: memory image', () => {
   test('arrays are read straight into WASM memory (no copy of the file through the JS heap)', async () => {
-    const src = syntheticSource(cfg({ quant: 'b158', ffn: 'swiglu', dim: 512, ffnDim: 1024, nLayers: 4, vocabSize: 4096 }), 1);
+    const src = syntheticSource(cfg({ quant: 'b158', ffn: 'swiglu', dim: 1024, ffnDim: 2048, nHeads: 8, nKvHeads: 4, nLayers: 8, vocabSize: 16384 }), 1); // a ~35 MB file
     const dir = tmp();
     const path = join(dir, 'm.safetensors');
     saveModelFile(path, src, undefined, { head: 'q7' });
@@ -133,7 +134,7 @@ describe('model file: memory image', () => {
       assert.ok(be.arena.inMemory, 'the wasm backend allocates in WASM memory');
       assert.equal(copied, 0, 'no array was read into a JS buffer');
       const file = readFileSync(path).length;
-      assert.ok(heapGrowth < file / 8, `JS heap grew by ${heapGrowth} bytes while loading a ${file}-byte file`);
+      assert.ok(heapGrowth < file / 10, `JS heap grew by ${heapGrowth} bytes while loading a ${file}-byte file`);
       assert.ok(pm.weightBytes > file / 2);
       assert.ok(intoWasm >= o.image!.image.bytes * 0.99, `${intoWasm} of ${o.image!.image.bytes} bytes read into WASM memory`);
       // same logits as packing the source

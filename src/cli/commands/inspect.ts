@@ -12,7 +12,10 @@ import { ST_ITEMSIZE } from '../../io/safetensors.js';
 import { openSafetensors } from '../../io/safetensors_stream.js';
 import { configFromGguf } from '../../interop/gguf_model.js';
 import { loadHF } from '../../interop/hf.js';
-import { paramCount, type ModelConfig } from '../../model/config.js';
+import { paramCount, validateConfig, type ModelConfig } from '../../model/config.js';
+import { modelLayout, paddedBytes, type LayoutOptions } from '../../infer/layout.js';
+import { layoutOptions } from '../../infer/packed_model.js';
+import { MODEL_FILE_FORMAT, modelFileVersion, modelImageFrom } from '../../infer/model_file.js';
 import type { Command } from '../args.js';
 
 interface Row {
@@ -43,18 +46,34 @@ export function kvCacheBytes(c: ModelConfig, bytesPerValue: number, T = c.maxSeq
   return 2 * c.nLayers * T * c.nKvHeads * (c.dim / c.nHeads) * bytesPerValue;
 }
 
-function summary(rows: Row[], fileBytes: number, config: ModelConfig | undefined, arch: string, extra: string[]): string[] {
-  const params = rows.reduce((s, r) => s + r.params, 0);
+/** Bytes the engine holds for `config` by kind (src/infer/layout.ts), under the layout options a load would pick. */
+function residentLines(config: ModelConfig, options?: LayoutOptions): string[] {
+  let layout;
+  try {
+    layout = modelLayout(validateConfig({ ...config }), options ?? layoutOptions(config));
+  } catch {
+    return [];
+  }
+  const by: Record<string, number> = {};
+  for (const a of layout.arrays) by[a.kind] = (by[a.kind] ?? 0) + paddedBytes(a);
+  const o = layout.options;
+  const total = Object.values(by).reduce((a, b) => a + b, 0);
+  return [`resident       ${fmtBytes(total)} in the engine (${o.format}${o.format === 'i2' && o.interleave ? 'r4' : ''}, head ${o.head}): linear weights ${fmtBytes(by.linear ?? 0)} · scales ${fmtBytes(by.scale ?? 0)} · norms ${fmtBytes(by.norm ?? 0)} · embedding/head ${fmtBytes(by.table ?? 0)}`];
+}
+
+function summary(rows: Row[], fileBytes: number, config: ModelConfig | undefined, arch: string, extra: string[], image?: LayoutOptions): string[] {
+  const params = image && config ? paramCount(config).total : rows.reduce((s, r) => s + r.params, 0);
   const mem = rows.reduce((s, r) => s + r.bytes, 0);
   const nameW = Math.max(4, ...rows.map((r) => r.name.length));
   const shapeW = Math.max(5, ...rows.map((r) => JSON.stringify(r.shape).length));
   const lines = [
     `architecture   ${arch}`,
     ...extra,
-    `parameters     ${fmtCount(params)} (${params})${config ? ` · config expects ${fmtCount(paramCount(config).total)}` : ''}`,
+    `parameters     ${fmtCount(params)} (${params})${config && !image ? ` · config expects ${fmtCount(paramCount(config).total)}` : ''}`,
     `tensors        ${rows.length}`,
-    `file size      ${fmtBytes(fileBytes)}`,
-    `in memory      ${fmtBytes(mem)} (tensors as stored, ${((8 * mem) / Math.max(params, 1)).toFixed(3)} bits/param on average)`,
+    `file size      ${fmtBytes(fileBytes)} on disk`,
+    `as stored      ${fmtBytes(mem)} (${((8 * mem) / Math.max(params, 1)).toFixed(3)} bits/param on average)`,
+    ...(config ? residentLines(config, image) : []),
   ];
   if (config) {
     lines.push(
@@ -117,6 +136,18 @@ export function inspectLines(path: string): string[] {
     const numel = e.shape.reduce((a, b) => a * b, 1);
     return { name: e.name, shape: e.shape, type: e.dtype, params: numel, bytes: numel * ST_ITEMSIZE[e.dtype] };
   });
+  if (r.metadata.format === MODEL_FILE_FORMAT && modelFileVersion(r.metadata, path) === 2) {
+    // the engine's memory image: rows are the engine's arrays; parameters come from the config
+    const img = modelImageFrom(r.entries, r.metadata, path);
+    const o = img.layout.options;
+    const tok = img.tokenizerJson !== undefined ? ' · with tokenizer' : ' · no tokenizer';
+    const weights = new Map<string, number>();
+    for (const L of img.layout.layers) for (const l of [L.qkv, L.o, L.gateUp, L.down]) weights.set(`${l.id}.w`, l.N * l.K);
+    const c = img.config;
+    const logical = (name: string, length: number) => weights.get(name) ?? (/\.(q7|q4g|f32)$/.test(name) ? c.vocabSize * c.dim : length);
+    const imageRows = img.layout.arrays.map((a) => ({ name: a.name, shape: [a.length], type: `${a.dtype}/${a.kind}`, params: logical(a.name, a.length), bytes: paddedBytes(a) }));
+    return summary(imageRows, statSync(path).size, img.config, `${MODEL_FILE_FORMAT} v2 (the engine's memory image)`, [`layout         ${o.format}${o.format === 'i2' && o.interleave ? ' interleaved by 4 (i2r4)' : ''} · head ${o.head}${tok}`], o);
+  }
   let config: ModelConfig | undefined;
   try {
     if (r.metadata.config) config = JSON.parse(r.metadata.config) as ModelConfig;
