@@ -23,7 +23,7 @@ export async function benchHeadPpl(rep: Reporter, opts: { quick: boolean; model?
     const m = await loadModel(opts.model ?? BUNDLED_MODEL, { backend: 'wasm', threads: 1, head, requireTokenizer: true });
     const tok = m.tokenizer!;
     const W = m.model.config.maxSeqLen;
-    const s = m.session({ ctx: W + 1 });
+    const s = m.session({ ctx: W });
     let nll = 0, tokens = 0, bytes = 0;
     for (const d of docs) {
       if (tokens >= maxTokens) break;
