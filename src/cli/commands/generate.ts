@@ -15,7 +15,7 @@ import { loadModel, openModel, saveModelFile } from '../../infer/load.js';
 import type { HeadType, PackedModel } from '../../infer/packed_model.js';
 import { InferenceSession, sessionBytes } from '../../infer/session.js';
 import type { Tokenizer } from '../../tokenizer/types.js';
-import { choiceFlag, intFlag, numFlag, UsageError, type Command } from '../args.js';
+import { checkOutputFile, choiceFlag, intFlag, numFlag, UsageError, type Command } from '../args.js';
 
 /** The model shipped with the package. */
 export const BUNDLED_MODEL = fileURLToPath(new URL('../../../../models/sotu-tiny-b158.safetensors', import.meta.url));
@@ -106,6 +106,7 @@ async function streamOut(it: AsyncGenerator<{ text: string }, GenerateResult>): 
 export const generateCommand: Command = {
   summary: 'generate text from a prompt with the packed engine (default MODEL: the bundled SOTU model)',
   usage: 'bitnet generate [MODEL] --prompt TEXT',
+  maxPositionals: 1,
   options: { prompt: { type: 'string', short: 'p', default: '' }, ...MODEL_OPTIONS },
   async run(v, positionals) {
     const L = await load(v, positionals);
@@ -125,6 +126,7 @@ export const generateCommand: Command = {
 export const chatCommand: Command = {
   summary: 'interactive chat (reads lines from stdin; /reset clears the history, /exit quits)',
   usage: 'bitnet chat [MODEL] [--system TEXT] [--template bitnet|plain]',
+  maxPositionals: 1,
   options: { system: { type: 'string' }, template: { type: 'string' }, ...MODEL_OPTIONS },
   async run(v, positionals) {
     const L = await load(v, positionals);
@@ -175,10 +177,12 @@ export const chatCommand: Command = {
 export const packCommand: Command = {
   summary: 'write a bitnet-ts model file (packed weights + config + tokenizer) from a run directory or checkpoint',
   usage: 'bitnet pack IN OUT',
+  maxPositionals: 2,
   options: {},
   async run(_v, positionals) {
     if (positionals.length !== 2) throw new UsageError('expected IN (run directory, checkpoint or model file) and OUT');
     const [inp, out] = positionals as [string, string];
+    checkOutputFile(out, 'OUT');
     const opened = openModel(inp);
     try {
       saveModelFile(out, opened.source, opened.tokenizer);
