@@ -12,6 +12,7 @@
  * numel × itemsize = end − begin, offsets inside the buffer, no overlaps.
  */
 import { FormatError } from '../errors.js';
+import { checkJsonDepth } from './json.js';
 
 export { FormatError };
 
@@ -48,6 +49,7 @@ export function parseHeader(head: Uint8Array, fileSize: number): { entries: Arra
     throw new FormatError(`safetensors: header (file bytes 8..${8 + n}) is not valid UTF-8 JSON (${(e as Error).message})`);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new FormatError('safetensors: header must be a JSON object');
+  checkJsonDepth(json, 'safetensors: header', 8);
   const dataStart = 8 + n;
   const dataLen = fileSize - dataStart;
   let metadata: Record<string, string> = {};
@@ -60,11 +62,11 @@ export function parseHeader(head: Uint8Array, fileSize: number): { entries: Arra
     }
     const e = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof e !== 'object' || e === null) throw new FormatError(`safetensors: entry '${name}' is not an object`);
-    if (typeof e.dtype !== 'string' || !(e.dtype in ST_ITEMSIZE)) throw new FormatError(`safetensors: tensor '${name}' has unknown dtype ${JSON.stringify(e.dtype)}`);
-    if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new FormatError(`safetensors: tensor '${name}' has an invalid shape ${JSON.stringify(e.shape)}`);
+    if (typeof e.dtype !== 'string' || !Object.hasOwn(ST_ITEMSIZE, e.dtype)) throw new FormatError(`safetensors: tensor '${name}' has unknown dtype ${JSON.stringify(e.dtype)?.slice(0, 100)}`);
+    if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new FormatError(`safetensors: tensor '${name}' has an invalid shape ${JSON.stringify(e.shape)?.slice(0, 200)}`);
     const off = e.data_offsets;
     if (!Array.isArray(off) || off.length !== 2 || !off.every((o) => Number.isSafeInteger(o) && o >= 0) || off[0] > off[1]) {
-      throw new FormatError(`safetensors: tensor '${name}' has invalid data_offsets ${JSON.stringify(off)}`);
+      throw new FormatError(`safetensors: tensor '${name}' has invalid data_offsets ${JSON.stringify(off)?.slice(0, 200)}`);
     }
     const [begin, end] = off as [number, number];
     const dtype = e.dtype as StDType;

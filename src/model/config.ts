@@ -145,12 +145,14 @@ export function validateConfig(c: ModelConfig): ModelConfig {
     const max = CONFIG_LIMITS[k];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) throw new ArgumentError(`config.${k} must be an integer in 1..${max}, got ${show(v)}`);
   }
-  const finitePos = (k: 'ropeTheta' | 'normEps', max: number) => {
+  // RoPE angles are pos·θ^(−2i/HS): θ < 1 grows them without bound (θ = 1e-320 → Inf → NaN logits).
+  // RMSNorm divides by √(mean x² + ε): a subnormal ε gives Inf on a zero row.
+  const finiteIn = (k: 'ropeTheta' | 'normEps', lo: number, hi: number) => {
     const v: unknown = c[k];
-    if (typeof v !== 'number' || !Number.isFinite(v) || !(v > 0) || v >= max) throw new ArgumentError(`config.${k} must be a finite number in (0, ${max}), got ${show(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v >= hi) throw new ArgumentError(`config.${k} must be a finite number in [${lo}, ${hi}), got ${show(v)}`);
   };
-  finitePos('ropeTheta', 1e12);
-  finitePos('normEps', 1);
+  finiteIn('ropeTheta', 1, 1e12);
+  finiteIn('normEps', 1e-12, 1);
   for (const k of ['subln', 'tieEmbeddings'] as const) {
     if (typeof c[k] !== 'boolean') throw new ArgumentError(`config.${k} must be true or false, got ${show(c[k])}`);
   }
