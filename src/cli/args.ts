@@ -30,7 +30,7 @@ export function intFlag(v: Record<string, unknown>, flag: string, min = 1, max =
   if (s === undefined) return undefined;
   const n = Number(s);
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw new UsageError(`--${flag} must be an integer ${max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `in ${min}..${max}`}, got '${String(s)}'`);
+    throw new UsageError(`--${flag} must be an integer ≥ ${min}${max === Number.MAX_SAFE_INTEGER ? '' : ` and ≤ ${max}`}, got '${String(s)}'`);
   }
   return n;
 }
@@ -81,7 +81,8 @@ export function checkCommandLine(cmd: Command, values: Record<string, unknown>, 
     const d = 'default' in o ? o.default : undefined;
     const s = values[k];
     if (o.type !== 'string' || typeof d !== 'string' || d.trim() === '' || !Number.isFinite(Number(d)) || typeof s !== 'string') continue;
-    if (s.trim() === '' || !Number.isFinite(Number(s))) throw new UsageError(`--${k} must be a number, got '${s}'`);
+    const int = Number.isInteger(Number(d));
+    if (s.trim() === '' || !(int ? Number.isInteger(Number(s)) : Number.isFinite(Number(s)))) throw new UsageError(`--${k} must be ${int ? 'an integer' : 'a number'}, got '${s}'`);
   }
 }
 

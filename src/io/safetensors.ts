@@ -8,8 +8,9 @@
  *                                    "__metadata__": { "<key>": "<string value>" } }   (padded with spaces)
  *   data                           tensors, offsets relative to the end of the header, little-endian, packed
  *
- * Every field is validated on read: header length bound, JSON shape, known dtype,
- * numel × itemsize = end − begin, offsets inside the buffer, no overlaps.
+ * Every field is validated on read: header length bound, JSON shape and nesting, known dtype,
+ * numel × itemsize = end − begin, offsets inside the buffer, no overlaps, and the tensors cover the
+ * data section exactly (no gaps, no trailing bytes), as the reference implementation requires.
  */
 import { FormatError } from '../errors.js';
 import { checkJsonDepth } from './json.js';
@@ -79,6 +80,14 @@ export function parseHeader(head: Uint8Array, fileSize: number): { entries: Arra
   for (let i = 1; i < sorted.length; i++) {
     if (sorted[i]!.begin < sorted[i - 1]!.end) throw new FormatError(`safetensors: tensors '${sorted[i - 1]!.name}' and '${sorted[i]!.name}' overlap (at file byte ${dataStart + sorted[i]!.begin})`);
   }
+  // As the reference implementation requires: the tensors cover the data section exactly, without gaps,
+  // so bytes inserted into (or cut from) the data are refused instead of every later tensor being read shifted.
+  let at = 0;
+  for (const e of sorted) {
+    if (e.begin !== at) throw new FormatError(`safetensors: tensor '${e.name}' starts at data byte ${e.begin}, expected ${at} (the tensors must cover the data section without gaps)`);
+    at = e.end;
+  }
+  if (at !== dataLen) throw new FormatError(`safetensors: the tensors cover ${at} bytes of the ${dataLen}-byte data section (file byte ${dataStart + at}): bytes inserted or a wrong header length?`);
   return { entries, metadata, dataStart };
 }
 

@@ -117,8 +117,8 @@ describe('command line', () => {
   };
   test('bad arguments fail at once with exit 2, before any work', () => {
     for (const [args, re] of [
-      [['train', '--steps', 'abc'], /--steps must be a number/],
-      [['train', '--threads', '999'], /--threads must be an integer in 1\.\.256/],
+      [['train', '--steps', 'abc'], /--steps must be an integer, got 'abc'/],
+      [['train', '--threads', '999'], /--threads must be an integer ≥ 1 and ≤ 256/],
       [['train', '--threads', '0'], /--threads/],
       [['train', 'stray'], /takes no positional arguments, got 'stray'/],
       [['train', '--init-from', join(tmp, 'nope.safetensors')], /--init-from .* does not exist/],
@@ -160,7 +160,8 @@ describe('command line', () => {
   test('checkCommandLine and systemErrorLine', () => {
     const cmd: Command = { summary: '', options: { n: { type: 'string', default: '3' }, threads: { type: 'string' } }, maxPositionals: 1, run: async () => {} };
     assert.doesNotThrow(() => checkCommandLine(cmd, { n: '5', threads: '4' }, ['x']));
-    assert.throws(() => checkCommandLine(cmd, { n: 'x' }, []), /--n must be a number/);
+    assert.throws(() => checkCommandLine(cmd, { n: 'x' }, []), /--n must be an integer/);
+    assert.throws(() => checkCommandLine(cmd, { n: '1.5' }, []), /--n must be an integer/);
     assert.throws(() => checkCommandLine(cmd, { threads: '257' }, []), /--threads/);
     assert.throws(() => checkCommandLine(cmd, {}, ['a', 'b']), /unexpected 'b'/);
     const e = Object.assign(new Error("ENOSPC: no space left on device, write"), { code: 'ENOSPC' });
