@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 /**
  * `bitnet <command> [options]` — a dispatch table. Each command has an options table,
- * a generated --help, and run(). Bad flags exit 2 with a message, library errors
- * (BitnetError) exit 1 with their message, never a stack trace.
+ * a generated --help, and run(). The command line is checked before any work (flags, their
+ * numbers and ranges, --threads, stray positionals, the command's own validate()). Bad flags exit 2
+ * with a message; library errors (BitnetError) and system errors (ENOSPC, EADDRINUSE, EACCES,
+ * ENOENT, ENOTFOUND, …) exit 1 with one line; anything else exits 70 with one line (the stack
+ * trace only with BITNET_DEBUG=1). Never a raw stack trace.
  */
 import { parseArgs } from 'node:util';
 import { BitnetError } from '../errors.js';
-import { UsageError, type Command } from './args.js';
+import { checkCommandLine, systemErrorLine, UsageError, type Command } from './args.js';
 import { convertCommand } from './commands/convert.js';
 import { demoCommand } from './commands/demo.js';
 import { chatCommand, generateCommand, packCommand } from './commands/generate.js';
@@ -68,19 +71,34 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
+    checkCommandLine(cmd, parsed.values, parsed.positionals);
+    cmd.validate?.(parsed.values, parsed.positionals);
     await cmd.run(parsed.values, parsed.positionals);
     return 0;
   } catch (e) {
-    if (e instanceof UsageError) {
-      console.error(`bitnet ${name}: ${e.message}`);
-      return 2;
-    }
-    if (e instanceof BitnetError) {
-      console.error(`bitnet ${name}: ${e.name}: ${e.message}`);
-      return 1;
-    }
-    throw e;
+    return report(name, e);
   }
+}
+
+/** One line on stderr for an error that ended a command; the exit code. */
+function report(name: string, e: unknown): number {
+  if (e instanceof UsageError) {
+    console.error(`bitnet ${name}: ${e.message}`);
+    return 2;
+  }
+  if (e instanceof BitnetError) {
+    console.error(`bitnet ${name}: ${e.name}: ${e.message}`);
+    return 1;
+  }
+  const sys = systemErrorLine(e);
+  if (sys !== undefined) {
+    console.error(`bitnet ${name}: ${sys}`);
+    return 1;
+  }
+  const debug = process.env.BITNET_DEBUG !== undefined && process.env.BITNET_DEBUG !== '' && process.env.BITNET_DEBUG !== '0';
+  const msg = e instanceof Error ? `${e.name}: ${e.message.split('\n')[0]}` : String(e);
+  console.error(debug && e instanceof Error ? `bitnet ${name}: internal error: ${e.stack}` : `bitnet ${name}: internal error: ${msg} (BITNET_DEBUG=1 shows the stack trace)`);
+  return 70;
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -25,6 +25,7 @@ import { ArgumentError, FormatError } from '../errors.js';
 import type { QuantizedTensor, WeightSource } from '../infer/source.js';
 import { openFileSource } from '../io/byte_source.js';
 import { atomicWriteFile } from '../io/files.js';
+import { jsonType, parseJsonObject } from '../io/json.js';
 import { floatToBf16 } from '../io/gguf_quant.js';
 import { bytesOf, ST_ITEMSIZE, toFloat32, type StDType, type StTensor } from '../io/safetensors.js';
 import { hfToI2R4 } from '../quant/repack.js';
@@ -32,6 +33,7 @@ import { openSafetensors, writeSafetensorsStream, type StEntry, type StSpec } fr
 import { quantizeTernaryAbsmean } from '../kernels/ref/quant.js';
 import { validateConfig, type FfnKind, type ModelConfig } from '../model/config.js';
 import { paramTable } from '../model/transformer.js';
+import { checkTokenizerConfig } from '../tokenizer/hf.js';
 import { tokenizerJsonText, loadTokenizer } from '../tokenizer/io.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { betaFromWeightScale, packHfTernary, unpackHfTernary, weightScaleFromBeta, type HfLinearClass } from './hf_pack.js';
@@ -67,15 +69,37 @@ const isLinear = (name: string): boolean => /_proj$/.test(name);
 
 function num(cfg: Json, key: string, def?: number): number {
   const v = cfg[key] ?? def;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new FormatError(`config.json: '${key}' must be a number, got ${JSON.stringify(cfg[key])}`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new FormatError(`config.json: '${key}' must be a finite number, got ${show(cfg[key])}`);
   return v;
+}
+
+/** An integer key (the range is validateConfig's; the error names the config.json key). */
+function int(cfg: Json, key: string, def?: number): number {
+  const v = num(cfg, key, def);
+  if (!Number.isSafeInteger(v)) throw new FormatError(`config.json: '${key}' must be an integer, got ${v}`);
+  return v;
+}
+
+/** An optional boolean key. */
+function bool(cfg: Json, key: string): boolean | undefined {
+  const v = cfg[key];
+  if (v != null && typeof v !== 'boolean') throw new FormatError(`config.json: '${key}' must be true or false, got ${show(v)}`);
+  return v ?? undefined;
+}
+
+/** A short description of a JSON value for messages (never the whole of a large value). */
+function show(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (typeof v === 'object' && v !== null) return jsonType(v);
+  const s = JSON.stringify(v);
+  return s.length > 60 ? `${s.slice(0, 60)}…` : s;
 }
 
 function ffnOf(act: unknown): FfnKind {
   if (act === 'relu2') return 'relu2glu';
   if (act === 'silu' || act === 'swish') return 'swiglu';
   if (act === 'linear') return 'bilinear';
-  throw new FormatError(`config.json: hidden_act ${JSON.stringify(act)} is not supported (relu2, silu, linear)`);
+  throw new FormatError(`config.json: hidden_act ${show(act)} is not supported (relu2, silu, linear)`);
 }
 
 export interface HfLayout {
@@ -90,7 +114,10 @@ export interface HfLayout {
  */
 export function configFromHF(cfg: Json, has: (hfName: string) => boolean): HfLayout {
   const modelType = cfg.model_type;
-  const archs = Array.isArray(cfg.architectures) ? cfg.architectures.map(String) : [];
+  if (cfg.architectures != null && !(Array.isArray(cfg.architectures) && cfg.architectures.every((a) => typeof a === 'string'))) {
+    throw new FormatError(`config.json: 'architectures' must be a list of strings, got ${show(cfg.architectures)}`);
+  }
+  const archs = (cfg.architectures ?? []) as string[];
   const bitnetArch = archs.some((a) => /^bitnet/i.test(a));
   let quant: ModelConfig['quant'];
   let subln: boolean;
@@ -101,32 +128,33 @@ export function configFromHF(cfg: Json, has: (hfName: string) => boolean): HfLay
     quant = bitnetArch ? 'b158' : 'fp';
     subln = has('model.layers.0.self_attn.inner_attn_ln.weight') || has('model.layers.0.self_attn.attn_sub_norm.weight');
   } else {
-    throw new FormatError(`config.json: model_type ${JSON.stringify(modelType)} (architectures ${JSON.stringify(archs)}) is not supported (bitnet, llama)`);
+    throw new FormatError(`config.json: model_type ${show(modelType)} (architectures ${show(archs.join(', '))}) is not supported (bitnet, llama)`);
   }
-  const dim = num(cfg, 'hidden_size');
-  const nHeads = num(cfg, 'num_attention_heads');
-  if (cfg.head_dim != null && cfg.head_dim !== dim / nHeads) throw new FormatError(`config.json: head_dim ${String(cfg.head_dim)} ≠ hidden_size / num_attention_heads (${dim / nHeads}) is not supported`);
-  if (cfg.attention_bias === true || cfg.mlp_bias === true) throw new FormatError('config.json: attention_bias / mlp_bias are not supported (this model has no biases)');
+  const dim = int(cfg, 'hidden_size');
+  const nHeads = int(cfg, 'num_attention_heads');
+  if (cfg.head_dim != null && cfg.head_dim !== dim / nHeads) throw new FormatError(`config.json: head_dim ${show(cfg.head_dim)} ≠ hidden_size / num_attention_heads (${dim / nHeads}) is not supported`);
+  if (bool(cfg, 'attention_bias') === true || bool(cfg, 'mlp_bias') === true) throw new FormatError('config.json: attention_bias / mlp_bias are not supported (this model has no biases)');
   const rs = cfg.rope_scaling;
+  if (rs != null && !isObj(rs)) throw new FormatError(`config.json: 'rope_scaling' must be an object or null, got ${show(rs)}`);
   if (isObj(rs)) {
     const type = rs.rope_type ?? rs.type;
-    if (!(type === 'default' || (type === 'linear' && (rs.factor ?? 1) === 1))) throw new FormatError(`config.json: rope_scaling ${JSON.stringify(rs)} is not supported (plain RoPE only)`);
+    if (!(type === 'default' || (type === 'linear' && (rs.factor ?? 1) === 1))) throw new FormatError(`config.json: rope_scaling ${show(JSON.stringify(rs))} is not supported (plain RoPE only)`);
   }
   const qc = isObj(cfg.quantization_config) ? cfg.quantization_config : {};
-  if (cfg.quantization_config != null && qc.quant_method !== 'bitnet') throw new FormatError(`config.json: quantization_config.quant_method ${JSON.stringify(qc.quant_method)} is not supported (bitnet)`);
+  if (cfg.quantization_config != null && qc.quant_method !== 'bitnet') throw new FormatError(`config.json: quantization_config.quant_method ${show(qc.quant_method)} is not supported (bitnet)`);
   const lc = qc.linear_class ?? 'bitlinear';
-  if (lc !== 'bitlinear' && lc !== 'autobitlinear') throw new FormatError(`config.json: quantization_config.linear_class ${JSON.stringify(lc)} is not supported`);
-  const tie = cfg.tie_word_embeddings === true || !has('lm_head.weight');
+  if (lc !== 'bitlinear' && lc !== 'autobitlinear') throw new FormatError(`config.json: quantization_config.linear_class ${show(lc)} is not supported`);
+  const tie = bool(cfg, 'tie_word_embeddings') === true || !has('lm_head.weight');
   let config: ModelConfig;
   try {
     config = validateConfig({
-      vocabSize: num(cfg, 'vocab_size'),
+      vocabSize: int(cfg, 'vocab_size'),
       dim,
-      nLayers: num(cfg, 'num_hidden_layers'),
+      nLayers: int(cfg, 'num_hidden_layers'),
       nHeads,
-      nKvHeads: num(cfg, 'num_key_value_heads', nHeads),
-      ffnDim: num(cfg, 'intermediate_size'),
-      maxSeqLen: num(cfg, 'max_position_embeddings', 2048),
+      nKvHeads: int(cfg, 'num_key_value_heads', nHeads),
+      ffnDim: int(cfg, 'intermediate_size'),
+      maxSeqLen: int(cfg, 'max_position_embeddings', 2048),
       ropeTheta: num(cfg, 'rope_theta', modelType === 'bitnet' ? 500000 : 10000),
       normEps: num(cfg, 'rms_norm_eps', 1e-5),
       ffn: ffnOf(cfg.hidden_act ?? 'silu'),
@@ -149,14 +177,7 @@ interface ShardTensor extends StEntry {
 }
 
 function readJson(path: string): Json {
-  let v: unknown;
-  try {
-    v = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new FormatError(`${path}: not valid JSON (${(e as Error).message})`);
-  }
-  if (!isObj(v)) throw new FormatError(`${path}: not a JSON object`);
-  return v;
+  return parseJsonObject(readFileSync(path, 'utf8'), path);
 }
 
 /** Index every tensor of the directory's safetensors files (headers only). */
@@ -166,7 +187,9 @@ function indexShards(dir: string): Map<string, ShardTensor> {
   if (existsSync(idxPath)) {
     const idx = readJson(idxPath);
     if (!isObj(idx.weight_map)) throw new FormatError(`${idxPath}: missing weight_map`);
-    files = [...new Set(Object.values(idx.weight_map).map(String))];
+    const names = Object.values(idx.weight_map);
+    if (!names.every((f) => typeof f === 'string')) throw new FormatError(`${idxPath}: weight_map values must be shard file names (strings)`);
+    files = [...new Set(names as string[])];
     for (const f of files) if (f.includes('/') || f.includes('\\') || f.startsWith('.')) throw new FormatError(`${idxPath}: shard name '${f}' must be a plain file name`);
   } else {
     files = readdirSync(dir).filter((f) => f.endsWith('.safetensors')).sort();
@@ -290,7 +313,7 @@ export function loadHF(dir: string): HfModel {
   if (existsSync(join(dir, 'tokenizer.json'))) model.tokenizer = loadTokenizer(dir);
   const tcPath = join(dir, 'tokenizer_config.json');
   if (existsSync(tcPath)) {
-    const tpl = chatTemplateOf(readJson(tcPath));
+    const tpl = chatTemplateOf(checkTokenizerConfig(readJson(tcPath), tcPath));
     if (tpl !== undefined) model.chatTemplate = tpl;
   }
   return model;

@@ -34,6 +34,8 @@ export const MAX_KV = 1 << 20;
 /** ggml GGML_MAX_NAME (64) includes the terminating NUL. */
 export const MAX_TENSOR_NAME = 63;
 export const MAX_DIMS = 4;
+/** general.alignment: a power of two, a multiple of 8 (GGUF spec), at most this. */
+export const MAX_ALIGNMENT = 1 << 16;
 
 /** Random access to the bytes of a file or buffer. */
 export interface ByteSource {
@@ -234,8 +236,11 @@ export function parseGguf(src: ByteSource): GgufFile {
   let alignment = GGUF_DEFAULT_ALIGNMENT;
   const al = metadata.get('general.alignment');
   if (al !== undefined) {
-    if (al.type !== 'u32' || al.value === 0 || (al.value & (al.value - 1)) !== 0) c.fail(`general.alignment must be a u32 power of two, got ${al.type} ${String(al.value)}`);
-    alignment = al.value as number;
+    const v = al.value;
+    if (al.type !== 'u32' || typeof v !== 'number' || v < 8 || v > MAX_ALIGNMENT || (v & (v - 1)) !== 0) {
+      c.fail(`general.alignment must be a u32 power of two in 8..${MAX_ALIGNMENT}, got ${al.type} ${String(al.value)}`);
+    }
+    alignment = v;
   }
   const tensors: GgufTensorInfo[] = [];
   const names = new Set<string>();
@@ -266,16 +271,29 @@ export function parseGguf(src: ByteSource): GgufFile {
     if (offset % alignment !== 0) c.fail(`tensor '${name}': offset ${offset} is not a multiple of the alignment ${alignment}`, offAt);
     tensors.push({ name, dims, shape: [...dims].reverse(), type, numel, offset, fileOffset: 0, nbytes });
   }
-  const dataOffset = alignUp(c.pos, alignment);
+  const headerEnd = c.pos;
+  const dataOffset = alignUp(headerEnd, alignment);
   if (nTensors > 0 && dataOffset > src.size) c.fail(`data section starts at ${dataOffset}, past the end of the ${src.size}-byte file`);
   const dataLen = src.size - dataOffset;
+  let end = 0;
   for (const t of tensors) {
     if (t.offset + t.nbytes > dataLen) c.fail(`tensor '${t.name}' (${t.type.name} ${JSON.stringify(t.dims)}, ${t.nbytes} bytes at data offset ${t.offset}) runs past the end of the file: truncated?`, dataOffset + t.offset);
     t.fileOffset = dataOffset + t.offset;
+    end = Math.max(end, t.offset + t.nbytes);
   }
   const sorted = [...tensors].sort((a, b) => a.offset - b.offset);
   for (let i = 1; i < sorted.length; i++) {
     if (sorted[i]!.offset < sorted[i - 1]!.offset + sorted[i - 1]!.nbytes) c.fail(`tensors '${sorted[i - 1]!.name}' and '${sorted[i]!.name}' overlap`, sorted[i]!.fileOffset);
+  }
+  if (nTensors > 0) {
+    // The data section must start where the declared alignment puts it. A file written with another
+    // alignment (or without the padding) would otherwise load with every tensor shifted: the padding
+    // before the data must be zeros (the spec's 0x00 padding), and at most one alignment's padding
+    // may follow the last tensor (more means the data starts later than the alignment says).
+    const pad = src.read(headerEnd, dataOffset - headerEnd);
+    const nz = pad.findIndex((b) => b !== 0);
+    if (nz >= 0) c.fail(`the padding before the data section (bytes ${headerEnd}..${dataOffset}, general.alignment ${alignment}) is not zero: the data is not at the declared alignment`, headerEnd + nz);
+    if (dataLen - end >= alignment) c.fail(`${dataLen - end} bytes follow the last tensor (at most ${alignment - 1} of padding expected): the data section does not start at the offset general.alignment ${alignment} gives, or the tensor table is wrong`, dataOffset + end);
   }
   return { version, metadata, tensors, alignment, dataOffset, size: src.size, where: src.where };
 }

@@ -8,11 +8,13 @@
  *                                    "__metadata__": { "<key>": "<string value>" } }   (padded with spaces)
  *   data                           tensors, offsets relative to the end of the header, little-endian, packed
  *
- * Every field is validated on read: header length bound, JSON shape, known dtype,
- * numel × itemsize = end − begin, offsets inside the buffer, no overlaps.
+ * Every field is validated on read: header length bound, JSON shape and nesting, known dtype,
+ * numel × itemsize = end − begin, offsets inside the buffer, no overlaps, and the tensors cover the
+ * data section exactly (no gaps, no trailing bytes), as the reference implementation requires.
  */
 import { FormatError } from '../errors.js';
 import { halfToFloat } from '../tensor/half.js';
+import { checkJsonDepth } from './json.js';
 
 export { FormatError, halfToFloat };
 
@@ -49,6 +51,7 @@ export function parseHeader(head: Uint8Array, fileSize: number): { entries: Arra
     throw new FormatError(`safetensors: header (file bytes 8..${8 + n}) is not valid UTF-8 JSON (${(e as Error).message})`);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new FormatError('safetensors: header must be a JSON object');
+  checkJsonDepth(json, 'safetensors: header', 8);
   const dataStart = 8 + n;
   const dataLen = fileSize - dataStart;
   let metadata: Record<string, string> = {};
@@ -61,11 +64,11 @@ export function parseHeader(head: Uint8Array, fileSize: number): { entries: Arra
     }
     const e = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof e !== 'object' || e === null) throw new FormatError(`safetensors: entry '${name}' is not an object`);
-    if (typeof e.dtype !== 'string' || !(e.dtype in ST_ITEMSIZE)) throw new FormatError(`safetensors: tensor '${name}' has unknown dtype ${JSON.stringify(e.dtype)}`);
-    if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new FormatError(`safetensors: tensor '${name}' has an invalid shape ${JSON.stringify(e.shape)}`);
+    if (typeof e.dtype !== 'string' || !Object.hasOwn(ST_ITEMSIZE, e.dtype)) throw new FormatError(`safetensors: tensor '${name}' has unknown dtype ${JSON.stringify(e.dtype)?.slice(0, 100)}`);
+    if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new FormatError(`safetensors: tensor '${name}' has an invalid shape ${JSON.stringify(e.shape)?.slice(0, 200)}`);
     const off = e.data_offsets;
     if (!Array.isArray(off) || off.length !== 2 || !off.every((o) => Number.isSafeInteger(o) && o >= 0) || off[0] > off[1]) {
-      throw new FormatError(`safetensors: tensor '${name}' has invalid data_offsets ${JSON.stringify(off)}`);
+      throw new FormatError(`safetensors: tensor '${name}' has invalid data_offsets ${JSON.stringify(off)?.slice(0, 200)}`);
     }
     const [begin, end] = off as [number, number];
     const dtype = e.dtype as StDType;
@@ -78,6 +81,14 @@ export function parseHeader(head: Uint8Array, fileSize: number): { entries: Arra
   for (let i = 1; i < sorted.length; i++) {
     if (sorted[i]!.begin < sorted[i - 1]!.end) throw new FormatError(`safetensors: tensors '${sorted[i - 1]!.name}' and '${sorted[i]!.name}' overlap (at file byte ${dataStart + sorted[i]!.begin})`);
   }
+  // As the reference implementation requires: the tensors cover the data section exactly, without gaps,
+  // so bytes inserted into (or cut from) the data are refused instead of every later tensor being read shifted.
+  let at = 0;
+  for (const e of sorted) {
+    if (e.begin !== at) throw new FormatError(`safetensors: tensor '${e.name}' starts at data byte ${e.begin}, expected ${at} (the tensors must cover the data section without gaps)`);
+    at = e.end;
+  }
+  if (at !== dataLen) throw new FormatError(`safetensors: the tensors cover ${at} bytes of the ${dataLen}-byte data section (file byte ${dataStart + at}): bytes inserted or a wrong header length?`);
   return { entries, metadata, dataStart };
 }
 

@@ -113,27 +113,63 @@ function isPow2(n: number): boolean {
   return n > 0 && (n & (n - 1)) === 0;
 }
 
-/** Check every field; the error names the field and the rule. */
+/**
+ * Bounds of the integer fields (inclusive). A config may come from an untrusted file (GGUF metadata,
+ * config.json, a model file's metadata), and loaders build per-layer tables from it before any tensor
+ * is checked, so every field is bounded here, before anything is allocated. The bounds are far above
+ * any published model (2B4T: V 128256, C 2560, L 30, F 6912, T 4096; Llama-3-405B: C 16384, L 126,
+ * F 53248) and far below what would exhaust memory through tables alone.
+ */
+export const CONFIG_LIMITS = {
+  vocabSize: 1 << 24,
+  dim: 1 << 16,
+  nLayers: 1024,
+  nHeads: 1 << 12,
+  nKvHeads: 1 << 12,
+  ffnDim: 1 << 18,
+  maxSeqLen: 1 << 20,
+  groups: 1 << 12,
+} as const;
+/** One weight matrix (V × C embedding, C × F FFN) holds at most this many elements (a typed array's reach). */
+export const MAX_MATRIX_ELEMENTS = 2 ** 32;
+
+/**
+ * Check every field (type, range, and the relations between fields); the error (ArgumentError) names the
+ * field and the rule. `c` may be anything (parsed JSON): nothing is read from it before its type is checked.
+ */
 export function validateConfig(c: ModelConfig): ModelConfig {
-  const posInt = (k: keyof ModelConfig) => {
-    const v = c[k];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new ArgumentError(`config.${k} must be a positive integer, got ${String(v)}`);
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new ArgumentError(`config must be an object, got ${c === null ? 'null' : Array.isArray(c) ? 'an array' : typeof c}`);
+  const show = (v: unknown): string => (typeof v === 'string' ? `'${v.slice(0, 40)}'` : typeof v === 'object' && v !== null ? (Array.isArray(v) ? 'an array' : 'an object') : String(v));
+  for (const k of Object.keys(CONFIG_LIMITS) as Array<keyof typeof CONFIG_LIMITS>) {
+    const v: unknown = c[k];
+    const max = CONFIG_LIMITS[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) throw new ArgumentError(`config.${k} must be an integer in 1..${max}, got ${show(v)}`);
+  }
+  // RoPE angles are pos·θ^(−2i/HS): θ < 1 grows them without bound (θ = 1e-320 → Inf → NaN logits).
+  // RMSNorm divides by √(mean x² + ε): a subnormal ε gives Inf on a zero row.
+  const finiteIn = (k: 'ropeTheta' | 'normEps', lo: number, hi: number) => {
+    const v: unknown = c[k];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v >= hi) throw new ArgumentError(`config.${k} must be a finite number in [${lo}, ${hi}), got ${show(v)}`);
   };
-  for (const k of ['vocabSize', 'dim', 'nLayers', 'nHeads', 'nKvHeads', 'ffnDim', 'maxSeqLen', 'groups'] as const) posInt(k);
+  finiteIn('ropeTheta', 1, 1e12);
+  finiteIn('normEps', 1e-12, 1);
+  for (const k of ['subln', 'tieEmbeddings'] as const) {
+    if (typeof c[k] !== 'boolean') throw new ArgumentError(`config.${k} must be true or false, got ${show(c[k])}`);
+  }
+  if (typeof c.ffn !== 'string' || !FFN_KINDS.includes(c.ffn)) throw new ArgumentError(`config.ffn must be one of ${FFN_KINDS.join(', ')}, got ${show(c.ffn)}`);
+  if (typeof c.quant !== 'string' || !QUANT_MODES.includes(c.quant)) throw new ArgumentError(`config.quant must be one of ${QUANT_MODES.join(', ')}, got ${show(c.quant)}`);
+  if (c.v1ShiftedActs !== undefined && (typeof c.v1ShiftedActs !== 'string' || !V1_SHIFTED_ACTS.includes(c.v1ShiftedActs))) {
+    throw new ArgumentError(`config.v1ShiftedActs must be one of ${V1_SHIFTED_ACTS.join(', ')}, got ${show(c.v1ShiftedActs)}`);
+  }
   if (c.dim % c.nHeads !== 0) throw new ArgumentError(`config.dim (${c.dim}) must be divisible by config.nHeads (${c.nHeads})`);
   if ((c.dim / c.nHeads) % 2 !== 0) throw new ArgumentError(`config.dim / config.nHeads (head size ${c.dim / c.nHeads}) must be even for RoPE`);
   if (c.nHeads % c.nKvHeads !== 0) throw new ArgumentError(`config.nHeads (${c.nHeads}) must be divisible by config.nKvHeads (${c.nKvHeads})`);
-  if (!(c.ropeTheta > 0)) throw new ArgumentError(`config.ropeTheta must be > 0, got ${c.ropeTheta}`);
-  if (!(c.normEps > 0)) throw new ArgumentError(`config.normEps must be > 0, got ${c.normEps}`);
-  if (!FFN_KINDS.includes(c.ffn)) throw new ArgumentError(`config.ffn must be one of ${FFN_KINDS.join(', ')}, got '${String(c.ffn)}'`);
-  if (!QUANT_MODES.includes(c.quant)) throw new ArgumentError(`config.quant must be one of ${QUANT_MODES.join(', ')}, got '${String(c.quant)}'`);
+  if (c.vocabSize * c.dim > MAX_MATRIX_ELEMENTS) throw new ArgumentError(`config.vocabSize × config.dim (${c.vocabSize} × ${c.dim}) exceeds ${MAX_MATRIX_ELEMENTS} elements in one matrix`);
+  if (c.ffnDim * c.dim > MAX_MATRIX_ELEMENTS) throw new ArgumentError(`config.ffnDim × config.dim (${c.ffnDim} × ${c.dim}) exceeds ${MAX_MATRIX_ELEMENTS} elements in one matrix`);
   if (c.quant.startsWith('v2') && !(isPow2(c.dim) && isPow2(c.ffnDim))) {
     throw new ArgumentError(`config.quant '${c.quant}' needs power-of-two config.dim and config.ffnDim for the Hadamard transform, got ${c.dim} and ${c.ffnDim}`);
   }
   if (c.groups > 1 && c.quant !== 'bitnet') throw new ArgumentError(`config.groups > 1 is BitNet v1 group quantization; it needs config.quant 'bitnet', got '${c.quant}'`);
-  if (c.v1ShiftedActs !== undefined && !V1_SHIFTED_ACTS.includes(c.v1ShiftedActs)) {
-    throw new ArgumentError(`config.v1ShiftedActs must be one of ${V1_SHIFTED_ACTS.join(', ')}, got '${String(c.v1ShiftedActs)}'`);
-  }
   if (shiftedDownActs(c) && c.quant !== 'bitnet') {
     throw new ArgumentError(`config.v1ShiftedActs '${c.v1ShiftedActs}' is BitNet v1's zero-point activation quantizer; it needs config.quant 'bitnet', got '${c.quant}'`);
   }

@@ -278,7 +278,7 @@ export class BitnetServer {
       const k = String(res.statusCode);
       this.m.statuses[k] = (this.m.statuses[k] ?? 0) + 1;
     });
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = requestUrl(req);
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const method = req.method ?? 'GET';
     if (this.closing) throw new ApiError(503, 'server is shutting down', 'server_error', null, 'shutting_down', { Connection: 'close' });
@@ -298,7 +298,7 @@ export class BitnetServer {
       allow(method, ['GET']);
       const card = { id: this.modelId, object: 'model', created: Math.floor(this.started / 1000), owned_by: 'bitnet-ts' };
       if (!modelRoute) return json(res, 200, { object: 'list', data: [card] });
-      const id = decodeURIComponent(path.slice('/v1/models/'.length));
+      const id = decodePath(path.slice('/v1/models/'.length));
       if (id !== this.modelId) throw this.noModel(id);
       return json(res, 200, card);
     }
@@ -491,6 +491,24 @@ export class BitnetServer {
     send(res, err);
     // After a 413 (or any error before the body was read) the rest of the body is not read: drop the connection.
     if (err.headers.Connection === 'close') res.once('finish', () => res.req.destroy());
+  }
+}
+
+/** The request target as a URL; a malformed one (`GET http://[::1 HTTP/1.1`) is the client's error: 400. */
+function requestUrl(req: IncomingMessage): URL {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    throw invalid(`Malformed request URL: ${JSON.stringify((req.url ?? '').slice(0, 200))}`, null, 'invalid_url');
+  }
+}
+
+/** A percent-decoded path segment; bad %-encoding (`%E0%A4%A`) is the client's error: 400. */
+function decodePath(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw invalid(`Malformed percent-encoding in the request path: ${JSON.stringify(s.slice(0, 200))}`, null, 'invalid_url');
   }
 }
 

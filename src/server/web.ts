@@ -7,9 +7,11 @@
  * Every response carries COOP `same-origin` + COEP `require-corp`: the page is cross-origin isolated,
  * so SharedArrayBuffer exists and the kernels run on several threads. GET and HEAD only; paths are
  * decoded and checked segment by segment (no `..`, no dot-files, no back-slashes), then checked again
- * to lie under their folder; directories are not listed.
+ * to lie under their folder, and finally resolved through symlinks: only a file whose real path lies
+ * inside its folder's real path is served (a link pointing out of the folder is 404); directories are
+ * not listed.
  */
-import { createReadStream, existsSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, dirname, extname, join, resolve, sep } from 'node:path';
@@ -62,6 +64,15 @@ export function resolveUnder(dir: string, rel: string): string | undefined {
   return p === root || p.startsWith(root + sep) ? p : undefined;
 }
 
+/** `p` resolved through symlinks, or undefined when it does not exist. */
+function realpathOf(p: string): string | undefined {
+  try {
+    return realpathSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The directory of an installed package: up from the module Node resolves for it to its package.json. */
 function packageDir(name: string): string {
   for (let d = dirname(fileURLToPath(import.meta.resolve(name))); dirname(d) !== d; d = dirname(d)) {
@@ -95,7 +106,7 @@ export class WebServer {
         st = undefined;
       }
       if (st === undefined || !st.isFile()) throw new ArgumentError(`model file not found: ${opts.model}`);
-      this.extraModel = { name: basename(opts.model), file: resolve(opts.model) };
+      this.extraModel = { name: basename(opts.model), file: realpathOf(opts.model) ?? resolve(opts.model) };
       this.modelPath = `/models/${encodeURIComponent(this.extraModel.name)}`;
     } else {
       this.extraModel = undefined;
@@ -125,13 +136,17 @@ export class WebServer {
     });
   }
 
-  /** Map a URL path to a file, or undefined (404). */
+  /** Map a URL path to an existing file's real path inside its folder's real path, or undefined (404). */
   fileFor(urlPath: string): string | undefined {
     if (this.extraModel !== undefined && urlPath === `/models/${this.extraModel.name}`) return this.extraModel.file;
     for (const [prefix, dir] of this.mounts) {
       if (!urlPath.startsWith(prefix)) continue;
       const rel = urlPath.slice(prefix.length);
-      return resolveUnder(dir, rel === '' && prefix === '/web/' ? 'index.html' : rel);
+      const p = resolveUnder(dir, rel === '' && prefix === '/web/' ? 'index.html' : rel);
+      const real = p === undefined ? undefined : realpathOf(p);
+      const root = realpathOf(dir);
+      if (real === undefined || root === undefined) return undefined;
+      return real === root || real.startsWith(root + sep) ? real : undefined;
     }
     return undefined;
   }

@@ -15,6 +15,7 @@
  */
 import type * as HfLib from '@huggingface/tokenizers';
 import { ArgumentError, FormatError } from '../errors.js';
+import { checkJsonDepth, jsonType } from '../io/json.js';
 import { BpeTokenizer } from './bpe.js';
 import { BYTE_TO_CHAR, GPT2_PATTERN, LLAMA3_PATTERN } from './bytes.js';
 import type { Tokenizer } from './types.js';
@@ -125,16 +126,22 @@ export class HfTokenizer implements Tokenizer {
   constructor(json: Json, config: Json = {}) {
     this.json = json;
     if (hfLib === undefined) throw new ArgumentError('HfTokenizer: this tokenizer.json needs @huggingface/tokenizers, which could not be imported here (in a browser worker, pass it to setHfTokenizersLibrary)');
+    let n = 0;
+    let specials: string[];
+    // The library may fail anywhere on a malformed file (a TypeError from a missing field, a RangeError
+    // from a bad regex): building it and one encode/decode round trip run here, so such a file fails at
+    // load with a FormatError instead of at the first request.
     try {
       this.tk = new hfLib.Tokenizer(json, { ...config, clean_up_tokenization_spaces: false });
+      const vocab = this.tk.get_vocab(true);
+      for (const id of vocab.values()) n = Math.max(n, id + 1);
+      specials = [...this.tk.get_added_tokens_decoder().values()].map((t) => t.content);
+      this.tk.decode(this.tk.encode('Hi, 1 ü', { add_special_tokens: false }).ids, { clean_up_tokenization_spaces: false });
     } catch (e) {
-      throw new ArgumentError(`HfTokenizer: @huggingface/tokenizers rejected this tokenizer.json: ${(e as Error).message}`);
+      throw new FormatError(`HfTokenizer: @huggingface/tokenizers rejected this tokenizer.json: ${(e as Error)?.message ?? String(e)}`);
     }
-    const vocab = this.tk.get_vocab(true);
-    let n = 0;
-    for (const id of vocab.values()) n = Math.max(n, id + 1);
+    if (n > MAX_TOKEN_ID + 1) throw new FormatError(`HfTokenizer: vocabulary of ${n} ids exceeds the limit ${MAX_TOKEN_ID + 1}`);
     this.vocabSize = n;
-    const specials = [...this.tk.get_added_tokens_decoder().values()].map((t) => t.content);
     const { bos, eos } = pickBosEos(specials, config);
     this.bosId = bos === undefined ? -1 : this.tk.token_to_id(bos) ?? -1;
     this.eosId = eos === undefined ? -1 : this.tk.token_to_id(eos) ?? -1;
@@ -153,8 +160,71 @@ export class HfTokenizer implements Tokenizer {
   toJSON(): object { return this.json; }
 }
 
-/** Build the best tokenizer for a parsed tokenizer.json object (our encoder if exact, else the HF library). */
+/** Token ids above this are refused (the largest vocabularies in use have ~2^18 ids). */
+export const MAX_TOKEN_ID = (1 << 24) - 1;
+
+/**
+ * The ids of a tokenizer.json, checked before any tokenizer is built (both builders allocate tables as
+ * long as the largest id): every `model.vocab` id and `added_tokens[].id` is an integer in
+ * [0, min(MAX_TOKEN_ID, 2·entries + 256)], where entries counts the vocabulary and the added tokens —
+ * real files number their tokens densely, so one huge id is corruption, not a vocabulary.
+ */
+export function checkTokenizerIds(json: Json, where = 'tokenizer.json'): void {
+  const m = json.model;
+  if (m !== undefined && !isObj(m)) throw new FormatError(`${where}: 'model' must be an object, got ${jsonType(m)}`);
+  const vocab = m?.vocab;
+  const added = json.added_tokens;
+  if (added != null && !Array.isArray(added)) throw new FormatError(`${where}: 'added_tokens' must be an array, got ${jsonType(added)}`);
+  const nVocab = isObj(vocab) ? Object.keys(vocab).length : Array.isArray(vocab) ? vocab.length : 0;
+  const limit = Math.min(MAX_TOKEN_ID, 2 * (nVocab + (added?.length ?? 0)) + 256);
+  const check = (id: unknown, what: string) => {
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > limit) {
+      throw new FormatError(`${where}: ${what} must be an integer id in 0..${limit} (${nVocab} vocabulary entries, ${added?.length ?? 0} added tokens), got ${typeof id === 'number' ? id : jsonType(id)}`);
+    }
+  };
+  if (isObj(vocab)) for (const [t, id] of Object.entries(vocab)) check(id, `model.vocab[${JSON.stringify(t.slice(0, 40))}]`);
+  (added ?? []).forEach((a: unknown, i: number) => {
+    if (!isObj(a)) throw new FormatError(`${where}: added_tokens[${i}] must be an object, got ${jsonType(a)}`);
+    if (typeof a.content !== 'string') throw new FormatError(`${where}: added_tokens[${i}].content must be a string, got ${jsonType(a.content)}`);
+    check(a.id, `added_tokens[${i}].id`);
+  });
+}
+
+/** tokenizer_config.json fields the tokenizer (or @huggingface/tokenizers) reads, with their allowed types. */
+const CONFIG_TOKENS = ['bos_token', 'eos_token', 'unk_token', 'pad_token'];
+const CONFIG_BOOLS = ['remove_space', 'do_lowercase_and_remove_accent', 'clean_up_tokenization_spaces', 'add_bos_token', 'add_eos_token'];
+
+/** Check the types of the tokenizer_config.json fields that are read (FormatError naming the field). */
+export function checkTokenizerConfig(config: unknown, where = 'tokenizer_config.json'): Json {
+  if (!isObj(config)) throw new FormatError(`${where}: must be a JSON object, got ${jsonType(config)}`);
+  for (const k of CONFIG_TOKENS) {
+    const v = config[k];
+    if (v != null && typeof v !== 'string' && !(isObj(v) && typeof v.content === 'string')) throw new FormatError(`${where}: '${k}' must be a string or {"content": string}, got ${jsonType(v)}`);
+  }
+  for (const k of CONFIG_BOOLS) {
+    const v = config[k];
+    if (v != null && typeof v !== 'boolean') throw new FormatError(`${where}: '${k}' must be true or false, got ${jsonType(v)}`);
+  }
+  const ast = config.additional_special_tokens;
+  if (ast != null && !(Array.isArray(ast) && ast.every((x) => typeof x === 'string' || (isObj(x) && typeof x.content === 'string')))) {
+    throw new FormatError(`${where}: 'additional_special_tokens' must be an array of strings, got ${jsonType(ast)}`);
+  }
+  const ct = config.chat_template;
+  if (ct != null && typeof ct !== 'string' && !Array.isArray(ct)) throw new FormatError(`${where}: 'chat_template' must be a string or a list of {name, template}, got ${jsonType(ct)}`);
+  const ml = config.model_max_length;
+  if (ml != null && (typeof ml !== 'number' || !(ml > 0))) throw new FormatError(`${where}: 'model_max_length' must be a positive number, got ${jsonType(ml)}`);
+  return config;
+}
+
+/**
+ * Build the best tokenizer for a parsed tokenizer.json object (our encoder if exact, else the HF library).
+ * Untrusted input is checked first (object, nesting depth, ids, tokenizer_config field types): FormatError.
+ */
 export function tokenizerFromJSON(json: unknown, config: Record<string, unknown> = {}): Tokenizer {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new FormatError('tokenizer.json: not a JSON object');
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new FormatError(`tokenizer.json: not a JSON object (got ${jsonType(json)})`);
+  checkJsonDepth(json, 'tokenizer.json');
+  checkTokenizerIds(json as Json);
+  checkTokenizerConfig(config);
+  checkJsonDepth(config, 'tokenizer_config.json');
   return bpeFromJSON(json, config) ?? new HfTokenizer(json as Record<string, unknown>, config);
 }

@@ -11,7 +11,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ArgumentError, FormatError } from '../errors.js';
 import { atomicWriteFile } from '../io/files.js';
-import { tokenizerFromJSON } from './hf.js';
+import { parseJsonObject } from '../io/json.js';
+import { checkTokenizerConfig, tokenizerFromJSON } from './hf.js';
 import type { Tokenizer } from './types.js';
 
 export { atomicWriteFile, tokenizerFromJSON };
@@ -43,9 +44,10 @@ export function loadTokenizer(path: string): Tokenizer {
     throw new FormatError(`loadTokenizer: ${file} is not valid JSON (${(e as Error).message})`);
   }
   const cfgPath = join(dirname(file), 'tokenizer_config.json');
-  let config: Record<string, unknown> = {};
-  if (existsSync(cfgPath)) {
-    try { config = JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>; } catch { config = {}; }
+  const config = existsSync(cfgPath) ? checkTokenizerConfig(parseJsonObject(readFileSync(cfgPath, 'utf8'), cfgPath), cfgPath) : {};
+  try {
+    return tokenizerFromJSON(json, config);
+  } catch (e) {
+    throw e instanceof FormatError && !e.message.startsWith(file) ? new FormatError(`${file}: ${e.message}`) : e;
   }
-  return tokenizerFromJSON(json, config);
 }

@@ -9,7 +9,7 @@
 import { ArgumentError, FormatError } from '../errors.js';
 import type { TensorOut } from '../io/files.js';
 import type { Parsed, StTensor } from '../io/safetensors.js';
-import type { ModelConfig } from '../model/config.js';
+import { validateConfig, type ModelConfig } from '../model/config.js';
 import type { Transformer } from '../model/transformer.js';
 import type { AdamW } from './adamw.js';
 
@@ -45,17 +45,19 @@ export function parseCheckpoint(parsed: Parsed, where: string): LoadedCheckpoint
   const { tensors, metadata } = parsed;
   if (metadata.format !== CHECKPOINT_FORMAT) throw new FormatError(`${where}: not a ${CHECKPOINT_FORMAT} file (format=${metadata.format ?? 'missing'})`);
   if (Number(metadata.version) !== CHECKPOINT_VERSION) throw new FormatError(`${where}: checkpoint version ${metadata.version}, this build reads ${CHECKPOINT_VERSION}`);
+  let config: ModelConfig, extra: Record<string, unknown>;
   try {
-    return {
-      config: JSON.parse(metadata.config ?? '') as ModelConfig,
-      step: Number(metadata.step),
-      optimStep: Number(metadata.optimStep),
-      extra: JSON.parse(metadata.extra ?? '{}') as Record<string, unknown>,
-      tensors,
-    };
+    config = validateConfig(JSON.parse(metadata.config ?? '') as ModelConfig);
+    extra = JSON.parse(metadata.extra ?? '{}') as Record<string, unknown>;
   } catch (e) {
     throw new FormatError(`${where}: corrupt checkpoint metadata (${(e as Error).message})`);
   }
+  if (typeof extra !== 'object' || extra === null || Array.isArray(extra)) throw new FormatError(`${where}: corrupt checkpoint metadata (extra must be a JSON object)`);
+  const step = Number(metadata.step), optimStep = Number(metadata.optimStep);
+  for (const [k, v] of [['step', step], ['optimStep', optimStep]] as const) {
+    if (!Number.isSafeInteger(v) || v < 0) throw new FormatError(`${where}: corrupt checkpoint metadata (${k} must be a non-negative integer, got '${String(metadata[k]).slice(0, 40)}')`);
+  }
+  return { config, step, optimStep, extra, tensors };
 }
 
 /** Copy a checkpoint's tensors into a model (and optimizer); shapes must match exactly. */

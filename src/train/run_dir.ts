@@ -1,7 +1,9 @@
 /**
  * A run directory on disk (Node): config.json, metrics.jsonl and checkpoints
  * `ckpt-<step>.safetensors`, written atomically, the newest `keep` kept.
- * Implements the trainer's RunStore.
+ * Implements the trainer's RunStore. Opening a store (a run start or a resume) removes the temp files
+ * that writes killed mid-way left behind (`.ckpt-….safetensors.<pid>.<n>.tmp`, see atomicWriteFile)
+ * when the process that wrote them is gone.
  */
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,8 +30,45 @@ export function readCheckpoint(path: string): LoadedCheckpoint {
   return parseCheckpoint(loadSafetensors(path), path);
 }
 
+/** atomicWriteFile's temp names: `.<name>.<pid>.<counter>.tmp`. */
+const TEMP_RE = /^\.(.+)\.(\d+)\.(\d+)\.tmp$/;
+
+/** Whether process `pid` exists (EPERM: it exists but is not ours). */
+function alive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Remove temp files of killed atomic writes in `dir` (those whose writer process no longer runs; a live
+ * writer's file is left alone). Returns the paths removed.
+ */
+export function removeStaleTemps(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const n of names) {
+    const m = TEMP_RE.exec(n);
+    if (m === null || alive(Number(m[2]))) continue;
+    const p = join(dir, n);
+    rmSync(p, { force: true });
+    removed.push(p);
+  }
+  return removed;
+}
+
 export function runDirStore(dir: string): RunStore {
   mkdirSync(dir, { recursive: true });
+  removeStaleTemps(dir);
   const metrics = join(dir, 'metrics.jsonl');
   return {
     latest() {

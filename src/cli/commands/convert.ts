@@ -10,12 +10,13 @@ import { openModel } from '../../infer/load.js';
 import { loadTokenizer } from '../../tokenizer/io.js';
 import { exportHF } from '../../interop/hf.js';
 import { GGUF_WEIGHT_TYPES, writeGguf, type GgufWeightType } from '../../interop/gguf_model.js';
-import { choiceFlag, UsageError, type Command } from '../args.js';
+import { checkOutputDir, checkOutputFile, choiceFlag, UsageError, type Command } from '../args.js';
 
 
 export const convertCommand: Command = {
   summary: 'convert a model between checkpoint/run dir, Hugging Face dir, GGUF and synthetic:PRESET (IN OUT)',
   usage: 'bitnet convert IN OUT [--to gguf|hf] [--type tq2_0|tq1_0|f16|bf16|f32|q8_0]',
+  maxPositionals: 2,
   options: {
     to: { type: 'string' },
     type: { type: 'string', default: 'tq2_0' },
@@ -31,6 +32,8 @@ export const convertCommand: Command = {
     const type = choiceFlag(v, 'type', GGUF_WEIGHT_TYPES)! as GgufWeightType;
     const embedType = choiceFlag(v, 'embed-type', ['f16', 'bf16', 'f32', 'q8_0'] as const)!;
     const dtype = choiceFlag(v, 'dtype', ['f32', 'bf16'] as const)!;
+    if (to === 'gguf') checkOutputFile(output, 'OUT');
+    else checkOutputDir(output, 'OUT');
     const m = openModel(input);
     const tokenizer = typeof v.tokenizer === 'string' ? loadTokenizer(v.tokenizer) : m.tokenizer;
     const bar = progressBarOf(`convert → ${to}`);

@@ -15,7 +15,7 @@ import { prepareRun } from '../../train/prepare_run.js';
 import { lossCurveSvg } from '../../train/plot.js';
 import type { TrainResult } from '../../train/loop.js';
 import { intFlag, type Command } from '../args.js';
-import { resolveTrain, runTraining, TRAIN_OPTIONS } from './train.js';
+import { resolveTrain, runTraining, TRAIN_OPTIONS, validateTrain } from './train.js';
 
 export const demoCommand: Command = {
   summary: 'the main job: train tiny b1.58 and FP twins on the bundled corpus, compare them, and sample text',
@@ -25,6 +25,10 @@ export const demoCommand: Command = {
     prompt: { type: 'string', default: 'The state of the Union is' },
     tokens: { type: 'string', default: '40' },
     out: { type: 'string', short: 'o', default: join('runs', 'demo') },
+  },
+  validate(v) {
+    validateTrain({ ...v, quant: 'b158' });
+    intFlag(v, 'tokens');
   },
   async run(v) {
     const threads = intFlag(v, 'threads');

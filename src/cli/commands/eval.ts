@@ -21,6 +21,7 @@ import { choiceFlag, intFlag, UsageError, type Command } from '../args.js';
 export const evalCommand: Command = {
   summary: 'evaluate a trained run (held-out ppl/bpb, offline tasks, zero-shot sets from --data-dir), optionally after --ptq',
   usage: 'bitnet eval RUN_DIR [--tasks offline,hellaswag,…] [--data-dir data/evals] [--ptq METHOD]',
+  maxPositionals: 1,
   options: {
     tasks: { type: 'string', default: 'offline' },
     'data-dir': { type: 'string', default: join('data', 'evals') },

@@ -20,6 +20,7 @@ const EXPERIMENTS = ['ptq-table', 'lr-stability', 'scaling'] as const;
 export const experimentCommand: Command = {
   summary: 'run an experiment (ptq-table | lr-stability | scaling) and write a markdown/JSON/SVG report',
   usage: 'bitnet experiment ptq-table|lr-stability|scaling [--preset NAME]',
+  maxPositionals: 1,
   options: {
     preset: { type: 'string', default: 'default' },
     data: { type: 'string', default: 'sotu' },

@@ -16,7 +16,7 @@ import { progressBar } from '../progress.js';
 import type { HeadType, PackedModel } from '../../infer/packed_model.js';
 import { InferenceSession, KV_CACHE_TYPES } from '../../infer/session.js';
 import type { Tokenizer } from '../../tokenizer/types.js';
-import { choiceFlag, intFlag, numFlag, UsageError, type Command } from '../args.js';
+import { checkOutputFile, choiceFlag, intFlag, numFlag, UsageError, type Command } from '../args.js';
 
 /** The model shipped with the package. */
 export const BUNDLED_MODEL = fileURLToPath(new URL('../../../../models/sotu-tiny-b158.safetensors', import.meta.url));
@@ -120,6 +120,7 @@ async function streamOut(it: AsyncGenerator<{ text: string }, GenerateResult>): 
 export const generateCommand: Command = {
   summary: 'generate text from a prompt with the packed engine (default MODEL: the bundled SOTU model)',
   usage: 'bitnet generate [MODEL] --prompt TEXT',
+  maxPositionals: 1,
   options: { prompt: { type: 'string', short: 'p', default: '' }, ...MODEL_OPTIONS },
   async run(v, positionals) {
     const L = await load(v, positionals);
@@ -139,6 +140,7 @@ export const generateCommand: Command = {
 export const chatCommand: Command = {
   summary: 'interactive chat (reads lines from stdin; /reset clears the history, /exit quits)',
   usage: 'bitnet chat [MODEL] [--system TEXT] [--template bitnet|plain]',
+  maxPositionals: 1,
   options: { system: { type: 'string' }, template: { type: 'string' }, ...MODEL_OPTIONS },
   async run(v, positionals) {
     const L = await load(v, positionals);
@@ -189,10 +191,12 @@ export const chatCommand: Command = {
 export const packCommand: Command = {
   summary: "write a bitnet-ts model file (the engine's memory image + config + tokenizer) from any model input",
   usage: 'bitnet pack IN OUT [--head auto|f32|q7|q4g] [--format i2|i1.6]',
+  maxPositionals: 2,
   options: { head: { type: 'string', default: 'auto' }, format: { type: 'string', default: 'i2' } },
   async run(v, positionals) {
     if (positionals.length !== 2) throw new UsageError('expected IN (model file, run directory, checkpoint, GGUF, Hugging Face directory or synthetic:PRESET) and OUT');
     const [inp, out] = positionals as [string, string];
+    checkOutputFile(out, 'OUT');
     const head = choiceFlag(v, 'head', ['auto', 'f32', 'q7', 'q4g'] as const)! as HeadType | 'auto';
     const format = choiceFlag(v, 'format', ['i2', 'i1.6'] as const)!;
     const t0 = performance.now();

@@ -160,6 +160,7 @@ export function inspectLines(path: string): string[] {
 export const inspectCommand: Command = {
   summary: 'show a model file: architecture, parameters, tensor table, file/in-memory size, decode memory (FILE)',
   usage: 'bitnet inspect FILE',
+  maxPositionals: 1,
   options: {},
   async run(_v, pos) {
     if (pos.length !== 1) throw new ArgumentError('inspect expects one FILE (GGUF file, Hugging Face directory or safetensors file)');

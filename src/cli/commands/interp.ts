@@ -34,6 +34,7 @@ function seedsFlag(v: Record<string, unknown>): number[] {
 export const interpCommand: Command = {
   summary: 'bilinear-layer interpretability: `interp mnist` (fp/b1.58 × bilinear/ReLU), `interp toy`, `interp lm` — figures + summaries',
   usage: 'bitnet interp <mnist|toy|lm> [options]',
+  maxPositionals: 1,
   options: {
     out: { type: 'string', short: 'o', default: join('runs', 'interp') },
     threads: { type: 'string', short: 't' },

@@ -6,12 +6,13 @@
  */
 import { basename, extname } from 'node:path';
 import { BitnetServer } from '../../server/server.js';
-import { choiceFlag, intFlag, UsageError, type Command } from '../args.js';
+import { apiKeyFlag, choiceFlag, intFlag, UsageError, type Command } from '../args.js';
 import { LOAD_OPTIONS, loadedLine, loadPacked } from './generate.js';
 
 export const serveCommand: Command = {
   summary: 'OpenAI-compatible HTTP server: /v1/completions, /v1/chat/completions (SSE streaming), /v1/models, /health, /metrics',
   usage: 'bitnet serve [MODEL] [--port 8080] [--slots 1] [--queue 8] [--api-key KEY]',
+  maxPositionals: 1,
   options: {
     ...LOAD_OPTIONS,
     host: { type: 'string', default: '127.0.0.1' },
@@ -36,7 +37,7 @@ export const serveCommand: Command = {
     const grace = intFlag(v, 'grace', 0)!;
     const template = choiceFlag(v, 'template', ['bitnet', 'plain'] as const);
     // The key may come from the environment so it stays out of process listings.
-    const apiKey = (v['api-key'] as string | undefined) ?? process.env.BITNET_API_KEY ?? undefined;
+    const apiKey = apiKeyFlag(v);
     const L = await loadPacked(v, positionals);
     const log = (s: string) => {
       if (!v.quiet) process.stderr.write(`bitnet serve: ${s}\n`);

@@ -14,7 +14,7 @@ import { prepareRun, type PreparedRun } from '../../train/prepare_run.js';
 import { readCheckpoint, runDirStore } from '../../train/run_dir.js';
 import { SCHEDULES } from '../../train/schedule.js';
 import { lossCurveSvg } from '../../train/plot.js';
-import { choiceFlag, intFlag, numFlag, UsageError, type Command } from '../args.js';
+import { checkInputPath, checkOutputDir, choiceFlag, intFlag, numFlag, UsageError, type Command } from '../args.js';
 
 export const TRAIN_OPTIONS = {
   preset: { type: 'string', default: 'tiny' },
@@ -85,6 +85,13 @@ export function resolveTrain(v: Record<string, unknown>, vocabSize: number): { c
   return { config, opts };
 }
 
+/** Every train flag checked (config, options, paths) before the corpus is prepared. */
+export function validateTrain(v: Record<string, unknown>): void {
+  resolveTrain(v, intFlag(v, 'vocab', 258)!);
+  if (v.out !== undefined) checkOutputDir(String(v.out), '--out');
+  if (v['init-from'] !== undefined) checkInputPath(String(v['init-from']), '--init-from', 'file');
+}
+
 /** Train with a progress bar; returns the result. */
 export function runTraining(be: Backend, prep: PreparedRun, config: ModelConfig, opts: TrainOptions, runDir: string | undefined, resume: boolean, label: string, initFrom?: string): TrainResult {
   const bar = new cliProgress.SingleBar(
@@ -118,6 +125,7 @@ export function runTraining(be: Backend, prep: PreparedRun, config: ModelConfig,
 export const trainCommand: Command = {
   summary: 'train a BitNet / FP language model on a corpus (default: the bundled State of the Union addresses)',
   options: TRAIN_OPTIONS,
+  validate: validateTrain,
   async run(v) {
     quantFlags(v);
     const vocab = intFlag(v, 'vocab', 258)!;

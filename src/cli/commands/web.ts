@@ -9,6 +9,7 @@ import { intFlag, UsageError, type Command } from '../args.js';
 export const webCommand: Command = {
   summary: 'serve the browser demo (generation in a Web Worker on the WASM kernels, threads when cross-origin isolated)',
   usage: 'bitnet web [MODEL] [--port 8080] [--host 127.0.0.1]',
+  maxPositionals: 1,
   options: {
     host: { type: 'string', default: '127.0.0.1' },
     port: { type: 'string', default: '8080' },
