@@ -22,8 +22,7 @@ import { type ModelConfig, validateConfig } from '../model/config.js';
 import { MODE_TRAITS } from '../nn/bitlinear.js';
 import { FORMAT_TRAITS, type FormatName } from '../quant/formats.js';
 import { packI2R4Rows } from '../quant/pack.js';
-import { roundHalfEven } from '../tensor/round.js';
-import { I7_MAX, I7_OFFSET } from '../kernels/ref/infer.js';
+import { I7_MAX } from '../kernels/ref/infer.js';
 import { groupsQ4G, packQ4G, quantizeQ4G } from '../kernels/ref/head4.js';
 import { HEAD_TYPES } from './layout.js';
 import { expectedSizes, linearCodes, type WeightSource } from './source.js';
@@ -92,45 +91,7 @@ export interface PackedHead {
 
 type View = Uint8Array | Int8Array | Float32Array;
 
-/** Row-wise absmax 7-bit codes: w[n,k] = round_half_even(W·63/max|W[n,:]|) ∈ [-63, 63], ws[n] = max|W[n,:]|/63. */
-export function quantizeRowsI7(w: Int8Array, ws: Float32Array, W: ArrayLike<number>, N: number, K: number): void {
-  for (let n = 0; n < N; n++) {
-    let amax = 0;
-    for (let k = 0; k < K; k++) amax = Math.max(amax, Math.abs(W[n * K + k]!));
-    ws[n] = amax / I7_MAX;
-    const s = amax > 0 ? I7_MAX / amax : 0;
-    for (let k = 0; k < K; k++) w[n * K + k] = roundHalfEven(W[n * K + k]! * s);
-  }
-}
-
-/** 1.5·2^52: adding and subtracting it rounds an f64 of magnitude < 2^51 to the nearest integer, ties to even. */
-const RNE_MAGIC = 6755399441055744;
-
-/**
- * quantizeRowsI7 + packI7R4 in one pass (the loader's hot loop: 328M values at 2B4T): rows
- * [n0, n0 + n) of W (n, K) quantized and written straight into the 'i7r4' matrix q7 (filled with
- * I7_OFFSET beforehand), their scales into ws[n0 …]. Same codes and scales as the two reference
- * functions (tested). Returns false when a row is not finite.
- */
-export function quantizeRowsI7R4(q7: Int8Array, ws: Float32Array, W: Float32Array, n0: number, n: number, K: number): boolean {
-  const KP = Math.ceil(K / 16) * 16;
-  for (let r = 0; r < n; r++) {
-    const o = r * K;
-    let amax = 0;
-    for (let k = 0; k < K; k++) {
-      const a = Math.abs(W[o + k]!);
-      if (a > amax) amax = a;
-      else if (a !== a) return false;
-    }
-    if (amax === Infinity) return false;
-    const row = n0 + r;
-    ws[row] = amax / I7_MAX;
-    const s = amax > 0 ? I7_MAX / amax : 0;
-    const base = (row >> 2) * 4 * KP + 16 * (row & 3);
-    for (let k = 0; k < K; k++) q7[base + 64 * (k >> 4) + (k & 15)] = W[o + k]! * s + RNE_MAGIC - RNE_MAGIC + I7_OFFSET;
-  }
-  return true;
-}
+export { quantizeRowsI7 } from '../kernels/ref/infer.js';
 
 const HEAD_AUTO_F32_BYTES = 64 << 20;
 /** Values of an embedding/head table converted per slice (4 MiB of f32). */
@@ -213,7 +174,7 @@ export class PackedModel {
     const views = new Map<string, View>();
     for (const a of layout.arrays) {
       const el = a.dtype === 'f32' ? 4 : 1;
-      const full = be.arena.alloc(a.dtype, paddedBytes(a) / el, zero);
+      const full = be.arena.alloc(a.dtype, paddedBytes(a) / el, zero && a.fill === 0);
       const v = full.subarray(0, a.length) as View;
       if (zero && a.fill !== 0) v.fill(a.fill);
       views.set(a.name, v);
@@ -375,9 +336,16 @@ function fillFromSource(pm: PackedModel, source: WeightSource, onProgress: ((don
     } else {
       // 7-bit codes, quantized a slice of rows at a time straight into the 'i7r4' layout.
       const q7 = pm.array(`${prefix}.q7`) as Int8Array, scale = pm.array(`${prefix}.scale`) as Float32Array;
+      const halves = all === undefined ? source.halfRows?.bind(source) : undefined;
       for (let r = 0; r < V; r += sliceRows) {
         const r1 = Math.min(V, r + sliceRows);
-        if (!quantizeRowsI7R4(q7, scale, rows(r, r1), r, r1 - r, C)) throw new FormatError(`${source.where}: tensor '${name}' has a non-finite value in rows [${r}, ${r1})`);
+        const h = halves?.(name, r, r1);
+        if (h !== undefined) {
+          if (h.length !== (r1 - r) * C) throw new FormatError(`${source.where}: rows [${r}, ${r1}) of '${name}' have ${h.length} values, expected ${(r1 - r) * C}`);
+          if (!pm.be.quantizeRowsI7R4F16(q7, scale, h, r, r1 - r, C)) throw new FormatError(`${source.where}: tensor '${name}' has a non-finite value in rows [${r}, ${r1})`);
+          continue;
+        }
+        if (!pm.be.quantizeRowsI7R4(q7, scale, rows(r, r1), r, r1 - r, C)) throw new FormatError(`${source.where}: tensor '${name}' has a non-finite value in rows [${r}, ${r1})`);
       }
     }
     if (all === undefined) tick();

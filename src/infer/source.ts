@@ -36,6 +36,11 @@ export interface WeightSource {
    */
   denseRows?(name: string, r0: number, r1: number): Float32Array;
   /**
+   * Rows [r0, r1) of a 2-D table stored as IEEE half (GGUF F16 embeddings), as the raw bits, or undefined
+   * when it is stored otherwise: lets the loader quantize the LM head straight from the half bits.
+   */
+  halfRows?(name: string, r0: number, r1: number): Uint16Array | undefined;
+  /**
    * The stored quantized form of a linear weight, or undefined when the source keeps it dense.
    * The returned arrays may be reused by the next call.
    */

@@ -171,6 +171,14 @@ export function ggufModelFrom(src: ByteSource, close: () => void = () => {}): Gg
       if (s !== 1) for (let i = 0; i < x.length; i++) x[i]! *= s;
       return x;
     },
+    halfRows(name, r0, r1) {
+      const r = get(name);
+      if (r.t.type.name !== 'F16' || r.t.shape.length !== 2 || r.scale !== undefined) return undefined;
+      const K = r.t.shape[1]!;
+      if (r0 < 0 || r1 > r.t.shape[0]! || r0 > r1) throw new FormatError(`gguf ${where}: rows [${r0}, ${r1}) of '${r.t.name}' are outside its ${r.t.shape[0]} rows`);
+      const b = src.read(r.t.fileOffset + r0 * K * 2, (r1 - r0) * K * 2);
+      return b.byteOffset % 2 === 0 ? new Uint16Array(b.buffer, b.byteOffset, (r1 - r0) * K) : new Uint16Array(b.slice().buffer);
+    },
     intoI2R4(name, dst, r0, n, K, beta) {
       if (!isLinear(name)) return false;
       const r = get(name);

@@ -8,4 +8,5 @@ export * from './ternary';
 export * from './membw';
 export * from './infer';
 export * from './head4';
+export * from './headq';
 export const HEAP_BASE: usize = __heap_base;

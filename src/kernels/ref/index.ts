@@ -13,5 +13,5 @@ export {
   matmulTernaryI8, matmulTernaryI8Acc, matmulTernaryI4, matmulTernaryI4Acc, matmulTernaryR4I8, matmulTernaryR4I4,
   matmulTernary1p6I8, matmulTernary1p6I8Acc, matmulBinaryI8, matmulBinaryI8Acc,
 } from './ternary.js';
-export { attentionCached, attentionCachedF16, f32ToF16, f16ToF32, matmulI7 } from './infer.js';
+export { attentionCached, attentionCachedF16, f32ToF16, f16ToF32, matmulI7, quantizeRowsI7R4, quantizeRowsI7R4F16 } from './infer.js';
 export { matmulQ4G } from './head4.js';

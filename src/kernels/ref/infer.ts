@@ -28,6 +28,7 @@ import type { FloatArray } from '../../tensor/dtype.js';
 import { checkDType, checkDims, checkLen } from '../../tensor/shape.js';
 import { floatToHalf, halfToFloat } from '../../tensor/half.js';
 import { checkFloats, checkLens } from './nn_checks.js';
+import { roundHalfEven } from '../../tensor/round.js';
 
 const f32 = Math.fround;
 
@@ -200,3 +201,87 @@ export function matmulI7(out: FloatArray, xq: Int8Array, xs: FloatArray, w: Int8
     }
   }
 }
+
+/**
+ * Row-wise absmax 7-bit codes (the definition; quantizeRowsI7R4 below packs the same codes in one pass):
+ *   w[n,k] = round_half_even(W·63/max|W[n,:]|) ∈ [-63, 63], ws[n] = max|W[n,:]|/63, the product and the
+ *   rounding in f64.
+ */
+export function quantizeRowsI7(w: Int8Array, ws: Float32Array, W: ArrayLike<number>, N: number, K: number): void {
+  for (let n = 0; n < N; n++) {
+    let amax = 0;
+    for (let k = 0; k < K; k++) amax = Math.max(amax, Math.abs(W[n * K + k]!));
+    ws[n] = amax / I7_MAX;
+    const s = amax > 0 ? I7_MAX / amax : 0;
+    for (let k = 0; k < K; k++) w[n * K + k] = roundHalfEven(W[n * K + k]! * s);
+  }
+}
+
+export function checkHeadRows(where: string, q7: Int8Array, ws: Float32Array, src: Float32Array | Uint16Array, n0: number, n: number, K: number): void {
+  checkDims(where, { n0, n, K });
+  checkDType(where, 'q7', q7, 'i8');
+  if (!(ws instanceof Float32Array)) throw new ArgumentError(`${where}: ws must be a Float32Array`);
+  if (q7.length < bytesI7R4(n0 + n, K)) throw new ArgumentError(`${where}: q7 has ${q7.length} bytes; rows up to ${n0 + n} need ${bytesI7R4(n0 + n, K)}`);
+  if (ws.length < n0 + n) throw new ArgumentError(`${where}: ws has ${ws.length} values; rows up to ${n0 + n} need ${n0 + n}`);
+  checkLen(where, 'src', src, n * K);
+}
+
+/** 1.5·2^52: adding and subtracting it rounds an f64 of magnitude < 2^51 to the nearest integer, ties to even. */
+const RNE_MAGIC = 6755399441055744;
+
+/**
+ * The loader's head quantizer, reference twin of wasm/assembly/headq.ts: quantizeRowsI7 + packI7R4 in one pass (328M values at 2B4T): rows
+ * [n0, n0 + n) of W (n, K) quantized and written straight into the 'i7r4' matrix q7 (filled with
+ * I7_OFFSET beforehand), their scales into ws[n0 …]. Same codes and scales as the two reference
+ * functions (tested). Returns false when a row is not finite.
+ */
+export function quantizeRowsI7R4(q7: Int8Array, ws: Float32Array, W: Float32Array, n0: number, n: number, K: number): boolean {
+  checkHeadRows('quantizeRowsI7R4', q7, ws, W, n0, n, K);
+  const KP = Math.ceil(K / 16) * 16;
+  for (let r = 0; r < n; r++) {
+    const o = r * K;
+    let amax = 0;
+    for (let k = 0; k < K; k++) {
+      const a = Math.abs(W[o + k]!);
+      if (a > amax) amax = a;
+      else if (a !== a) return false;
+    }
+    if (amax === Infinity) return false;
+    const row = n0 + r;
+    ws[row] = amax / I7_MAX;
+    const s = amax > 0 ? I7_MAX / amax : 0;
+    const base = (row >> 2) * 4 * KP + 16 * (row & 3);
+    for (let k = 0; k < K; k++) q7[base + 64 * (k >> 4) + (k & 15)] = W[o + k]! * s + RNE_MAGIC - RNE_MAGIC + I7_OFFSET;
+  }
+  return true;
+}
+
+let HALF: Float32Array | undefined;
+
+/**
+ * quantizeRowsI7R4 from IEEE half bits (a GGUF F16 embedding): the same codes and scales as decoding the
+ * halves to f32 first (tested), without the f32 copy. The row maximum comes from the bits (|half| orders
+ * like its low 15 bits). Returns false when a row holds an inf or NaN.
+ */
+export function quantizeRowsI7R4F16(q7: Int8Array, ws: Float32Array, h: Uint16Array, n0: number, n: number, K: number): boolean {
+  const t = (HALF ??= Float32Array.from({ length: 65536 }, (_, x) => halfToFloat(x)));
+  checkHeadRows('quantizeRowsI7R4F16', q7, ws, h, n0, n, K);
+  const KP = Math.ceil(K / 16) * 16;
+  for (let r = 0; r < n; r++) {
+    const o = r * K;
+    let mb = 0;
+    for (let k = 0; k < K; k++) {
+      const a = h[o + k]! & 0x7fff;
+      if (a > mb) mb = a;
+    }
+    if (mb >= 0x7c00) return false;
+    const amax = t[mb]!;
+    const row = n0 + r;
+    ws[row] = amax / I7_MAX;
+    const s = amax > 0 ? I7_MAX / amax : 0;
+    const base = (row >> 2) * 4 * KP + 16 * (row & 3);
+    for (let k = 0; k < K; k++) q7[base + 64 * (k >> 4) + (k & 15)] = t[h[o + k]!]! * s + RNE_MAGIC - RNE_MAGIC + I7_OFFSET;
+  }
+  return true;
+}
+

@@ -8,7 +8,7 @@
  */
 import { ArgumentError } from '../../errors.js';
 import type { FloatArray } from '../../tensor/dtype.js';
-import { bytesI7R4, checkAttentionCached, checkAttentionCachedF16, checkHalfConvert, checkMatmulI7 } from '../ref/infer.js';
+import { bytesI7R4, checkAttentionCached, checkAttentionCachedF16, checkHalfConvert, checkHeadRows, checkMatmulI7 } from '../ref/infer.js';
 import type { WasmContext } from './context.js';
 
 /** Below this much work (multiply-adds) a job stays on one thread. */
@@ -61,4 +61,23 @@ export function matmulI7(ctx: WasmContext, out: FloatArray, xq: Int8Array, xs: F
     const args = [s.out(out.subarray(0, M * N)), s.in(xq.subarray(0, M * K)), s.in(xs.subarray(0, M)), s.in(w.subarray(0, bytesI7R4(N, K))), s.in(ws.subarray(0, N)), M, K, N];
     ctx.parallel(ctx.relaxed ? 'matmul_i7_i8_relaxed' : 'matmul_i7_i8', args, N, 4, Math.max(4, Math.ceil(MIN_PARALLEL_MACS / Math.max(1, M * K))));
   });
+}
+
+/** Rows [n0, n0+n) of the 7-bit head from f32 rows: threads split the rows (each row's bytes are its own). */
+export function quantizeRowsI7R4(ctx: WasmContext, q7: Int8Array, ws: Float32Array, W: Float32Array, n0: number, n: number, K: number): boolean {
+  checkHeadRows('quantizeRowsI7R4', q7, ws, W, n0, n, K);
+  return headRows(ctx, 'quantize_rows_i7r4_f32', q7, ws, W, n0, n, K);
+}
+
+/** The same from IEEE half bits (a GGUF F16 embedding). */
+export function quantizeRowsI7R4F16(ctx: WasmContext, q7: Int8Array, ws: Float32Array, h: Uint16Array, n0: number, n: number, K: number): boolean {
+  checkHeadRows('quantizeRowsI7R4F16', q7, ws, h, n0, n, K);
+  return headRows(ctx, 'quantize_rows_i7r4_f16', q7, ws, h, n0, n, K);
+}
+
+function headRows(ctx: WasmContext, name: string, q7: Int8Array, ws: Float32Array, src: Float32Array | Uint16Array, n0: number, n: number, K: number): boolean {
+  if (n === 0) return true;
+  ctx.scope((s) => ctx.parallel(name, [s.out(q7.subarray(0, bytesI7R4(n0 + n, K))), s.out(ws.subarray(0, n0 + n)), s.in(src.subarray(0, n * K)), n0, K], n, 1, Math.max(1, Math.ceil(65536 / Math.max(1, K)))));
+  for (let r = n0; r < n0 + n; r++) if (!Number.isFinite(ws[r]!)) return false;
+  return true;
 }
