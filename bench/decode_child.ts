@@ -8,7 +8,7 @@ import { createBackend } from '../src/kernels/backend.js';
 import { makeConfig } from '../src/model/config.js';
 import { PackedModel, type HeadType } from '../src/infer/packed_model.js';
 import { InferenceSession, type KvCacheType } from '../src/infer/session.js';
-import { syntheticSource } from '../src/infer/synthetic.js';
+import { syntheticSource } from '../src/weights/synthetic.js';
 import { stats } from './harness.js';
 
 interface Args { preset: string; threads: number; prefill: number; decode: number; reps: number; head?: HeadType; format?: 'i2' | 'i1.6'; interleave?: boolean; chunk?: number; kv?: KvCacheType }

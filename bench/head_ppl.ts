@@ -6,7 +6,7 @@
  * per token of the head at the 2B4T shape (128256 × 2560) for each storage.
  */
 import { loadCorpus, splitCorpus } from '../src/data/corpus.js';
-import { loadModel } from '../src/infer/load.js';
+import { loadModel } from '../src/load/open.js';
 import { BUNDLED_MODEL } from '../src/cli/commands/generate.js';
 import { slidingWindows } from '../src/eval/perplexity.js';
 import type { HeadType } from '../src/infer/layout.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadGguf } from '../src/interop/gguf_model.js';
 import { exportHF } from '../src/interop/hf.js';
-import { saveModelFile } from '../src/infer/load.js';
+import { saveModelFile } from '../src/load/open.js';
 import { makeConfig } from '../src/model/config.js';
 import type { Reporter } from './harness.js';
 import { nativeBin, nativeFirstToken, timedProcess } from './peer_native.js';

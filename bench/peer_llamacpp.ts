@@ -10,7 +10,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeConfig } from '../src/model/config.js';
-import { syntheticSource } from '../src/infer/synthetic.js';
+import { syntheticSource } from '../src/weights/synthetic.js';
 import { writeGguf } from '../src/interop/gguf_model.js';
 
 export interface PeerResult { decodeTokS: number; prefillTokS: number; threads: number; release: string }

@@ -16,7 +16,7 @@ import { AdamW } from '../src/train/adamw.js';
 import { Rng } from '../src/tensor/rng.js';
 import { PackedModel } from '../src/infer/packed_model.js';
 import { InferenceSession } from '../src/infer/session.js';
-import { sourceFromTransformer } from '../src/infer/source.js';
+import { sourceFromTransformer } from '../src/weights/source.js';
 
 export const GOLDEN_MAGIC = 'bitnet-ts-golden';
 export const GOLDEN_VERSION = 1;

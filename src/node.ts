@@ -10,7 +10,7 @@ export { loadTokenizer, saveTokenizer, tokenizerHash } from './tokenizer/io.js';
 export { loadCorpus, splitCorpus } from './data/corpus.js';
 export { readTokenFile, TokenFileReader, TokenFileWriter } from './data/tokfile.js';
 export { prepareTokens } from './data/prepare.js';
-export { openModel, saveModelFile, loadModel, type OpenedModel } from './infer/load.js';
+export { openModel, saveModelFile, loadModel, type OpenedModel } from './load/open.js';
 export { openFileSource } from './io/byte_source.js';
 export { openSafetensors, writeSafetensorsStream } from './io/safetensors_stream.js';
 export { loadHF, sourceFromHF, exportHF, configFromHF } from './interop/hf.js';

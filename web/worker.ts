@@ -10,7 +10,7 @@
  */
 import { BitnetError } from '../src/errors.js';
 import { generateStream } from '../src/infer/generate.js';
-import { loadModelFromBytes, type LoadedModel } from '../src/infer/loaded_model.js';
+import { loadModelFromBytes, type LoadedModel } from '../src/load/loaded_model.js';
 import type { InferenceSession } from '../src/infer/session.js';
 import { setHfTokenizersLibrary } from '../src/tokenizer/hf.js';
 import type { FromWorker, GenerationResult, ModelInfo, ModelRef, ToWorker } from './protocol.js';

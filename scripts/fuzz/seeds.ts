@@ -10,8 +10,8 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { saveModelFile } from '../../src/infer/load.js';
-import { syntheticSource } from '../../src/infer/synthetic.js';
+import { saveModelFile } from '../../src/load/open.js';
+import { syntheticSource } from '../../src/weights/synthetic.js';
 import { exportHF } from '../../src/interop/hf.js';
 import { writeGguf } from '../../src/interop/gguf_model.js';
 import { saveSafetensors } from '../../src/io/files.js';

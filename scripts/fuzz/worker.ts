@@ -8,7 +8,7 @@
  * Hangs and crashes are the parent's to see (timeout, exit without an answer).
  */
 import { BitnetError } from '../../src/errors.js';
-import { loadModel } from '../../src/infer/load.js';
+import { loadModel } from '../../src/load/open.js';
 
 export interface CaseRequest {
   id: number;

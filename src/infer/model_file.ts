@@ -32,7 +32,7 @@ const REF_QUANT = { quantizeSign, quantizeTernaryAbsmean };
 import { ArgumentError } from '../errors.js';
 import { tokenizerFromJSON } from '../tokenizer/hf.js';
 import type { Tokenizer } from '../tokenizer/types.js';
-import { linearCodes, type QuantizedTensor, type WeightSource } from './source.js';
+import { linearCodes, type QuantizedTensor, type WeightSource } from '../weights/source.js';
 import { HEAD_TYPES, modelLayout, paddedBytes, type ArraySpec, type HeadType, type LayoutOptions, type ModelLayout } from './layout.js';
 import { dequantRowQ4G } from '../kernels/ref/head4.js';
 import { PackedModel } from './packed_model.js';

@@ -25,7 +25,7 @@ import { packI2R4Rows } from '../quant/pack.js';
 import { I7_MAX } from '../kernels/ref/infer.js';
 import { groupsQ4G, packQ4G, quantizeQ4G } from '../kernels/ref/head4.js';
 import { HEAD_TYPES } from './layout.js';
-import { expectedSizes, linearCodes, type WeightSource } from './source.js';
+import { expectedSizes, linearCodes, type WeightSource } from '../weights/source.js';
 import { layoutBytes, linearFormat, modelLayout, paddedBytes, type ArraySpec, type HeadType, type InputPrep, type LayoutOptions, type LinearSpec, type ModelLayout } from './layout.js';
 
 export type { HeadType, InputPrep };

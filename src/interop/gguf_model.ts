@@ -20,7 +20,7 @@
  * which llama.cpp accepts.
  */
 import { FormatError } from '../errors.js';
-import type { QuantizedTensor, WeightSource } from '../infer/source.js';
+import type { QuantizedTensor, WeightSource } from '../weights/source.js';
 import { openFileSource, type FileSource } from '../io/byte_source.js';
 import { atomicWriteFile } from '../io/files.js';
 import { ggufChunks, ggufTensorBytes, gv, metaArray, metaNumber, metaString, parseGguf, type ByteSource, type GgufFile, type GgufTensorInfo, type GgufTensorSpec, type GgufValue } from '../io/gguf.js';

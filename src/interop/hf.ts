@@ -22,7 +22,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ArgumentError, FormatError } from '../errors.js';
-import type { QuantizedTensor, WeightSource } from '../infer/source.js';
+import type { QuantizedTensor, WeightSource } from '../weights/source.js';
 import { openFileSource } from '../io/byte_source.js';
 import { atomicWriteFile } from '../io/files.js';
 import { jsonType, parseJsonObject } from '../io/json.js';

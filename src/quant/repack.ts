@@ -20,7 +20,7 @@
  *   rows of one p come out of the same four input bytes (a 4 × 4 transpose of 2-bit fields).
  */
 import { FormatError } from '../errors.js';
-import { halfToFloat } from '../io/safetensors.js';
+import { halfToFloat } from '../tensor/half.js';
 import { bytesI2R4, rowBytesI2 } from './pack.js';
 
 /** f(x) = (x & 3) | (x & 0xC) << 2 for x < 16. */

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ArgumentError, BitnetError, FormatError } from '../../src/errors.js';
-import { syntheticSource } from '../../src/infer/synthetic.js';
+import { syntheticSource } from '../../src/weights/synthetic.js';
 import { configFromHF } from '../../src/interop/hf.js';
 import { loadGguf, writeGguf } from '../../src/interop/gguf_model.js';
 import { bufferSource, parseGguf } from '../../src/io/gguf.js';

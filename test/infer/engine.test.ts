@@ -14,7 +14,7 @@ import { type ModelConfig, type QuantMode, type FfnKind, validateConfig } from '
 import { Transformer } from '../../src/model/transformer.js';
 import { PackedModel } from '../../src/infer/packed_model.js';
 import { InferenceSession } from '../../src/infer/session.js';
-import { sourceFromTransformer, type WeightSource } from '../../src/infer/source.js';
+import { sourceFromTransformer, type WeightSource } from '../../src/weights/source.js';
 import { Rng } from '../../src/tensor/rng.js';
 import { assertAllClose, assertBitIdentical } from '../helpers/check.js';
 
@@ -161,7 +161,7 @@ test('errors: context full, bad token ids, wrong tensor sizes, groups', () => {
 test('the load estimate matches what loading allocates; an unfittable model fails fast with OutOfMemoryError', async () => {
   const { estimateBytes } = await import('../../src/infer/packed_model.js');
   const { OutOfMemoryError } = await import('../../src/tensor/arena.js');
-  const { syntheticSource } = await import('../../src/infer/synthetic.js');
+  const { syntheticSource } = await import('../../src/weights/synthetic.js');
   const { makeConfig } = await import('../../src/model/config.js');
   for (const [c, head] of [[cfg('b158', 'relu2glu'), 'f32'], [cfg('bitnet', 'mlp-gelu', false, true), 'q7'], [cfg('bitnet', 'mlp-relu', false, true, true), 'f32'], [cfg('fp', 'swiglu', true, false), 'f32']] as const) {
     const before = w1.arena.used;

@@ -15,10 +15,10 @@ import { validateConfig, type ModelConfig } from '../../src/model/config.js';
 import { Transformer } from '../../src/model/transformer.js';
 import { PackedModel } from '../../src/infer/packed_model.js';
 import { InferenceSession } from '../../src/infer/session.js';
-import { sourceFromTransformer } from '../../src/infer/source.js';
+import { sourceFromTransformer } from '../../src/weights/source.js';
 import { generate, generateStream, renderChat, type GenerateChunk } from '../../src/infer/generate.js';
 import { generateText } from '../../src/infer/generate_simple.js';
-import { openModel, saveModelFile } from '../../src/infer/load.js';
+import { openModel, saveModelFile } from '../../src/load/open.js';
 import { loadModelImage } from '../../src/infer/model_file.js';
 import { byteTokenizer } from '../../src/tokenizer/bpe.js';
 import { assertBitIdentical } from '../helpers/check.js';
@@ -150,7 +150,7 @@ test('model file: save → open → bit-identical logits; corrupt files raise Fo
 test('loadModel: path → backend + packed model → session → generate', async () => {
   const path = join(dir, 'lm.safetensors');
   saveModelFile(path, sourceFromTransformer(model(3)), tok);
-  const { loadModel } = await import('../../src/infer/load.js');
+  const { loadModel } = await import('../../src/load/open.js');
   const m = await loadModel(path, { backend: 'wasm', threads: 1, head: 'f32' });
   try {
     assert.equal(m.kind, 'model-file');

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { createBackend, refBackend } from '../../src/kernels/backend.js';
 import { PackedModel } from '../../src/infer/packed_model.js';
 import { InferenceSession } from '../../src/infer/session.js';
-import { sourceFromTransformer } from '../../src/infer/source.js';
+import { sourceFromTransformer } from '../../src/weights/source.js';
 import { goldenDecodeModel, greedyIds, type GoldenDecode } from '../../scripts/make_fixtures.js';
 
 const HINT = 'if the engine math changed on purpose, regenerate: npm run build && node dist/scripts/make_fixtures.js';

@@ -15,7 +15,7 @@ import { createBackend, refBackend, type Backend } from '../../src/kernels/backe
 import { makeConfig, validateConfig, type FfnKind, type ModelConfig, type QuantMode } from '../../src/model/config.js';
 import { PackedModel } from '../../src/infer/packed_model.js';
 import { InferenceSession, sessionBytes, type KvCacheType } from '../../src/infer/session.js';
-import { syntheticSource } from '../../src/infer/synthetic.js';
+import { syntheticSource } from '../../src/weights/synthetic.js';
 import { Rng } from '../../src/tensor/rng.js';
 import { assertAllClose, assertBitIdentical } from '../helpers/check.js';
 

@@ -12,7 +12,7 @@ import { after, test } from 'node:test';
 import { metaNumber } from '../../src/io/gguf.js';
 import { loadGguf, writeGguf } from '../../src/interop/gguf_model.js';
 import { exportHF, loadHF } from '../../src/interop/hf.js';
-import { syntheticSource } from '../../src/infer/synthetic.js';
+import { syntheticSource } from '../../src/weights/synthetic.js';
 import { makeConfig } from '../../src/model/config.js';
 import { HfTokenizer } from '../../src/tokenizer/hf.js';
 import { trainBpe } from '../../src/tokenizer/train.js';

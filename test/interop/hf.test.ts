@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { FormatError } from '../../src/errors.js';
-import { sourceFromTransformer } from '../../src/infer/source.js';
+import { sourceFromTransformer } from '../../src/weights/source.js';
 import { writeSafetensorsStream, openSafetensors } from '../../src/io/safetensors_stream.js';
 import { bytesOf } from '../../src/io/safetensors.js';
 import { floatToBf16 } from '../../src/io/gguf_quant.js';

@@ -117,9 +117,9 @@ describe('training', () => {
       assert.throws(() => train(b, v1, o, data, { store: runDirStore(dir), resume: true }), /config differs/);
       // model file: config in the metadata, same logits as the live model's engine
       const { modelFileContentsV1, sourceFromModelFile, modelFileBytes, loadModelImage } = await import('../../src/infer/model_file.js');
-      const { modelImageOfBytes } = await import('../../src/infer/loaded_model.js');
+      const { modelImageOfBytes } = await import('../../src/load/loaded_model.js');
       const { bufferSource } = await import('../../src/io/gguf.js');
-      const { sourceFromTransformer, sourceFromCheckpoint } = await import('../../src/infer/source.js');
+      const { sourceFromTransformer, sourceFromCheckpoint } = await import('../../src/weights/source.js');
       const { serializeHeader, parseSafetensors, bytesOf } = await import('../../src/io/safetensors.js');
       const { PackedModel } = await import('../../src/infer/packed_model.js');
       const { InferenceSession } = await import('../../src/infer/session.js');

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
-import { saveModelFile } from '../../src/infer/load.js';
+import { saveModelFile } from '../../src/load/open.js';
 import { tinySource, tok } from './fixture.js';
 
 const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));

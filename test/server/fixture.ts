@@ -7,7 +7,7 @@ import { refBackend } from '../../src/kernels/backend.js';
 import { validateConfig, type ModelConfig } from '../../src/model/config.js';
 import { Transformer } from '../../src/model/transformer.js';
 import { PackedModel } from '../../src/infer/packed_model.js';
-import { sourceFromTransformer, type WeightSource } from '../../src/infer/source.js';
+import { sourceFromTransformer, type WeightSource } from '../../src/weights/source.js';
 import { byteTokenizer } from '../../src/tokenizer/bpe.js';
 
 export const tok = byteTokenizer(['<|begin_of_text|>', '<|end_of_text|>', '<|eot_id|>']);

@@ -6,7 +6,7 @@
 import { progressBar } from '../progress.js';
 
 const progressBarOf = (label: string) => progressBar(label, 'tensors', 0);
-import { openModel } from '../../infer/load.js';
+import { openModel } from '../../load/open.js';
 import { loadTokenizer } from '../../tokenizer/io.js';
 import { exportHF } from '../../interop/hf.js';
 import { GGUF_WEIGHT_TYPES, writeGguf, type GgufWeightType } from '../../interop/gguf_model.js';

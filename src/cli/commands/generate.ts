@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { ArgumentError } from '../../errors.js';
 import type { Backend } from '../../kernels/backend.js';
 import { defaultChatTemplate, generateStream, renderChat, type ChatMessage, type GenerateOptions, type GenerateResult } from '../../infer/generate.js';
-import { loadModel, openModel, saveModelFile, type LoadedModel } from '../../infer/load.js';
+import { loadModel, openModel, saveModelFile, type LoadedModel } from '../../load/open.js';
 import { progressBar } from '../progress.js';
 import type { HeadType, PackedModel } from '../../infer/packed_model.js';
 import { InferenceSession, KV_CACHE_TYPES } from '../../infer/session.js';

@@ -8,10 +8,10 @@ import { createBackend, type Backend, type BackendOptions } from '../kernels/bac
 import type { Tokenizer } from '../tokenizer/types.js';
 import { parseHeader, type StDType } from '../io/safetensors.js';
 import { bufferSource } from '../io/gguf.js';
-import { loadModelImage, modelFileVersion, modelImageFrom, openModelFileBytes, sourceFromImage, tokenizerOfModelFile, MODEL_FILE_FORMAT, type ImageSource, type ModelImage } from './model_file.js';
-import { layoutOptions, PackedModel, type LoadOptions } from './packed_model.js';
-import { InferenceSession, type SessionOptions } from './session.js';
-import type { WeightSource } from './source.js';
+import { loadModelImage, modelFileVersion, modelImageFrom, openModelFileBytes, sourceFromImage, tokenizerOfModelFile, MODEL_FILE_FORMAT, type ImageSource, type ModelImage } from '../infer/model_file.js';
+import { layoutOptions, PackedModel, type LoadOptions } from '../infer/packed_model.js';
+import { InferenceSession, type SessionOptions } from '../infer/session.js';
+import type { WeightSource } from '../weights/source.js';
 
 export type ModelKind = 'synthetic' | 'hf' | 'run-dir' | 'gguf' | 'model-file' | 'checkpoint';
 

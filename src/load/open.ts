@@ -26,10 +26,10 @@ import { openFileSource, type FileSource } from '../io/byte_source.js';
 import { atomicWriteFile } from '../io/files.js';
 import { safetensorsReader } from '../io/safetensors_stream.js';
 import { refBackend } from '../kernels/backend.js';
-import { isModelFile, modelFileVersion, modelImageFrom, modelImageParts, openModelFile, sourceFromImage, tokenizerOfModelFile, MODEL_FILE_FORMAT, type ImageSource, type ModelImage } from './model_file.js';
-import { PackedModel, type LoadOptions } from './packed_model.js';
-import { sourceFromCheckpoint, type WeightSource } from './source.js';
-import { syntheticSource } from './synthetic.js';
+import { isModelFile, modelFileVersion, modelImageFrom, modelImageParts, openModelFile, sourceFromImage, tokenizerOfModelFile, MODEL_FILE_FORMAT, type ImageSource, type ModelImage } from '../infer/model_file.js';
+import { PackedModel, type LoadOptions } from '../infer/packed_model.js';
+import { sourceFromCheckpoint, type WeightSource } from '../weights/source.js';
+import { syntheticSource } from '../weights/synthetic.js';
 import { loadImage, loadSource, type LoadedModel, type ModelKind, type ModelLoadOptions } from './loaded_model.js';
 
 export type { LoadedModel, ModelKind, ModelLoadOptions };
