@@ -28,7 +28,7 @@ function files(preset: string): { gguf: string; modelFile: string; hf: string } 
     const g = loadGguf(gguf);
     try {
       if (!existsSync(modelFile)) saveModelFile(modelFile, g.source, g.tokenizer);
-      if (!existsSync(hf)) exportHF(hf, g.source, g.tokenizer ? { tokenizer: g.tokenizer } : {});
+      if (!existsSync(hf)) exportHF(hf, g.source, { dtype: 'BF16', ...(g.tokenizer ? { tokenizer: g.tokenizer } : {}) }); // bf16 embeddings, as the official 2B4T
     } finally {
       g.close();
     }
