@@ -98,29 +98,34 @@ function checkPack(where: string, packed: Uint8Array, q: Int8Array, N: number, K
 export function packI2(dst: Uint8Array, q: Int8Array, N: number, K: number): void {
   const rb = rowBytesI2(K);
   checkPack('packI2', dst, q, N, K, rb);
+  for (let n = 0; n < N; n++) packI2Row(dst, q, n * K, K, n * rb, 16, 'packI2');
+}
+
+/**
+ * One row of K ternary weights q[src …] into 'i2' blocks, block b at byte at + stride·b (16 for 'i2',
+ * 64 for 'i2r4'); the tail block is padded with code 1 (weight 0). Values outside {-1,0,1} raise ArgumentError.
+ */
+function packI2Row(dst: Uint8Array, q: Int8Array, src: number, K: number, at: number, stride: number, where: string): void {
   const full = K >> 6; // whole 64-weight blocks: one byte from four weights at once
-  for (let n = 0; n < N; n++) {
-    const row = n * rb;
-    for (let b = 0; b < full; b++) {
-      const src = n * K + b * 64, at = row + b * 16;
-      for (let j = 0; j < 16; j++) {
-        const c0 = q[src + j]! + 1, c1 = q[src + 16 + j]! + 1, c2 = q[src + 32 + j]! + 1, c3 = q[src + 48 + j]! + 1;
-        if ((c0 | c1 | c2 | c3) >>> 0 > 3 || c0 === 3 || c1 === 3 || c2 === 3 || c3 === 3) {
-          const bad = [c0, c1, c2, c3].findIndex((c) => c < 0 || c > 2);
-          throw new ArgumentError(`packI2: q[${src + 16 * bad + j}]=${q[src + 16 * bad + j]} is not ternary (-1, 0, 1)`);
-        }
-        dst[at + j] = c0 | (c1 << 2) | (c2 << 4) | (c3 << 6);
+  for (let b = 0; b < full; b++) {
+    const s = src + b * 64, d = at + b * stride;
+    for (let j = 0; j < 16; j++) {
+      const c0 = q[s + j]! + 1, c1 = q[s + 16 + j]! + 1, c2 = q[s + 32 + j]! + 1, c3 = q[s + 48 + j]! + 1;
+      if ((c0 | c1 | c2 | c3) >>> 0 > 3 || c0 === 3 || c1 === 3 || c2 === 3 || c3 === 3) {
+        const bad = [c0, c1, c2, c3].findIndex((c) => c < 0 || c > 2);
+        throw new ArgumentError(`${where}: q[${s + 16 * bad + j}]=${q[s + 16 * bad + j]} is not ternary (-1, 0, 1)`);
       }
+      dst[d + j] = c0 | (c1 << 2) | (c2 << 4) | (c3 << 6);
     }
-    if (full * 64 === K) continue;
-    dst.fill(0x55, row + full * 16, row + rb); // code 1 everywhere in the tail block (pads = weight 0)
-    for (let k = full * 64; k < K; k++) {
-      const w = q[n * K + k]!;
-      if (w < -1 || w > 1) throw new ArgumentError(`packI2: q[${n * K + k}]=${w} is not ternary (-1, 0, 1)`);
-      const b = k >> 6, r = k & 63, j = r & 15, l = r >> 4;
-      const at = row + b * 16 + j;
-      dst[at] = (dst[at]! & ~(3 << (2 * l))) | ((w + 1) << (2 * l));
-    }
+  }
+  if (full * 64 === K) return;
+  const d = at + full * stride;
+  dst.fill(0x55, d, d + 16); // code 1 everywhere in the tail block (pads = weight 0)
+  for (let k = full * 64; k < K; k++) {
+    const w = q[src + k]!;
+    if (w < -1 || w > 1) throw new ArgumentError(`${where}: q[${src + k}]=${w} is not ternary (-1, 0, 1)`);
+    const r = k & 63, l = r >> 4;
+    dst[d + (r & 15)] = (dst[d + (r & 15)]! & ~(3 << (2 * l))) | ((w + 1) << (2 * l));
   }
 }
 
@@ -172,25 +177,9 @@ export function packI2R4Rows(dst: Uint8Array, q: Int8Array, n0: number, n: numbe
   checkDims('packI2R4Rows', { n0, n, K });
   checkLen('packI2R4Rows', 'q', q, n * K);
   if (dst.length < bytesI2R4(n0 + n, K)) throw new ArgumentError(`packI2R4Rows: dst has ${dst.length} bytes; rows up to ${n0 + n} need ${bytesI2R4(n0 + n, K)}`);
-  const full = K >> 6;
-  let tail: Uint8Array | undefined;
   for (let r = 0; r < n; r++) {
-    const n4 = n0 + r, base = (n4 >> 2) * 4 * rb + 16 * (n4 & 3);
-    for (let b = 0; b < full; b++) {
-      const src = r * K + b * 64, at = base + 64 * b;
-      for (let j = 0; j < 16; j++) {
-        const c0 = q[src + j]! + 1, c1 = q[src + 16 + j]! + 1, c2 = q[src + 32 + j]! + 1, c3 = q[src + 48 + j]! + 1;
-        if ((c0 | c1 | c2 | c3) >>> 0 > 3 || c0 === 3 || c1 === 3 || c2 === 3 || c3 === 3) {
-          const bad = [c0, c1, c2, c3].findIndex((c) => c < 0 || c > 2);
-          throw new ArgumentError(`packI2R4Rows: q[${src + 16 * bad + j}]=${q[src + 16 * bad + j]} is not ternary (-1, 0, 1)`);
-        }
-        dst[at + j] = c0 | (c1 << 2) | (c2 << 4) | (c3 << 6);
-      }
-    }
-    if (full * 64 === K) continue;
-    tail ??= new Uint8Array(16);
-    packI2(tail, Int8Array.from({ length: 64 }, (_, k) => (full * 64 + k < K ? q[r * K + full * 64 + k]! : 0)), 1, 64);
-    dst.set(tail, base + 64 * full);
+    const n4 = n0 + r;
+    packI2Row(dst, q, r * K, K, (n4 >> 2) * 4 * rb + 16 * (n4 & 3), 64, 'packI2R4Rows');
   }
 }
 

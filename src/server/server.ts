@@ -24,7 +24,7 @@ import type { AddressInfo } from 'node:net';
 import { ArgumentError } from '../errors.js';
 import { defaultChatTemplate, generateStream, renderChat, type ChatTemplateName, type GenerateOptions, type GenerateResult } from '../infer/generate.js';
 import type { PackedModel } from '../infer/packed_model.js';
-import { InferenceSession } from '../infer/session.js';
+import { InferenceSession, type KvCacheType } from '../infer/session.js';
 import { Rng } from '../tensor/rng.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import {
@@ -57,6 +57,8 @@ export interface ServerOptions {
   maxQueue?: number;
   /** Context per slot (KV cache positions). Default: the model's maxSeqLen. */
   ctx?: number;
+  /** KV cache storage per slot: 'f16' (default) or 'f32'. */
+  kv?: KvCacheType;
   /** Bearer token required on /v1/* and /metrics when set. */
   apiKey?: string;
   /** Largest request body in bytes (413 beyond). Default 1 MiB. */
@@ -178,7 +180,7 @@ export class BitnetServer {
     this.ctx = opts.ctx ?? opts.model.config.maxSeqLen;
     // One session per slot, allocated now: the arena never grows while serving.
     const list: Slot[] = [];
-    for (let i = 0; i < slots; i++) list.push({ index: i, session: new InferenceSession(opts.model, { ctx: this.ctx }) });
+    for (let i = 0; i < slots; i++) list.push({ index: i, session: new InferenceSession(opts.model, { ctx: this.ctx, kv: opts.kv ?? 'f16' }) });
     this.pool = new SlotPool(list, maxQueue);
     this.apiKey = opts.apiKey === undefined ? undefined : Buffer.from(opts.apiKey);
     this.template = opts.chatTemplate ?? defaultChatTemplate(opts.tokenizer);

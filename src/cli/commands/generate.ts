@@ -44,7 +44,7 @@ const MODEL_OPTIONS = {
 interface Loaded { be: Backend; model: PackedModel; session: InferenceSession; tok: Tokenizer; path: string; loadMs: number }
 
 /** Flags that choose and load a model (shared with `bitnet serve`). */
-export const LOAD_OPTIONS = { threads: MODEL_OPTIONS.threads, backend: MODEL_OPTIONS.backend, format: MODEL_OPTIONS.format, head: MODEL_OPTIONS.head, ctx: MODEL_OPTIONS.ctx } as const;
+export const LOAD_OPTIONS = { threads: MODEL_OPTIONS.threads, backend: MODEL_OPTIONS.backend, format: MODEL_OPTIONS.format, head: MODEL_OPTIONS.head, ctx: MODEL_OPTIONS.ctx, kv: MODEL_OPTIONS.kv } as const;
 
 async function load(v: Record<string, unknown>, positionals: string[]): Promise<Loaded> {
   const L = await loadPacked(v, positionals);

@@ -6,6 +6,7 @@
  */
 import { basename, extname } from 'node:path';
 import { BitnetServer } from '../../server/server.js';
+import { KV_CACHE_TYPES } from '../../infer/session.js';
 import { apiKeyFlag, choiceFlag, intFlag, UsageError, type Command } from '../args.js';
 import { LOAD_OPTIONS, loadedLine, loadPacked } from './generate.js';
 
@@ -47,7 +48,7 @@ export const serveCommand: Command = {
     let server: BitnetServer;
     try {
       server = new BitnetServer({
-        model: L.model, tokenizer: L.tok, modelId, slots, maxQueue, ctx: L.ctx, maxBodyBytes, seed, shutdownGraceMs: grace, log,
+        model: L.model, tokenizer: L.tok, modelId, slots, maxQueue, ctx: L.ctx, kv: choiceFlag(v, 'kv', KV_CACHE_TYPES)!, maxBodyBytes, seed, shutdownGraceMs: grace, log,
         ...(apiKey ? { apiKey } : {}), ...(template ? { chatTemplate: template } : {}),
       });
     } catch (e) {
