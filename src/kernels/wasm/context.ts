@@ -9,7 +9,10 @@
  * single-threaded unshared build. No SIMD at all → BackendError (the registry
  * then falls back to the reference kernels with a one-line notice).
  */
-import { BackendError } from '../../errors.js';
+import { ArgumentError, BackendError } from '../../errors.js';
+
+/** Most kernel threads a context starts (the CLI's --threads bound too). */
+export const MAX_THREADS = 256;
 import { Arena, isInMemory } from '../../tensor/arena.js';
 import { DTYPE_CTOR, dtypeOf, type TypedArray } from '../../tensor/dtype.js';
 import { cpuCount, enableRelaxedSimd, loadWasmBytes } from '../../platform.js';
@@ -115,7 +118,8 @@ export class WasmContext {
     if (!features.simd) throw new BackendError('WebAssembly SIMD128 is not available in this engine');
     const useRelaxed = (opts.relaxed ?? true) && features.relaxed;
     let threads = opts.threads ?? (await cpuCount());
-    if (!Number.isInteger(threads) || threads < 1) throw new BackendError(`threads must be a positive integer, got ${threads}`);
+    // An argument error, not a BackendError: 'auto' must not fall back to the slow kernels over a bad count.
+    if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) throw new ArgumentError(`threads must be an integer in [1, ${MAX_THREADS}], got ${threads}`);
     const shared = features.shared;
     if (!shared) threads = 1;
     const file = `${useRelaxed ? 'relaxed' : 'core'}${shared ? '' : '-unshared'}.wasm`;
