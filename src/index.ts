@@ -27,7 +27,7 @@ export { generate, generateStream, renderChat, defaultChatTemplate, type Generat
 export { sourceFromTransformer, sourceFromCheckpoint, type WeightSource, type QuantizedTensor } from './weights/source.js';
 export { syntheticSource } from './weights/synthetic.js';
 export { modelFileContentsV1, modelFileBytes, modelImageFrom, loadModelImage, sourceFromImage, sourceFromModelFile, isModelFile, openModelFile, openModelFileBytes, MODEL_FILE_FORMAT, MODEL_FILE_VERSION, type ModelImage, type ImageSource } from './infer/model_file.js';
-export { loadModelFromBytes, loadSource, loadImage, modelImageOfBytes, type LoadedModel, type ModelKind, type ModelLoadOptions } from './load/loaded_model.js';
+export { loadModelFromBytes, loadModelFromBlob, loadSource, loadImage, modelImageOfBytes, type LoadedModel, type ModelKind, type ModelLoadOptions } from './load/loaded_model.js';
 export { matmulEnergyPerToken, weightBytes } from './science/energy.js';
 export { parseSafetensors, serializeHeader, toFloat32, type StTensor, type StDType } from './io/safetensors.js';
 export type { Tokenizer } from './tokenizer/types.js';

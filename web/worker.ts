@@ -10,7 +10,7 @@
  */
 import { BitnetError } from '../src/errors.js';
 import { generateStream } from '../src/infer/generate.js';
-import { loadModelFromBytes, type LoadedModel } from '../src/load/loaded_model.js';
+import { loadModelFromBlob, type LoadedModel } from '../src/load/loaded_model.js';
 import type { InferenceSession } from '../src/infer/session.js';
 import { setHfTokenizersLibrary } from '../src/tokenizer/hf.js';
 import type { FromWorker, GenerationResult, ModelInfo, ModelRef, ToWorker } from './protocol.js';
@@ -41,12 +41,13 @@ scope.onmessage = (e) => {
     });
 };
 
-async function readModel(ref: ModelRef): Promise<{ name: string; bytes: Uint8Array }> {
-  if ('file' in ref) return { name: ref.file.name, bytes: new Uint8Array(await ref.file.arrayBuffer()) };
+/** The model as a Blob: a picked File as it is (read in slices, never whole), a URL's response as a blob. */
+async function readModel(ref: ModelRef): Promise<{ name: string; blob: Blob }> {
+  if ('file' in ref) return { name: ref.file.name, blob: ref.file };
   const res = await fetch(ref.url);
   if (!res.ok) throw new Error(`${ref.url}: HTTP ${res.status} ${res.statusText}`);
   const name = decodeURIComponent(new URL(ref.url).pathname.split('/').pop() ?? ref.url);
-  return { name, bytes: new Uint8Array(await res.arrayBuffer()) };
+  return { name, blob: await res.blob() };
 }
 
 async function load(msg: Extract<ToWorker, { type: 'load' }>): Promise<void> {
@@ -65,14 +66,17 @@ async function load(msg: Extract<ToWorker, { type: 'load' }>): Promise<void> {
     await old.model.dispose();
   }
   post({ type: 'status', text: 'reading the model file…' });
-  const { name, bytes } = await readModel(msg.model);
-  post({ type: 'status', text: `packing ${name} (${(bytes.byteLength / 2 ** 20).toFixed(1)} MiB)…` });
-  const model = await loadModelFromBytes(bytes, { where: name, threads: msg.threads, requireTokenizer: true, notice: (text) => post({ type: 'status', text }) });
+  const { name, blob } = await readModel(msg.model);
+  post({ type: 'status', text: `loading ${name} (${(blob.size / 2 ** 20).toFixed(1)} MiB)…` });
+  const model = await loadModelFromBlob(blob, {
+    where: name, threads: msg.threads, requireTokenizer: true, notice: (text) => post({ type: 'status', text }),
+    onProgress: (done, total) => post({ type: 'status', text: `loading ${name}: ${done}/${total} arrays` }),
+  });
   loaded = { model, session: model.session() };
   const be = model.backend, c = model.model.config;
   const info: ModelInfo = {
     name,
-    bytes: bytes.byteLength,
+    bytes: blob.size,
     backend: be.name,
     threads: be.threads,
     simd: be.features?.simd ?? false,

@@ -255,21 +255,53 @@ export function modelImageFrom(entries: Map<string, { dtype: StDType; start: num
 export function loadModelImage(be: Backend, image: ModelImage, src: ImageSource, onProgress?: (done: number, total: number) => void): PackedModel {
   const pm = PackedModel.allocate(be, image.layout, image.where, false);
   const arrays = pm.arrays();
-  let done = 0;
-  for (const { spec, view } of arrays) {
-    onProgress?.(done, arrays.length);
-    const at = image.offsets.get(spec.name)!;
-    if (at + view.byteLength > src.size) throw new FormatError(`${image.where}: array '${spec.name}' (file bytes ${at}..${at + view.byteLength}) runs past the end of the ${src.size}-byte file: truncated?`);
-    readIntoFrom(src, new Uint8Array(view.buffer, view.byteOffset, view.byteLength), at);
-    if (view instanceof Float32Array) {
-      for (let i = 0; i < view.length; i++) {
-        if (!Number.isFinite(view[i]!)) throw new FormatError(`${image.where}: array '${spec.name}' has a non-finite value ${view[i]} at element ${i} (file byte ${at + 4 * i})`);
-      }
-    }
-    done++;
-  }
-  onProgress?.(done, arrays.length);
+  arrays.forEach(({ spec, view }, i) => {
+    onProgress?.(i, arrays.length);
+    const { at, bytes } = arrayTarget(image, spec.name, view, src.size);
+    readIntoFrom(src, bytes, at);
+    checkPlaced(image, spec.name, view, at);
+  });
+  onProgress?.(arrays.length, arrays.length);
   return pm;
+}
+
+/**
+ * loadModelImage with asynchronous reads (a browser File or Blob): each array is read in pieces of at
+ * most `pieceBytes` (16 MiB), so the page never holds the file, or even one large array, as one buffer.
+ */
+export async function loadModelImageAsync(be: Backend, image: ModelImage, size: number, read: (offset: number, length: number) => Promise<Uint8Array>,
+                                          onProgress?: (done: number, total: number) => void, pieceBytes = 16 << 20): Promise<PackedModel> {
+  const pm = PackedModel.allocate(be, image.layout, image.where, false);
+  const arrays = pm.arrays();
+  for (let i = 0; i < arrays.length; i++) {
+    const { spec, view } = arrays[i]!;
+    onProgress?.(i, arrays.length);
+    const { at, bytes } = arrayTarget(image, spec.name, view, size);
+    for (let o = 0; o < bytes.length; o += pieceBytes) {
+      const n = Math.min(pieceBytes, bytes.length - o);
+      const piece = await read(at + o, n);
+      if (piece.length !== n) throw new FormatError(`${image.where}: short read of array '${spec.name}' at file byte ${at + o} (${piece.length} of ${n} bytes)`);
+      bytes.set(piece, o);
+    }
+    checkPlaced(image, spec.name, view, at);
+  }
+  onProgress?.(arrays.length, arrays.length);
+  return pm;
+}
+
+/** Where an array lies in the file and the bytes of its view (FormatError when the file is too short). */
+function arrayTarget(image: ModelImage, name: string, view: ArrayBufferView, size: number): { at: number; bytes: Uint8Array } {
+  const at = image.offsets.get(name)!;
+  if (at + view.byteLength > size) throw new FormatError(`${image.where}: array '${name}' (file bytes ${at}..${at + view.byteLength}) runs past the end of the ${size}-byte file: truncated?`);
+  return { at, bytes: new Uint8Array(view.buffer, view.byteOffset, view.byteLength) };
+}
+
+/** f32 arrays (norms, scales, f32 tables) must be finite; packed codes are taken as stored. */
+function checkPlaced(image: ModelImage, name: string, view: ArrayBufferView, at: number): void {
+  if (!(view instanceof Float32Array)) return;
+  for (let i = 0; i < view.length; i++) {
+    if (!Number.isFinite(view[i]!)) throw new FormatError(`${image.where}: array '${name}' has a non-finite value ${view[i]} at element ${i} (file byte ${at + 4 * i})`);
+  }
 }
 
 /**

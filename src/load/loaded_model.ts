@@ -6,9 +6,9 @@
 import { FormatError } from '../errors.js';
 import { createBackend, type Backend, type BackendOptions } from '../kernels/backend.js';
 import type { Tokenizer } from '../tokenizer/types.js';
-import { parseHeader, type StDType } from '../io/safetensors.js';
+import { MAX_HEADER_BYTES, parseHeader, type StDType } from '../io/safetensors.js';
 import { bufferSource } from '../io/gguf.js';
-import { loadModelImage, modelFileVersion, modelImageFrom, openModelFileBytes, sourceFromImage, tokenizerOfModelFile, MODEL_FILE_FORMAT, type ImageSource, type ModelImage } from '../infer/model_file.js';
+import { loadModelImage, loadModelImageAsync, modelFileVersion, modelImageFrom, openModelFileBytes, sourceFromImage, tokenizerOfModelFile, MODEL_FILE_FORMAT, type ImageSource, type ModelImage } from '../infer/model_file.js';
 import { layoutOptions, PackedModel, type LoadOptions } from '../infer/packed_model.js';
 import { InferenceSession, type SessionOptions } from '../infer/session.js';
 import type { WeightSource } from '../weights/source.js';
@@ -53,14 +53,51 @@ export async function loadSource(source: WeightSource, tokenizer: Tokenizer | un
  */
 export async function loadImage(image: ModelImage, src: ImageSource, tokenizer: Tokenizer | undefined, kind: ModelKind, opts: ModelLoadOptions = {}): Promise<LoadedModel> {
   if (opts.requireTokenizer && tokenizer === undefined) throw new FormatError(`${image.where}: no tokenizer found (pack the model with a tokenizer.json beside its source)`);
-  const fileOpts = image.layout.options;
-  const want = layoutOptions(image.config, { format: opts.format ?? fileOpts.format, interleave: opts.interleave ?? fileOpts.interleave, head: opts.head === undefined || opts.head === 'auto' ? fileOpts.head : opts.head });
-  const same = want.format === fileOpts.format && want.interleave === fileOpts.interleave && want.head === fileOpts.head;
-  if (!same) return loadSource(sourceFromImage(image, src), tokenizer, kind, image.where, { ...opts, ...want });
+  const want = requestedLayout(image, opts);
+  if (want !== undefined) return loadSource(sourceFromImage(image, src), tokenizer, kind, image.where, { ...opts, ...want });
   const backend = await createBackend(opts);
   try {
     const model = loadModelImage(backend, image, src, opts.onProgress);
     return { model, tokenizer, backend, kind, session: (o) => new InferenceSession(model, o), dispose: () => backend.dispose() };
+  } catch (e) {
+    await backend.dispose();
+    throw e;
+  }
+}
+
+/** The layout asked for when it differs from the file's (options unset or 'auto' take the file's), else undefined. */
+function requestedLayout(image: ModelImage, opts: ModelLoadOptions): ReturnType<typeof layoutOptions> | undefined {
+  const f = image.layout.options;
+  const want = layoutOptions(image.config, { format: opts.format ?? f.format, interleave: opts.interleave ?? f.interleave, head: opts.head === undefined || opts.head === 'auto' ? f.head : opts.head });
+  return want.format === f.format && want.interleave === f.interleave && want.head === f.head ? undefined : want;
+}
+
+/**
+ * A model file from a Blob (a browser File, a fetched response's blob(); Node's fs.openAsBlob): the
+ * header first, then each array in pieces straight into the backend's memory — the file is never one
+ * ArrayBuffer. Version-1 files (and a layout other than the file's) are read whole and converted.
+ */
+export async function loadModelFromBlob(blob: Blob, opts: ModelLoadOptions & { where?: string } = {}): Promise<LoadedModel> {
+  const where = opts.where ?? ((blob as { name?: unknown }).name as string | undefined) ?? 'model file';
+  const read = async (o: number, n: number) => new Uint8Array(await blob.slice(o, o + n).arrayBuffer());
+  if (blob.size < 8) throw new FormatError(`${where}: ${blob.size} bytes is too short for a model file`);
+  const len = Number(new DataView((await read(0, 8)).buffer).getBigUint64(0, true));
+  let h: ReturnType<typeof parseHeader>;
+  try {
+    h = parseHeader(await read(0, Math.min(blob.size, 8 + Math.min(len, MAX_HEADER_BYTES))), blob.size);
+  } catch (e) {
+    throw e instanceof FormatError ? new FormatError(`${where}: ${e.message}`) : e;
+  }
+  const image = h.metadata.format === MODEL_FILE_FORMAT && modelFileVersion(h.metadata, where) === 2
+    ? modelImageFrom(new Map(h.entries.map((e) => [e.name, { dtype: e.dtype, start: h.dataStart + e.begin, end: h.dataStart + e.end }])), h.metadata, where)
+    : undefined;
+  if (image === undefined || requestedLayout(image, opts) !== undefined) return loadModelFromBytes(await read(0, blob.size), { ...opts, where });
+  const tokenizer = tokenizerOfModelFile(image.tokenizerJson, where);
+  if (opts.requireTokenizer && tokenizer === undefined) throw new FormatError(`${where}: no tokenizer found (pack the model with a tokenizer.json beside its source)`);
+  const backend = await createBackend(opts);
+  try {
+    const model = await loadModelImageAsync(backend, image, blob.size, read, opts.onProgress);
+    return { model, tokenizer, backend, kind: 'model-file', session: (o) => new InferenceSession(model, o), dispose: () => backend.dispose() };
   } catch (e) {
     await backend.dispose();
     throw e;

@@ -49,7 +49,9 @@ export class BpeTokenizer implements Tokenizer {
   private readonly idToTok: string[];
   private readonly tokToId = new Map<string, number>();
   private readonly byteId = new Int32Array(256);
-  private readonly idBytes: (Uint8Array | undefined)[];
+  /** Bytes of every vocabulary token, concatenated: token id < tokens.length has bytes [byteOff[id], byteOff[id + 1]) (one buffer, not 10^5 small arrays); ids beyond are specials, rendered verbatim. */
+  private readonly allBytes: Uint8Array;
+  private readonly byteOff: Int32Array;
   private readonly rank = new Map<number, number>(); // pair key → merge rank
   private readonly result: Int32Array; // merge rank → id of the merged token
   private readonly re: RegExp;
@@ -69,19 +71,23 @@ export class BpeTokenizer implements Tokenizer {
     if (n >= KEY) throw new ArgumentError(`BpeTokenizer: vocabulary of ${n} ids exceeds the limit ${KEY}`);
     this.vocabSize = n;
     this.idToTok = new Array<string>(n).fill('');
-    this.idBytes = new Array<Uint8Array | undefined>(n);
+    let total = 0;
+    for (const t of spec.tokens) total += t.length;
+    this.allBytes = new Uint8Array(total);
+    this.byteOff = new Int32Array(spec.tokens.length + 1);
+    let at = 0;
     spec.tokens.forEach((t, id) => {
       if (this.tokToId.has(t)) throw new ArgumentError(`BpeTokenizer: token ${JSON.stringify(t)} appears twice`);
       this.tokToId.set(t, id);
       this.idToTok[id] = t;
-      const bytes = new Uint8Array(t.length);
+      this.byteOff[id] = at;
       for (let i = 0; i < t.length; i++) {
         const c = t.charCodeAt(i);
         const b = c < 512 ? CHAR_TO_BYTE[c]! : -1;
         if (b < 0) throw new ArgumentError(`BpeTokenizer: token ${JSON.stringify(t)} is not a byte-level string`);
-        bytes[i] = b;
+        this.allBytes[at++] = b;
       }
-      this.idBytes[id] = bytes;
+      this.byteOff[id + 1] = at;
     });
     for (let b = 0; b < 256; b++) {
       const id = this.tokToId.get(BYTE_TO_CHAR[b]!);
@@ -243,12 +249,12 @@ export class BpeTokenizer implements Tokenizer {
     const flush = (): void => { if (len > 0) { s += DEC.decode(buf.subarray(0, len)); len = 0; } };
     for (let k = 0; k < ids.length; k++) {
       const id = ids[k]!;
-      const b = this.idBytes[id];
-      if (b === undefined) {
+      if (!(Number.isInteger(id) && id >= 0 && id < this.byteOff.length - 1)) {
         const t = this.idToTok[id];
         if (t === undefined) throw new ArgumentError(`BpeTokenizer.decode: id ${id} is outside [0, ${this.vocabSize})`);
         flush(); s += t; continue;
       }
+      const b = this.allBytes.subarray(this.byteOff[id]!, this.byteOff[id + 1]!);
       if (len + b.length > buf.length) { const nb = new Uint8Array(2 * (len + b.length)); nb.set(buf.subarray(0, len)); buf = nb; }
       buf.set(b, len); len += b.length;
     }

@@ -14,6 +14,7 @@ import { FormatError } from '../../src/errors.js';
 import { createBackend, refBackend, type Backend } from '../../src/kernels/backend.js';
 import { makeConfig, type ModelConfig } from '../../src/model/config.js';
 import { loadModel, openModel, saveModelFile } from '../../src/load/open.js';
+import { loadModelFromBlob, loadModelFromBytes } from '../../src/load/loaded_model.js';
 import { loadModelImage, modelFileContentsV1 } from '../../src/infer/model_file.js';
 import { PackedModel } from '../../src/infer/packed_model.js';
 import { InferenceSession } from '../../src/infer/session.js';
@@ -175,5 +176,29 @@ describe('model file: memory image', () => {
     len.writeBigUInt64LE(BigInt(json.length));
     writeFileSync(join(dir, 'lie.safetensors'), Buffer.concat([len, Buffer.from(json), bytes.subarray(8 + n)]));
     assert.throws(() => openModel(join(dir, 'lie.safetensors')), (e: Error) => e instanceof FormatError && /missing array 'layers\.2\./.test(e.message));
+  });
+});
+
+describe('model file from a Blob (the page)', () => {
+  test('read in slices, never whole; same logits as from bytes; bad blobs are FormatErrors', async () => {
+    const src = syntheticSource(cfg({ quant: 'b158', ffn: 'swiglu', vocabSize: 4096 }), 4);
+    const dir = tmp();
+    const p = join(dir, 'm.safetensors');
+    saveModelFile(p, src, undefined, { head: 'q7' });
+    const bytes = new Uint8Array(readFileSync(p));
+    const slices: number[] = [];
+    const blob = new Blob([bytes]);
+    const spy = { size: blob.size, slice: (a: number, b: number) => { slices.push(b - a); return blob.slice(a, b); } } as unknown as Blob;
+    const m = await loadModelFromBlob(spy, { backend: 'wasm', threads: 1, where: 'm.safetensors' });
+    const r = await loadModelFromBytes(bytes, { backend: 'wasm', threads: 1 });
+    try {
+      assert.ok(slices.length > 10 && Math.max(...slices) < bytes.length && Math.max(...slices) <= 16 << 20, `${slices.length} slices, largest ${Math.max(...slices)} of ${bytes.length} bytes`);
+      assertBitIdentical(logits(m.model), logits(r.model), 'blob = bytes');
+    } finally {
+      await m.dispose();
+      await r.dispose();
+    }
+    await assert.rejects(loadModelFromBlob(new Blob([bytes.subarray(0, bytes.length - 64)]), { backend: 'ref', where: 'cut' }), (e: Error) => e instanceof FormatError && /cut/.test(e.message));
+    await assert.rejects(loadModelFromBlob(new Blob([new TextEncoder().encode('not a model file at all')]), { backend: 'ref', where: 'notes.txt' }), (e: Error) => e instanceof FormatError && /notes\.txt/.test(e.message));
   });
 });
