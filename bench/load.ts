@@ -20,7 +20,8 @@ import { peerGguf } from './peer_llamacpp.js';
 const cacheDir = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
-function files(preset: string): { gguf: string; modelFile: string; hf: string } {
+/** The benchmark's files of a preset's synthetic model (made once, cached in bench/results/). */
+export function modelFiles(preset: string): { gguf: string; modelFile: string; hf: string } {
   mkdirSync(cacheDir, { recursive: true });
   const gguf = peerGguf(preset);
   const modelFile = join(cacheDir, `synthetic-${preset}.safetensors`), hf = join(cacheDir, `synthetic-${preset}-hf`);
@@ -45,7 +46,7 @@ export async function benchLoad(rep: Reporter, opts: { reps: number; quick: bool
   const peer = nativeBin();
   if (!peer) console.error('bench load: native llama.cpp not found (LLAMA_NATIVE_BIN); reporting ours only');
   for (const preset of presets) {
-    const f = files(preset);
+    const f = modelFiles(preset);
     const ctx = makeConfig(preset).maxSeqLen;
     let peerS = NaN, peerRss = NaN;
     if (peer) {

@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- suite ...] [--reps N] [--quick]`
- * Suites: membw, gemm, gemv, head4, headppl, lut, train, decode, kv, load, serve (default: all). JSON lines on stdout, then a table.
+ * Suites: membw, gemm, gemv, head4, headppl, lut, train, decode, kv, load, web, serve (default: all). JSON lines on stdout, then a table.
  * serve: `--duration S` (default 30, 10 with --quick), `--clients N` (default 4), `--soak` (10 minutes).
  * `--out FILE` also appends the JSON lines to FILE (e.g. bench/results/run.jsonl).
  */
@@ -12,6 +12,7 @@ import { benchGemv } from './gemv.js';
 import { benchHead4 } from './head4.js';
 import { benchHeadPpl } from './head_ppl.js';
 import { benchLoad } from './load.js';
+import { benchWeb } from './web.js';
 import { benchLut } from './lut.js';
 import { benchDecode } from './decode.js';
 import { benchKv } from './kv.js';
@@ -20,7 +21,7 @@ import { env, Reporter } from './harness.js';
 import { benchMembw } from './membw.js';
 import { benchServe } from './serve.js';
 
-const SUITES = ['membw', 'gemm', 'gemv', 'head4', 'headppl', 'lut', 'train', 'decode', 'kv', 'load', 'serve'] as const;
+const SUITES = ['membw', 'gemm', 'gemv', 'head4', 'headppl', 'lut', 'train', 'decode', 'kv', 'load', 'web', 'serve'] as const;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -57,6 +58,7 @@ for (const s of suites) {
   if (s === 'head4') await benchHead4(rep, { reps, threads, membw, quick: values.quick });
   if (s === 'headppl') await benchHeadPpl(rep, { quick: values.quick });
   if (s === 'load') await benchLoad(rep, { reps: Math.min(reps, 5), quick: values.quick });
+  if (s === 'web') await benchWeb(rep, { quick: values.quick, threads });
   if (s === 'lut') await benchLut(rep, { reps, quick: values.quick });
   if (s === 'decode') await benchDecode(rep, { reps, threads, quick: values.quick });
   if (s === 'kv') await benchKv(rep, { reps, threads, quick: values.quick });

@@ -1,0 +1,75 @@
+/**
+ * `npm run bench -- web`: the demo page in headless Chromium (Debian's, driven by playwright-core) against
+ * the Node engine, same model file, prompt, thread count and machine, in one run: load time, prefill and
+ * decode tokens/s (greedy), and whether the page's tokens equal Node's. Models: our model files of the
+ * synthetic published shapes (bench/load.ts makes and caches them). Needs Chromium (CHROMIUM_PATH or
+ * /usr/bin/chromium); says so and skips otherwise.
+ */
+import { existsSync } from 'node:fs';
+import type { Page } from 'playwright-core';
+import { generate } from '../src/infer/generate.js';
+import { loadModel } from '../src/load/open.js';
+import { WebServer } from '../src/server/web.js';
+import type { GenerationResult, ModelInfo } from '../web/protocol.js';
+import type { Reporter } from './harness.js';
+import { modelFiles } from './load.js';
+
+type Demo = { info: ModelInfo | undefined; result: GenerationResult | undefined; error: string | undefined };
+
+export async function benchWeb(rep: Reporter, opts: { quick: boolean; threads: number[] }): Promise<void> {
+  const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  if (!existsSync(chromiumPath)) {
+    console.error(`bench web: no Chromium at ${chromiumPath}; skipped`);
+    return;
+  }
+  const { chromium } = await import('playwright-core');
+  const presets = opts.quick ? ['b1.58-large'] : ['b1.58-large', '2b4t'];
+  const prompt = 'The state of the Union is strong, and the people of this nation have reason for hope. '.repeat(2).slice(0, 128);
+  const maxTokens = opts.quick ? 16 : 48;
+  for (const preset of presets) {
+    const file = modelFiles(preset).modelFile;
+    for (const threads of opts.threads) {
+      // Node, same file and settings
+      const m = await loadModel(file, { threads });
+      const node = await generate(m.session(), m.tokenizer!, prompt, { maxTokens, temperature: 0 });
+      await m.dispose();
+      const server = new WebServer({ model: file });
+      const { url } = await server.listen(0);
+      const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+      try {
+        const page: Page = await browser.newPage();
+        const t0 = performance.now();
+        await page.goto(`${url}${url.includes('?') ? '&' : '?'}threads=${threads}`);
+        await page.waitForFunction(() => {
+          const d = (window as unknown as { bitnetDemo?: Demo }).bitnetDemo;
+          return d !== undefined && (d.info !== undefined || d.error !== undefined) && document.body.dataset.state !== 'busy';
+        }, null, { timeout: 600_000, polling: 200 });
+        const loadS = (performance.now() - t0) / 1000;
+        let d = await page.evaluate(() => (window as unknown as { bitnetDemo: Demo }).bitnetDemo);
+        if (d.error !== undefined) throw new Error(`page: ${d.error}`);
+        await page.fill('#prompt', prompt);
+        await page.fill('#max-tokens', String(maxTokens));
+        await page.fill('#temperature', '0');
+        await page.click('#generate');
+        await page.waitForFunction(() => {
+          const x = (window as unknown as { bitnetDemo: Demo }).bitnetDemo;
+          return document.body.dataset.state === 'ready' && (x.result !== undefined || x.error !== undefined);
+        }, null, { timeout: 600_000, polling: 200 });
+        d = await page.evaluate(() => (window as unknown as { bitnetDemo: Demo }).bitnetDemo);
+        if (d.error !== undefined || d.result === undefined) throw new Error(`page: ${d.error ?? 'no result'}`);
+        const r = d.result;
+        const nodeDecode = ((node.tokens.length - 1) * 1000) / node.decodeMs, nodePrefill = (node.promptTokens * 1000) / node.prefillMs;
+        rep.add({ suite: 'web', name: `${preset} model file, page vs Node`, shape: `prompt ${r.promptTokens}, ${maxTokens} tokens`, backend: 'wasm', threads, medianMs: NaN, minMs: NaN, p90Ms: NaN,
+          metrics: {
+            page_load_s: loadS, page_prefill_tok_s: r.prefillTokPerS, page_decode_tok_s: r.decodeTokPerS,
+            node_prefill_tok_s: nodePrefill, node_decode_tok_s: nodeDecode,
+            prefill_page_vs_node: r.prefillTokPerS / nodePrefill, decode_page_vs_node: r.decodeTokPerS / nodeDecode,
+            same_tokens: r.tokens.join(',') === node.tokens.join(',') ? 1 : 0,
+          } });
+      } finally {
+        await browser.close();
+        await server.close();
+      }
+    }
+  }
+}
