@@ -1,8 +1,13 @@
 /**
  * Training throughput: tokens/s and effective GFLOP/s (6·N_params·tokens plus attention,
  * the nanoGPT/PaLM estimate) for presets tiny and small, fp vs b158, 1 and 2 threads,
- * on synthetic tokens (speed does not depend on the data).
+ * on synthetic tokens (speed does not depend on the data). Then the same-run PyTorch CPU peer
+ * (bench/train_torch.py, Debian's system python3 with python3-torch + libopenblas0-pthread) on one
+ * model both can express — dim 256, 6 layers, 8 heads (MHA), ReLU²-GLU 688, vocab 4096, tied, no SubLN,
+ * seq 256, batch 8, AdamW — fp and b1.58 at 2 threads, with the ratio; without torch it says so.
  */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { createBackend } from '../src/kernels/backend.js';
 import { makeConfig, paramCount } from '../src/model/config.js';
 import { Transformer } from '../src/model/transformer.js';
@@ -42,5 +47,51 @@ export async function benchTrain(rep: Reporter, opts: { reps: number; threads: n
       }
     }
     await be.dispose();
+  }
+  await benchTrainPeer(rep, opts);
+}
+
+/** The issue's common model (both engines can express it). */
+const PEER = { dim: 256, layers: 6, heads: 8, ffn: 688, vocab: 4096, seq: 256, batch: 8 };
+
+async function benchTrainPeer(rep: Reporter, opts: { reps: number; quick: boolean }): Promise<void> {
+  const threads = 2, steps = opts.quick ? 3 : 6;
+  const cfgOf = (quant: 'fp' | 'b158') => makeConfig('tiny', { quant, dim: PEER.dim, nLayers: PEER.layers, nHeads: PEER.heads, nKvHeads: PEER.heads, ffnDim: PEER.ffn, ffn: 'relu2glu', vocabSize: PEER.vocab, maxSeqLen: PEER.seq, tieEmbeddings: true, subln: false });
+  const ours: Record<string, number> = {};
+  const be = await createBackend({ backend: 'wasm', threads });
+  for (const quant of ['fp', 'b158'] as const) {
+    const cfg = cfgOf(quant);
+    const mark = be.arena.mark();
+    const model = new Transformer(be, cfg);
+    model.init(1);
+    const opt = new AdamW(be, be.arena, model.numParams, model.decaySize, DEFAULT_ADAMW);
+    const rng = new Rng(3);
+    const B = PEER.batch, T = PEER.seq;
+    const x = Int32Array.from({ length: B * T }, () => rng.int(cfg.vocabSize));
+    const y = Int32Array.from({ length: B * T }, () => rng.int(cfg.vocabSize));
+    const s = stats(timeIt(() => {
+      model.zeroGrad();
+      model.forward(x, y, B, T);
+      model.backward();
+      opt.clip(model.grads);
+      opt.update(model.params, model.grads, 1e-3, 0.1);
+    }, steps, 2));
+    ours[quant] = (B * T) / (s.medianMs / 1000);
+    be.arena.release(mark);
+  }
+  await be.dispose();
+  const script = fileURLToPath(new URL('../../bench/train_torch.py', import.meta.url));
+  const r = spawnSync('/usr/bin/python3', [script, JSON.stringify({ ...PEER, threads, steps })], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  let peer: Record<string, number | string> | undefined;
+  if (r.status === 0) peer = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number | string>;
+  else console.error(`bench train: no PyTorch peer (${(r.stderr || r.error?.message || '').trim().split('\n').pop()}); install Debian's python3-torch and libopenblas0-pthread`);
+  for (const quant of ['fp', 'b158'] as const) {
+    const metrics: Record<string, number> = { tokensPerSec: ours[quant]! };
+    if (peer) {
+      metrics.torch_tokensPerSec = peer[quant] as number;
+      metrics.vs_torch = ours[quant]! / (peer[quant] as number);
+    }
+    rep.add({ suite: 'train', name: `peer model ${quant}${peer ? ` vs torch ${peer.torch} (${peer.blas})` : ''}`, shape: `d${PEER.dim} L${PEER.layers} B=${PEER.batch} T=${PEER.seq}`, backend: 'wasm', threads,
+      medianMs: (PEER.batch * PEER.seq * 1000) / ours[quant]!, minMs: NaN, p90Ms: NaN, metrics });
   }
 }
