@@ -22,9 +22,13 @@ import type { WeightSource } from '../../src/weights/source.js';
 import { syntheticSource } from '../../src/weights/synthetic.js';
 import { saveSafetensors } from '../../src/io/files.js';
 import { floatToHalf, halfToFloat } from '../../src/io/gguf_quant.js';
-import { loadGguf, writeGguf } from '../../src/interop/gguf_model.js';
+import { ggufLayout, loadGguf, writeGguf } from '../../src/interop/gguf_model.js';
+import { ggufChunks } from '../../src/io/gguf.js';
+import { encodeGgml, ggmlType } from '../../src/io/gguf_quant.js';
+import { atomicWriteFile } from '../../src/io/files.js';
 import { exportHF, loadHF } from '../../src/interop/hf.js';
 import { assertBitIdentical } from '../helpers/check.js';
+import { encodeI2S } from '../helpers/i2s.js';
 
 const dirs: string[] = [];
 const tmp = (): string => {
@@ -47,6 +51,7 @@ function f16Scales(src: WeightSource): WeightSource {
     },
   };
 }
+
 
 const toks = [1, 17, 250, 3, 99, 42, 7, 128];
 const logits = (pm: PackedModel) => new InferenceSession(pm, { ctx: 16, chunk: 4 }).forwardAll(toks);
@@ -78,7 +83,7 @@ describe('load paths: bit-identical logits', () => {
     });
   }
   for (const ffn of ['swiglu', 'relu2glu'] as const) {
-    test(`b158 / ${ffn}: GGUF TQ2_0, TQ1_0, F16, F32 and HF packed = quantize-from-source`, () => {
+    test(`b158 / ${ffn}: GGUF TQ2_0, TQ1_0, I2_S, F16, F32 and HF packed = quantize-from-source`, () => {
       const src = f16Scales(syntheticSource(cfg({ quant: 'b158', ffn }), 5));
       const want = logits(PackedModel.load(be, src, { head: 'f32' }));
       const dir = tmp();
@@ -94,6 +99,24 @@ describe('load paths: bit-identical logits', () => {
         } finally {
           g.close();
         }
+      }
+      // bitnet.cpp's I2_S (read only here): the same layout, linears written as I2_S by hand
+      const i2s = join(dir, 'i2s.gguf');
+      const { metadata, specs, names } = ggufLayout(src, { type: 'tq2_0', embedType: 'f32' });
+      const I2S = ggmlType('I2_S')!;
+      const isLin = (n: string) => /_proj$/.test(n);
+      const specs2 = specs.map((t, i) => (isLin(names[i]!) ? { ...t, type: I2S } : t));
+      atomicWriteFile(i2s, ggufChunks(metadata, specs2, (i) => {
+        const n = names[i]!;
+        if (!isLin(n)) return encodeGgml(specs2[i]!.type, src.dense(n));
+        const t = src.quantized!(n)!;
+        return encodeI2S(t.q, t.scale);
+      }));
+      const g2 = loadGguf(i2s);
+      try {
+        assertBitIdentical(logits(PackedModel.load(be, g2.source, { head: 'f32' })), want, 'I2_S');
+      } finally {
+        g2.close();
       }
       const hf = join(dir, 'hf');
       exportHF(hf, src);

@@ -11,6 +11,7 @@ import { packHfTernary } from '../../src/interop/hf_pack.js';
 import { bytesI2R4, packI2, packI2R4Rows, rowBytesI2 } from '../../src/quant/pack.js';
 import { hfToI2R4, i2RowsToI2R4, i2sToI2R4, tq2ToI2R4 } from '../../src/quant/repack.js';
 import { Rng } from '../../src/tensor/rng.js';
+import { encodeI2S } from '../helpers/i2s.js';
 
 function ternary(n: number, seed: number): Int8Array {
   const r = new Rng(seed);
@@ -26,14 +27,6 @@ function reference(q: Int8Array, r0: number, n: number, N: number, K: number): U
   return dst;
 }
 
-/** I2_S bytes (bitnet.cpp layout, see src/io/gguf_quant.ts): 128-weight blocks, byte k = weights k+32g in bits 6−2g; f32 scale after. */
-function encodeI2S(q: Int8Array, scale: number): Uint8Array {
-  const n = q.length;
-  const out = new Uint8Array(n / 4 + 32);
-  for (let b = 0; b < n / 128; b++) for (let k = 0; k < 32; k++) for (let g = 0; g < 4; g++) out[b * 32 + k]! |= (q[b * 128 + 32 * g + k]! + 1) << (6 - 2 * g);
-  new DataView(out.buffer).setFloat32(n / 4, scale, true);
-  return out;
-}
 
 describe('repack stored ternary codes into i2r4', () => {
   const shapes: Array<[number, number, number]> = [[6, 256, 1], [13, 512, 3], [8, 768, 0], [5, 1024, 2]]; // n, K, r0 (fused offset)
