@@ -1,6 +1,6 @@
 /**
  * The CLI's progress bar (cli-progress on stderr) for synchronous work — conversion, packing, loading —
- * rendered explicitly and throttled (every 100 ms on a terminal, every 10 s otherwise, and at the end),
+ * rendered explicitly and throttled (every 100 ms on a terminal, every 10 s otherwise; stop() draws the end),
  * and only once the work has run for `delayMs` (default 1 s), so quick loads print nothing.
  */
 import cliProgress from 'cli-progress';
@@ -30,7 +30,7 @@ export function progressBar(label: string, unit: 'tensors' | 'MB', delayMs = 100
         started = true;
       }
       bar.update(d, { name: n });
-      if (now - last >= every || done === total) {
+      if (now - last >= every) { // the final state is drawn by stop()
         bar.render();
         last = now;
       }

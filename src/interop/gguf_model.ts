@@ -156,6 +156,17 @@ export function ggufModelFrom(src: ByteSource, close: () => void = () => {}): Gg
     if (r === undefined) throw new FormatError(`gguf ${where}: unknown tensor '${name}' for this config`);
     return r;
   };
+  // One reusable read buffer for the loader's hot paths (row slices of the embedding, linear tensors):
+  // no fresh zero-filled allocation, page faults and garbage per read. A view into it is valid until the next read.
+  let scratch = new Uint8Array(0);
+  const readScratch = (offset: number, length: number): Uint8Array => {
+    const into = (src as { readInto?: (dst: Uint8Array, offset: number) => void }).readInto;
+    if (into === undefined) return src.read(offset, length);
+    if (scratch.length < length) scratch = new Uint8Array(Math.max(length, Math.min(2 * scratch.length, 1 << 28)));
+    const v = scratch.subarray(0, length);
+    into(v, offset);
+    return v;
+  };
   const extraScale = (r: { scale?: GgufTensorInfo }): number => (r.scale ? decodeGgml(r.scale.type, ggufTensorBytes(src, r.scale), 1, r.scale.name)[0]! : 1);
   const source: WeightSource = {
     config,
@@ -176,7 +187,7 @@ export function ggufModelFrom(src: ByteSource, close: () => void = () => {}): Gg
       if (r.t.type.name !== 'F16' || r.t.shape.length !== 2 || r.scale !== undefined) return undefined;
       const K = r.t.shape[1]!;
       if (r0 < 0 || r1 > r.t.shape[0]! || r0 > r1) throw new FormatError(`gguf ${where}: rows [${r0}, ${r1}) of '${r.t.name}' are outside its ${r.t.shape[0]} rows`);
-      const b = src.read(r.t.fileOffset + r0 * K * 2, (r1 - r0) * K * 2);
+      const b = readScratch(r.t.fileOffset + r0 * K * 2, (r1 - r0) * K * 2);
       return b.byteOffset % 2 === 0 ? new Uint16Array(b.buffer, b.byteOffset, (r1 - r0) * K) : new Uint16Array(b.slice().buffer);
     },
     intoI2R4(name, dst, r0, n, K, beta) {
@@ -184,7 +195,7 @@ export function ggufModelFrom(src: ByteSource, close: () => void = () => {}): Gg
       const r = get(name);
       const tn = r.t.type.name;
       if (r.t.numel !== n * K || (tn !== 'TQ2_0' && tn !== 'I2_S')) return false;
-      const bytes = ggufTensorBytes(src, r.t);
+      const bytes = readScratch(r.t.fileOffset, r.t.nbytes);
       if (tn === 'TQ2_0') {
         if (!tq2ToI2R4(dst, bytes, r0, n, K, beta, `gguf ${where}: '${r.t.name}'`)) return false;
       } else {

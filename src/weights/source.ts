@@ -38,6 +38,7 @@ export interface WeightSource {
   /**
    * Rows [r0, r1) of a 2-D table stored as IEEE half (GGUF F16 embeddings), as the raw bits, or undefined
    * when it is stored otherwise: lets the loader quantize the LM head straight from the half bits.
+   * The returned array may be reused by the next call.
    */
   halfRows?(name: string, r0: number, r1: number): Uint16Array | undefined;
   /**
