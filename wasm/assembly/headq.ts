@@ -31,6 +31,12 @@ const I7_OFFSET: i32 = 64;
   return amax > 0 ? I7_MAX / <f64>amax : 0;
 }
 
+/** Store the row scale amax/63 and return the row's first byte in the 'i7r4' matrix. */
+@inline function rowStart(q7: usize, ws: usize, row: i32, K: i32, amax: f32): usize {
+  store<f32>(ws + (<usize>row << 2), <f32>(<f64>amax / I7_MAX));
+  return q7 + rowBase(row, K);
+}
+
 /** Rows r ∈ [r0, r1) of W (n, K) f32 → rows n0 + r of the 'i7r4' matrix q7, scales ws[n0 + r]. */
 export function quantize_rows_i7r4_f32(q7: usize, ws: usize, W: usize, n0: i32, K: i32, r0: i32, r1: i32, tid: i32): void {
   for (let r = r0; r < r1; r++) {
@@ -40,11 +46,9 @@ export function quantize_rows_i7r4_f32(q7: usize, ws: usize, W: usize, n0: i32, 
     for (; k + 4 <= K; k += 4) m = f32x4.max(m, f32x4.abs(v128.load(src + (<usize>k << 2))));
     let amax = max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
     for (; k < K; k++) amax = max(amax, abs(load<f32>(src + (<usize>k << 2))));
-    const row = n0 + r;
-    store<f32>(ws + (<usize>row << 2), <f32>(<f64>amax / I7_MAX));
+    const base = rowStart(q7, ws, n0 + r, K, amax);
     const sd = scaleOf(amax);
     const s = f64x2.splat(sd);
-    const base = q7 + rowBase(row, K);
     k = 0;
     for (; k + 16 <= K; k += 16) {
       const p = src + (<usize>k << 2);
@@ -66,11 +70,9 @@ export function quantize_rows_i7r4_f16(q7: usize, ws: usize, h: usize, n0: i32, 
                       max(max(<u32>i16x8.extract_lane_u(m, 4), <u32>i16x8.extract_lane_u(m, 5)), max(<u32>i16x8.extract_lane_u(m, 6), <u32>i16x8.extract_lane_u(m, 7))));
     for (; k < K; k++) mb = max(mb, <u32>(load<u16>(src + (<usize>k << 1)) & 0x7fff));
     const amax = widen1(mb);
-    const row = n0 + r;
-    store<f32>(ws + (<usize>row << 2), <f32>(<f64>amax / I7_MAX));
+    const base = rowStart(q7, ws, n0 + r, K, amax);
     const sd = scaleOf(amax);
     const s = f64x2.splat(sd);
-    const base = q7 + rowBase(row, K);
     k = 0;
     for (; k + 16 <= K; k += 16) {
       const p = src + (<usize>k << 1);
