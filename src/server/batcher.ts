@@ -72,8 +72,9 @@ export class Batcher {
   private readonly chunk: number;
 
   constructor(readonly model: PackedModel, private readonly tok: Tokenizer, opts: BatcherOptions) {
-    this.chunk = opts.chunk ?? 64;
-    this.batch = new InferenceBatch(model, { slots: opts.slots, ctx: opts.ctx, kv: opts.kv, chunk: this.chunk });
+    this.batch = new InferenceBatch(model, { slots: opts.slots, ctx: opts.ctx, kv: opts.kv, chunk: opts.chunk ?? 64 });
+    // The batch caps its chunk at ctx: the budget per tick is what it accepts (rows = slots + chunk).
+    this.chunk = this.batch.chunk;
     this.history = Array.from({ length: opts.slots }, () => []);
     this.lastUsed = new Array<number>(opts.slots).fill(-1);
   }

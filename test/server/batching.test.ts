@@ -9,7 +9,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { generate, renderChat, type ChatMessage } from '../../src/infer/generate.js';
+import { generate, renderChat, type ChatMessage, type GenerateChunk, type GenerateResult } from '../../src/infer/generate.js';
+import { Batcher } from '../../src/server/batcher.js';
 import { InferenceSession } from '../../src/infer/session.js';
 import { BitnetServer, type ServerOptions } from '../../src/server/server.js';
 import { tinyModel, tok } from './fixture.js';
@@ -62,6 +63,30 @@ describe('server: continuous batching', () => {
     } finally {
       await server.close(0);
     }
+  });
+
+  test('Batcher, a context shorter than the prompt chunk: prompts joining in one tick share the budget the batch allows', async () => {
+    const b = new Batcher(greedy, tok, { slots: 3, ctx: 40, kv: 'f16' });
+    const prompts = ['The State of the Union is strong', 'Once upon a time in a land', 'abcdefghijklmnopqrstuvwxyz'];
+    const ids = prompts.map((p) => [tok.bosId, ...tok.encode(p)]);
+    const want = await Promise.all(prompts.map((p) => generate(new InferenceSession(greedy, { ctx: 40 }), tok, p, { maxTokens: 6, temperature: 0 })));
+    const run = async (it: AsyncGenerator<GenerateChunk, GenerateResult>) => {
+      let text = '';
+      for (;;) {
+        const r = await it.next();
+        if (r.done) return { text, result: r.value };
+        text += r.value.text;
+      }
+    };
+    // All three start before the loop's second tick: the second and third prompts (27 + 27 tokens) join together.
+    const got = await Promise.all(ids.map((x, i) => run(b.generate(i, x, { maxTokens: 6, temperature: 0 }))));
+    got.forEach((g, i) => {
+      assert.equal(g.text, want[i]!.text, `stream ${i}`);
+      assert.equal(g.result.text, want[i]!.text);
+      assert.equal(g.result.finishReason, 'length');
+    });
+    assert.equal(b.stats.prefillTokens, ids.reduce((a, x) => a + x.length, 0));
+    assert.equal(b.active, 0);
   });
 
   test('a disconnecting client leaves the batch; the others finish exactly; stop strings per stream', async () => {
