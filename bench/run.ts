@@ -1,7 +1,9 @@
 /**
  * `npm run bench [-- suite ...] [--reps N] [--quick]`
  * Suites: membw, gemm, gemv, head4, headppl, lut, train, decode, kv, load, web, serve (default: all). JSON lines on stdout, then a table.
- * serve: `--duration S` (default 30, 10 with --quick), `--clients N` (default 4), `--soak` (10 minutes).
+ * serve: `--duration S` (default 30, 10 with --quick), `--clients N` (default 4), `--soak` (10 minutes);
+ *   with `--streams 1,4,8`: batching scale on `--preset P` (default b1.58-large) at `--threads T` (default 2),
+ *   `--duration S` per stream count (default 20, 3 with --quick; --quick also shortens the answers).
  * `--out FILE` also appends the JSON lines to FILE (e.g. bench/results/run.jsonl).
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
@@ -19,7 +21,7 @@ import { benchKv } from './kv.js';
 import { benchTrain } from './train_step.js';
 import { env, Reporter } from './harness.js';
 import { benchMembw } from './membw.js';
-import { benchServe } from './serve.js';
+import { benchServe, benchServeScale } from './serve.js';
 
 const SUITES = ['membw', 'gemm', 'gemv', 'head4', 'headppl', 'lut', 'train', 'decode', 'kv', 'load', 'web', 'serve'] as const;
 
@@ -32,11 +34,14 @@ const { values, positionals } = parseArgs({
     duration: { type: 'string' },
     clients: { type: 'string', default: '4' },
     soak: { type: 'boolean', default: false },
+    streams: { type: 'string' },
+    preset: { type: 'string', default: 'b1.58-large' },
+    threads: { type: 'string', default: '2' },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
-  console.log(`usage: npm run bench -- [${SUITES.join('|')} ...] [--reps N] [--quick] [--out FILE] [--duration S] [--clients N] [--soak]`);
+  console.log(`usage: npm run bench -- [${SUITES.join('|')} ...] [--reps N] [--quick] [--out FILE] [--duration S] [--clients N] [--soak] [--streams 1,4,8 --preset P --threads T]`);
   process.exit(0);
 }
 const unknown = positionals.filter((p) => !(SUITES as readonly string[]).includes(p));
@@ -63,7 +68,12 @@ for (const s of suites) {
   if (s === 'decode') await benchDecode(rep, { reps, threads, quick: values.quick });
   if (s === 'kv') await benchKv(rep, { reps, threads, quick: values.quick });
   if (s === 'train') await benchTrain(rep, { reps, threads, quick: values.quick });
-  if (s === 'serve') {
+  if (s === 'serve' && values.streams !== undefined) {
+    const streams = values.streams.split(',').map(Number);
+    if (streams.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--streams: positive integers, comma-separated, got ${values.streams}`);
+    const durationS = Number(values.duration ?? (values.quick ? 3 : 20));
+    await benchServeScale(rep, { preset: values.preset, streams, threads: Number(values.threads), durationS, maxTokens: values.quick ? 16 : 128, promptTokens: 16 });
+  } else if (s === 'serve') {
     const durationS = values.soak ? 600 : Number(values.duration ?? (values.quick ? 10 : 30));
     await benchServe(rep, { durationS, clients: Math.max(1, Number(values.clients)), slots: 2, threads: 1, maxTokens: 64 });
   }

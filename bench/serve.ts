@@ -10,9 +10,16 @@
  * (RSS_BOUND_MIB, RSS_2ND_HALF_BOUND_MIB: slots and arena are allocated at startup, so the steady
  * state must plateau).
  * Default 30 s; --soak runs 10 minutes (the issue's soak) and prints whether RSS stayed bounded.
+ *
+ * Batching scale (`npm run bench -- serve --preset b1.58-large --streams 1,4,8 [--duration S] [--threads T]`):
+ * `bitnet serve` on the synthetic TQ2_0 GGUF of a preset (bench/results, the decode bench's peer file;
+ * synthetic vocabulary), slots = the largest stream count. For each count N, N clients loop greedy
+ * streaming /v1/completions requests (distinct 16-token id prompts, so no prefix-cache hits;
+ * max_tokens 128) for the duration: aggregate completion tokens/s, its ratio to N = 1, p50/p99 time to
+ * first token and its ratio to N = 1's p99 (a lone request), and the server's batch occupancy.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +28,8 @@ import { syntheticSource } from '../src/weights/synthetic.js';
 import { makeConfig } from '../src/model/config.js';
 import { byteTokenizer } from '../src/tokenizer/bpe.js';
 import type { Reporter } from './harness.js';
+import { peerGguf } from './peer_llamacpp.js';
+import { writeGguf } from '../src/interop/gguf_model.js';
 
 /**
  * Stated bounds: total RSS growth after warm-up (the V8 young generation and JIT code settle in the
@@ -45,9 +54,9 @@ const q = (xs: number[], f: number) => {
   return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor(f * (s.length - 1) + 0.5))]!;
 };
 
-async function startServer(file: string, o: ServeBenchOptions): Promise<{ child: ChildProcess; url: string }> {
+async function startServer(file: string, o: { slots: number; queue: number; threads: number; ctx: number }): Promise<{ child: ChildProcess; url: string }> {
   const main = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-  const child = spawn(process.execPath, [main, 'serve', file, '--port', '0', '--slots', String(o.slots), '--queue', String(o.clients * 2), '--threads', String(o.threads), '--ctx', '512', '--grace', '1000', '-q'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [main, 'serve', file, '--port', '0', '--slots', String(o.slots), '--queue', String(o.queue), '--threads', String(o.threads), '--ctx', String(o.ctx), '--grace', '1000', '--model-id', 'bench', '-q'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d) => {
@@ -60,15 +69,16 @@ async function startServer(file: string, o: ServeBenchOptions): Promise<{ child:
   return { child, url };
 }
 
-async function oneStream(url: string, prompt: string, maxTokens: number, c: Client): Promise<void> {
+async function oneStream(url: string, prompt: string | number[], maxTokens: number, c: Client): Promise<void> {
   const t0 = performance.now();
-  const r = await fetch(`${url}/v1/chat/completions`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: prompt }], max_tokens: maxTokens, temperature: 0.8, stream: true, stream_options: { include_usage: true } }),
-  });
+  // Text: a chat request (sampled); token ids: a greedy completion (the batching bench).
+  const body = typeof prompt === 'string'
+    ? { model: 'bench', messages: [{ role: 'user', content: prompt }], max_tokens: maxTokens, temperature: 0.8, stream: true, stream_options: { include_usage: true } }
+    : { model: 'bench', prompt, max_tokens: maxTokens, temperature: 0, stream: true, stream_options: { include_usage: true } };
+  const r = await fetch(`${url}/v1/${typeof prompt === 'string' ? 'chat/completions' : 'completions'}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
   if (r.status !== 200) {
-    c.errors++;
-    await r.text();
+    if (c.errors++ === 0) console.error(`serve bench: HTTP ${r.status}: ${(await r.text()).slice(0, 300)}`);
+    else await r.text();
     return;
   }
   const reader = r.body!.getReader();
@@ -83,8 +93,13 @@ async function oneStream(url: string, prompt: string, maxTokens: number, c: Clie
       const ev = buf.slice(6, i);
       buf = buf.slice(i + 2);
       if (ev === '[DONE]') continue;
-      const j = JSON.parse(ev) as { choices: Array<{ delta: { content?: string } }>; usage?: { completion_tokens: number } };
-      if (first && j.choices[0]?.delta.content) {
+      const j = JSON.parse(ev) as { choices?: Array<{ delta?: { content?: string }; text?: string }>; usage?: { completion_tokens: number }; error?: unknown };
+      if (j.error !== undefined || j.choices === undefined) {
+        if (c.errors++ === 0) console.error(`serve bench: error event ${ev.slice(0, 300)}`);
+        continue;
+      }
+      const piece = j.choices[0]?.delta?.content ?? j.choices[0]?.text;
+      if (first && (piece || j.usage)) {
         first = false;
         c.ttfts.push(performance.now() - t0);
       }
@@ -105,7 +120,7 @@ export async function benchServe(rep: Reporter, o: ServeBenchOptions): Promise<v
   const tok = byteTokenizer(['<|begin_of_text|>', '<|end_of_text|>', '<|eot_id|>']);
   const config = makeConfig('small', { vocabSize: tok.vocabSize, maxSeqLen: 512 });
   saveModelFile(file, syntheticSource(config, 1), tok);
-  const { child, url } = await startServer(file, o);
+  const { child, url } = await startServer(file, { slots: o.slots, queue: o.clients * 2, threads: o.threads, ctx: 512 });
   try {
     const prompts = ['Hello there, how are you?', 'Tell me about the State of the Union.', 'Write a short line.', 'What is one bit?'];
     // Warm-up: JIT, arena, sockets; then the baseline RSS.
@@ -155,5 +170,72 @@ export async function benchServe(rep: Reporter, o: ServeBenchOptions): Promise<v
       await exited;
     }
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export interface ServeScaleOptions {
+  preset: string;
+  /** Concurrent greedy streams per measurement (the server gets max(streams) slots). */
+  streams: number[];
+  threads: number;
+  durationS: number;
+  maxTokens: number;
+  promptTokens: number;
+}
+
+/** Aggregate decode throughput and time to first token at each stream count (see the file comment). */
+export async function benchServeScale(rep: Reporter, o: ServeScaleOptions): Promise<void> {
+  const config = makeConfig(o.preset);
+  const V = config.vocabSize;
+  // TQ2_0 needs rows in 256-blocks; smaller shapes (tiny, small: quick checks) go through an F16 GGUF.
+  let file: string;
+  if (config.dim % 256 === 0 && config.ffnDim % 256 === 0) file = peerGguf(o.preset);
+  else {
+    file = join(tmpdir(), `bitnet-bench-serve-${o.preset}-f16.gguf`);
+    if (!existsSync(file)) writeGguf(file, syntheticSource(config, 1), { type: 'f16' });
+  }
+  const slots = Math.max(...o.streams);
+  const { child, url } = await startServer(file, { slots, queue: slots, threads: o.threads, ctx: o.promptTokens + o.maxTokens + 8 });
+  let seq = 0;
+  // Distinct prompts (first id differs), so a slot's cache never serves another request's prefix.
+  const prompt = () => {
+    const k = seq++;
+    return Array.from({ length: o.promptTokens }, (_, i) => (k * 7919 + i * 104729 + 13) % (V - 2) + 1);
+  };
+  const batchStats = async () => (await (await fetch(`${url}/metrics`)).json()) as { batch_steps_total: number; batch_occupancy: number };
+  try {
+    const warm: Client = { ttfts: [], tokens: 0, requests: 0, errors: 0 };
+    await Promise.all(Array.from({ length: slots }, () => oneStream(url, prompt(), 8, warm)));
+    let base: { tokS: number; ttftP99: number } | undefined;
+    for (const n of o.streams) {
+      const before = await batchStats();
+      const clients: Client[] = Array.from({ length: n }, () => ({ ttfts: [], tokens: 0, requests: 0, errors: 0 }));
+      const t0 = performance.now(), end = t0 + o.durationS * 1000;
+      await Promise.all(clients.map(async (c) => {
+        while (performance.now() < end) await oneStream(url, prompt(), o.maxTokens, c);
+      }));
+      const wall = (performance.now() - t0) / 1000;
+      const after = await batchStats();
+      const steps = after.batch_steps_total - before.batch_steps_total;
+      const occupancy = steps > 0 ? (after.batch_occupancy * after.batch_steps_total - before.batch_occupancy * before.batch_steps_total) / steps : 0;
+      const ttfts = clients.flatMap((c) => c.ttfts);
+      const tokS = clients.reduce((a, c) => a + c.tokens, 0) / wall;
+      const p99 = q(ttfts, 0.99);
+      base ??= { tokS, ttftP99: p99 };
+      rep.add({
+        suite: 'serve', name: `${o.preset} synthetic, ${n} greedy stream${n > 1 ? 's' : ''} (${slots} slots)`, shape: `${o.durationS} s, prompt ${o.promptTokens}, max_tokens ${o.maxTokens}`, backend: 'wasm', threads: o.threads,
+        medianMs: q(ttfts, 0.5), minMs: q(ttfts, 0), p90Ms: q(ttfts, 0.9),
+        metrics: {
+          tok_s: tokS, tok_s_vs_1: tokS / base.tokS, requests: clients.reduce((a, c) => a + c.requests, 0), errors: clients.reduce((a, c) => a + c.errors, 0),
+          ttft_p50_ms: q(ttfts, 0.5), ttft_p99_ms: p99, ttft_p99_vs_1: p99 / base.ttftP99, batch_occupancy: occupancy,
+        },
+      });
+    }
+  } finally {
+    if (child.exitCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
   }
 }

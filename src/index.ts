@@ -23,7 +23,8 @@ export { Sampler, DEFAULT_SAMPLER, type SamplerOptions } from './infer/sampler.j
 export { generateText } from './infer/generate_simple.js';
 export { PackedModel, quantizeRowsI7, type HeadType, type LoadOptions, type PackedLinear } from './infer/packed_model.js';
 export { InferenceSession, sessionBytes, KV_CACHE_TYPES, type KvCacheType, type SessionOptions } from './infer/session.js';
-export { generate, generateStream, renderChat, defaultChatTemplate, type GenerateOptions, type GenerateChunk, type GenerateResult, type ChatMessage, type ChatTemplateName, type FinishReason } from './infer/generate.js';
+export { InferenceBatch, batchBytes, type BatchOptions, type BatchEntry } from './infer/batch.js';
+export { generate, generateStream, TokenStepper, renderChat, defaultChatTemplate, type GenerateOptions, type GenerateChunk, type GenerateResult, type ChatMessage, type ChatTemplateName, type FinishReason } from './infer/generate.js';
 export { sourceFromTransformer, sourceFromCheckpoint, type WeightSource, type QuantizedTensor } from './weights/source.js';
 export { syntheticSource } from './weights/synthetic.js';
 export { modelFileContentsV1, modelFileBytes, modelImageFrom, loadModelImage, sourceFromImage, sourceFromModelFile, isModelFile, openModelFile, openModelFileBytes, MODEL_FILE_FORMAT, MODEL_FILE_VERSION, type ModelImage, type ImageSource } from './infer/model_file.js';

@@ -83,19 +83,123 @@ function scanStops(text: string, stops: string[]): { at: number; hold: number } 
 }
 
 /**
+ * One generation's token-by-token logic, whatever computes the logits (an InferenceSession, a slot of an
+ * InferenceBatch): the prompt ids, the sampler, stop ids, stop strings (never emitted; text that could
+ * still become one is held back), incomplete UTF-8 held back, maxTokens. Feed it the logits of the last
+ * position with `push`; while not `done`, decode `last` and push again.
+ */
+export class TokenStepper {
+  /** The prompt's token ids. */
+  readonly ids: number[];
+  readonly maxTokens: number;
+  /** Generated tokens (stop ids excluded). */
+  readonly tokens: number[] = [];
+  /** The text so far (cut before a stop string once one appeared). */
+  text = '';
+  /** Set when generation has ended. */
+  finishReason: FinishReason | undefined;
+  private readonly smp: Sampler;
+  private readonly stops: string[];
+  private readonly stopIds: Set<number>;
+  private readonly history: number[];
+  /** Characters of `text` already emitted. */
+  private emitted = 0;
+
+  /** ctx: the context the prompt must fit (with room for one token). */
+  constructor(private readonly tok: Tokenizer, vocabSize: number, ctx: number, prompt: string | number[], opts: GenerateOptions = {}, maxSeqLen = ctx) {
+    const maxTokens = opts.maxTokens ?? 128;
+    if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new ArgumentError(`maxTokens must be a non-negative integer, got ${maxTokens}`);
+    this.maxTokens = maxTokens;
+    this.stops = (opts.stop ?? []).filter((s) => s.length > 0);
+    this.stopIds = new Set([tok.eosId, ...(opts.stopIds ?? [])]);
+    const ids = typeof prompt === 'string' ? [...(opts.addBos === false ? [] : [tok.bosId]), ...tok.encode(prompt)] : [...prompt];
+    if (ids.length === 0) throw new ArgumentError('empty prompt: give text or at least one token id');
+    if (ids.length >= ctx) throw new ArgumentError(`prompt of ${ids.length} tokens does not fit the context of ${ctx} tokens (model maxSeqLen ${maxSeqLen}); generation stops at the context end otherwise`);
+    this.ids = ids;
+    this.history = ids.slice();
+    this.smp = sampler(vocabSize, opts);
+    if (maxTokens === 0) this.finishReason = 'length';
+  }
+
+  get done(): boolean {
+    return this.finishReason !== undefined;
+  }
+
+  /** The last generated token (the one to decode next while not done). */
+  get last(): number {
+    return this.tokens[this.tokens.length - 1] ?? -1;
+  }
+
+  /**
+   * Sample the next token from `logits` (the last position's). Returns the chunk to emit (its text may be
+   * empty while text is held back), or undefined when the token ended generation without one (a stop id,
+   * or a stop string at the start of the new text). `full`: the cache has no room for another token.
+   */
+  push(logits: Float32Array, full: boolean): GenerateChunk | undefined {
+    if (this.done) throw new ArgumentError('TokenStepper: generation has ended');
+    const next = this.smp.sample(logits, this.history);
+    if (this.stopIds.has(next)) {
+      this.finishReason = 'stop';
+      return undefined;
+    }
+    const out = this.tokens;
+    out.push(next);
+    this.history.push(next);
+    let text = this.tok.decode(out);
+    this.text = text;
+    // Hold back an incomplete UTF-8 sequence (decoded as U+FFFD at the end) and possible stop-string prefixes.
+    const emitted = this.emitted;
+    let safe = text.length;
+    while (safe > emitted && text.charCodeAt(safe - 1) === 0xfffd) safe--;
+    if (this.stops.length > 0) {
+      const { at, hold } = scanStops(text, this.stops);
+      if (at >= 0) {
+        text = text.slice(0, at);
+        this.text = text;
+        this.finishReason = 'stop';
+        if (at > emitted) {
+          this.emitted = at;
+          return { text: text.slice(emitted, at), token: next };
+        }
+        this.emitted = Math.max(emitted, at);
+        return undefined;
+      }
+      safe = Math.min(safe, text.length - hold);
+    }
+    if (out.length === this.maxTokens || full) this.finishReason = 'length';
+    if (safe > emitted) {
+      this.emitted = safe;
+      return { text: text.slice(emitted, safe), token: next };
+    }
+    return { text: '', token: next };
+  }
+
+  /** End generation as cancelled (between tokens). */
+  abort(): void {
+    this.finishReason ??= 'abort';
+  }
+
+  /** Held-back text that never became a stop string (or a trailing incomplete character), once done. */
+  flush(): GenerateChunk | undefined {
+    if (this.text.length <= this.emitted) return undefined;
+    const piece = { text: this.text.slice(this.emitted), token: this.tokens[this.tokens.length - 1] ?? -1 };
+    this.emitted = this.text.length;
+    return piece;
+  }
+
+  result(prefillMs: number, decodeMs: number): GenerateResult {
+    return { text: this.text, tokens: this.tokens, promptTokens: this.ids.length, finishReason: this.finishReason ?? 'length', prefillMs, decodeMs };
+  }
+}
+
+/**
  * Generate from `prompt` (text, or token ids used as is). The session is reset first.
  * Iterate for streaming; the generator's return value is the GenerateResult.
  */
 export async function* generateStream(session: InferenceSession, tok: Tokenizer, prompt: string | number[], opts: GenerateOptions = {}): AsyncGenerator<GenerateChunk, GenerateResult> {
   const c = session.model.config;
-  const maxTokens = opts.maxTokens ?? 128;
-  if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new ArgumentError(`maxTokens must be a non-negative integer, got ${maxTokens}`);
-  const stops = (opts.stop ?? []).filter((s) => s.length > 0);
-  const stopIds = new Set([tok.eosId, ...(opts.stopIds ?? [])]);
-  const ids = typeof prompt === 'string' ? [...(opts.addBos === false ? [] : [tok.bosId]), ...tok.encode(prompt)] : [...prompt];
-  if (ids.length === 0) throw new ArgumentError('empty prompt: give text or at least one token id');
-  if (ids.length >= session.ctx) throw new ArgumentError(`prompt of ${ids.length} tokens does not fit the context of ${session.ctx} tokens (model maxSeqLen ${c.maxSeqLen}); generation stops at the context end otherwise`);
-  const smp = sampler(c.vocabSize, opts);
+  const st = new TokenStepper(tok, c.vocabSize, session.ctx, prompt, opts, c.maxSeqLen);
+  const ids = st.ids;
   const yieldEvery = Math.max(1, opts.yieldEvery ?? 1);
   session.reset();
   const t0 = performance.now();
@@ -107,53 +211,21 @@ export async function* generateStream(session: InferenceSession, tok: Tokenizer,
     logits = session.prefill(ids.slice(i, i + session.chunk));
   }
   const prefillMs = performance.now() - t0;
-  const out: number[] = [];
-  const history = ids.slice();
-  let emitted = 0; // characters of `text` already yielded
-  let text = '';
-  let finish: FinishReason = 'length';
   const t1 = performance.now();
-  for (let i = 0; i < maxTokens; i++) {
+  for (let i = 0; !st.done; i++) {
     if (opts.signal?.aborted) {
-      finish = 'abort';
+      st.abort();
       break;
     }
-    const next = smp.sample(logits, history);
-    if (stopIds.has(next)) {
-      finish = 'stop';
-      break;
-    }
-    out.push(next);
-    history.push(next);
-    text = tok.decode(out);
-    // Hold back an incomplete UTF-8 sequence (decoded as U+FFFD at the end) and possible stop-string prefixes.
-    let safe = text.length;
-    while (safe > emitted && text.charCodeAt(safe - 1) === 0xfffd) safe--;
-    if (stops.length > 0) {
-      const { at, hold } = scanStops(text, stops);
-      if (at >= 0) {
-        text = text.slice(0, at);
-        if (at > emitted) yield { text: text.slice(emitted, at), token: next };
-        emitted = at;
-        finish = 'stop';
-        break;
-      }
-      safe = Math.min(safe, text.length - hold);
-    }
-    if (safe > emitted) {
-      yield { text: text.slice(emitted, safe), token: next };
-      emitted = safe;
-    } else yield { text: '', token: next };
-    if (i + 1 === maxTokens || session.pos >= session.ctx) {
-      finish = 'length';
-      break;
-    }
-    logits = session.decode(next);
+    const piece = st.push(logits, session.pos >= session.ctx);
+    if (piece !== undefined) yield piece;
+    if (st.done) break;
+    logits = session.decode(st.last);
     if ((i + 1) % yieldEvery === 0) await yieldToEventLoop();
   }
-  // Held-back text that never became a stop string (or a trailing incomplete character) goes out last.
-  if (text.length > emitted) yield { text: text.slice(emitted), token: out[out.length - 1] ?? -1 };
-  return { text, tokens: out, promptTokens: ids.length, finishReason: finish, prefillMs, decodeMs: performance.now() - t1 };
+  const tail = st.flush();
+  if (tail !== undefined) yield tail;
+  return st.result(prefillMs, performance.now() - t1);
 }
 
 /** Non-streaming convenience: runs generateStream to the end. */

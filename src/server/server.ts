@@ -7,24 +7,26 @@
  *   POST /v1/completions         text completion  (stream: true → server-sent events)
  *   POST /v1/chat/completions    chat completion  (stream: true → server-sent events)
  *
- * Concurrency: `slots` InferenceSessions share the model's weights and the one backend. The engine
- * is synchronous per token and generateStream yields to the event loop after every token, so
- * requests in different slots interleave token by token on the main thread (kernel calls never
- * overlap; the backend's worker threads parallelise inside each call). Requests beyond the slots
- * wait in a bounded FIFO queue; beyond that they get 429 with Retry-After.
+ * Concurrency: continuous batching (src/server/batcher.ts). `slots` sequences of one InferenceBatch
+ * (a KV cache each) share the model's weights and the one backend; every tick is one batch step
+ * that advances all generating requests by a token (each packed matrix streamed once for all of
+ * them) and prefills a chunk of joining prompts, then yields to the event loop (kernel calls never
+ * overlap; the backend's worker threads parallelise inside each call). A new request takes the free
+ * slot whose cache shares the longest prefix with its prompt and prefills only the rest. Requests
+ * beyond the slots wait in a bounded FIFO queue; beyond that they get 429 with Retry-After.
  *
  * Cancellation: a client that disconnects (request or response socket closed before the answer
- * ended) aborts its generation through the AbortSignal given to generateStream; the slot (its KV
- * cache) is released at once and reused by the next request. Shutdown (close()) stops accepting,
+ * ended) aborts its generation through its AbortSignal; it leaves the batch at the next tick and
+ * the slot is released and reused by the next request. Shutdown (close()) stops accepting,
  * answers queued requests 503, lets running generations finish for a grace period, then aborts them.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ArgumentError } from '../errors.js';
-import { defaultChatTemplate, generateStream, renderChat, type ChatTemplateName, type GenerateOptions, type GenerateResult } from '../infer/generate.js';
+import { defaultChatTemplate, renderChat, type ChatTemplateName, type GenerateOptions, type GenerateResult } from '../infer/generate.js';
 import type { PackedModel } from '../infer/packed_model.js';
-import { InferenceSession, type KvCacheType } from '../infer/session.js';
+import type { KvCacheType } from '../infer/session.js';
 import { Rng } from '../tensor/rng.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import {
@@ -44,6 +46,7 @@ import {
   type CompletionRequest,
   type Ids,
 } from './openai.js';
+import { Batcher } from './batcher.js';
 import { Overloaded, QueueClosed, SlotPool } from './slots.js';
 
 export interface ServerOptions {
@@ -51,7 +54,7 @@ export interface ServerOptions {
   tokenizer: Tokenizer;
   /** The id clients send as `model` (and /v1/models lists). */
   modelId: string;
-  /** Concurrent generations (one InferenceSession each). Default 1. */
+  /** Concurrent generations (one KV cache each, batched together). Default 1. */
   slots?: number;
   /** Requests that may wait for a slot; more get 429. Default 8. */
   maxQueue?: number;
@@ -59,6 +62,8 @@ export interface ServerOptions {
   ctx?: number;
   /** KV cache storage per slot: 'f16' (default) or 'f32'. */
   kv?: KvCacheType;
+  /** Prompt tokens prefilled per batch step (all joining requests together). Default 64. */
+  prefillChunk?: number;
   /** Bearer token required on /v1/* and /metrics when set. */
   apiKey?: string;
   /** Largest request body in bytes (413 beyond). Default 1 MiB. */
@@ -97,6 +102,15 @@ export interface ServerMetrics {
   decode_tokens_per_second: number;
   /** Mean time to first token (ms) over finished streaming and non-streaming requests. */
   mean_ttft_ms: number;
+  /** Batch steps run (each advances every generating request by one token). */
+  batch_steps_total: number;
+  /** Requests decoding per batch step, on average (batch occupancy; at most `slots`). */
+  batch_occupancy: number;
+  /** Prompt tokens prefilled (positions reused from a slot's cache not counted). */
+  prefill_tokens_total: number;
+  /** Requests whose prompt started with tokens already in their slot's cache, and the positions reused. */
+  prefix_cache_hits_total: number;
+  prefix_cache_tokens_total: number;
   rss_bytes: number;
   heap_used_bytes: number;
 }
@@ -126,17 +140,14 @@ class RateWindow {
 
 type AbortCause = 'client' | 'shutdown';
 
-interface Slot {
-  index: number;
-  session: InferenceSession;
-}
 
 export class BitnetServer {
   readonly http: Server;
   readonly modelId: string;
   private readonly model: PackedModel;
   private readonly tok: Tokenizer;
-  private readonly pool: SlotPool<Slot>;
+  private readonly pool: SlotPool<number>;
+  private readonly batcher: Batcher;
   private readonly apiKey: Buffer | undefined;
   private readonly maxBody: number;
   private readonly template: ChatTemplateName;
@@ -178,10 +189,9 @@ export class BitnetServer {
     this.tok = opts.tokenizer;
     this.modelId = opts.modelId;
     this.ctx = opts.ctx ?? opts.model.config.maxSeqLen;
-    // One session per slot, allocated now: the arena never grows while serving.
-    const list: Slot[] = [];
-    for (let i = 0; i < slots; i++) list.push({ index: i, session: new InferenceSession(opts.model, { ctx: this.ctx, kv: opts.kv ?? 'f16' }) });
-    this.pool = new SlotPool(list, maxQueue);
+    // Every slot's KV cache and the batch's activations, allocated now: the arena never grows while serving.
+    this.batcher = new Batcher(opts.model, opts.tokenizer, { slots, ctx: this.ctx, kv: opts.kv ?? 'f16', ...(opts.prefillChunk !== undefined ? { chunk: opts.prefillChunk } : {}) });
+    this.pool = new SlotPool(Array.from({ length: slots }, (_, i) => i), maxQueue);
     this.apiKey = opts.apiKey === undefined ? undefined : Buffer.from(opts.apiKey);
     this.template = opts.chatTemplate ?? defaultChatTemplate(opts.tokenizer);
     this.rng = new Rng(opts.seed ?? 0);
@@ -248,7 +258,7 @@ export class BitnetServer {
   }
 
   metrics(): ServerMetrics {
-    const m = this.m;
+    const m = this.m, b = this.batcher.stats;
     return {
       model: this.modelId,
       uptime_s: (Date.now() - this.started) / 1000,
@@ -267,6 +277,11 @@ export class BitnetServer {
       window_s: WINDOW_S,
       decode_tokens_per_second: m.decodeMs > 0 ? (m.decodeTokens * 1000) / m.decodeMs : 0,
       mean_ttft_ms: m.ttftN > 0 ? m.ttftSum / m.ttftN : 0,
+      batch_steps_total: b.steps,
+      batch_occupancy: b.steps > 0 ? b.decodeRows / b.steps : 0,
+      prefill_tokens_total: b.prefillTokens,
+      prefix_cache_hits_total: b.prefixHits,
+      prefix_cache_tokens_total: b.prefixTokens,
       rss_bytes: process.memoryUsage().rss,
       heap_used_bytes: process.memoryUsage().heapUsed,
     };
@@ -385,10 +400,10 @@ export class BitnetServer {
     res.on('close', onClose);
     const onShutdown = () => abort('shutdown');
     this.shutdown.signal.addEventListener('abort', onShutdown, { once: true });
-    let slot: Slot | undefined;
+    let slot: number | undefined;
     try {
       try {
-        slot = await this.pool.acquire(ac.signal);
+        slot = await this.pool.acquire(ac.signal, (free) => this.batcher.choose(free, ids));
       } catch (e) {
         if (e instanceof Overloaded) {
           this.m.overload++;
@@ -412,11 +427,11 @@ export class BitnetServer {
     }
   }
 
-  private async generate(res: ServerResponse, r: CompletionRequest | ChatRequest, slot: Slot, ids: number[], opts: GenerateOptions, echo: string, cause: () => AbortCause | undefined): Promise<void> {
+  private async generate(res: ServerResponse, r: CompletionRequest | ChatRequest, slot: number, ids: number[], opts: GenerateOptions, echo: string, cause: () => AbortCause | undefined): Promise<void> {
     const ids0: Ids = { id: `${r.kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${Date.now().toString(36)}${(this.seq++).toString(36).padStart(4, '0')}`, created: Math.floor(Date.now() / 1000), model: this.modelId };
     const t0 = performance.now();
     let first = true;
-    const it = generateStream(slot.session, this.tok, ids, opts);
+    const it = this.batcher.generate(slot, ids, opts);
     const chunk = (text: string) => (r.kind === 'chat' ? chatChunk(ids0, { content: text }, null) : completionChunk(ids0, text, null));
     if (r.stream) {
       res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });

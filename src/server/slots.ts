@@ -1,8 +1,9 @@
 /**
  * Generation slots and the bounded wait queue in front of them.
  *
- * A slot is one InferenceSession (its own KV cache and activations, allocated once when the
- * server starts; the packed weights are shared by all). `acquire` hands out a free slot, or waits
+ * A slot is one sequence of the server's InferenceBatch (its own KV cache, allocated once when the
+ * server starts; the packed weights are shared by all). `acquire` hands out a free slot (the one
+ * `choose` prefers, e.g. the one whose cache shares the longest prefix with the prompt), or waits
  * in a FIFO queue of at most `maxQueue` requests; beyond that it throws Overloaded at once, so
  * memory and latency stay bounded under load instead of growing with the number of clients.
  * A waiter whose AbortSignal fires leaves the queue.
@@ -50,12 +51,20 @@ export class SlotPool<T> {
     return this.waiting.length;
   }
 
-  /** A free slot now, or after waiting in line; Overloaded when the line is full. */
-  acquire(signal?: AbortSignal): Promise<T> {
+  /**
+   * A free slot now (of several, the one `choose` picks; default the most recently freed), or after
+   * waiting in line (the next slot released); Overloaded when the line is full.
+   */
+  acquire(signal?: AbortSignal, choose?: (free: readonly T[]) => T): Promise<T> {
     if (this.closed) return Promise.reject(new QueueClosed());
     if (signal?.aborted) return Promise.reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-    const s = this.free.pop();
-    if (s !== undefined) return Promise.resolve(s);
+    if (this.free.length > 0) {
+      const pick = choose === undefined || this.free.length === 1 ? this.free[this.free.length - 1]! : choose(this.free);
+      const i = this.free.indexOf(pick);
+      if (i < 0) return Promise.reject(new RangeError('SlotPool: choose returned a slot that is not free'));
+      this.free.splice(i, 1);
+      return Promise.resolve(pick);
+    }
     if (this.waiting.length >= this.maxQueue) return Promise.reject(new Overloaded(this.waiting.length));
     return new Promise<T>((resolve, reject) => {
       const w: Waiter<T> = {

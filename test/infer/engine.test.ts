@@ -108,9 +108,10 @@ test('shifted down_proj input: the engine adds η·β·rowsum(W̃) to the int8 �
   const wq = new Int8Array(N * K);
   const { quantizeSign } = refBackend();
   const beta = quantizeSign(wq, model.param('layers.0.down_proj').p, N * K).beta;
-  const sess = new InferenceSession(pm, { ctx: 8 }) as unknown as { linear(y: Float32Array, a: Float32Array, L: unknown, M: number): void };
+  // the per-layer code lives in the session's Forward (src/infer/forward.ts)
+  const sess = new InferenceSession(pm, { ctx: 8 }) as unknown as { fwd: { linear(y: Float32Array, a: Float32Array, L: unknown, M: number): void } };
   const y = new Float32Array(M * N);
-  sess.linear(y, h, L, M);
+  sess.fwd.linear(y, h, L, M);
   const want = new Float64Array(M * N);
   for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) {
     let acc = 0;
