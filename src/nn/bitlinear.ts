@@ -28,6 +28,7 @@ import type { Arena } from '../tensor/arena.js';
 import type { QuantMode } from '../model/config.js';
 import { ArgumentError } from '../errors.js';
 import { Rng } from '../tensor/rng.js';
+import { roundHalfEven } from '../tensor/round.js';
 
 /** Activation quantizers: absmax int8 per token / per tensor, absmean int4 per token, v1 zero-point [0, 127] per tensor. */
 export type ActQuant = 'none' | 'i8-token' | 'i8-tensor' | 'i4-token' | 'u7-shifted-tensor';
@@ -243,9 +244,7 @@ function fakeQuantGroupsPerTensor(out: FloatArray, x: FloatArray, M: number, K: 
     for (let m = 0; m < M; m++) {
       for (let j = g * gs; j < (g + 1) * gs; j++) {
         const v = Math.fround(x[m * K + j]! * s);
-        let r = Math.round(v);
-        if (r - v === 0.5 && r % 2 !== 0) r -= 1;
-        out[m * K + j] = Math.max(-128, Math.min(127, r)) / s;
+        out[m * K + j] = Math.max(-128, Math.min(127, roundHalfEven(v))) / s;
       }
     }
   }
