@@ -18,7 +18,7 @@ const asc = join(root, 'node_modules', 'assemblyscript', 'bin', 'asc.js');
 const outDir = join(root, 'wasm', 'build');
 mkdirSync(outDir, { recursive: true });
 
-// Must match src/kernels/wasm/module.ts (declared maximum; the JS side may create a smaller memory).
+// Must match MODULE_MAX_PAGES in src/kernels/wasm/context.ts (declared maximum; the JS side may create a smaller memory).
 const MAX_PAGES = 65536;
 const variants = [
   { entry: 'core.ts', out: 'core.wasm', features: ['simd'], shared: true },
