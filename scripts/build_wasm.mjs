@@ -7,7 +7,7 @@
 //   relaxed.wasm         everything in core + relaxed-SIMD kernels (*_relaxed), shared memory
 //   relaxed-unshared.wasm
 // Relaxed ops live in their own module because an engine without relaxed SIMD
-// rejects the whole module (PLATFORM.md §3.2).
+// rejects the whole module (docs/platform.md §3.2).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -20,7 +20,7 @@
  * non-linearity, the zero-point one (Eq.6, 'u7-shifted-tensor'): a = f32(q/s) + η with
  * q = clamp(round((LN(x) − η)·s), 0, 127), η = min, s = 127/(max − min). Its backward is the
  * identity too (the gradient does not flow into η or s). Where it is used: ModelConfig.v1ShiftedActs.
- * SPEC.md §1.1–1.3 (v1), §2 (b1.58), §4.2 (v2 H-BitLinear), §8 (warmup quantization).
+ * docs/spec.md §1.1–1.3 (v1), §2 (b1.58), §4.2 (v2 H-BitLinear), §8 (warmup quantization).
  */
 import type { Backend } from '../kernels/backend.js';
 import type { FloatArray } from '../tensor/dtype.js';
@@ -130,7 +130,7 @@ export class QuantInput {
   }
 
   /**
-   * Group quantization with the shifted quantizer (SPEC §1.2 Eq.14: η_g, γ_g per group of K/G
+   * Group quantization with the shifted quantizer (docs/spec.md §1.2 Eq.14: η_g, γ_g per group of K/G
    * columns over all M rows): each group's block is gathered and quantized per tensor by the
    * kernel (min, max and the elementwise map do not depend on the order), then scattered back.
    */
@@ -231,7 +231,7 @@ function addInto(dst: FloatArray, src: FloatArray, n: number): void {
 }
 
 /**
- * BitNet v1 group quantization of activations (SPEC §1.2 Eq.14): columns split into G groups,
+ * BitNet v1 group quantization of activations (docs/spec.md §1.2 Eq.14): columns split into G groups,
  * absmax γ_g per group over the whole (M, K/G) block (per tensor, as in training),
  * out = round(x·127/γ_g) clamped to ±127, dequantized ·γ_g/127.
  */
@@ -261,7 +261,7 @@ export interface BitLinearOptions {
   hadamard?: boolean;
   /**
    * BitNet v1 (mode 'bitnet') only: quantize the input with the zero-point [0, 127] quantizer
-   * (SPEC §1.1 Eq.6) instead of absmax — for a layer whose input comes out of a non-linearity
+   * (docs/spec.md §1.1 Eq.6) instead of absmax — for a layer whose input comes out of a non-linearity
    * (the Transformer's down_proj with config.v1ShiftedActs 'ffn-down').
    */
   shifted?: boolean;

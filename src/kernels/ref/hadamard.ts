@@ -1,5 +1,5 @@
 /**
- * Orthonormal fast Walsh–Hadamard transform per row (BitNet v2 H-BitLinear, SPEC.md §4). Reference twins.
+ * Orthonormal fast Walsh–Hadamard transform per row (BitNet v2 H-BitLinear, docs/spec.md §4). Reference twins.
  */
 import type { FloatArray } from '../../tensor/dtype.js';
 import { checkHadamard } from './nn_checks.js';
