@@ -1,6 +1,6 @@
 /**
  * Lookup-table vs multiply-add ternary GEMV (`npm run bench -- lut`), 1 thread, int8 activations,
- * at the 2B4T shapes: the experiment the decode issue asks for (SPEC §5, the T-MAC / bitnet.cpp TL
+ * at the 2B4T shapes: the experiment the decode issue asks for (docs/spec.md §5, the T-MAC / bitnet.cpp TL
  * idea). Compiles bench/assembly/lut_experiment.ts with the project's asc into a temp dir (it is not
  * a library kernel), checks both kernels exactly against a plain integer dot, then times them hot
  * (one matrix, cache-resident) and cold (round-robin over copies totalling ≥ 256 MiB). The LUT time

@@ -7,7 +7,7 @@
 //   relaxed.wasm         everything in core + relaxed-SIMD kernels (*_relaxed), shared memory
 //   relaxed-unshared.wasm
 // Relaxed ops live in their own module because an engine without relaxed SIMD
-// rejects the whole module (PLATFORM.md §3.2).
+// rejects the whole module (docs/platform.md §3.2).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -18,7 +18,7 @@ const asc = join(root, 'node_modules', 'assemblyscript', 'bin', 'asc.js');
 const outDir = join(root, 'wasm', 'build');
 mkdirSync(outDir, { recursive: true });
 
-// Must match src/kernels/wasm/module.ts (declared maximum; the JS side may create a smaller memory).
+// Must match MODULE_MAX_PAGES in src/kernels/wasm/context.ts (declared maximum; the JS side may create a smaller memory).
 const MAX_PAGES = 65536;
 const variants = [
   { entry: 'core.ts', out: 'core.wasm', features: ['simd'], shared: true },

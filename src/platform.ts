@@ -26,7 +26,7 @@ let relaxedFlagTried = false;
 /**
  * Node 20 (V8 11.3) ships relaxed SIMD behind --experimental-wasm-relaxed-simd,
  * which NODE_OPTIONS does not accept; v8.setFlagsFromString before compiling works
- * (PLATFORM.md §3.2). Node ≥ 22 and Chromium have it on by default.
+ * (docs/platform.md §3.2). Node ≥ 22 and Chromium have it on by default.
  */
 export async function enableRelaxedSimd(): Promise<void> {
   if (relaxedFlagTried || !isNode) return;

@@ -7,7 +7,7 @@
  *   `.jsonl` files (one document per non-blank line, taken from its string field "text").
  *
  * Splits are by document, never by line:
- * - SOTU (docs/DATA.md A.3): year % 10 == 3 → val, == 7 → test, else train (23 / 23 / 187 speeches); the
+ * - SOTU (docs/data.md §1.3): year % 10 == 3 → val, == 7 → test, else train (23 / 23 / 187 speeches); the
  *   file lists are recorded in data/sotu_split.json and every load verifies the package still matches them.
  * - User corpora: h = fmix32(FNV-1a-32(name)) over the UTF-16 code units of the document name
  *   (`relative/path.txt`, or `relative/path.jsonl:LINE` with 1-based LINE); h % 10 == 3 → val, == 7 → test,

@@ -1,5 +1,5 @@
 /**
- * Text-overlap leakage check between splits (docs/DATA.md A.3): do held-out documents share long verbatim
+ * Text-overlap leakage check between splits (docs/data.md §1.3): do held-out documents share long verbatim
  * passages with the training documents?
  *
  * Method: take the L-character shingles (substrings, UTF-16 code units) of every held-out document at

@@ -1,5 +1,5 @@
 /**
- * Parsers for the standard zero-shot sets in their original file formats (DATA.md A.4 table), into
+ * Parsers for the standard zero-shot sets in their original file formats (docs/data.md §2.3), into
  * Tasks scored with the lm-evaluation-harness prompts the BitNet papers used. Pure functions of
  * the file text; src/eval/loaders.ts finds the files. Errors name the file and line.
  */

@@ -1,6 +1,6 @@
 /**
  * Zero-shot task loaders (Node): read the original files from a data directory laid out as
- * `<dir>/<set>/<original file name>` (DATA.md A.4). Nothing is downloaded: a missing file is a
+ * `<dir>/<set>/<original file name>` (docs/data.md §2.3). Nothing is downloaded: a missing file is a
  * DataError naming the exact path expected and where the file comes from.
  */
 import { existsSync, readFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * The one scoring primitive every task uses (lm-evaluation-harness convention, DATA.md A.4):
+ * The one scoring primitive every task uses (lm-evaluation-harness convention, docs/data.md §2.1):
  * loglikelihood(context, continuation) = Σ log p(continuation tokens | context, earlier continuation
  * tokens), and whether every continuation token is the greedy (argmax) choice.
  *

@@ -1,5 +1,5 @@
 /**
- * Sliding-window perplexity and bits per byte (DATA.md A.4 item 1; the Hugging Face
+ * Sliding-window perplexity and bits per byte (docs/data.md §2.2; the Hugging Face
  * "perplexity of fixed-length models" recipe). Each document is [BOS] + encode(text); windows of
  * `window` tokens start every `stride` tokens, and each window scores only the tokens the
  * previous window did not, so every token after BOS is predicted exactly once, with at least

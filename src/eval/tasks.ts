@@ -1,5 +1,5 @@
 /**
- * Evaluation tasks and their scoring, all through Scorer.loglikelihood (DATA.md A.4):
+ * Evaluation tasks and their scoring, all through Scorer.loglikelihood (docs/data.md §2.1):
  *
  *   choice  each option is a (context, continuation) pair; the prediction is the option with the
  *           largest log-likelihood (acc) or the largest log-likelihood per UTF-8 byte of its
@@ -8,7 +8,7 @@
  *           perplexity exp(−Σ log p / Σ target tokens)
  *   text    plain documents: sliding-window perplexity and bits per byte (perplexity.ts)
  *
- * Offline tasks built deterministically (seeded) from held-out documents, DATA.md A.4 items 2–5:
+ * Offline tasks built deterministically (seeded) from held-out documents, docs/data.md §2.4:
  *   lambada-lite   passages of 60–120 words ending at a sentence end; target = the last word
  *                  (≥ 3 letters, occurring earlier in the passage)
  *   ending-4way    2–3 sentences → the true next sentence vs 3 sentences from other documents

@@ -248,7 +248,7 @@ export type ChatTemplateName = 'bitnet' | 'plain';
 
 /**
  * Render messages into a prompt ending where the assistant speaks next.
- *  bitnet  BitNet b1.58 2B4T (SPEC §3.3): `<|begin_of_text|>System: …<|eot_id|>User: …<|eot_id|>Assistant: `
+ *  bitnet  BitNet b1.58 2B4T (docs/spec.md §3.3): `<|begin_of_text|>System: …<|eot_id|>User: …<|eot_id|>Assistant: `
  *          (turns end with <|eot_id|>, which then stops generation)
  *  plain   a generic template for models without chat tokens: `System: …\n\nUser: …\n\nAssistant:`
  *          (generation stops at "\nUser:")

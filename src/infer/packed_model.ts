@@ -10,7 +10,7 @@
  * Weights are quantized exactly as training does (src/nn/bitlinear.ts MODE_TRAITS):
  *   b158 / v2-*: absmean ternary, β = mean|W|;  bitnet (v1): Sign(W − α), β = mean|W|;  fp: dense f32.
  * Activations at inference are int8 per token (v1 trains per tensor; per token at inference is the
- * paper's rule, SPEC §1.1), int4 absmean per token on the Hadamard inputs of v2-a4, and the v1
+ * paper's rule, docs/spec.md §1.1), int4 absmean per token on the Hadamard inputs of v2-a4, and the v1
  * zero-point codes q ∈ [0, 127] per token on down_proj's input with config.v1ShiftedActs 'ffn-down'
  * (x ≈ q/s + η, so y = β·(W̃·q)/s + η·β·rowsum(W̃): the int8 × packed kernel on the codes plus a
  * per-row term β·rowsum(W̃) computed here at load).

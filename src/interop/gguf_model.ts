@@ -1,5 +1,5 @@
 /**
- * GGUF models ↔ WeightSource (Node), llama.cpp's `bitnet` architecture (SPEC.md §6.2–6.4).
+ * GGUF models ↔ WeightSource (Node), llama.cpp's `bitnet` architecture (docs/spec.md §6.2–6.4).
  *
  * Tensor names (ggml dims are the PyTorch shape reversed):
  *   token_embd ↔ embed_tokens   output ↔ lm_head (untied only)   output_norm ↔ norm
@@ -8,7 +8,7 @@
  * Keys (prefix `bitnet.`): context_length, embedding_length, block_count, feed_forward_length,
  * attention.head_count(_kv), attention.layer_norm_rms_epsilon, rope.dimension_count, rope.freq_base,
  * vocab_size, hidden_activation ("relu2" | "silu"; llama.cpp builds without the key, or without relu2
- * support, run SiLU: SPEC §6.2). bitnet.cpp's `bitnet-b1.58` / `bitnet-25` (2B4T, ReLU²) arch names are read too,
+ * support, run SiLU: docs/spec.md §6.2). bitnet.cpp's `bitnet-b1.58` / `bitnet-25` (2B4T, ReLU²) arch names are read too,
  * as is its I2_S type and optional per-tensor `<name>.scale` tensors.
  *
  * Reading: `loadGguf(path)` validates the header (src/io/gguf.ts) and that every tensor the config needs
@@ -274,7 +274,7 @@ export function sourceFromGguf(path: string): WeightSource {
 type Json = Record<string, unknown>;
 const isObj = (x: unknown): x is Json => typeof x === 'object' && x !== null && !Array.isArray(x);
 
-/** llama.cpp token types (SPEC §6.4). */
+/** llama.cpp token types (docs/spec.md §6.4). */
 export const TOKEN_TYPE = { normal: 1, unknown: 2, control: 3, user: 4, unused: 5, byte: 6 } as const;
 
 /** A byte-level BPE tokenizer.json rebuilt from `tokenizer.ggml.*` (model gpt2); undefined for other models. */

@@ -3,7 +3,7 @@
  *
  * Import (`loadHF(dir)` / `sourceFromHF(dir)`): config.json + *.safetensors (one file, or shards listed in
  * model.safetensors.index.json) [+ tokenizer.json, tokenizer_config.json]. Recognised layouts:
- *  - `model_type: bitnet` (transformers BitNetForCausalLM, microsoft/bitnet-b1.58-2B-4T; SPEC §3.1–3.7):
+ *  - `model_type: bitnet` (transformers BitNetForCausalLM, microsoft/bitnet-b1.58-2B-4T; docs/spec.md §3.1–3.7):
  *    packed `uint8 [out/4, in]` weights + `weight_scale` (β = ws for `linear_class: autobitlinear`,
  *    1/ws for `bitlinear`, the HF default), or full-precision master weights (the -bf16 variant), which
  *    `dense()` returns for the engine to quantize at load. Sub-norms `attn_sub_norm` / `ffn_sub_norm`,
@@ -366,7 +366,7 @@ export function withBosPostProcessor(tok: Tokenizer): Json {
   return json;
 }
 
-/** Ternary form of a linear weight: the source's stored form, else the training quantizer (SPEC §0). */
+/** Ternary form of a linear weight: the source's stored form, else the training quantizer (docs/spec.md §0.1). */
 export function ternaryOf(source: WeightSource, name: string): QuantizedTensor {
   const q0 = source.quantized?.(name);
   if (q0 !== undefined) return q0;

@@ -1,6 +1,6 @@
 /**
  * Hugging Face BitNet packed ternary weights (transformers `integrations/bitnet.py` pack_weights /
- * unpack_weights; SPEC.md §3.6, §3.7), pure.
+ * unpack_weights; docs/spec.md §3.6, §3.7), pure.
  *
  *   q (R, C) ternary → P uint8 (R/4, C), packed along dim 0 (output features) in **blocks**, not interleaved:
  *   output row r = i·(R/4) + p is stored in bits 2i..2i+1 of P[p][c], code = q + 1 (0 → −1, 1 → 0, 2 → +1;
@@ -52,7 +52,7 @@ export function unpackHfTernary(packed: Uint8Array, P: number, C: number, what =
   return q;
 }
 
-/** β (W = β·q) from a stored weight_scale under the SPEC §3.7 rule. */
+/** β (W = β·q) from a stored weight_scale under the docs/spec.md §3.7 rule. */
 export function betaFromWeightScale(ws: number, linearClass: HfLinearClass, what = 'weight_scale'): number {
   if (!Number.isFinite(ws) || ws <= 0) throw new FormatError(`${what}: weight_scale must be a positive finite number, got ${ws}`);
   return linearClass === 'autobitlinear' ? ws : 1 / ws;

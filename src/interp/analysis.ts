@@ -1,6 +1,6 @@
 /**
  * Weight-based analyses of a bilinear classifier (embedding E → bilinear W, V → head P),
- * following Pearce et al. 2024 (arXiv 2410.08417) as summarised in DATA.md Part B.2–B.5:
+ * following Pearce et al. 2024 (arXiv 2410.08417) as summarised in docs/data.md §3.2:
  * per-class spectra, eigenvector images (v_in = Eᵀv), effective rank (L1/L2)², truncation
  * curves, seed consistency (|cos| of matched eigenvectors) and adversarial masks built from
  * the pseudoinverse of the top eigenvectors (§4.4, App. M). The decompositions use weights

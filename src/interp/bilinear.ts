@@ -1,5 +1,5 @@
 /**
- * Weight-based analysis of bilinear layers (DATA.md Part B.1; Pearce et al. 2024,
+ * Weight-based analysis of bilinear layers (docs/data.md §3.1; Pearce et al. 2024,
  * "Bilinear MLPs enable weight-based mechanistic interpretability", arXiv 2410.08417;
  * Sharkey 2023, arXiv 2305.03452).
  *
@@ -10,7 +10,7 @@
  *   HOSVD       SVD of B reshaped (O, D²), computed through the O×O Gram matrix ⟨Q_o, Q_o'⟩_F
  *
  * All arrays are row-major float64 (float32 inputs are widened). Quantized (b1.58) layers are
- * analysed through their effective weights α·W̃ (DATA.md B.6): the tensor view stays exact.
+ * analysed through their effective weights α·W̃ (docs/data.md §3.4): the tensor view stays exact.
  */
 import { ArgumentError, ShapeError } from '../errors.js';
 import { orderByMagnitude, row, symEig, type SymEig } from './eigen.js';
@@ -229,7 +229,7 @@ export function topByMagnitude(e: SymEig, k: number): number[] {
 
 /**
  * Project an eigenvector through a linear embedding E (D, N_in): v_in = Eᵀ v (N_in), the
- * repo's `decompose()` (DATA.md B.1). xᵀ·(EᵀQE)·x = (Ex)ᵀQ(Ex), so λ(vᵀEx)² = λ(v_inᵀx)².
+ * repo's `decompose()` (docs/data.md §3.1). xᵀ·(EᵀQE)·x = (Ex)ᵀQ(Ex), so λ(vᵀEx)² = λ(v_inᵀx)².
  */
 export function projectThroughEmbedding(E: Arr, v: Arr, D: number, Nin: number): Float64Array {
   if (E.length !== D * Nin) throw new ShapeError(`projectThroughEmbedding: E has ${E.length} elements, expected ${D}×${Nin}`);
@@ -256,7 +256,7 @@ export function absCos(a: Arr, b: Arr): number {
 }
 
 /**
- * Fold biases into the weights (DATA.md B.1): g(x) = (Wx + b) ⊙ (Vx + c) = (W'x') ⊙ (V'x') with
+ * Fold biases into the weights (docs/data.md §3.1): g(x) = (Wx + b) ⊙ (Vx + c) = (W'x') ⊙ (V'x') with
  * W' = [W | b], V' = [V | c] (H, D+1) and x' = [x, 1]. Every analysis then applies to the
  * augmented layer; the last row/column of Q holds the linear terms and Q_{D,D} the constant.
  */

@@ -4,7 +4,7 @@
  * tred2/tql2; Wilkinson & Reinsch, "Handbook for Automatic Computation II" (1971);
  * Golub & Van Loan §8.3). About (4/3)n³ flops for the reduction plus ~3n³ for vectors.
  *
- * Used by the bilinear interpretability toolkit (DATA.md Part B.1, B.5): every
+ * Used by the bilinear interpretability toolkit (docs/data.md §3.1, §3.3): every
  * interaction matrix Q is symmetric, so Q = Σ_i λ_i v_i v_iᵀ with orthonormal v_i.
  */
 import { ArgumentError, NumericsError, ShapeError } from '../errors.js';

@@ -1,5 +1,5 @@
 /**
- * Weight-based decomposition of a Transformer's bilinear FFN (ffn: 'bilinear'), DATA.md B.1, B.5
+ * Weight-based decomposition of a Transformer's bilinear FFN (ffn: 'bilinear'), docs/data.md §3.1, §3.3
  * ("for LMs, Q for unembedding rows in a 1–2 layer model") and B.6 (ternary bilinear).
  *
  *   FFN input   a = γ_ffn ⊙ x / rms(x)              (post_attention_layernorm; BitLinear's int8 rounding ≈ identity)

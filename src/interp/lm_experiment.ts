@@ -2,7 +2,7 @@
  * `bitnet interp lm`: train a tiny Transformer with a bilinear FFN on the bundled SOTU corpus
  * (fp and/or b1.58), then decompose its FFNs from the weights alone: eigen-spectra of Q for
  * chosen tokens' logit directions, the top tokens of the top eigenvectors, and an HOSVD over
- * the residual output (DATA.md B.5 "for LMs"). Writes lm_summary.json, lm_summary.md and a spectrum SVG.
+ * the residual output (docs/data.md §3.3). Writes lm_summary.json, lm_summary.md and a spectrum SVG.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -46,7 +46,7 @@ export function runLmExperiment(be: Backend, o: LmExperimentOptions): { records:
   o.log(`decomposing along ${ids.length} single-token words: ${ids.map((i) => JSON.stringify(tok.decode([i]))).join(' ')}`);
   const records: LmRecord[] = [];
   for (const quant of o.quants) {
-    // No SubLN: the FFN is then exactly bilinear in its (normalised) input (DATA.md B.6 caveat 2).
+    // No SubLN: the FFN is then exactly bilinear in its (normalised) input (docs/data.md §3.4 caveat 2).
     const config = makeConfig('tiny', { quant, vocabSize: tok.vocabSize, ffn: 'bilinear', subln: false });
     const d = defaultTrainOptions(o.steps);
     const lr = quant === 'fp' ? 2e-3 : 4e-3;

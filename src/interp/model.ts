@@ -1,12 +1,12 @@
 /**
- * A small classifier for the interpretability experiments (DATA.md Part B.2 item 2):
+ * A small classifier for the interpretability experiments (docs/data.md §3.2 item 2):
  *
  *   e = E x                    linear embedding (D, N_in), full precision (optional: D = N_in, no embedding)
  *   a = Quant_act(e)           b1.58: per-token absmax int8; fp: identity
  *   g = (W̃ a) ⊙ (Ṽ a)          bilinear (or its ReLU-MLP twin g = relu(W̃ a))      W, V: (H, D)
  *   y = P̃ Quant_act(g)         head / down-projection (O, H)
  *
- * W̃ = W (fp) or absmean ternary β·round(W/β) (b1.58, SPEC §2) through the project's BitLinear
+ * W̃ = W (fp) or absmean ternary β·round(W/β) (b1.58, docs/spec.md §2) through the project's BitLinear
  * pieces (QuantInput/QuantWeight, straight-through estimator in the backward pass).
  * Loss: cross-entropy (classifier) or mean squared error (Boolean toy tasks, B.2 item 1).
  * No biases (the paper's setting). All weights in one flat buffer (all decayed, as in the paper).
@@ -226,7 +226,7 @@ export class BilinearClassifier {
   /**
    * Effective weights in float64 for the weight-based analysis: E, and W̃, Ṽ, P̃ as the forward
    * pass uses them (ternary × β for b1.58). Activation quantization is not part of the tensor
-   * view (DATA.md B.6 caveat 1: treated as the identity, as the STE does).
+   * view (docs/data.md §3.4 caveat 1: treated as the identity, as the STE does).
    */
   effectiveWeights(): { E: Float64Array | undefined; layer: BilinearWeights } {
     if (this.config.arch !== 'bilinear') throw new ArgumentError('effectiveWeights: only bilinear models have a weight-based decomposition');

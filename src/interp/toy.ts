@@ -1,5 +1,5 @@
 /**
- * Boolean toy tasks (DATA.md B.2 item 1; repo `tdooms/bilinear-decomposition` src/toy/model.py):
+ * Boolean toy tasks (docs/data.md §3.2 item 1; repo `tdooms/bilinear-decomposition` src/toy/model.py):
  * n binary inputs, each on with probability p (default 0.3); one output per pair (i < j)
  * computing op(x_i, x_j); a bilinear layer (no embedding, no bias) trained with MSE and AdamW.
  *

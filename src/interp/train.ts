@@ -1,5 +1,5 @@
 /**
- * Training for the interpretability models (DATA.md B.2 item 2, Table 1 of Pearce et al.):
+ * Training for the interpretability models (docs/data.md §3.2 item 2, Table 1 of Pearce et al.):
  * AdamW (src/train/adamw.ts), cosine LR, decoupled weight decay on every matrix, Gaussian
  * input noise as the regulariser. Pure: data comes in as arrays, nothing is read or written.
  */

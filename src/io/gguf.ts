@@ -1,7 +1,7 @@
 /**
- * GGUF v3 (ggml docs/gguf.md; SPEC.md §6.4) — parse and serialize, pure (no I/O): the reader works on
- * a `ByteSource` (random access to a file or a buffer), so a multi-GB file is never read whole; the
- * Node file source is in src/io/byte_source.ts.
+ * GGUF v3 (docs/spec.md §6.4; https://github.com/ggml-org/ggml/blob/master/docs/gguf.md) — parse and serialize,
+ * pure (no I/O): the reader works on a `ByteSource` (random access to a file or a buffer), so a multi-GB file
+ * is never read whole; the Node file source is in src/io/byte_source.ts.
  *
  *   u32 magic "GGUF" (47 47 55 46)  u32 version (2 or 3; little-endian only)
  *   u64 tensor_count  u64 metadata_kv_count

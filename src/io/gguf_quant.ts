@@ -1,7 +1,7 @@
 /**
  * ggml tensor types and their block codecs (pure: bytes in, bytes out; no I/O).
  *
- * Layouts (SPEC.md §6.1, §6.4, §5.2; ggml-common.h / ggml-quants.c semantics, little-endian):
+ * Layouts (docs/spec.md §6.1, §6.4, §5.2; ggml-common.h / ggml-quants.c semantics, little-endian):
  *   F32 / F16 / BF16   plain arrays (F16 and BF16 written with round-to-nearest-even, like ggml)
  *   Q8_0   32 weights / 34 bytes: f16 d, i8 qs[32];  d = amax/127, q = roundf(x/d)   (round half away)
  *   TQ2_0  256 weights / 66 bytes: u8 qs[64], f16 d @64;  d = amax (absmax, not absmean),
@@ -15,9 +15,9 @@
  *          decode trit n of byte b: q = (b·3ⁿ) mod 256;  t = (3q) >> 8.
  *   I2_S   (bitnet.cpp fork, id 36, read only): the whole tensor flattened row-major into 128-weight
  *          blocks of 32 bytes; byte k holds weights k, 32+k, 64+k, 96+k in bits 7-6, 5-4, 3-2, 1-0;
- *          code 0 → −1, 1 → 0, 2 → +1; one f32 scale at byte n/4 (total n/4 + 32 bytes). SPEC §5.2.
+ *          code 0 → −1, 1 → 0, 2 → +1; one f32 scale at byte n/4 (total n/4 + 32 bytes). docs/spec.md §5.2.
  *
- * `lroundf`/`roundf` round half away from zero (SPEC §0 "Rounding"); products are formed in f32 (Math.fround)
+ * `lroundf`/`roundf` round half away from zero (docs/spec.md §0.2 "Rounding"); products are formed in f32 (Math.fround)
  * as the C reference does, so the bytes are identical to ggml's for the same input floats.
  */
 import { FormatError } from '../errors.js';
@@ -38,7 +38,7 @@ export interface GgmlType {
 
 const T = (id: number, name: string, block: number, bytes: number, decodable = false): GgmlType => ({ id, name, block, bytes, decodable });
 
-/** ggml type ids (SPEC §6.4; block sizes from ggml-common.h). 36 is bitnet.cpp's I2_S (never emitted). */
+/** ggml type ids (docs/spec.md §6.4; block sizes from ggml-common.h). 36 is bitnet.cpp's I2_S (never emitted). */
 export const GGML_TYPES: readonly GgmlType[] = [
   T(0, 'F32', 1, 4, true), T(1, 'F16', 1, 2, true), T(2, 'Q4_0', 32, 18), T(3, 'Q4_1', 32, 20),
   T(6, 'Q5_0', 32, 22), T(7, 'Q5_1', 32, 24), T(8, 'Q8_0', 32, 34, true), T(9, 'Q8_1', 32, 36),

@@ -10,7 +10,7 @@
  *   v2-a8   BitNet v2 (2504.18415): b158 + H-BitLinear (online Hadamard) on o_proj and down_proj, int8
  *   v2-a4   as v2-a8 with int4 absmean activations on the H-BitLinear inputs
  *
- * v1ShiftedActs (bitnet only): BitNet v1's zero-point activation quantizer (SPEC §1.1 Eq.6) on the
+ * v1ShiftedActs (bitnet only): BitNet v1's zero-point activation quantizer (docs/spec.md §1.1 Eq.6) on the
  * down_proj input — see the field's comment for the placement.
  */
 import { ArgumentError } from '../errors.js';
@@ -19,7 +19,7 @@ export type QuantMode = 'fp' | 'bitnet' | 'b158' | 'v2-a8' | 'v2-a4';
 export const QUANT_MODES: readonly QuantMode[] = ['fp', 'bitnet', 'b158', 'v2-a8', 'v2-a4'];
 
 /**
- * Where BitNet v1 uses the shifted [0, Q] activation quantizer (SPEC §1.1 Eq.6) instead of absmax:
+ * Where BitNet v1 uses the shifted [0, Q] activation quantizer (docs/spec.md §1.1 Eq.6) instead of absmax:
  *   none      absmax int8 everywhere (the default; what configs without the field mean)
  *   ffn-down  on the input of down_proj, the one BitLinear whose input comes out of the FFN non-linearity
  */
@@ -58,7 +58,7 @@ export interface ModelConfig {
   /**
    * BitNet v1 (quant 'bitnet') only: activations "before the non-linear functions" scaled into
    * [0, Q] by subtracting the minimum, x̃ = Clip((x − η)·Q/γ', 0, Q), η = min x, γ' = max x − η
-   * (2310.11453 Eq.6; SPEC §1.1). Absent = 'none', so configs and checkpoints written before the
+   * (2310.11453 Eq.6; docs/spec.md §1.1). Absent = 'none', so configs and checkpoints written before the
    * field existed keep their meaning (and their bytes).
    *
    * Placement ('ffn-down'). A BitLinear quantizes its *input* and keeps its output in high precision

@@ -20,7 +20,7 @@
  * non-linearity, the zero-point one (Eq.6, 'u7-shifted-tensor'): a = f32(q/s) + η with
  * q = clamp(round((LN(x) − η)·s), 0, 127), η = min, s = 127/(max − min). Its backward is the
  * identity too (the gradient does not flow into η or s). Where it is used: ModelConfig.v1ShiftedActs.
- * SPEC.md §1.1–1.3 (v1), §2 (b1.58), §4.2 (v2 H-BitLinear), §8 (warmup quantization).
+ * docs/spec.md §1.1–1.3 (v1), §2 (b1.58), §4.2 (v2 H-BitLinear), §8 (warmup quantization).
  */
 import type { Backend } from '../kernels/backend.js';
 import type { FloatArray } from '../tensor/dtype.js';
@@ -28,6 +28,7 @@ import type { Arena } from '../tensor/arena.js';
 import type { QuantMode } from '../model/config.js';
 import { ArgumentError } from '../errors.js';
 import { Rng } from '../tensor/rng.js';
+import { roundHalfEven } from '../tensor/round.js';
 
 /** Activation quantizers: absmax int8 per token / per tensor, absmean int4 per token, v1 zero-point [0, 127] per tensor. */
 export type ActQuant = 'none' | 'i8-token' | 'i8-tensor' | 'i4-token' | 'u7-shifted-tensor';
@@ -129,7 +130,7 @@ export class QuantInput {
   }
 
   /**
-   * Group quantization with the shifted quantizer (SPEC §1.2 Eq.14: η_g, γ_g per group of K/G
+   * Group quantization with the shifted quantizer (docs/spec.md §1.2 Eq.14: η_g, γ_g per group of K/G
    * columns over all M rows): each group's block is gathered and quantized per tensor by the
    * kernel (min, max and the elementwise map do not depend on the order), then scattered back.
    */
@@ -230,7 +231,7 @@ function addInto(dst: FloatArray, src: FloatArray, n: number): void {
 }
 
 /**
- * BitNet v1 group quantization of activations (SPEC §1.2 Eq.14): columns split into G groups,
+ * BitNet v1 group quantization of activations (docs/spec.md §1.2 Eq.14): columns split into G groups,
  * absmax γ_g per group over the whole (M, K/G) block (per tensor, as in training),
  * out = round(x·127/γ_g) clamped to ±127, dequantized ·γ_g/127.
  */
@@ -243,9 +244,7 @@ function fakeQuantGroupsPerTensor(out: FloatArray, x: FloatArray, M: number, K: 
     for (let m = 0; m < M; m++) {
       for (let j = g * gs; j < (g + 1) * gs; j++) {
         const v = Math.fround(x[m * K + j]! * s);
-        let r = Math.round(v);
-        if (r - v === 0.5 && r % 2 !== 0) r -= 1;
-        out[m * K + j] = Math.max(-128, Math.min(127, r)) / s;
+        out[m * K + j] = Math.max(-128, Math.min(127, roundHalfEven(v))) / s;
       }
     }
   }
@@ -262,7 +261,7 @@ export interface BitLinearOptions {
   hadamard?: boolean;
   /**
    * BitNet v1 (mode 'bitnet') only: quantize the input with the zero-point [0, 127] quantizer
-   * (SPEC §1.1 Eq.6) instead of absmax — for a layer whose input comes out of a non-linearity
+   * (docs/spec.md §1.1 Eq.6) instead of absmax — for a layer whose input comes out of a non-linearity
    * (the Transformer's down_proj with config.v1ShiftedActs 'ffn-down').
    */
   shifted?: boolean;

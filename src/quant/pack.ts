@@ -9,7 +9,7 @@
  * whole number of blocks. Scales are not part of the packed bytes (one β per
  * tensor, or per group of rows, passed to the kernels separately).
  *
- * ── 'i2' (2 bits/weight, ternary; PLATFORM §4.2) ────────────────────────────────
+ * ── 'i2' (2 bits/weight, ternary; docs/platform.md §4.2) ────────────────────────────────
  *   code c = w + 1 ∈ {0, 1, 2} (3 is invalid: unpack rejects it, kernels would read it as +2).
  *   Block = 64 weights in 16 bytes. Byte j (0..15) of block b holds weights
  *     k = 64b + j + 16l  in bits 2l..2l+1, l = 0..3   (bits 0-1: j, 2-3: j+16, 4-5: j+32, 6-7: j+48).
@@ -22,7 +22,7 @@
  *   Block = 80 weights in 16 bytes. Byte j (0..15) of block b holds the 5 trits
  *     t_n = w(k) + 1 of weights k = 80b + j + 16n, n = 0..4,
  *   as v = Σ_n t_n·3^(4−n) ∈ [0, 242] (t_0 most significant), stored in ggml's
- *   fixed-point form (SPEC §6.1) with the sign bit flipped:
+ *   fixed-point form (docs/spec.md §6.1) with the sign bit flipped:
  *     byte = ⌈256·v / 243⌉ XOR 0x80.
  *   Decode trit n (no division): u = byte XOR 0x80;  q = (u·3^n) mod 256;  t_n = (3q) >> 8.
  *   Why the XOR: multiplication by 3 commutes with adding 128 mod 256 (3·128 ≡ 128), so a SIMD

@@ -1,6 +1,6 @@
 /**
  * Arithmetic energy of the matmuls per token (BitNet 2310.11453 §2.3, Table 2, Eqs. 16–18;
- * DATA.md Part C). Counts only matmul arithmetic, as the papers do — not memory traffic.
+ * docs/spec.md §1.4). Counts only matmul arithmetic, as the papers do — not memory traffic.
  *
  * For one token through a linear layer (N, K):
  *   full precision   E = N·K·Ê_mul(fp) + N·(K−1)·Ê_add(fp)                 (Eqs. 16–17)

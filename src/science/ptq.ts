@@ -1,13 +1,13 @@
 /**
  * Post-training quantization of a full-precision model (the "train FP, then quantize" baselines of
- * BitNet Table 3, SPEC.md §1.6). Every method returns a new Transformer that the training model's
+ * BitNet Table 3, docs/spec.md §1.6). Every method returns a new Transformer that the training model's
  * forward runs: weights are replaced by their dequantized (fake-quant) values, and methods that
  * quantize activations install an input hook (Transformer.inputHook) that fake-quantizes the input
  * of every projection per token. Embeddings and the LM head stay in full precision, as in BitNet.
  *
  *   absmax  W8A8 / W4A4   symmetric round-to-nearest, per output channel absmax for W, per token for A
- *   absmean W1.58A8       post-hoc b1.58 ternary (per-tensor absmean, SPEC §2 Eq. 1–3), A8 per token
- *   sign    W1A8          post-hoc BitNet v1 binarization (centred sign, β = mean|W|, SPEC §1.1), A8
+ *   absmean W1.58A8       post-hoc b1.58 ternary (per-tensor absmean, docs/spec.md §2 Eq. 1–3), A8 per token
+ *   sign    W1A8          post-hoc BitNet v1 binarization (centred sign, β = mean|W|, docs/spec.md §1.1), A8
  *   smoothquant W8A8/W4A4 SmoothQuant migration (smoothquant.ts), then absmax as above
  *   gptq    W4/W3/W2 A16  GPTQ (gptq.ts), asymmetric min–max grid per row (or group)
  *   quip    W2A16         QuIP incoherence processing + LDLQ (quip.ts)

@@ -1,5 +1,5 @@
 /**
- * Scaling-law fit L(N) = a·N^b + c (BitNet 2310.11453 §3.3, Eq. 19; SPEC.md §1.5) by nonlinear
+ * Scaling-law fit L(N) = a·N^b + c (BitNet 2310.11453 §3.3, Eq. 19; docs/spec.md §1.5) by nonlinear
  * least squares, with standard errors from the asymptotic covariance σ²(JᵀJ)⁻¹, and predictions
  * (with a delta-method standard error) at sizes outside the fitted range.
  *

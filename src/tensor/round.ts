@@ -3,7 +3,7 @@
  * nearest_int do. JS Math.round rounds halves towards +inf
  * (Math.round(-2.5) = -2, Math.round(2.5) = 3), which would make every
  * quantizer disagree with the reference implementations at ties.
- * SPEC.md §0 "Rounding". WebAssembly's f32.nearest / f32x4.nearest is
+ * docs/spec.md §0.2 "Rounding". WebAssembly's f32.nearest / f32x4.nearest is
  * round-half-even too, so the WASM kernels match this function exactly.
  */
 export function roundHalfEven(x: number): number {

@@ -6,7 +6,7 @@
  *   linear      linear warmup, linear decay to `minLr`
  *   poly        linear warmup, polynomial decay (power `power`) to `minLr` (BitNet v1, Table 6)
  *   constant    linear warmup, then `lr`
- *   two-stage   BitNet b1.58 2B4T (SPEC §3.4): stage 1 = warmup + cosine from the high peak `lr`,
+ *   two-stage   BitNet b1.58 2B4T (docs/spec.md §3.4): stage 1 = warmup + cosine from the high peak `lr`,
  *               for the first `splitFrac` of the steps; stage 2 (cooldown) = cosine from `lr2` to `minLr`.
  *               Weight decay follows a cosine peaking at `weightDecay` in stage 1 and is 0 in stage 2.
  */

@@ -65,7 +65,7 @@ describe('engine = training forward', () => {
       const toks = tokens(T, c.vocabSize, 3);
       model.forward(toks, null, 1, T);
       const want = model.logits();
-      // v1 trains with per-tensor activation scales and infers per token (SPEC §1.1): one token = the same;
+      // v1 trains with per-tensor activation scales and infers per token (docs/spec.md §1.1): one token = the same;
       // compare a single-token window exactly, the full window loosely.
       for (const be of [refBackend(), w1]) {
         const pm = PackedModel.load(be, sourceFromTransformer(model), { head: 'f32' });

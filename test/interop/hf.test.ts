@@ -26,7 +26,7 @@ const tmp = (): string => {
 };
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-describe('HF packed ternary layout (SPEC §3.6)', () => {
+describe('HF packed ternary layout (docs/spec.md §3.6)', () => {
   test('hand-made vector: row r = i·(R/4) + p lives in bits 2i..2i+1 of packed row p', () => {
     // R = 8, C = 1. Rows −1, 0, 1, 0, 1, −1, 0, 1 → codes 0, 1, 2, 1, 2, 0, 1, 2.
     const q = Int8Array.from([-1, 0, 1, 0, 1, -1, 0, 1]);
@@ -43,7 +43,7 @@ describe('HF packed ternary layout (SPEC §3.6)', () => {
     assert.throws(() => unpackHfTernary(Uint8Array.of(0b11), 1, 1, 'w'), /w: invalid packed code 3/);
     assert.throws(() => packHfTernary(new Int8Array(6), 6, 1), FormatError);
   });
-  test('weight_scale: multiply for autobitlinear, divide for bitlinear (SPEC §3.7)', () => {
+  test('weight_scale: multiply for autobitlinear, divide for bitlinear (docs/spec.md §3.7)', () => {
     assert.equal(betaFromWeightScale(1.555, 'autobitlinear'), 1.555);
     assert.equal(betaFromWeightScale(4, 'bitlinear'), 0.25);
     assert.throws(() => betaFromWeightScale(0, 'bitlinear'), FormatError);

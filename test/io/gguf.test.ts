@@ -41,7 +41,7 @@ describe('f16 / bf16 conversion', () => {
   });
 });
 
-describe('ggml block codecs (SPEC §6.1)', () => {
+describe('ggml block codecs (docs/spec.md §6.1)', () => {
   // One 256-block: zeros except x[0] = +1, x[32] = −1, x[161] = +1, x[250] = −1; d = absmax = 1.
   const block = (): Float32Array => {
     const x = new Float32Array(256);

@@ -3,20 +3,22 @@
  *  - conversions: every one of the 65536 halves widens exactly and round-trips f16 → f32 → f16; every
  *    rounding tie between neighbouring halves (subnormals and the overflow to inf included) rounds to even,
  *    against an oracle built from the two neighbours (not from floatToHalf); reference ≡ WASM bit for bit;
- *  - attention: reference ≡ the f32 reference on the widened cache (exactly), WASM (SIMD128 and relaxed
- *    modules) = reference within the f32 kernel's tolerance at awkward shapes, 1 thread ≡ 2 threads bit for bit;
+ *  - attention: reference ≡ the f32 reference on the widened cache (exactly), WASM = reference within
+ *    the f32 kernel's tolerance at awkward shapes, 1 ≡ 2 ≡ 3 threads bit for bit; the relaxed module's build of
+ *    the (SIMD128) kernel ≡ the core module's (reported "skipped" on an engine without relaxed SIMD);
  *  - typed errors.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { ArgumentError, DTypeError, ShapeError } from '../../src/errors.js';
 import * as R from '../../src/kernels/ref/index.js';
-import { WasmContext } from '../../src/kernels/wasm/context.js';
+import { WasmContext, probeFeatures } from '../../src/kernels/wasm/context.js';
 import * as W from '../../src/kernels/wasm/infer.js';
 import { halfToFloat } from '../../src/tensor/half.js';
 import { Rng } from '../../src/tensor/rng.js';
 import { assertAllClose, assertBitIdentical } from '../helpers/check.js';
 
+const features = await probeFeatures();
 let c1: WasmContext, c2: WasmContext, c3: WasmContext, s128: WasmContext;
 before(async () => {
   c1 = await WasmContext.create({ threads: 1 });
@@ -144,12 +146,14 @@ function halves(rng: Rng, n: number, s = 1): Uint16Array {
   return h;
 }
 
-test('attentionCachedF16 ref ≡ attentionCached ref on the widened cache (exactly); WASM = ref within 2e-6 + 2e-5·|x|; SIMD128 ≡ relaxed module; 1 ≡ 2 ≡ 3 threads', () => {
+// HS: 1 (tail only), 6 (4 + 2), 13 (8 + 4 + 1), 64, 128 (the 2B4T head), 21; groups G = H/KVH of 1, 2, 4 (runs of 4
+// heads), 6 (4 + 2), 10 (MQA); 2 and 3 threads cut runs at different heads
+const F16_ATTENTION_SHAPES = [[1, 0, 1, 1, 1], [1, 37, 4, 2, 6], [5, 3, 6, 3, 13], [17, 0, 20, 5, 8], [1, 300, 16, 16, 64], [1, 700, 20, 5, 128],
+  [3, 61, 20, 5, 128], [1, 900, 12, 2, 24], [2, 500, 10, 1, 21]] as const;
+
+test('attentionCachedF16 ref ≡ attentionCached ref on the widened cache (exactly); WASM = ref within 2e-6 + 2e-5·|x|; SIMD128 module = ref too; 1 ≡ 2 ≡ 3 threads', () => {
   const rng = new Rng(7);
-  // HS: 1 (tail only), 6 (4 + 2), 13 (8 + 4 + 1), 64, 128 (the 2B4T head), 21; groups G = H/KVH of 1, 2, 4 (runs of 4
-  // heads), 6 (4 + 2), 10 (MQA); 2 and 3 threads cut runs at different heads
-  for (const [M, pos0, H, KVH, HS] of [[1, 0, 1, 1, 1], [1, 37, 4, 2, 6], [5, 3, 6, 3, 13], [17, 0, 20, 5, 8], [1, 300, 16, 16, 64], [1, 700, 20, 5, 128],
-    [3, 61, 20, 5, 128], [1, 900, 12, 2, 24], [2, 500, 10, 1, 21]] as const) {
+  for (const [M, pos0, H, KVH, HS] of F16_ATTENTION_SHAPES) {
     const S = pos0 + M + 3;
     const q = new Float32Array(M * H * HS);
     rng.fillNormal(q, 0, 1);
@@ -171,10 +175,25 @@ test('attentionCachedF16 ref ≡ attentionCached ref on the widened cache (exact
     assertAllClose(a, want, { atol: 2e-6, rtol: 2e-5 }, `M=${M} pos0=${pos0} HS=${HS}`);
     assertBitIdentical(b, a, `2 threads M=${M} pos0=${pos0}`);
     assertBitIdentical(b3, a, `3 threads M=${M} pos0=${pos0}`);
-    assertBitIdentical(r, a, `SIMD128 module vs ${c1.relaxed ? 'relaxed' : 'SIMD128'} module`);
+    assertAllClose(r, want, { atol: 2e-6, rtol: 2e-5 }, `SIMD128 module M=${M} pos0=${pos0} HS=${HS}`);
     // and the WASM f32 kernel on the widened cache (different accumulator split: within tolerance)
     W.attentionCached(c1, f, q, kf, vf, M, pos0, S, H, KVH, HS);
     assertAllClose(a, f, { atol: 2e-6, rtol: 2e-5 }, `wasm f16 vs wasm f32 M=${M}`);
+  }
+});
+
+test('attentionCachedF16: the relaxed module runs the same kernel as the SIMD128 module, bit for bit', { skip: features.relaxed ? false : 'this engine lacks relaxed SIMD' }, () => {
+  assert.ok(c1.relaxed && !s128.relaxed, 'one context per module');
+  const rng = new Rng(8);
+  for (const [M, pos0, H, KVH, HS] of F16_ATTENTION_SHAPES) {
+    const S = pos0 + M + 3;
+    const q = new Float32Array(M * H * HS);
+    rng.fillNormal(q, 0, 1);
+    const kc = halves(rng, S * KVH * HS, 2), vc = halves(rng, S * KVH * HS);
+    const a = new Float32Array(M * H * HS), r = new Float32Array(M * H * HS);
+    W.attentionCachedF16(c1, a, q, kc, vc, M, pos0, S, H, KVH, HS);
+    W.attentionCachedF16(s128, r, q, kc, vc, M, pos0, S, H, KVH, HS);
+    assertBitIdentical(a, r, `relaxed vs SIMD128 module M=${M} pos0=${pos0} HS=${HS}`);
   }
 });
 

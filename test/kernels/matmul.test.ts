@@ -111,10 +111,17 @@ describe('matmul', () => {
     rng.fillNormal(x);
     rng.fillNormal(w);
     assert.ok(ctx.isResident(out));
+    const copies = ctx.scratchCopies;
     wasm.matmul(ctx, out, x, w, M, K, N);
+    assert.equal(ctx.scratchCopies, copies, 'resident operands are passed by pointer, never copied into scratch');
     const expect = new Float32Array(M * N);
     ref.matmul(expect, x, w, M, K, N);
     assertAllClose(out, expect, tol(K), 'resident matmul');
+    // The counter sees a fallback: heap copies of the same operands are marshalled (out, x, w).
+    const heapOut = new Float32Array(M * N);
+    wasm.matmul(ctx, heapOut, x.slice(), w.slice(), M, K, N);
+    assert.equal(ctx.scratchCopies, copies + 3, 'heap arrays go through scratch');
+    assertAllClose(heapOut, expect, tol(K), 'heap matmul');
   });
 
   test('bad arguments raise typed errors', async () => {

@@ -293,19 +293,27 @@ describe('nn wasm bindings', () => {
       x.set(randnF32(rng, M * n));
       const expect = f32(M * n);
       R.hadamardForward(expect, x, M, n);
+      const copies = ctx.scratchCopies;
+      const noCopies = (what: string) => assert.equal(ctx.scratchCopies, copies, `${what}: resident arrays are passed by pointer, never copied into scratch`);
       W.hadamardForward(ctx, x, x, M, n);
+      noCopies('hadamard');
       assertAllClose(x, expect, HADAMARD_TOL, 'resident hadamard in place');
       const o = ctx.arena.alloc('f32', M * n), r = ctx.arena.alloc('f32', M);
       const o1 = f32(M * n), r1 = f32(M);
       R.rmsnormForward(o1, r1, x, null, M, n, 1e-5);
       W.rmsnormForward(ctx, o, r, x, null, M, n, 1e-5);
+      noCopies('rmsnorm');
       assertAllClose(o, o1, REDUCE_TOL, 'resident rmsnorm');
       const g = ctx.arena.alloc('f32', M * n);
       g.set(randnF32(rng, M * n));
       const e2 = f32(M * n);
       R.swigluForward(e2, g, x, M * n);
       W.swigluForward(ctx, g, g, x, M * n);
+      noCopies('swiglu');
       assertAllClose(g, e2, TRANSCENDENTAL_TOL, 'resident swiglu out = gate');
+      // The counter sees a fallback: the same rmsnorm on heap arrays marshals out, rstd and inp.
+      W.rmsnormForward(ctx, f32(M * n), f32(M), x.slice(), null, M, n, 1e-5);
+      assert.equal(ctx.scratchCopies, copies + 3, 'heap arrays go through scratch');
     } finally {
       ctx.arena.release(mark);
     }

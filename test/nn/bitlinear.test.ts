@@ -102,6 +102,24 @@ describe('BitLinear straight-through estimator', () => {
     assertAllClose(dx, x, TOL, 'STE dx');
   });
 
+  test('absmax group quantization (v1 Eq.14): γ_g per group of K/G columns over all rows, ties round half to even', () => {
+    // Scales chosen so x·127/γ_g lands exactly on halves: γ_0 = 127 (s = 1), γ_1 = 63.5 (s = 2).
+    // Math.round would give 3, -2, 1, -1, 4, -0 / 3, -2, 2, 1, -1 here (halves towards +∞).
+    const be = refBackend();
+    const [M, Kd, G] = [2, 8, 2];
+    const x = Float64Array.from([
+      127, 2.5, -2.5, 0.5, /* group 1 */ 63.5, 1.25, -1.25, 0.75,
+      -1.5, 1.5, 3.5, -0.5, /* group 1 */ 0.25, -0.75, 0, 10,
+    ]);
+    const spec = { act: actQuantFor('bitnet', false, false), lnInside: false, hadamard: false, groups: G, eps: 1e-5 };
+    const qi = new QuantInput(be, Arena.heap(), spec, M, Kd, 'f64');
+    const a = qi.forward(x, M);
+    assert.deepEqual(Array.from(a), [
+      127, 2, -2, 0, /* group 1: codes 127, 2, -2, 2 over s = 2 */ 63.5, 1, -1, 1,
+      -2, 2, 4, -0, /* group 1: codes 0, -2, 0, 20 */ 0, -1, 0, 10,
+    ]);
+  });
+
   test('λ-warmup: λ = 0 is the full-precision layer, λ = 1 the quantized one', () => {
     const be = refBackend();
     const arena = Arena.heap();

@@ -4,4 +4,5 @@ export * from './nn_softmax';
 export * from './nn_rope';
 export * from './nn_attention';
 export * from './nn_act';
+export * from './nn_adamw';
 export * from './nn_hadamard';

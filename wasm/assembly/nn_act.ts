@@ -1,4 +1,4 @@
-// Elementwise activations, GLUs and the AdamW step (twins of src/kernels/ref/activation.ts and adamwStep).
+// Elementwise activations and GLUs (twins of src/kernels/ref/activation.ts).
 // Threaded by chunks: "row" r covers elements [r·CHUNK, min((r+1)·CHUNK, n)). Tail elements go
 // through the same vector code on a splat (lane 0 stored), so every element rounds identically
 // wherever the split falls.
@@ -141,37 +141,3 @@ export function relu2glu_bwd_f32(dgate: usize, dup: usize, dout: usize, gate: us
 export function bilinear_fwd_f32(out: usize, gate: usize, up: usize, n: i32, r0: i32, r1: i32, tid: i32): void { gluFwd(IDENT, out, gate, up, n, r0, r1); }
 /** dgate += dout·up, dup += dout·gate */
 export function bilinear_bwd_f32(dgate: usize, dup: usize, dout: usize, gate: usize, up: usize, n: i32, r0: i32, r1: i32, tid: i32): void { gluBwd(IDENT, dgate, dup, dout, gate, up, n, r0, r1); }
-
-// m = β1 m + (1−β1) g; v = β2 v + (1−β2) g²; p −= lr·((m/bc1)/(√(v/bc2) + eps) + wd·p).
-@inline function adamwStep(pp: usize, gp: usize, mp: usize, vp: usize, o: usize, tail: bool,
-                           lr: v128, b1: v128, b2: v128, c1: v128, c2: v128, eps: v128, wd: v128, bc1: v128, bc2: v128): void {
-  const p = tail ? v128.load32_splat(pp + o) : v128.load(pp + o);
-  const g = tail ? v128.load32_splat(gp + o) : v128.load(gp + o);
-  const m0 = tail ? v128.load32_splat(mp + o) : v128.load(mp + o);
-  const v0 = tail ? v128.load32_splat(vp + o) : v128.load(vp + o);
-  const m = f32x4.add(f32x4.mul(b1, m0), f32x4.mul(c1, g));
-  const v = f32x4.add(f32x4.mul(b2, v0), f32x4.mul(c2, f32x4.mul(g, g)));
-  const upd = f32x4.add(f32x4.div(f32x4.div(m, bc1), f32x4.add(f32x4.sqrt(f32x4.div(v, bc2)), eps)), f32x4.mul(wd, p));
-  const np = f32x4.sub(p, f32x4.mul(lr, upd));
-  if (tail) {
-    v128.store32_lane(pp + o, np, 0);
-    v128.store32_lane(mp + o, m, 0);
-    v128.store32_lane(vp + o, v, 0);
-  } else {
-    v128.store(pp + o, np);
-    v128.store(mp + o, m);
-    v128.store(vp + o, v);
-  }
-}
-
-/** One AdamW step on elements of chunks [r0, r1); bc1 = 1 − β1^step, bc2 = 1 − β2^step (from TS). */
-export function adamw_f32(param: usize, grad: usize, m: usize, v: usize, n: i32, lr: f32, beta1: f32, beta2: f32,
-                          eps: f32, wd: f32, bc1: f32, bc2: f32, r0: i32, r1: i32, tid: i32): void {
-  const vlr = f32x4.splat(lr), b1 = f32x4.splat(beta1), b2 = f32x4.splat(beta2);
-  const c1 = f32x4.splat(1 - beta1), c2 = f32x4.splat(1 - beta2);
-  const veps = f32x4.splat(eps), vwd = f32x4.splat(wd), vbc1 = f32x4.splat(bc1), vbc2 = f32x4.splat(bc2);
-  let i = lo(r0);
-  const e = hi(r1, n);
-  for (; i + 4 <= e; i += 4) adamwStep(param, grad, m, v, i << 2, false, vlr, b1, b2, c1, c2, veps, vwd, vbc1, vbc2);
-  for (; i < e; i++) adamwStep(param, grad, m, v, i << 2, true, vlr, b1, b2, c1, c2, veps, vwd, vbc1, vbc2);
-}

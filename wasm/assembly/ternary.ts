@@ -6,7 +6,7 @@
 //
 // Ternary codes are c = w + 1 ∈ {0,1,2}, so Σ w·x = Σ c·x − Σ x (Σx once per token);
 // binary bits b ∈ {0,1} give Σ w·x = 2·Σ b·x − Σ x. Codes are unpacked in registers with
-// i16x8.shr_u + v128.and (i8x16.shr_u has no x86 instruction, PLATFORM §3.2), widened to
+// i16x8.shr_u + v128.and (i8x16.shr_u has no x86 instruction, docs/platform.md §3.2), widened to
 // i16 and multiplied with i32x4.dot_i16x8_s (this file), or fed straight to the relaxed
 // i8×i7 dot (ternary_relaxed.ts). Four weight rows share each activation load.
 //
@@ -15,7 +15,7 @@
 //   out  f32 (M,N) or i32 (M,N) when raw;  xq i8 (M,K);  xs f32 (M);  w packed (N, rowBytes)
 //   beta f32 (N/rpg) — one weight scale per group of rpg consecutive rows (rpg = N: per tensor)
 //   c3   must be 3: SIMD masks are built from it at run time so V8 13.x keeps them in registers
-//        (PLATFORM §3.5)
+//        (docs/platform.md §3.5)
 //   [r0, r1) the output rows n (= weight rows) of this thread.
 // Rows of a K remainder that does not fill a block are finished by a scalar loop.
 

@@ -9,7 +9,7 @@
 //     'i2'   4 dots/block, BLK 8  → 32 dots      'i1.6' 5 dots/block, BLK 8 → 40 dots
 //     'b1'   8 dots/block (c ≤ 1, pair ≤ 256), BLK 8 → 64 dots · 256 = 16384
 //   int4 activations (|x| ≤ 8, pair ≤ 32): 'i2' BLK 128 → 512 dots · 32 = 16384
-// Four weight rows share each activation load (PLATFORM §3.2: ≈600 µs for 6912×2560, 1 thread);
+// Four weight rows share each activation load (docs/platform.md §3.2: ≈600 µs for 6912×2560, 1 thread);
 // for M ≥ 2, 'i2' runs 2-row × 2-token tiles so each unpacked code vector serves two tokens.
 // Helpers shared with ternary.ts live in ternary_common.ts (not re-exported by the entries).
 

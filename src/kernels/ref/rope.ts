@@ -4,7 +4,7 @@
  *   x'_i        = x_i · cos − x_{i+HS/2} · sin
  *   x'_{i+HS/2} = x_{i+HS/2} · cos + x_i · sin
  * which is x·cos + rotate_half(x)·sin with rotate_half(x) = cat(−x2, x1) and the frequencies
- * duplicated [f, f] (SPEC.md: BitNet 2B4T and llama.cpp's NEOX rope group).
+ * duplicated [f, f] (docs/spec.md §3.2, §6.2: BitNet 2B4T and llama.cpp's NEOX rope group).
  */
 import type { FloatArray } from '../../tensor/dtype.js';
 import { checkRope, checkRopeTables } from './nn_checks.js';

@@ -10,10 +10,10 @@
  *   acc[m,n] = Σ_k W[n,k] · xq[m,k]                       (the *Acc kernels return this)
  *   out[m,n] = f32( f32( f32(acc[m,n]) / xs[m] ) · β(n) )  (scales applied once per output)
  *
- * β(n) is the weight scale: `beta` as a number (one per tensor, SPEC §0: β = mean|W|), or a
- * float array of G values, one per group of N/G consecutive output rows (SPEC §1.2 Eq.13;
+ * β(n) is the weight scale: `beta` as a number (one per tensor, docs/spec.md §0.1: β = mean|W|), or a
+ * float array of G values, one per group of N/G consecutive output rows (docs/spec.md §1.2 Eq.13;
  * N % G must be 0). For BitNet v1 ('b1'), W = Sign(W_latent − α) ∈ {±1} and β = mean|W_latent|:
- * α only chose the signs and does not enter the product (y = β·(W̃·x̃)/s, SPEC Eq.11).
+ * α only chose the signs and does not enter the product (y = β·(W̃·x̃)/s, docs/spec.md §1.1 Eq.11).
  *
  * |acc| ≤ 128·2·K stays far inside int32 and is exact in f32 for K < 65536.
  */

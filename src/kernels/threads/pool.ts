@@ -2,7 +2,7 @@
  * ThreadPool: N-1 persistent workers + the calling thread, all on one shared
  * WebAssembly.Memory. A job is "call export FN(...args, r0, r1, tid) for each
  * thread's row range"; hand-off is a generation counter in shared memory
- * (spin, then Atomics.wait), never postMessage (PLATFORM.md §3.4: 0.3–8 µs vs 5–100 µs).
+ * (spin, then Atomics.wait), never postMessage (docs/platform.md §3.4: 0.3–8 µs vs 5–100 µs).
  *
  * Rows are split into contiguous chunks aligned to `align`, in thread order;
  * kernels compute each row independently of the split, so results are

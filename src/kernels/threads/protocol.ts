@@ -30,7 +30,7 @@ export const CMD_EXIT = 1;
 
 /**
  * How long an idle worker spins on GEN before blocking in Atomics.wait. A
- * notify+wake costs 4–130 µs, a spin hand-off 0.3–2 µs (PLATFORM.md §3.4), and
+ * notify+wake costs 4–130 µs, a spin hand-off 0.3–2 µs (docs/platform.md §3.4), and
  * decode issues a kernel every few tens of µs, so workers spin through the gaps.
  */
 export const SPIN_ITERS = 1 << 16;

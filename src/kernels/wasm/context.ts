@@ -87,6 +87,7 @@ export class WasmContext {
   private readonly fns: Map<string, Fn>;
   private readonly fnIndex: Map<string, number>;
   private scopeDepth = 0;
+  private copied = 0;
   /** Base of the per-thread scratch: thread `tid` owns [scratchBase + tid·scratchStride, +scratchStride). */
   readonly scratchBase: number;
   readonly scratchStride = THREAD_SCRATCH_BYTES;
@@ -185,6 +186,14 @@ export class WasmContext {
     this.pool.run(this.fnIndex.get(name)!, args, rows, align, used, (r0, r1, tid) => void f(...args, r0, r1, tid));
   }
 
+  /**
+   * Arrays marshalled through scratch since creation: each `in`, `out` or `inout` of an array that does not
+   * live in this memory counts once. A zero-copy call adds none (the residency tests check this).
+   */
+  get scratchCopies(): number {
+    return this.copied;
+  }
+
   /** True if `a` is a view into this context's memory. */
   isResident(a: ArrayBufferView): boolean {
     return isInMemory(this.memory, a);
@@ -195,6 +204,7 @@ export class WasmContext {
     const mark = this.arena.mark();
     const copies: Array<[TypedArray, number]> = [];
     const copyIn = (a: TypedArray): number => {
+      this.copied++;
       const p = this.arena.allocBytes(a.byteLength);
       viewAt(this.memory, a, p).set(a as never);
       return p;
@@ -203,6 +213,7 @@ export class WasmContext {
       in: (a) => (this.isResident(a) ? a.byteOffset : copyIn(a)),
       out: (a) => {
         if (this.isResident(a)) return a.byteOffset;
+        this.copied++;
         const p = this.arena.allocBytes(a.byteLength);
         copies.push([a, p]);
         return p;

@@ -1,5 +1,5 @@
 /**
- * `bitnet experiment ptq-table`: the shape of BitNet Table 3 (SPEC.md §1.6) at CPU scale.
+ * `bitnet experiment ptq-table`: the shape of BitNet Table 3 (docs/spec.md §1.6) at CPU scale.
  * Trained from scratch with the same shape, data, steps and seed: FP, BitNet (v1, W1A8), b1.58,
  * v2-a8, v2-a4; then the FP model quantized after training with every PTQ method. Each row: held-out
  * perplexity and bits per byte (sliding window), the offline zero-shot accuracies (acc_norm for the
