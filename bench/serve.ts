@@ -29,6 +29,7 @@ import { makeConfig } from '../src/model/config.js';
 import { byteTokenizer } from '../src/tokenizer/bpe.js';
 import type { Reporter } from './harness.js';
 import { peerGguf } from './peer_llamacpp.js';
+import { nativeBin } from './peer_native.js';
 import { writeGguf } from '../src/interop/gguf_model.js';
 
 /**
@@ -69,12 +70,12 @@ async function startServer(file: string, o: { slots: number; queue: number; thre
   return { child, url };
 }
 
-async function oneStream(url: string, prompt: string | number[], maxTokens: number, c: Client): Promise<void> {
+async function oneStream(url: string, prompt: string | number[], maxTokens: number, c: Client, ignoreEos = false): Promise<void> {
   const t0 = performance.now();
   // Text: a chat request (sampled); token ids: a greedy completion (the batching bench).
   const body = typeof prompt === 'string'
     ? { model: 'bench', messages: [{ role: 'user', content: prompt }], max_tokens: maxTokens, temperature: 0.8, stream: true, stream_options: { include_usage: true } }
-    : { model: 'bench', prompt, max_tokens: maxTokens, temperature: 0, stream: true, stream_options: { include_usage: true } };
+    : { model: 'bench', prompt, max_tokens: maxTokens, temperature: 0, stream: true, stream_options: { include_usage: true }, ...(ignoreEos ? { ignore_eos: true } : {}) };
   const r = await fetch(`${url}/v1/${typeof prompt === 'string' ? 'chat/completions' : 'completions'}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
   if (r.status !== 200) {
     if (c.errors++ === 0) console.error(`serve bench: HTTP ${r.status}: ${(await r.text()).slice(0, 300)}`);
@@ -204,33 +205,69 @@ export async function benchServeScale(rep: Reporter, o: ServeScaleOptions): Prom
   };
   const batchStats = async () => (await (await fetch(`${url}/metrics`)).json()) as { batch_steps_total: number; batch_occupancy: number };
   try {
-    const warm: Client = { ttfts: [], tokens: 0, requests: 0, errors: 0 };
-    await Promise.all(Array.from({ length: slots }, () => oneStream(url, prompt(), 8, warm)));
-    let base: { tokS: number; ttftP99: number } | undefined;
-    for (const n of o.streams) {
-      const before = await batchStats();
-      const clients: Client[] = Array.from({ length: n }, () => ({ ttfts: [], tokens: 0, requests: 0, errors: 0 }));
-      const t0 = performance.now(), end = t0 + o.durationS * 1000;
-      await Promise.all(clients.map(async (c) => {
-        while (performance.now() < end) await oneStream(url, prompt(), o.maxTokens, c);
-      }));
-      const wall = (performance.now() - t0) / 1000;
-      const after = await batchStats();
-      const steps = after.batch_steps_total - before.batch_steps_total;
-      const occupancy = steps > 0 ? (after.batch_occupancy * after.batch_steps_total - before.batch_occupancy * before.batch_steps_total) / steps : 0;
-      const ttfts = clients.flatMap((c) => c.ttfts);
-      const tokS = clients.reduce((a, c) => a + c.tokens, 0) / wall;
-      const p99 = q(ttfts, 0.99);
-      base ??= { tokS, ttftP99: p99 };
-      rep.add({
-        suite: 'serve', name: `${o.preset} synthetic, ${n} greedy stream${n > 1 ? 's' : ''} (${slots} slots)`, shape: `${o.durationS} s, prompt ${o.promptTokens}, max_tokens ${o.maxTokens}`, backend: 'wasm', threads: o.threads,
-        medianMs: q(ttfts, 0.5), minMs: q(ttfts, 0), p90Ms: q(ttfts, 0.9),
-        metrics: {
-          tok_s: tokS, tok_s_vs_1: tokS / base.tokS, requests: clients.reduce((a, c) => a + c.requests, 0), errors: clients.reduce((a, c) => a + c.errors, 0),
-          ttft_p50_ms: q(ttfts, 0.5), ttft_p99_ms: p99, ttft_p99_vs_1: p99 / base.ttftP99, batch_occupancy: occupancy,
-        },
-      });
+    await scaleLoop(rep, o, url, prompt, slots, 'ours', batchStats);
+  } finally {
+    if (child.exitCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
     }
+  }
+  await nativeServerScale(rep, o, file, prompt, slots, o.promptTokens + o.maxTokens + 8);
+}
+
+/** 1, 4, 8 … concurrent greedy streams against a server at `url` for o.durationS each: aggregate tok/s and TTFT. */
+async function scaleLoop(rep: Reporter, o: ServeScaleOptions, url: string, prompt: () => number[], slots: number, who: 'ours' | 'llama-server',
+                         batchStats?: () => Promise<{ batch_steps_total: number; batch_occupancy: number }>): Promise<void> {
+  const warm: Client = { ttfts: [], tokens: 0, requests: 0, errors: 0 };
+  await Promise.all(Array.from({ length: slots }, () => oneStream(url, prompt(), 8, warm, who === 'llama-server')));
+  let base: { tokS: number; ttftP99: number } | undefined;
+  for (const n of o.streams) {
+    const before = await batchStats?.();
+    const clients: Client[] = Array.from({ length: n }, () => ({ ttfts: [], tokens: 0, requests: 0, errors: 0 }));
+    const t0 = performance.now(), end = t0 + o.durationS * 1000;
+    await Promise.all(clients.map(async (c) => {
+      while (performance.now() < end) await oneStream(url, prompt(), o.maxTokens, c, who === 'llama-server');
+    }));
+    const wall = (performance.now() - t0) / 1000;
+    const after = await batchStats?.();
+    const steps = before && after ? after.batch_steps_total - before.batch_steps_total : 0;
+    const occupancy = before && after && steps > 0 ? (after.batch_occupancy * after.batch_steps_total - before.batch_occupancy * before.batch_steps_total) / steps : NaN;
+    const ttfts = clients.flatMap((c) => c.ttfts);
+    const tokS = clients.reduce((a, c) => a + c.tokens, 0) / wall;
+    const p99 = q(ttfts, 0.99);
+    base ??= { tokS, ttftP99: p99 };
+    rep.add({
+      suite: 'serve', name: `${o.preset} synthetic, ${who === 'ours' ? 'bitnet serve' : 'llama-server (native)'}, ${n} greedy stream${n > 1 ? 's' : ''} (${slots} slots)`, shape: `${o.durationS} s, prompt ${o.promptTokens}, max_tokens ${o.maxTokens}`, backend: who === 'ours' ? 'wasm' : 'native', threads: o.threads,
+      medianMs: q(ttfts, 0.5), minMs: q(ttfts, 0), p90Ms: q(ttfts, 0.9),
+      metrics: {
+        tok_s: tokS, tok_s_vs_1: tokS / base.tokS, requests: clients.reduce((a, c) => a + c.requests, 0), errors: clients.reduce((a, c) => a + c.errors, 0),
+        ttft_p50_ms: q(ttfts, 0.5), ttft_p99_ms: p99, ttft_p99_vs_1: p99 / base.ttftP99, ...(Number.isNaN(occupancy) ? {} : { batch_occupancy: occupancy }),
+      },
+    });
+  }
+}
+
+/** The same scale test against native llama.cpp's llama-server (continuous batching, `slots` parallel sequences) on the same GGUF. */
+async function nativeServerScale(rep: Reporter, o: ServeScaleOptions, file: string, prompt: () => number[], slots: number, ctx: number): Promise<void> {
+  const bin = nativeBin();
+  if (bin === undefined || !existsSync(join(bin, 'llama-server'))) {
+    console.error('bench serve: native llama-server not found (LLAMA_NATIVE_BIN); no peer rows');
+    return;
+  }
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const child = spawn(join(bin, 'llama-server'), ['-m', file, '--host', '127.0.0.1', '--port', String(port), '-np', String(slots), '-c', String(slots * ctx), '-t', String(o.threads), '--no-warmup'], { stdio: ['ignore', 'ignore', 'ignore'] });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    for (let i = 0; ; i++) {
+      if (child.exitCode !== null) throw new Error(`llama-server exited ${child.exitCode}`);
+      try {
+        if ((await fetch(`${url}/health`)).status === 200) break;
+      } catch { /* not up yet */ }
+      if (i > 600) throw new Error('llama-server did not come up in 60 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await scaleLoop(rep, o, url, prompt, slots, 'llama-server');
   } finally {
     if (child.exitCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
