@@ -3,7 +3,7 @@
 // in infer_relaxed.ts).
 import { axpy, dot, expShiftSum, scal } from './nn_math';
 import { axpy4_f16, axpy_f16, dot4_f16, dot_f16, narrow1, narrow4, widen1, widen4 } from './f16';
-import { emit_rows4_i7, i7r4_group_bytes, I7_OFFSET } from './infer_common';
+import { emit_rows4_i7, I7_BLOCK_ROWS, i7r4_group_bytes, I7_OFFSET } from './infer_common';
 import { sum_i8 } from './ternary_common';
 
 /**
@@ -131,10 +131,14 @@ export function matmul_i7_i8(out: usize, xq: usize, xs: usize, w: usize, ws: usi
                              r0: i32, r1: i32, tid: i32): void {
   const K16 = K & ~15;
   const gb = i7r4_group_bytes(K);
+  // Blocks of I7_BLOCK_ROWS rows (≤ 96 KiB at K = 1536) stay in cache while every token passes over them,
+  // so the head is streamed from memory once per call, not once per token (each output's sum is unchanged).
+  for (let b0 = r0; b0 < r1; b0 += I7_BLOCK_ROWS) {
+  const b1 = min(b0 + I7_BLOCK_ROWS, r1);
   for (let m = 0; m < M; m++) {
     const x = xq + <usize>m * <usize>K;
     const corr = I7_OFFSET * sum_i8(x, K16);
-    for (let n = r0; n < r1; n += 4) {
+    for (let n = b0; n < b1; n += 4) {
       const wg = w + <usize>(n >> 2) * gb;
       let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
       for (let k = 0; k < K16; k += 16) {
@@ -145,7 +149,8 @@ export function matmul_i7_i8(out: usize, xq: usize, xs: usize, w: usize, ws: usi
         a2 = dot_i8(a2, xv, v128.load(wo, 32));
         a3 = dot_i8(a3, xv, v128.load(wo, 48));
       }
-      emit_rows4_i7(out, m, n, N, a0, a1, a2, a3, corr, wg, x, K16, K, xs, ws, min(4, r1 - n));
+      emit_rows4_i7(out, m, n, N, a0, a1, a2, a3, corr, wg, x, K16, K, xs, ws, min(4, b1 - n));
     }
+  }
   }
 }

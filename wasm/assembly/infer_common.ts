@@ -5,6 +5,9 @@
 export const I7_OFFSET: i32 = 64;
 
 /** Bytes of one group of four interleaved rows: 4 · 16·⌈K/16⌉. */
+/** Rows of the 7-bit head per cache block in matmul_i7_i8*: a multiple of 4 (the interleave), so blocks keep row groups whole. */
+export const I7_BLOCK_ROWS: i32 = 64;
+
 @inline export function i7r4_group_bytes(K: i32): usize {
   return <usize>(((K + 15) >> 4) << 6);
 }
