@@ -18,6 +18,20 @@ import { restoreCheckpoint } from '../../train/checkpoint.js';
 import { listCheckpoints, readCheckpoint } from '../../train/run_dir.js';
 import { choiceFlag, intFlag, UsageError, type Command } from '../args.js';
 
+/** The run directory, tasks and PTQ method of `bitnet eval`, checked before any data is prepared. */
+function evalArgs(v: Record<string, unknown>, positionals: string[]) {
+  const dir = positionals[0];
+  if (dir === undefined) throw new UsageError('name a run directory (written by `bitnet train`)');
+  const ckpts = listCheckpoints(dir);
+  if (ckpts.length === 0) throw new DataError(`${dir}: no ckpt-*.safetensors checkpoint found`);
+  const names = (v.tasks as string).split(',').filter((s) => s.length > 0);
+  for (const n of names) if (n !== 'offline' && ZERO_SHOT_SETS[n] === undefined) throw new UsageError(`--tasks: unknown task '${n}' (offline, ${Object.keys(ZERO_SHOT_SETS).join(', ')})`);
+  const method = v.ptq as string | undefined;
+  if (method !== undefined && PTQ_METHODS[method] === undefined) throw new UsageError(`--ptq: unknown method '${method}' (choose from ${Object.keys(PTQ_METHODS).join(', ')})`);
+  choiceFlag(v, 'eval-split', ['val', 'test'] as const);
+  return { dir, ckpts, names, method };
+}
+
 export const evalCommand: Command = {
   summary: 'evaluate a trained run (held-out ppl/bpb, offline tasks, zero-shot sets from --data-dir), optionally after --ptq',
   usage: 'bitnet eval RUN_DIR [--tasks offline,hellaswag,…] [--data-dir data/evals] [--ptq METHOD]',
@@ -34,15 +48,11 @@ export const evalCommand: Command = {
     'ppl-tokens': { type: 'string', default: '32768' },
     threads: { type: 'string', short: 't' },
   },
+  validate(v, positionals) {
+    evalArgs(v, positionals);
+  },
   async run(v, positionals) {
-    const dir = positionals[0];
-    if (dir === undefined) throw new UsageError('name a run directory (written by `bitnet train`)');
-    const ckpts = listCheckpoints(dir);
-    if (ckpts.length === 0) throw new DataError(`${dir}: no ckpt-*.safetensors checkpoint found`);
-    const names = (v.tasks as string).split(',').filter((s) => s.length > 0);
-    for (const n of names) if (n !== 'offline' && ZERO_SHOT_SETS[n] === undefined) throw new UsageError(`--tasks: unknown task '${n}' (offline, ${Object.keys(ZERO_SHOT_SETS).join(', ')})`);
-    const method = v.ptq as string | undefined;
-    if (method !== undefined && PTQ_METHODS[method] === undefined) throw new UsageError(`--ptq: unknown method '${method}' (choose from ${Object.keys(PTQ_METHODS).join(', ')})`);
+    const { dir, ckpts, names, method } = evalArgs(v, positionals);
     const threads = intFlag(v, 'threads');
     const be = await createBackend(threads !== undefined ? { threads } : {});
     try {

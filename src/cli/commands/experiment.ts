@@ -13,9 +13,40 @@ import { LR_STABILITY_PRESETS, runLrStability, writeLrStability } from '../../sc
 import { PTQ_TABLE_PRESETS, runPtqTable, writePtqTable } from '../../science/experiments/ptq_table.js';
 import { runScaling, SCALING_PRESETS, writeScaling } from '../../science/experiments/scaling.js';
 import { PTQ_METHODS } from '../../science/ptq.js';
-import { choiceFlag, intFlag, numFlag, UsageError, type Command } from '../args.js';
+import { checkOutputDir, choiceFlag, intFlag, numFlag, UsageError, type Command } from '../args.js';
 
 const EXPERIMENTS = ['ptq-table', 'lr-stability', 'scaling'] as const;
+
+/** Every flag of `bitnet experiment`, checked (before any data is prepared: main.ts calls validate first). */
+function experimentArgs(v: Record<string, unknown>, positionals: string[]) {
+  const name = positionals[0];
+  if (name === undefined || !(EXPERIMENTS as readonly string[]).includes(name)) throw new UsageError(`name an experiment: ${EXPERIMENTS.join(', ')}${name ? ` (got '${name}')` : ''}`);
+  const presetName = v.preset as string;
+  const presets: Record<string, object> = name === 'ptq-table' ? PTQ_TABLE_PRESETS : name === 'scaling' ? SCALING_PRESETS : LR_STABILITY_PRESETS;
+  if (presets[presetName] === undefined) throw new UsageError(`--preset must be one of ${Object.keys(presets).join(', ')} for ${name}, got '${presetName}'`);
+  const energy: EnergyOptions = {
+    node: choiceFlag(v, 'node', ['7nm', '45nm'] as const)!,
+    fpPrecision: 'fp16',
+    rescalePrecision: choiceFlag(v, 'rescale-precision', ['fp16', 'fp32', 'int8'] as const)!,
+  };
+  choiceFlag(v, 'eval-split', ['val', 'test'] as const);
+  const steps = intFlag(v, 'steps', 1);
+  let ptq: string[] | undefined;
+  if (v.ptq !== undefined) {
+    ptq = (v.ptq as string).split(',').filter((s) => s.length > 0);
+    for (const m of ptq) if (PTQ_METHODS[m] === undefined) throw new UsageError(`--ptq: unknown method '${m}' (choose from ${Object.keys(PTQ_METHODS).join(', ')})`);
+  }
+  const gs = intFlag(v, 'group-size', 0);
+  const ao = choiceFlag(v, 'act-order', ['true', 'false'] as const);
+  const alpha = numFlag(v, 'alpha', 0);
+  if (alpha !== undefined && alpha > 1) throw new UsageError(`--alpha must be in [0, 1], got ${alpha}`);
+  const ptqOpts = {
+    ...(alpha !== undefined ? { alpha } : {}),
+    gptq: { groupSize: gs ?? 0, blockSize: 128, damp: 0.01, actOrder: ao === undefined ? true : ao === 'true' },
+  };
+  if (v.out !== undefined) checkOutputDir(String(v.out), '--out');
+  return { name, presetName, energy, steps, ptq, ptqOpts };
+}
 
 export const experimentCommand: Command = {
   summary: 'run an experiment (ptq-table | lr-stability | scaling) and write a markdown/JSON/SVG report',
@@ -37,17 +68,11 @@ export const experimentCommand: Command = {
     threads: { type: 'string', short: 't' },
     out: { type: 'string', short: 'o' },
   },
+  validate(v, positionals) {
+    experimentArgs(v, positionals);
+  },
   async run(v, positionals) {
-    const name = positionals[0];
-    if (name === undefined || !(EXPERIMENTS as readonly string[]).includes(name)) throw new UsageError(`name an experiment: ${EXPERIMENTS.join(', ')}${name ? ` (got '${name}')` : ''}`);
-    const presetName = v.preset as string;
-    const presets: Record<string, object> = name === 'ptq-table' ? PTQ_TABLE_PRESETS : name === 'scaling' ? SCALING_PRESETS : LR_STABILITY_PRESETS;
-    if (presets[presetName] === undefined) throw new UsageError(`--preset must be one of ${Object.keys(presets).join(', ')} for ${name}, got '${presetName}'`);
-    const energy: EnergyOptions = {
-      node: choiceFlag(v, 'node', ['7nm', '45nm'] as const)!,
-      fpPrecision: 'fp16',
-      rescalePrecision: choiceFlag(v, 'rescale-precision', ['fp16', 'fp32', 'int8'] as const)!,
-    };
+    const { name, presetName, energy, steps, ptq, ptqOpts } = experimentArgs(v, positionals);
     const threads = intFlag(v, 'threads');
     const out = (v.out as string | undefined) ?? join('runs', 'experiments', name);
     const command = `bitnet experiment ${[name, ...process.argv.slice(4)].join(' ')}`;
@@ -56,24 +81,11 @@ export const experimentCommand: Command = {
       const log = (m: string) => console.error(m);
       const env = prepareEnv(be, { data: v.data as string, vocab: intFlag(v, 'vocab', 258)!, cacheDir: v['cache-dir'] as string, seed: 0, evalSplit: choiceFlag(v, 'eval-split', ['val', 'test'] as const)!, log });
       log(`experiment ${name}, preset ${presetName}: backend ${be.name} × ${be.threads} threads; ${env.prep.counts.train} training tokens; report → ${out}/`);
-      const steps = intFlag(v, 'steps');
       let md: string;
       if (name === 'ptq-table') {
         const p = { ...PTQ_TABLE_PRESETS[presetName]! };
         if (steps !== undefined) p.train = { ...p.train, steps };
-        if (v.ptq !== undefined) {
-          const list = (v.ptq as string).split(',').filter((s) => s.length > 0);
-          for (const m of list) if (PTQ_METHODS[m] === undefined) throw new UsageError(`--ptq: unknown method '${m}' (choose from ${Object.keys(PTQ_METHODS).join(', ')})`);
-          p.ptq = list;
-        }
-        const gs = intFlag(v, 'group-size', 0);
-        const ao = choiceFlag(v, 'act-order', ['true', 'false'] as const);
-        const alpha = numFlag(v, 'alpha', 0);
-        if (alpha !== undefined && alpha > 1) throw new UsageError(`--alpha must be in [0, 1], got ${alpha}`);
-        const ptqOpts = {
-          ...(alpha !== undefined ? { alpha } : {}),
-          gptq: { groupSize: gs ?? 0, blockSize: 128, damp: 0.01, actOrder: ao === undefined ? true : ao === 'true' },
-        };
+        if (ptq !== undefined) p.ptq = ptq;
         md = writePtqTable(out, runPtqTable(env, presetName, p, ptqOpts, energy), p, command);
       } else if (name === 'lr-stability') {
         const p = { ...LR_STABILITY_PRESETS[presetName]! };

@@ -31,6 +31,12 @@ function seedsFlag(v: Record<string, unknown>): number[] {
   return s;
 }
 
+function interpWhat(positionals: string[]): string {
+  const what = positionals[0];
+  if (what === undefined || !['mnist', 'toy', 'lm'].includes(what) || positionals.length > 1) throw new UsageError(`expected one of: interp mnist | interp toy | interp lm (got ${positionals.length ? positionals.join(' ') : 'nothing'})`);
+  return what;
+}
+
 export const interpCommand: Command = {
   summary: 'bilinear-layer interpretability: `interp mnist` (fp/b1.58 × bilinear/ReLU), `interp toy`, `interp lm` — figures + summaries',
   usage: 'bitnet interp <mnist|toy|lm> [options]',
@@ -62,9 +68,11 @@ export const interpCommand: Command = {
     data: { type: 'string', default: 'sotu' },
     'cache-dir': { type: 'string', default: '.bitnet-cache' },
   },
+  validate(_v, positionals) {
+    interpWhat(positionals);
+  },
   async run(v, positionals) {
-    const what = positionals[0];
-    if (what === undefined || !['mnist', 'toy', 'lm'].includes(what) || positionals.length > 1) throw new UsageError(`expected one of: interp mnist | interp toy | interp lm (got ${positionals.length ? positionals.join(' ') : 'nothing'})`);
+    const what = interpWhat(positionals);
     const threads = intFlag(v, 'threads');
     const be = await createBackend(threads !== undefined ? { threads } : {});
     const log = (m: string) => console.error(m);

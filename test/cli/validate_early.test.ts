@@ -1,0 +1,27 @@
+/** eval, experiment and interp check their arguments before any data is prepared: one line, exit 2 (usage) or 1, in well under the time data preparation takes. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+
+const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+for (const [args, code, re] of [
+  [['experiment', 'nope'], 2, /name an experiment/],
+  [['experiment', 'scaling', '--steps', 'abc'], 2, /--steps must be an integer/],
+  [['experiment', 'ptq-table', '--ptq', 'bogus'], 2, /--ptq: unknown method 'bogus'/],
+  [['experiment', 'lr-stability', '--eval-split', 'train'], 2, /--eval-split/],
+  [['experiment', 'scaling', '--act-order', 'maybe'], 2, /--act-order/],
+  [['interp', 'foo'], 2, /interp mnist \| interp toy \| interp lm/],
+  [['eval', '/nonexistent-run-dir'], 1, /no ckpt-\*\.safetensors/],
+] as const) {
+  test(`bitnet ${args.join(' ')} → one line, exit ${code}, before any work`, () => {
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+    const s = (performance.now() - t0) / 1000;
+    assert.equal(r.status, code, r.stderr);
+    assert.match(r.stderr, re);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.ok(s < 5, `took ${s.toFixed(1)} s`);
+  });
+}
