@@ -1,4 +1,4 @@
-/** eval, experiment and interp check their arguments before any data is prepared: one line, exit 2 (usage) or 1, in well under the time data preparation takes. */
+/** eval, experiment, interp and serve (--host) check their arguments before any data is prepared: one line, exit 2 (usage) or 1, in well under the time data preparation takes. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,7 @@ for (const [args, code, re] of [
   [['experiment', 'scaling', '--act-order', 'maybe'], 2, /--act-order/],
   [['interp', 'foo'], 2, /interp mnist \| interp toy \| interp lm/],
   [['eval', '/nonexistent-run-dir'], 1, /no ckpt-\*\.safetensors/],
+  [['serve', '--host', 'no-such-host.invalid'], 2, /--host no-such-host\.invalid does not resolve/],
 ] as const) {
   test(`bitnet ${args.join(' ')} → one line, exit ${code}, before any work`, () => {
     const t0 = performance.now();

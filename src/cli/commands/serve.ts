@@ -4,6 +4,7 @@
  * shut down gracefully (running generations get --grace ms to finish, then are cancelled); a
  * second signal cancels at once.
  */
+import { lookup } from 'node:dns/promises';
 import { basename, extname } from 'node:path';
 import { BitnetServer } from '../../server/server.js';
 import { KV_CACHE_TYPES } from '../../infer/session.js';
@@ -31,6 +32,12 @@ export const serveCommand: Command = {
   async run(v, positionals) {
     const port = intFlag(v, 'port', 0)!;
     if (port > 65535) throw new UsageError(`--port must be ≤ 65535, got ${port}`);
+    // An unresolvable --host fails now, not after the model has loaded.
+    try {
+      await lookup(String(v.host));
+    } catch (e) {
+      throw new UsageError(`--host ${String(v.host)} does not resolve (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
     const slots = intFlag(v, 'slots', 1)!;
     const maxQueue = intFlag(v, 'queue', 0)!;
     const maxBodyBytes = intFlag(v, 'max-body', 1)!;
