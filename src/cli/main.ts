@@ -10,33 +10,8 @@
 import { parseArgs } from 'node:util';
 import { BitnetError } from '../errors.js';
 import { checkCommandLine, systemErrorLine, UsageError, type Command } from './args.js';
-import { convertCommand } from './commands/convert.js';
-import { demoCommand } from './commands/demo.js';
-import { chatCommand, generateCommand, packCommand } from './commands/generate.js';
-import { evalCommand } from './commands/eval.js';
-import { experimentCommand } from './commands/experiment.js';
-import { infoCommand } from './commands/info.js';
-import { inspectCommand } from './commands/inspect.js';
-import { serveCommand } from './commands/serve.js';
-import { interpCommand } from './commands/interp.js';
-import { trainCommand } from './commands/train.js';
-import { webCommand } from './commands/web.js';
-
-const COMMANDS: Record<string, Command> = {
-  demo: demoCommand,
-  train: trainCommand,
-  info: infoCommand,
-  generate: generateCommand,
-  chat: chatCommand,
-  pack: packCommand,
-  convert: convertCommand,
-  inspect: inspectCommand,
-  serve: serveCommand,
-  interp: interpCommand,
-  experiment: experimentCommand,
-  eval: evalCommand,
-  web: webCommand,
-};
+import { COMMANDS } from './commands.js';
+import { flagHelp } from './flags.js';
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);
@@ -44,8 +19,12 @@ function usage(): string {
 }
 
 function commandHelp(name: string, c: Command): string {
-  const opts = Object.entries(c.options).map(([k, o]) => `  --${k}${o.short ? `, -${o.short}` : ''}${o.type === 'string' ? ' VALUE' : ''}${'default' in o ? ` (default ${String(o.default)})` : ''}`);
-  return `usage: bitnet ${name} [options]\n\n${c.summary}\n\noptions:\n${opts.join('\n')}`;
+  const opts = Object.entries(c.options).map(([k, o]) => {
+    const head = `  --${k}${o.short ? `, -${o.short}` : ''}${o.type === 'string' ? ' VALUE' : ''}`;
+    const d = 'default' in o && o.default !== '' && o.default !== false ? ` (default ${String(o.default)})` : '';
+    return `${head.padEnd(26)} ${flagHelp(name, k)}${d}`;
+  });
+  return `usage: ${c.usage ?? `bitnet ${name}`} [options]\n\n${c.summary}\n\noptions:\n${opts.join('\n')}`;
 }
 
 async function main(argv: string[]): Promise<number> {
