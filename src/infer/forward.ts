@@ -306,7 +306,7 @@ export class Forward {
       src = this.had;
     }
     if (L.format === 'f32') {
-      be.matmul(y, src, L.dense!, M, K, N);
+      be.matmul(y, src, L.dense, M, K, N);
       return;
     }
     const xq = this.xq.subarray(0, M * K), xs = this.xs.subarray(0, M), out = y.subarray(0, M * N);
@@ -318,10 +318,10 @@ export class Forward {
     else be.quantizeAbsmaxI8PerToken(xq, xs, src, M, K);
     const kernel = L.prep.act === 'i4' ? ft.matmulI4 : ft.matmul;
     if (kernel === undefined) throw new ArgumentError(`format '${L.format}' has no kernel for ${L.prep.act} activations`);
-    be[kernel](out, xq, xs, L.packed!, M, K, N, L.beta!);
+    be[kernel](out, xq, xs, L.packed, M, K, N, L.beta);
     if (eta !== undefined) {
       // x ≈ q/s + η: the zero point adds η[m]·β(n)·Σ_k W̃[n,k] to every output.
-      const shift = L.shift!;
+      const shift = L.shift!; // act 'u7' layers always carry it (src/infer/layout.ts)
       for (let m = 0; m < M; m++) {
         const e = eta[m]!;
         for (let n = 0; n < N; n++) out[m * N + n]! += e * shift[n]!;

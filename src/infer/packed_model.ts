@@ -46,23 +46,26 @@ export interface LoadOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** One (possibly fused) linear layer: y (M, N) = x (M, K) · Wᵀ. */
-export interface PackedLinear {
+interface LinearBase {
   readonly names: string[];
   readonly N: number;
   readonly K: number;
   readonly prep: InputPrep;
-  /** Packed weights (format) or dense f32 (fp). */
-  readonly format: FormatName | 'f32';
-  readonly packed: Uint8Array | undefined;
-  readonly dense: Float32Array | undefined;
-  /** Per-row weight scale β (packed formats). */
-  readonly beta: Float32Array | undefined;
-  /** act 'u7' only: per-row β(n)·Σ_k W̃[n,k] (f32), the zero point's contribution y[m,n] += η[m]·shift[n]. */
-  readonly shift: Float32Array | undefined;
   /** Bytes streamed per token. */
   readonly bytes: number;
 }
+
+/** One (possibly fused) linear layer: y (M, N) = x (M, K) · Wᵀ — dense f32 (fp models) or packed codes with per-row β. */
+export type PackedLinear =
+  | (LinearBase & { readonly format: 'f32'; readonly dense: Float32Array })
+  | (LinearBase & {
+      readonly format: FormatName;
+      readonly packed: Uint8Array;
+      /** Per-row weight scale β. */
+      readonly beta: Float32Array;
+      /** act 'u7' only: per-row β(n)·Σ_k W̃[n,k], the zero point's contribution y[m,n] += η[m]·shift[n]. */
+      readonly shift: Float32Array | undefined;
+    });
 
 export interface PackedLayer {
   attnNorm: Float32Array;
@@ -129,13 +132,11 @@ export class PackedModel {
     const f = (name: string) => views.get(name) as Float32Array;
     const lin = (s: LinearSpec): PackedLinear => {
       const w = views.get(`${s.id}.w`)!;
-      const beta = s.format === 'f32' ? undefined : f(`${s.id}.beta`);
+      const base = { names: s.names, N: s.N, K: s.K, prep: s.prep };
+      if (s.format === 'f32') return { ...base, format: 'f32', dense: w as Float32Array, bytes: w.byteLength };
+      const beta = f(`${s.id}.beta`);
       const shift = s.shift ? f(`${s.id}.shift`) : undefined;
-      return {
-        names: s.names, N: s.N, K: s.K, prep: s.prep, format: s.format,
-        packed: s.format === 'f32' ? undefined : (w as Uint8Array), dense: s.format === 'f32' ? (w as Float32Array) : undefined,
-        beta, shift, bytes: w.byteLength + (beta?.byteLength ?? 0) + (shift?.byteLength ?? 0),
-      };
+      return { ...base, format: s.format, packed: w as Uint8Array, beta, shift, bytes: w.byteLength + beta.byteLength + (shift?.byteLength ?? 0) };
     };
     for (const L of layout.layers) {
       this.layers.push({
