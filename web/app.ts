@@ -188,7 +188,7 @@ function showTrainError(text: string | undefined): void {
 const SVG = 'http://www.w3.org/2000/svg';
 /** The loss so far as a polyline (y from 0 to the largest loss), validation losses as dots. */
 function drawChart(): void {
-  const W = 400, H = 120, pad = 14;
+  const W = 760, H = 140, pad = 14;
   const losses = demo.train.losses;
   const top = Math.max(1e-9, ...losses, ...valPoints.map((p) => p[1]));
   const x = (step: number) => pad + ((W - 2 * pad) * step) / Math.max(1, trainSteps0);
