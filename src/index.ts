@@ -29,6 +29,7 @@ export { sourceFromTransformer, sourceFromCheckpoint, type WeightSource, type Qu
 export { syntheticSource } from './weights/synthetic.js';
 export { modelFileContentsV1, modelFileBytes, modelImageFrom, loadModelImage, sourceFromImage, sourceFromModelFile, isModelFile, openModelFile, openModelFileBytes, MODEL_FILE_FORMAT, MODEL_FILE_VERSION, type ModelImage, type ImageSource } from './infer/model_file.js';
 export { loadModelFromBytes, loadModelFromBlob, loadSource, loadImage, modelImageOfBytes, type LoadedModel, type ModelKind, type ModelLoadOptions } from './load/loaded_model.js';
+export { quickTrain, SAMPLE_TEXT, type QuickTrainOptions, type QuickTrainResult } from './load/quick_train.js';
 export { matmulEnergyPerToken, weightBytes } from './science/energy.js';
 export { parseSafetensors, serializeHeader, toFloat32, type StTensor, type StDType } from './io/safetensors.js';
 export type { Tokenizer } from './tokenizer/types.js';

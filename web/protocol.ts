@@ -45,3 +45,17 @@ export type FromWorker =
   | { type: 'done'; result: GenerationResult }
   /** A failure, with the library's error class name (FormatError, ArgumentError, …). */
   | { type: 'error'; during: 'load' | 'generate'; name: string; message: string };
+
+/** Messages between the page's Train section (web/app.ts) and its training worker (web/train_worker.ts). */
+export type ToTrainWorker = {
+  type: 'train'; text: string; steps: number; quant: 'b158' | 'fp'; seed: number; threads: number;
+  /** Int32 flag the page sets to 1 to stop after the current step (cross-origin isolated pages only). */
+  stop?: SharedArrayBuffer;
+};
+
+export type FromTrainWorker =
+  | { type: 'started'; backend: 'wasm' | 'ref'; threads: number; relaxed: boolean; crossOriginIsolated: boolean }
+  | { type: 'step'; step: number; steps: number; loss: number; tokensPerSec: number; elapsedSec: number; valLoss?: number }
+  /** `bytes`: the model file (quickTrain's bytes); `steps` run (fewer than asked when stopped). */
+  | { type: 'done'; bytes: Uint8Array<ArrayBuffer>; steps: number; stopped: boolean; valLoss: number; valBpb: number; elapsedSec: number; quant: string; trainTokens: number; valTokens: number }
+  | { type: 'error'; name: string; message: string };

@@ -117,6 +117,11 @@ export interface TrainRun {
   onLog?: (log: StepLog) => void;
   /** Stop after this many steps of this call (tests simulate interruption). */
   stopAfter?: number;
+  /**
+   * Asked after every step: true ends the run there (a page's Stop button; the model is as after that
+   * step, and `final` is evaluated on it). The step count stays that of `opts.steps` for the schedules.
+   */
+  shouldStop?: () => boolean;
   dtype?: 'f32' | 'f64';
   /**
    * Start from this checkpoint's weights and AdamW state (moments and step count) instead of a
@@ -155,6 +160,7 @@ export function train(be: Backend, config: ModelConfig, opts: TrainOptions, data
   const t0 = performance.now();
   let tokens = 0;
   const end = run.stopAfter !== undefined ? Math.min(opts.steps, start + run.stopAfter) : opts.steps;
+  let stopped = false;
   for (let step = start; step < end; step++) {
     const { lr, weightDecay } = scheduleAt(opts.schedule, step);
     if (opts.lambdaRamp > 0) model.lambda = lambdaAt(step, opts.lambdaRamp);
@@ -181,8 +187,12 @@ export function train(be: Backend, config: ModelConfig, opts: TrainOptions, data
     if (store !== undefined && ((step + 1) % opts.ckptEvery === 0 || step + 1 === opts.steps)) {
       store.saveCheckpoint(model, opt, step + 1, { seed: opts.seed }, opts.keepCheckpoints);
     }
+    if (run.shouldStop?.() === true && step + 1 < end) {
+      stopped = true;
+      break;
+    }
   }
-  const lastVal = [...history].reverse().find((h) => h.valLoss !== undefined);
+  const lastVal = stopped ? undefined : [...history].reverse().find((h) => h.valLoss !== undefined);
   const final = lastVal?.valLoss !== undefined ? { valLoss: lastVal.valLoss, valBpb: lastVal.valBpb! } : evaluate(model, data, B, T, opts.evalBatches);
   return { model, optimizer: opt, history, final };
 }
