@@ -9,12 +9,13 @@
  * No Chromium (/usr/bin/chromium or $CHROMIUM_PATH): skipped with a message, except under CI, where it fails.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { chromiumSkip, launchPage } from '../helpers/chromium.js';
 import { generate, HfTokenizer, loadModel, openModel, saveModelFile } from '../../src/node.js';
 import { WebServer } from '../../src/server/web.js';
 import type { GenerationResult, ModelInfo } from '../../web/protocol.js';
@@ -22,9 +23,7 @@ import type { GenerationResult, ModelInfo } from '../../web/protocol.js';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BUNDLED = join(ROOT, 'models/sotu-tiny-b158.safetensors');
 const ARTIFACTS = join(ROOT, 'test-artifacts');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-const skip = haveChromium || process.env.CI ? false : `no Chromium at ${CHROMIUM} (install Debian's chromium or set CHROMIUM_PATH); CI runs this test`;
+const skip = chromiumSkip;
 
 const PROMPT = 'The state of the Union is';
 const MAX_TOKENS = 40;
@@ -79,16 +78,8 @@ describe('browser demo in headless Chromium', { skip }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'bitnet-browser-'));
 
   before(async () => {
-    if (!haveChromium) assert.fail(`CI must run the browser test, but there is no Chromium at ${CHROMIUM}`);
-    const { chromium } = await import('playwright-core');
     ({ url } = await server.listen(0));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
-    page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
-    page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+    ({ browser, page } = await launchPage({ width: 1100, height: 760 }, logs));
   });
   after(async () => {
     await browser?.close();

@@ -10,11 +10,12 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { chromiumSkip, launchPage } from '../helpers/chromium.js';
 import { generate } from '../../src/infer/generate.js';
 import { createBackend } from '../../src/kernels/backend.js';
 import { loadModelFromBytes } from '../../src/load/loaded_model.js';
@@ -24,9 +25,7 @@ import type { GenerationResult, ModelInfo } from '../../web/protocol.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const ARTIFACTS = join(ROOT, 'test-artifacts');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-const skip = haveChromium || process.env.CI ? false : `no Chromium at ${CHROMIUM} (install Debian's chromium or set CHROMIUM_PATH); CI runs this test`;
+const skip = chromiumSkip;
 
 interface TrainView { losses: number[]; done: { steps: number; stopped: boolean; bytes: number; name: string; quant: string } | undefined; error: string | undefined }
 type Demo = { info: ModelInfo | undefined; result: GenerationResult | undefined; error: string | undefined; train: TrainView };
@@ -75,16 +74,8 @@ describe('the demo page trains a model (headless Chromium)', { skip }, () => {
   const logs: string[] = [];
 
   before(async () => {
-    if (!haveChromium) assert.fail(`CI must run the browser test, but there is no Chromium at ${CHROMIUM}`);
-    const { chromium } = await import('playwright-core');
     ({ url } = await server.listen(0));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = await browser.newPage({ viewport: { width: 1100, height: 1100 } });
-    page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
-    page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+    ({ browser, page } = await launchPage({ width: 1100, height: 1100 }, logs));
     await page.goto(`${url}?threads=2`);
     await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 20_000 });
   });
