@@ -22,6 +22,16 @@ export interface Command {
   run(values: Record<string, unknown>, positionals: string[]): Promise<void>;
 }
 
+/**
+ * Flags several commands share, defined once: --threads (kernel threads, checked by main.ts for every
+ * command that has it), --backend, --ctx. Commands spread the ones they take into their options.
+ */
+export const SHARED_OPTIONS = {
+  threads: { type: 'string', short: 't' },
+  backend: { type: 'string', default: 'auto' },
+  ctx: { type: 'string' },
+} as const;
+
 /** Worker threads a command may ask for (more is a typo, not a machine). */
 export const MAX_THREADS = 256;
 

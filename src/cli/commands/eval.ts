@@ -16,7 +16,7 @@ import { PTQ_METHODS, quantizeModel } from '../../science/ptq.js';
 import { perplexity } from '../../eval/perplexity.js';
 import { restoreCheckpoint } from '../../train/checkpoint.js';
 import { listCheckpoints, readCheckpoint } from '../../train/run_dir.js';
-import { choiceFlag, intFlag, UsageError, type Command } from '../args.js';
+import { SHARED_OPTIONS, choiceFlag, intFlag, UsageError, type Command } from '../args.js';
 
 /** The run directory, tasks and PTQ method of `bitnet eval`, checked before any data is prepared. */
 function evalArgs(v: Record<string, unknown>, positionals: string[]) {
@@ -46,7 +46,7 @@ export const evalCommand: Command = {
     'eval-split': { type: 'string', default: 'test' },
     items: { type: 'string', default: '200' },
     'ppl-tokens': { type: 'string', default: '32768' },
-    threads: { type: 'string', short: 't' },
+    threads: SHARED_OPTIONS.threads,
   },
   validate(v, positionals) {
     evalArgs(v, positionals);

@@ -13,7 +13,7 @@ import { LR_STABILITY_PRESETS, runLrStability, writeLrStability } from '../../sc
 import { PTQ_TABLE_PRESETS, runPtqTable, writePtqTable } from '../../science/experiments/ptq_table.js';
 import { runScaling, SCALING_PRESETS, writeScaling } from '../../science/experiments/scaling.js';
 import { PTQ_METHODS } from '../../science/ptq.js';
-import { checkOutputDir, choiceFlag, intFlag, numFlag, UsageError, type Command } from '../args.js';
+import { SHARED_OPTIONS, checkOutputDir, choiceFlag, intFlag, numFlag, UsageError, type Command } from '../args.js';
 
 const EXPERIMENTS = ['ptq-table', 'lr-stability', 'scaling'] as const;
 
@@ -65,7 +65,7 @@ export const experimentCommand: Command = {
     'rescale-precision': { type: 'string', default: 'fp16' },
     node: { type: 'string', default: '7nm' },
     steps: { type: 'string' },
-    threads: { type: 'string', short: 't' },
+    threads: SHARED_OPTIONS.threads,
     out: { type: 'string', short: 'o' },
   },
   validate(v, positionals) {

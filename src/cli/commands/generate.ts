@@ -16,17 +16,17 @@ import { progressBar } from '../progress.js';
 import type { HeadType, PackedModel } from '../../infer/packed_model.js';
 import { InferenceSession, KV_CACHE_TYPES } from '../../infer/session.js';
 import type { Tokenizer } from '../../tokenizer/types.js';
-import { checkOutputFile, choiceFlag, intFlag, numFlag, UsageError, type Command } from '../args.js';
+import { SHARED_OPTIONS, checkOutputFile, choiceFlag, intFlag, numFlag, UsageError, type Command } from '../args.js';
 
 /** The model shipped with the package. */
 export const BUNDLED_MODEL = fileURLToPath(new URL('../../../../models/sotu-tiny-b158.safetensors', import.meta.url));
 
 const MODEL_OPTIONS = {
-  threads: { type: 'string', short: 't' },
-  backend: { type: 'string', default: 'auto' },
+  threads: SHARED_OPTIONS.threads,
+  backend: SHARED_OPTIONS.backend,
   format: { type: 'string' },
   head: { type: 'string', default: 'auto' },
-  ctx: { type: 'string' },
+  ctx: SHARED_OPTIONS.ctx,
   kv: { type: 'string', default: 'f16' },
   'max-tokens': { type: 'string', short: 'n', default: '128' },
   temperature: { type: 'string' },

@@ -3,11 +3,11 @@ import { BitnetError } from '../../errors.js';
 import { createBackend } from '../../kernels/backend.js';
 import * as ref from '../../kernels/ref/matmul.js';
 import { Rng } from '../../tensor/rng.js';
-import { choiceFlag, intFlag, type Command } from '../args.js';
+import { SHARED_OPTIONS, choiceFlag, intFlag, type Command } from '../args.js';
 
 export const infoCommand: Command = {
   summary: 'show the kernel backend this runtime gets (SIMD, relaxed SIMD, threads) and check it against the reference',
-  options: { threads: { type: 'string', short: 't' }, backend: { type: 'string', default: 'auto' } },
+  options: { threads: SHARED_OPTIONS.threads, backend: SHARED_OPTIONS.backend },
   async run(v) {
     const threads = intFlag(v, 'threads');
     const backend = choiceFlag(v, 'backend', ['auto', 'ref', 'wasm'] as const)!;

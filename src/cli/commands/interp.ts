@@ -16,7 +16,7 @@ import { runLmExperiment } from '../../interp/lm_experiment.js';
 import { INTERP_ARCHS, INTERP_QUANTS, type InterpArch, type InterpQuant } from '../../interp/model.js';
 import { BOOL_OPS, DEFAULT_TOY, type BoolOp } from '../../interp/toy.js';
 import { splitDataset } from '../../interp/train.js';
-import { intFlag, numFlag, UsageError, type Command } from '../args.js';
+import { SHARED_OPTIONS, intFlag, numFlag, UsageError, type Command } from '../args.js';
 
 function listFlag<T extends string>(v: Record<string, unknown>, flag: string, choices: readonly T[]): T[] {
   const items = String(v[flag]).split(',').map((s) => s.trim()).filter(Boolean);
@@ -43,7 +43,7 @@ export const interpCommand: Command = {
   maxPositionals: 1,
   options: {
     out: { type: 'string', short: 'o', default: join('runs', 'interp') },
-    threads: { type: 'string', short: 't' },
+    threads: SHARED_OPTIONS.threads,
     seeds: { type: 'string', default: '0,1' },
     quants: { type: 'string', default: 'fp,b158' },
     archs: { type: 'string', default: 'bilinear,relu' },

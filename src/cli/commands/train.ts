@@ -15,7 +15,7 @@ import { prepareRun, type PreparedRun } from '../../train/prepare_run.js';
 import { readCheckpoint, runDirStore } from '../../train/run_dir.js';
 import { SCHEDULES } from '../../train/schedule.js';
 import { lossCurveSvg } from '../../train/plot.js';
-import { checkInputPath, checkOutputDir, choiceFlag, intFlag, numFlag, UsageError, type Command } from '../args.js';
+import { SHARED_OPTIONS, checkInputPath, checkOutputDir, choiceFlag, intFlag, numFlag, UsageError, type Command } from '../args.js';
 
 export const TRAIN_OPTIONS = {
   preset: { type: 'string', default: 'tiny' },
@@ -35,7 +35,7 @@ export const TRAIN_OPTIONS = {
   'weight-decay': { type: 'string', default: '0.1' },
   'lambda-ramp': { type: 'string', default: '0' },
   seed: { type: 'string', default: '1337' },
-  threads: { type: 'string', short: 't' },
+  threads: SHARED_OPTIONS.threads,
   out: { type: 'string', short: 'o' },
   resume: { type: 'boolean', default: false },
   'init-from': { type: 'string' },
@@ -51,7 +51,7 @@ export const TRAIN_OPTIONS = {
   'kv-heads': { type: 'string' },
   'ffn-dim': { type: 'string' },
   ffn: { type: 'string' },
-  ctx: { type: 'string' },
+  ctx: SHARED_OPTIONS.ctx,
   tie: { type: 'boolean' },
   'no-tie': { type: 'boolean' },
   subln: { type: 'boolean' },
