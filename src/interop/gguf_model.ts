@@ -25,7 +25,7 @@ import { openFileSource, type FileSource } from '../io/byte_source.js';
 import { atomicWriteFile } from '../io/files.js';
 import { ggufChunks, ggufTensorBytes, gv, metaArray, metaNumber, metaString, parseGguf, type ByteSource, type GgufFile, type GgufTensorInfo, type GgufTensorSpec, type GgufValue } from '../io/gguf.js';
 import { decodeGgml, decodeTernary, encodeGgml, encodeTernaryTQ, ggmlRowBytes, ggmlType, type GgmlType } from '../io/gguf_quant.js';
-import { i2sToI2R4, tq2ToI2R4 } from '../quant/repack.js';
+import { i2sToI2R4, tq1ToI2R4, tq2ToI2R4 } from '../quant/repack.js';
 import { validateConfig, type ModelConfig } from '../model/config.js';
 import { paramTable } from '../model/transformer.js';
 import { BYTE_TO_CHAR, GPT2_PATTERN, LLAMA3_PATTERN } from '../tokenizer/bytes.js';
@@ -194,10 +194,10 @@ export function ggufModelFrom(src: ByteSource, close: () => void = () => {}): Gg
       if (!isLinear(name)) return false;
       const r = get(name);
       const tn = r.t.type.name;
-      if (r.t.numel !== n * K || (tn !== 'TQ2_0' && tn !== 'I2_S')) return false;
+      if (r.t.numel !== n * K || (tn !== 'TQ2_0' && tn !== 'TQ1_0' && tn !== 'I2_S')) return false;
       const bytes = readScratch(r.t.fileOffset, r.t.nbytes);
-      if (tn === 'TQ2_0') {
-        if (!tq2ToI2R4(dst, bytes, r0, n, K, beta, `gguf ${where}: '${r.t.name}'`)) return false;
+      if (tn === 'TQ2_0' || tn === 'TQ1_0') {
+        if (!(tn === 'TQ2_0' ? tq2ToI2R4 : tq1ToI2R4)(dst, bytes, r0, n, K, beta, `gguf ${where}: '${r.t.name}'`)) return false;
       } else {
         if (!i2sToI2R4(dst, bytes.subarray(0, (n * K) / 4), r0, n, K, `gguf ${where}: '${r.t.name}'`)) return false;
         beta.fill(new DataView(bytes.buffer, bytes.byteOffset + (n * K) / 4, 4).getFloat32(0, true), r0, r0 + n);

@@ -16,6 +16,13 @@
  * I2_S (bitnet.cpp; 128-weight blocks of 32 bytes): byte k holds weights k + 32g in bits 6 − 2g.
  *   For i2 block 2·blk + h: A = I[j], B = I[j + 16], nibble x = (A >> (4 − 4h)) & 15 holds the codes of
  *   groups 2h (bits 2-3) and 2h + 1 (bits 0-1): out = g(xA) | g(xB) << 2 with g(x) = (x >> 2) | (x & 3) << 4.
+ * TQ1_0 (ggml; 256 weights / 54 bytes, qs[48], qh[4], f16 d; 5 base-3 trits per byte, decoded without
+ *   division as t_n(x) = ((x·3ⁿ mod 256)·3) >> 8): qs[m] (m < 32) holds weights m + 32n, qs[32 + m] (m < 16)
+ *   weights 160 + m + 16n, qh[j] weights 240 + j + 4n. Each i2 byte j of the four 64-weight blocks is then
+ *   A = qs[j], B = qs[j + 16], C = qs[32 + j], D = qh[j & 3]:
+ *     block 0: t0(A) | t0(B)<<2 | t1(A)<<4 | t1(B)<<6      block 1: the same with trits 2 and 3
+ *     block 2: t4(A) | t4(B)<<2 | t0(C)<<4 | t1(C)<<6      block 3: t2(C) | t3(C)<<2 | t4(C)<<4 | t_{j>>2}(D)<<6
+ *   each term a 256-entry table of the byte (trits are always valid: no code 3).
  * HF packed (transformers; (R/4, C) uint8): output row i·(R/4) + p is bits 2i of byte P[p][c]. The four
  *   rows of one p come out of the same four input bytes (a 4 × 4 transpose of 2-bit fields).
  */
@@ -27,6 +34,15 @@ import { bytesI2R4, rowBytesI2 } from './pack.js';
 const TQ2_NIB = Uint8Array.from({ length: 16 }, (_, x) => (x & 3) | ((x & 0xc) << 2));
 /** g(x) = (x >> 2) | (x & 3) << 4 for x < 16. */
 const I2S_NIB = Uint8Array.from({ length: 16 }, (_, x) => (x >> 2) | ((x & 3) << 4));
+
+/** Trit n (0..2) of a TQ1_0 byte x (ggml's fixed-point base 3). */
+const trit = (x: number, n: number): number => ((((x * [1, 3, 9, 27, 81][n]!) & 0xff) * 3) >> 8);
+/** Per byte x: the i2 code fields a TQ1_0 block's bytes contribute (see the module doc). */
+const TQ1_LO = Array.from({ length: 5 }, (_, n) => Uint8Array.from({ length: 256 }, (_, x) => trit(x, n)));
+const TQ1_P01 = Uint8Array.from({ length: 256 }, (_, x) => trit(x, 0) | (trit(x, 1) << 4));
+const TQ1_P23 = Uint8Array.from({ length: 256 }, (_, x) => trit(x, 2) | (trit(x, 3) << 4));
+const TQ1_C01 = Uint8Array.from({ length: 256 }, (_, x) => (trit(x, 0) << 4) | (trit(x, 1) << 6));
+const TQ1_C234 = Uint8Array.from({ length: 256 }, (_, x) => trit(x, 2) | (trit(x, 3) << 2) | (trit(x, 4) << 4));
 
 /** True when some 2-bit field of byte x is 3. */
 const HAS3 = Uint8Array.from({ length: 256 }, (_, x) => (x & (x >> 1) & 0x55 ? 1 : 0));
@@ -70,30 +86,14 @@ export function tq2ToI2R4(dst: Uint8Array, src: Uint8Array, r0: number, n: numbe
   checkDst(where, dst, r0, n, K);
   const zeroBlock = new Uint8Array(nb);
   const sv = new DataView(src.buffer, src.byteOffset, src.byteLength), dv = new DataView(dst.buffer, dst.byteOffset, dst.byteLength);
+  const allCode1 = (o: number) => {
+    for (let i = 0; i < 64; i++) if (src[o + i] !== 0x55) return false;
+    return true;
+  };
   for (let r = 0; r < n; r++) {
     const row = r * nb * 66;
-    // The row's scale: every block's d bits equal (the common case), else only zero blocks may differ.
-    const d0 = src[row + 64]! | (src[row + 65]! << 8);
-    let same = true;
-    for (let b = 1; b < nb && same; b++) same = (src[row + b * 66 + 64]! | (src[row + b * 66 + 65]! << 8)) === d0;
-    let dBits = d0;
-    zeroBlock.fill(0);
-    if (!same) {
-      let found = -1;
-      for (let b = 0; b < nb; b++) {
-        const o = row + b * 66;
-        const d = src[o + 64]! | (src[o + 65]! << 8);
-        let allZero = (d & 0x7fff) === 0;
-        if (!allZero) {
-          allZero = true;
-          for (let i = 0; i < 64 && allZero; i++) allZero = src[o + i] === 0x55;
-        }
-        if (allZero) zeroBlock[b] = 1;
-        else if (found === -1) found = d;
-        else if (d !== found) return false;
-      }
-      dBits = found === -1 ? 0 : found;
-    }
+    const dBits = rowScale(src, row, nb, 66, 64, zeroBlock, allCode1);
+    if (dBits < 0) return false;
     const n4 = r0 + r;
     beta[n4] = halfToFloat(dBits);
     for (let b = 0; b < nb; b++) {
@@ -122,6 +122,70 @@ export function tq2ToI2R4(dst: Uint8Array, src: Uint8Array, r0: number, n: numbe
     }
   }
   return true;
+}
+
+/**
+ * TQ1_0 tensor bytes of n rows × K (K % 256 == 0) → rows [r0, r0 + n) of an 'i2r4' matrix, β per row as
+ * tq2ToI2R4 (lossless when a row's blocks with non-zero weights share one d; false otherwise).
+ */
+export function tq1ToI2R4(dst: Uint8Array, src: Uint8Array, r0: number, n: number, K: number, beta: Float32Array, where = 'TQ1_0'): boolean {
+  if (K % 256 !== 0) return false;
+  const nb = K / 256, rb = rowBytesI2(K), BB = 54;
+  if (src.length !== n * nb * BB) throw new FormatError(`${where}: TQ1_0 needs ${n * nb * BB} bytes for ${n}×${K}, got ${src.length}`);
+  checkDst(where, dst, r0, n, K);
+  const zero = new Uint8Array(nb);
+  for (let r = 0; r < n; r++) {
+    const row = r * nb * BB;
+    const dBits = rowScale(src, row, nb, BB, 52, zero, (o) => tq1AllZero(src, o));
+    if (dBits < 0) return false;
+    const n4 = r0 + r;
+    beta[n4] = halfToFloat(dBits);
+    for (let b = 0; b < nb; b++) {
+      const o = row + b * BB;
+      const d0 = r4(n4, 4 * b, rb), d1 = d0 + 64, d2 = d0 + 128, d3 = d0 + 192;
+      if (zero[b]) {
+        for (const d of [d0, d1, d2, d3]) dst.fill(0x55, d, d + 16);
+        continue;
+      }
+      for (let j = 0; j < 16; j++) {
+        const A = src[o + j]!, B = src[o + j + 16]!, C = src[o + 32 + j]!, D = src[o + 48 + (j & 3)]!;
+        dst[d0 + j] = (TQ1_P01[A]! & 3) | ((TQ1_P01[B]! & 3) << 2) | (TQ1_P01[A]! & 0x30) | ((TQ1_P01[B]! & 0x30) << 2);
+        dst[d1 + j] = (TQ1_P23[A]! & 3) | ((TQ1_P23[B]! & 3) << 2) | (TQ1_P23[A]! & 0x30) | ((TQ1_P23[B]! & 0x30) << 2);
+        dst[d2 + j] = TQ1_LO[4]![A]! | (TQ1_LO[4]![B]! << 2) | TQ1_C01[C]!;
+        dst[d3 + j] = TQ1_C234[C]! | (TQ1_LO[j >> 2]![D]! << 6);
+      }
+    }
+  }
+  return true;
+}
+
+/** A TQ1_0 block whose 256 weights are all 0 (every trit 1). */
+function tq1AllZero(src: Uint8Array, o: number): boolean {
+  for (let i = 0; i < 48; i++) for (let t = 0; t < 5; t++) if (TQ1_LO[t]![src[o + i]!] !== 1) return false;
+  for (let j = 0; j < 4; j++) for (let t = 0; t < 4; t++) if (TQ1_LO[t]![src[o + 48 + j]!] !== 1) return false;
+  return true;
+}
+
+/**
+ * The f16 bits of a row's common block scale (d at byte `dAt` of each `BB`-byte block), marking blocks of
+ * zero weights in `zero` (they may carry any d; d = 0 blocks count as zero); −1 when two blocks with
+ * non-zero weights disagree.
+ */
+function rowScale(src: Uint8Array, row: number, nb: number, BB: number, dAt: number, zero: Uint8Array, allZero: (o: number) => boolean): number {
+  zero.fill(0);
+  const d0 = src[row + dAt]! | (src[row + dAt + 1]! << 8);
+  let same = true;
+  for (let b = 1; b < nb && same; b++) same = (src[row + b * BB + dAt]! | (src[row + b * BB + dAt + 1]! << 8)) === d0;
+  if (same) return d0;
+  let found = -1;
+  for (let b = 0; b < nb; b++) {
+    const o = row + b * BB;
+    const d = src[o + dAt]! | (src[o + dAt + 1]! << 8);
+    if ((d & 0x7fff) === 0 || allZero(o)) zero[b] = 1;
+    else if (found === -1) found = d;
+    else if (d !== found) return -1;
+  }
+  return found === -1 ? 0 : found;
 }
 
 /** I2_S codes of n rows × K (K % 128 == 0; the first n·K/4 bytes of the tensor) → rows [r0, r0 + n) of an 'i2r4' matrix. */

@@ -9,7 +9,7 @@ import { FormatError } from '../../src/errors.js';
 import { decodeTernary, encodeTernaryTQ, floatToHalf, ggmlType, halfToFloat } from '../../src/io/gguf_quant.js';
 import { packHfTernary } from '../../src/interop/hf_pack.js';
 import { bytesI2R4, packI2, packI2R4Rows, rowBytesI2 } from '../../src/quant/pack.js';
-import { hfToI2R4, i2RowsToI2R4, i2sToI2R4, tq2ToI2R4 } from '../../src/quant/repack.js';
+import { hfToI2R4, i2RowsToI2R4, i2sToI2R4, tq1ToI2R4, tq2ToI2R4 } from '../../src/quant/repack.js';
 import { Rng } from '../../src/tensor/rng.js';
 import { encodeI2S } from '../helpers/i2s.js';
 
@@ -43,6 +43,16 @@ describe('repack stored ternary codes into i2r4', () => {
       assert.equal(tq2ToI2R4(dst, tq, r0, n, K, b), true);
       assert.deepEqual(dst, reference(q, r0, n, N, K));
       for (let r = 0; r < N; r++) assert.equal(b[r], r >= r0 && r < r0 + n ? halfToFloat(floatToHalf(beta)) : 0, `beta[${r}]`);
+    });
+    test(`TQ1_0 ${n}×${K} at row ${r0}: byte-identical to decode + packI2R4Rows, β per row`, () => {
+      const q = ternary(n * K, 3 * n * K + r0);
+      const tq = encodeTernaryTQ('TQ1_0', q, 0.0123);
+      assert.deepEqual(decodeTernary(ggmlType('TQ1_0')!, tq, n * K).q, q, 'the reference decoder gives the codes back');
+      const dst = new Uint8Array(bytesI2R4(N, K)).fill(0x55);
+      const b = new Float32Array(N);
+      assert.equal(tq1ToI2R4(dst, tq, r0, n, K, b), true);
+      assert.deepEqual(dst, reference(q, r0, n, N, K));
+      for (let r = r0; r < r0 + n; r++) assert.equal(b[r], halfToFloat(floatToHalf(0.0123)), `beta[${r}]`);
     });
     if (K % 128 === 0) {
       test(`I2_S ${n}×${K} at row ${r0}: byte-identical to decode + packI2R4Rows`, () => {
@@ -88,6 +98,29 @@ describe('repack stored ternary codes into i2r4', () => {
     assert.deepEqual([...beta], [0.25, 0.25]);
     const mixed = new Uint8Array([...a, ...encodeTernaryTQ('TQ2_0', ternary(256, 8), 0.5), ...rest]);
     assert.equal(tq2ToI2R4(dst, mixed, 0, n, K, beta), false, 'two different non-zero scales in one row');
+  });
+  test('TQ1_0: every byte value decodes like the reference; zero blocks with another scale are weight 0; mixed scales refused', () => {
+    // all 256 byte values in every position of one block: the reference decoder is the definition
+    const K = 256, n = 1;
+    const tq = new Uint8Array(54);
+    for (let i = 0; i < 52; i++) tq[i] = (i * 37 + 11) & 0xff;
+    tq[52] = 0x00; tq[53] = 0x3c; // d = 1
+    for (let shift = 0; shift < 256; shift += 5) {
+      for (let i = 0; i < 52; i++) tq[i] = (tq[i]! + shift) & 0xff;
+      const q = decodeTernary(ggmlType('TQ1_0')!, tq, K).q;
+      const dst = new Uint8Array(bytesI2R4(n, K)).fill(0x55);
+      assert.equal(tq1ToI2R4(dst, tq, 0, n, K, new Float32Array(n)), true);
+      assert.deepEqual(dst, reference(q, 0, n, n, K), `shift ${shift}`);
+    }
+    const q = ternary(512, 9);
+    q.fill(0, 256, 512);
+    const a = encodeTernaryTQ('TQ1_0', q.subarray(0, 256), 0.25), z = encodeTernaryTQ('TQ1_0', q.subarray(256), 0.25);
+    z[52] = 0x00; z[53] = 0x40; // d = 2 on the all-zero block
+    const dst = new Uint8Array(bytesI2R4(1, 512)).fill(0x55), beta = new Float32Array(1);
+    assert.equal(tq1ToI2R4(dst, new Uint8Array([...a, ...z]), 0, 1, 512, beta), true);
+    assert.deepEqual(dst, reference(q, 0, 1, 1, 512));
+    assert.equal(beta[0], 0.25);
+    assert.equal(tq1ToI2R4(dst, new Uint8Array([...a, ...encodeTernaryTQ('TQ1_0', ternary(256, 2), 0.5)]), 0, 1, 512, beta), false);
   });
   test('code 3 is a FormatError in every format', () => {
     const K = 256, n = 4;
