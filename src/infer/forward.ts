@@ -22,7 +22,7 @@ import { DTYPE_BYTES, type DType, type FloatArray, type TypedArray } from '../te
 import { isGatedFfn, type ModelConfig } from '../model/config.js';
 import { ffnActivationForward } from '../nn/ffn.js';
 import { FORMAT_TRAITS } from '../quant/formats.js';
-import { I7_OFFSET, offsetI7R4 } from '../kernels/ref/infer.js';
+import { dequantRowI7R4 } from '../kernels/ref/infer.js';
 import { dequantRowQ4G } from '../kernels/ref/head4.js';
 import type { PackedLinear, PackedModel } from './packed_model.js';
 
@@ -179,11 +179,7 @@ export class Forward {
     const dst = this.x.subarray(m * C, (m + 1) * C);
     if (e.type === 'f32') dst.set(e.f32!.subarray(t * C, (t + 1) * C));
     else if (e.type === 'q4g') dequantRowQ4G(dst, e.q4!, e.q4s!, t, C);
-    else {
-      const s = e.scale![t]!;
-      const q = e.q7!, row = offsetI7R4(t, 0, C); // 16-byte steps of this row are 64 bytes apart
-      for (let j = 0; j < C; j++) dst[j] = (q[row + 64 * (j >> 4) + (j & 15)]! - I7_OFFSET) * s;
-    }
+    else dequantRowI7R4(dst, e.q7!, e.scale!, t, C);
   }
 
   /**

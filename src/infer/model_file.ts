@@ -25,7 +25,7 @@ import { FORMAT_TRAITS } from '../quant/formats.js';
 import { quantizeSign, quantizeTernaryAbsmean } from '../kernels/ref/quant.js';
 import { ALIGN } from '../tensor/arena.js';
 import type { Backend } from '../kernels/backend.js';
-import { I7_OFFSET, offsetI7R4 } from '../kernels/ref/infer.js';
+import { dequantRowI7R4 } from '../kernels/ref/infer.js';
 
 /** Quantizers for the writer (pure: no backend needed). */
 const REF_QUANT = { quantizeSign, quantizeTernaryAbsmean };
@@ -333,26 +333,29 @@ export function sourceFromImage(image: ModelImage, src: ImageSource): WeightSour
   const table = (prefix: string): Float32Array => {
     const V = c.vocabSize, C = c.dim;
     if (layout.options.head === 'f32') return f32(`${prefix}.f32`);
+    const out = new Float32Array(V * C);
     if (layout.options.head === 'q4g') {
       const w = arr(`${prefix}.q4g`), s = f32(`${prefix}.q4s`);
-      const out = new Float32Array(V * C);
       for (let v = 0; v < V; v++) dequantRowQ4G(out.subarray(v * C, (v + 1) * C), w, s, v, C);
-      return out;
+    } else {
+      const w = new Int8Array(arr(`${prefix}.q7`).buffer), s = f32(`${prefix}.scale`);
+      for (let v = 0; v < V; v++) dequantRowI7R4(out.subarray(v * C, (v + 1) * C), w, s, v, C);
     }
-    const q = new Int8Array(arr(`${prefix}.q7`).buffer), s = f32(`${prefix}.scale`);
-    const out = new Float32Array(V * C);
-    for (let v = 0; v < V; v++) for (let k = 0; k < C; k++) out[v * C + k] = (q[offsetI7R4(v, k, C)]! - I7_OFFSET) * s[v]!;
     return out;
+  };
+  /** A packed linear part's ternary/binary codes (its rows of the fused matrix) and their per-row β. */
+  const codes = (L: { id: string; r0: number; n: number; N: number; K: number; format: string }): { q: Int8Array; beta: Float32Array } => {
+    const ft = FORMAT_TRAITS[L.format as keyof typeof FORMAT_TRAITS];
+    const all = new Int8Array(L.N * L.K);
+    ft.unpack(all, arr(`${L.id}.w`), L.N, L.K);
+    return { q: all.subarray(L.r0 * L.K, (L.r0 + L.n) * L.K), beta: f32(`${L.id}.beta`).subarray(L.r0, L.r0 + L.n) };
   };
   const quantized = (name: string): QuantizedTensor | undefined => {
     const L = linearOf.get(name);
     if (L === undefined || L.format === 'f32') return undefined;
-    const ft = FORMAT_TRAITS[L.format as keyof typeof FORMAT_TRAITS];
-    const all = new Int8Array(L.N * L.K);
-    ft.unpack(all, arr(`${L.id}.w`), L.N, L.K);
-    const beta = f32(`${L.id}.beta`).subarray(L.r0, L.r0 + L.n);
+    const { q, beta } = codes(L);
     if (beta.some((b) => b !== beta[0])) return undefined; // per-row scales: dense() below
-    return { q: all.slice(L.r0 * L.K, (L.r0 + L.n) * L.K), scale: beta[0]! };
+    return { q, scale: beta[0]! };
   };
   return {
     config: c,
@@ -365,12 +368,9 @@ export function sourceFromImage(image: ModelImage, src: ImageSource): WeightSour
       const L = linearOf.get(name);
       if (L === undefined) throw new FormatError(`${image.where}: unknown tensor '${name}'`);
       if (L.format === 'f32') return f32(`${L.id}.w`).slice(L.r0 * L.K, (L.r0 + L.n) * L.K);
-      const ft = FORMAT_TRAITS[L.format as keyof typeof FORMAT_TRAITS];
-      const all = new Int8Array(L.N * L.K);
-      ft.unpack(all, arr(`${L.id}.w`), L.N, L.K);
-      const beta = f32(`${L.id}.beta`);
+      const { q, beta } = codes(L);
       const out = new Float32Array(L.n * L.K);
-      for (let r = 0; r < L.n; r++) for (let k = 0; k < L.K; k++) out[r * L.K + k] = all[(L.r0 + r) * L.K + k]! * beta[L.r0 + r]!;
+      for (let r = 0; r < L.n; r++) for (let k = 0; k < L.K; k++) out[r * L.K + k] = q[r * L.K + k]! * beta[r]!;
       return out;
     },
     quantized,

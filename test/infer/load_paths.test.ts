@@ -29,6 +29,7 @@ import { atomicWriteFile } from '../../src/io/files.js';
 import { exportHF, loadHF } from '../../src/interop/hf.js';
 import { assertBitIdentical } from '../helpers/check.js';
 import { encodeI2S } from '../helpers/i2s.js';
+import { weightI7R4 } from '../../src/kernels/ref/infer.js';
 
 const dirs: string[] = [];
 const tmp = (): string => {
@@ -72,10 +73,16 @@ describe('load paths: bit-identical logits', () => {
         saveModelFile(path, src, undefined, { head });
         const o = openModel(path);
         try {
-          const got = logits(loadModelImage(be, o.image!.image, o.image!.src));
+          const pm = loadModelImage(be, o.image!.image, o.image!.src);
+          const got = logits(pm);
           const ref = logits(PackedModel.load(be, src, { head }));
           assertBitIdentical(got, ref, `${head} head`);
           if (head === 'f32') assertBitIdentical(got, want, 'f32 head = source');
+          if (head === 'q7') {
+            // the file as a WeightSource gives the 7-bit embedding back as (code − 64)·scale, weight by weight
+            const emb = o.source.dense('embed_tokens'), C = pm.config.dim;
+            for (const t of [0, 5, 299]) for (const k of [0, 17, C - 1]) assert.equal(emb[t * C + k], Math.fround(weightI7R4(pm.embed.q7!, t, k, C) * pm.embed.scale![t]!), `embedding (${t}, ${k})`);
+          }
         } finally {
           o.close();
         }

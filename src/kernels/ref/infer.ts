@@ -177,6 +177,12 @@ export function packI7R4(dst: Int8Array, w: Int8Array, n0: number, n: number, K:
   }
 }
 
+/** Row n of an 'i7r4' matrix dequantized: out[k] = (u − 64)·ws[n] (the embedding lookup of a 7-bit tied head). */
+export function dequantRowI7R4(out: Float32Array, w: Int8Array, ws: Float32Array, n: number, K: number): void {
+  const s = ws[n]!, row = offsetI7R4(n, 0, K); // 16-byte steps of a row are 64 bytes apart
+  for (let k = 0; k < K; k++) out[k] = (w[row + 64 * (k >> 4) + (k & 15)]! - I7_OFFSET) * s;
+}
+
 /** Weight (n, k) of an 'i7r4' matrix (u − 64). */
 export function weightI7R4(w: Int8Array, n: number, k: number, K: number): number {
   return w[offsetI7R4(n, k, K)]! - I7_OFFSET;
