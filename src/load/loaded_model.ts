@@ -36,9 +36,19 @@ export async function loadSource(source: WeightSource, tokenizer: Tokenizer | un
   if (opts.requireTokenizer && tokenizer === undefined) {
     throw new FormatError(`${where}: no tokenizer found (a model file carries one; a run directory or checkpoint needs tokenizer.json beside it)`);
   }
+  return onNewBackend(opts, tokenizer, kind, (backend) => PackedModel.load(backend, source, opts));
+}
+
+/** FormatError when a tokenizer is required and the model file carries none. */
+function checkModelFileTokenizer(opts: ModelLoadOptions, tokenizer: Tokenizer | undefined, where: string): void {
+  if (opts.requireTokenizer && tokenizer === undefined) throw new FormatError(`${where}: no tokenizer found (pack the model with a tokenizer.json beside its source)`);
+}
+
+/** A new backend, `build` a model on it, the LoadedModel; the backend is disposed again if building fails. */
+async function onNewBackend(opts: BackendOptions, tokenizer: Tokenizer | undefined, kind: ModelKind, build: (be: Backend) => PackedModel | Promise<PackedModel>): Promise<LoadedModel> {
   const backend = await createBackend(opts);
   try {
-    const model = PackedModel.load(backend, source, opts);
+    const model = await build(backend);
     return { model, tokenizer, backend, kind, session: (o) => new InferenceSession(model, o), dispose: () => backend.dispose() };
   } catch (e) {
     await backend.dispose();
@@ -52,17 +62,10 @@ export async function loadSource(source: WeightSource, tokenizer: Tokenizer | un
  * backend's memory; otherwise the file is re-packed through its WeightSource.
  */
 export async function loadImage(image: ModelImage, src: ImageSource, tokenizer: Tokenizer | undefined, kind: ModelKind, opts: ModelLoadOptions = {}): Promise<LoadedModel> {
-  if (opts.requireTokenizer && tokenizer === undefined) throw new FormatError(`${image.where}: no tokenizer found (pack the model with a tokenizer.json beside its source)`);
+  checkModelFileTokenizer(opts, tokenizer, image.where);
   const want = requestedLayout(image, opts);
   if (want !== undefined) return loadSource(sourceFromImage(image, src), tokenizer, kind, image.where, { ...opts, ...want });
-  const backend = await createBackend(opts);
-  try {
-    const model = loadModelImage(backend, image, src, opts.onProgress);
-    return { model, tokenizer, backend, kind, session: (o) => new InferenceSession(model, o), dispose: () => backend.dispose() };
-  } catch (e) {
-    await backend.dispose();
-    throw e;
-  }
+  return onNewBackend(opts, tokenizer, kind, (backend) => loadModelImage(backend, image, src, opts.onProgress));
 }
 
 /** The layout asked for when it differs from the file's (options unset or 'auto' take the file's), else undefined. */
@@ -93,15 +96,8 @@ export async function loadModelFromBlob(blob: Blob, opts: ModelLoadOptions & { w
     : undefined;
   if (image === undefined || requestedLayout(image, opts) !== undefined) return loadModelFromBytes(await read(0, blob.size), { ...opts, where });
   const tokenizer = tokenizerOfModelFile(image.tokenizerJson, where);
-  if (opts.requireTokenizer && tokenizer === undefined) throw new FormatError(`${where}: no tokenizer found (pack the model with a tokenizer.json beside its source)`);
-  const backend = await createBackend(opts);
-  try {
-    const model = await loadModelImageAsync(backend, image, blob.size, read, opts.onProgress);
-    return { model, tokenizer, backend, kind: 'model-file', session: (o) => new InferenceSession(model, o), dispose: () => backend.dispose() };
-  } catch (e) {
-    await backend.dispose();
-    throw e;
-  }
+  checkModelFileTokenizer(opts, tokenizer, where);
+  return onNewBackend(opts, tokenizer, 'model-file', (backend) => loadModelImageAsync(backend, image, blob.size, read, opts.onProgress));
 }
 
 /** The version-2 image of a model file held in memory, or undefined for a version-1 file (FormatError for anything else). */
