@@ -212,7 +212,7 @@ export class PackedModel {
 
   /** Bytes read per decoded token: every linear, the head, the norms (the embedding row is negligible). */
   get bytesPerToken(): number {
-    return this.linearBytes + this.head.bytes + normBytes(this.config);
+    return this.linearBytes + this.head.bytes + this.layout.arrays.reduce((b, a) => b + (a.kind === 'norm' ? 4 * a.length : 0), 0);
   }
 
   /** Resident bytes of the weights (head counted once when tied). */
@@ -355,10 +355,6 @@ function fillFromSource(pm: PackedModel, source: WeightSource, onProgress: ((don
   if (!c.tieEmbeddings) table('head', 'lm_head');
 }
 
-/** f32 norm weights: two per layer (+ the two SubLN norms) and the final norm. */
-function normBytes(c: ModelConfig): number {
-  return (c.nLayers * (2 * c.dim + (c.subln ? c.dim + c.ffnDim : 0)) + c.dim) * 4;
-}
 
 /** Bytes PackedModel.load will allocate for config c (every array of its layout, padded). */
 export function estimateBytes(c: ModelConfig, format: 'i2' | 'i1.6' = 'i2', head: HeadType | 'auto' = 'auto', interleave = true): number {
