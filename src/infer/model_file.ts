@@ -35,6 +35,7 @@ import type { Tokenizer } from '../tokenizer/types.js';
 import { linearCodes, type QuantizedTensor, type WeightSource } from '../weights/source.js';
 import { HEAD_TYPES, modelLayout, paddedBytes, type ArraySpec, type HeadType, type LayoutOptions, type ModelLayout } from './layout.js';
 import { dequantRowQ4G } from '../kernels/ref/head4.js';
+import { i2RowsToI2R4 } from '../quant/repack.js';
 import { PackedModel } from './packed_model.js';
 
 export const MODEL_FILE_FORMAT = 'bitnet-ts-model';
@@ -101,6 +102,15 @@ export function sourceFromModelFile(parsed: Parsed, where: string): { source: We
     if (t === undefined) throw new FormatError(`${where}: missing tensor '${name}'`);
     return t;
   };
+  /** A linear weight's stored codes (dtype and size checked) and its one finite scale. */
+  const stored = (name: string): { bytes: Uint8Array; scale: number; N: number; K: number } => {
+    const [N, K] = shapes.get(name) as [number, number];
+    const t = get(`${name}.${ft.name}`);
+    if (t.dtype !== 'U8' || t.bytes.byteLength !== ft.bytes(N, K)) throw new FormatError(`${where}: '${name}.${ft.name}' must be U8 with ${ft.bytes(N, K)} bytes (${N}×${K} weights), got ${t.dtype} with ${t.bytes.byteLength}`);
+    const s = toFloat32(get(`${name}.scale`), `${name}.scale`);
+    if (s.length !== 1 || !Number.isFinite(s[0]!)) throw new FormatError(`${where}: '${name}.scale' must be one finite f32`);
+    return { bytes: t.bytes, scale: s[0]!, N, K };
+  };
   const source: WeightSource = {
     config,
     where,
@@ -115,18 +125,23 @@ export function sourceFromModelFile(parsed: Parsed, where: string): { source: We
     },
     quantized(name) {
       if (!isLinear(name) || tr.weight === 'none') return undefined;
-      const [N, K] = shapes.get(name) as [number, number];
-      const t = get(`${name}.${ft.name}`);
-      if (t.dtype !== 'U8' || t.bytes.byteLength !== ft.bytes(N, K)) throw new FormatError(`${where}: '${name}.${ft.name}' must be U8 with ${ft.bytes(N, K)} bytes (${N}×${K} weights), got ${t.dtype} with ${t.bytes.byteLength}`);
-      const s = toFloat32(get(`${name}.scale`), `${name}.scale`);
-      if (s.length !== 1 || !Number.isFinite(s[0]!)) throw new FormatError(`${where}: '${name}.scale' must be one finite f32`);
+      const { bytes, scale, N, K } = stored(name);
       const q = new Int8Array(N * K);
       try {
-        ft.unpack(q, t.bytes, N, K);
+        ft.unpack(q, bytes, N, K);
       } catch (e) {
         throw new FormatError(`${where}: '${name}.${ft.name}': ${(e as Error).message}`);
       }
-      return { q, scale: s[0]! };
+      return { q, scale };
+    },
+    // 'i2' rows go into the engine's 'i2r4' by block copies (src/quant/repack.ts), no int8 round trip
+    intoI2R4(name, dst, r0, n, K, beta) {
+      if (!isLinear(name) || ft.name !== 'i2') return false;
+      const st = stored(name);
+      if (st.N !== n || st.K !== K) return false;
+      i2RowsToI2R4(dst, st.bytes, r0, n, K, `${where}: '${name}.i2'`);
+      beta.fill(st.scale, r0, r0 + n);
+      return true;
     },
   };
   return { source, tokenizerJson: md.tokenizer };

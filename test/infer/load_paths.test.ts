@@ -183,6 +183,10 @@ describe('model file: memory image', () => {
     saveSafetensors(v1, tensors, metadata);
     const m = await loadModel(v1, { backend: 'ref', head: 'f32' });
     assertBitIdentical(logits(m.model), logits(PackedModel.load(refBackend(), src, { head: 'f32' })), 'version 1');
+    // an invalid stored code (3) in a version-1 file: FormatError naming the tensor
+    const bad = tensors.map(([name, t]) => [name, name === 'layers.0.q_proj.i2' ? { ...t, data: Uint8Array.from(t.data as Uint8Array, (x, i) => (i === 5 ? 0xff : x)) } : t] as typeof tensors[number]);
+    saveSafetensors(join(dir, 'v1bad.safetensors'), bad, metadata);
+    await assert.rejects(loadModel(join(dir, 'v1bad.safetensors'), { backend: 'ref', head: 'f32' }), (e: Error) => e instanceof FormatError && /layers\.0\.q_proj\.i2/.test(e.message));
     const v2 = join(dir, 'v2.safetensors');
     saveModelFile(v2, src, undefined);
     const bytes = Buffer.from(readFileSync(v2));
