@@ -177,7 +177,7 @@ export function ggufModelFrom(src: ByteSource, close: () => void = () => {}): Gg
       const rb = ggmlRowBytes(r.t.type, K);
       const rows = r.t.numel / K;
       if (rb === undefined || r.t.shape.length !== 2 || r0 < 0 || r1 > rows || r0 > r1) throw new FormatError(`gguf ${where}: rows [${r0}, ${r1}) of '${r.t.name}' (${r.t.type.name}, shape ${JSON.stringify(r.t.shape)}) cannot be read row-wise`);
-      const x = decodeGgml(r.t.type, src.read(r.t.fileOffset + r0 * rb, (r1 - r0) * rb), (r1 - r0) * K, `gguf ${where}: '${r.t.name}'`);
+      const x = decodeGgml(r.t.type, readScratch(r.t.fileOffset + r0 * rb, (r1 - r0) * rb), (r1 - r0) * K, `gguf ${where}: '${r.t.name}'`);
       const s = extraScale(r);
       if (s !== 1) for (let i = 0; i < x.length; i++) x[i]! *= s;
       return x;
