@@ -81,6 +81,6 @@ describe('hfModelFrom: a Hugging Face model from picked files', () => {
       (e: unknown) => e instanceof FormatError && /^m: shard 'model-00002-of-00002\.safetensors' listed in the index is missing/.test(e.message));
     const bad = files.map((f) => (f.name.endsWith('index.json') ? { ...f, blob: enc(JSON.stringify({ weight_map: { x: '../secret.safetensors' } })) } : f));
     assert.throws(() => hfModelFrom(blobFileSet(bad, readBytes)), /m\/model\.safetensors\.index\.json: shard name '\.\.\/secret\.safetensors' must be a plain file name/);
-    assert.throws(() => hfModelFrom(blobFileSet(files.filter((f) => f.name !== 'm/config.json'), readBytes)), /^FormatError: m: no config\.json$|m: no config\.json/);
+    assert.throws(() => hfModelFrom(blobFileSet(files.filter((f) => f.name !== 'm/config.json'), readBytes)), (e: unknown) => e instanceof FormatError && e.message === 'm: no config.json');
   });
 });
