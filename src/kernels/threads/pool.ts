@@ -4,13 +4,14 @@
  * thread's row range"; hand-off is a generation counter in shared memory
  * (spin, then Atomics.wait), never postMessage (docs/platform.md §3.4: 0.3–8 µs vs 5–100 µs).
  *
- * Rows are split into contiguous chunks aligned to `align`, in thread order;
- * kernels compute each row independently of the split, so results are
- * bit-identical for any thread count.
+ * Rows are cut into chunks (a multiple of `align` rows, CHUNKS_PER_THREAD per thread) that every
+ * thread, the caller included, claims from a shared counter (protocol.ts): a worker that wakes late or
+ * is preempted leaves its share to the others instead of making them wait. Kernels compute each row
+ * independently of the split, so results are bit-identical for any thread count and schedule.
  */
 import { BackendError } from '../../errors.js';
 import { canBlock, startWorker, type WorkerHandle } from '../../platform.js';
-import { CMD, CMD_EXIT, CMD_RUN, CTRL_ARGS_BYTE, CTRL_BYTES, DEAD, ERROR, FN, GEN, MAX_ARGS, MAX_THREADS, NARGS, PENDING, RANGES, type WorkerInit } from './protocol.js';
+import { CHUNK, CHUNKS, CHUNKS_PER_THREAD, claimChunk, CMD, CMD_EXIT, CMD_RUN, CTRL_ARGS_BYTE, CTRL_BYTES, DEAD, DONE, ERROR, FN, GEN, MAX_ARGS, MAX_CHUNKS, MAX_THREADS, NARGS, NEXT, ROWS, type WorkerInit } from './protocol.js';
 
 export class ThreadPool {
   private readonly ctrl: Int32Array;
@@ -52,44 +53,48 @@ export class ThreadPool {
   }
 
   /**
-   * Run export `fn` over rows [0, rows) on `used` threads (1 ≤ used ≤ threads).
-   * Threads beyond `used` receive empty ranges. Returns when all are done.
+   * Run export `fn` over rows [0, rows), cut into chunks for `used` threads (1 ≤ used ≤ threads): about
+   * CHUNKS_PER_THREAD·used chunks of a multiple of `align` rows, claimed by whichever thread is free.
+   * `runLocal` runs a chunk on the calling thread (tid 0). Returns when every chunk is done.
    */
   run(fn: number, args: number[], rows: number, align: number, used: number, runLocal: (r0: number, r1: number, tid: number) => void): void {
     if (this.disposed) throw new BackendError('ThreadPool: used after dispose()');
     if (Atomics.load(this.ctrl, DEAD) > 0) throw new BackendError(`ThreadPool: a worker thread has died${this.lastError ? ` (${this.lastError})` : ''}; create a new backend`);
     const n = Math.max(1, Math.min(used, this.threads));
-    const ranges = splitRows(rows, n, align);
     if (n === 1 || this.threads === 1) {
       runLocal(0, rows, 0);
       return;
     }
-    this.runJob(fn, args, ranges, rows, runLocal);
+    const chunk = chunkRows(rows, n * CHUNKS_PER_THREAD, align);
+    this.runJob(fn, args, rows, chunk, runLocal);
   }
 
-  private runJob(fn: number, args: number[], ranges: number[], _rows: number, runLocal?: (r0: number, r1: number, tid: number) => void): void {
+  private runJob(fn: number, args: number[], rows: number, chunk: number, runLocal: (r0: number, r1: number, tid: number) => void): void {
     const c = this.ctrl;
     if (args.length > MAX_ARGS) throw new BackendError(`ThreadPool: at most ${MAX_ARGS} kernel arguments`);
     for (let i = 0; i < args.length; i++) this.args[i] = args[i]!;
-    for (let t = 0; t < this.threads; t++) {
-      c[RANGES + 2 * t] = ranges[2 * t] ?? 0;
-      c[RANGES + 2 * t + 1] = ranges[2 * t + 1] ?? 0;
-    }
+    const chunks = Math.ceil(rows / chunk);
+    c[ROWS] = rows;
+    c[CHUNK] = chunk;
+    c[CHUNKS] = chunks;
     c[FN] = fn;
     c[NARGS] = args.length;
     c[CMD] = CMD_RUN;
-    Atomics.store(c, PENDING, this.threads - 1);
+    Atomics.store(c, DONE, 0);
+    const job = (Atomics.load(c, GEN) + 1) & 0xffff;
+    Atomics.store(c, NEXT, job << 16);
     Atomics.add(c, GEN, 1);
     Atomics.notify(c, GEN);
     let err: unknown;
-    if (runLocal !== undefined && ranges[1]! > ranges[0]!) {
+    for (let k = claimChunk(c, job); k >= 0; k = claimChunk(c, job)) {
       try {
-        runLocal(ranges[0]!, ranges[1]!, 0);
+        if (err === undefined) runLocal(k * chunk, Math.min(rows, (k + 1) * chunk), 0);
       } catch (e) {
         err = e;
       }
+      Atomics.add(c, DONE, 1);
     }
-    this.waitIdle();
+    this.waitDone(chunks);
     if (err !== undefined) throw err;
     if (Atomics.load(c, ERROR) !== 0) {
       Atomics.store(c, ERROR, 0);
@@ -97,14 +102,16 @@ export class ThreadPool {
     }
   }
 
-  private waitIdle(): void {
+  /** Wait until `chunks` chunks are done (spin, then Atomics.wait where this thread may block). */
+  private waitDone(chunks: number): void {
     const c = this.ctrl;
     let spins = 0;
     for (;;) {
-      const p = Atomics.load(c, PENDING);
-      if (p === 0) return;
+      const d = Atomics.load(c, DONE);
+      if (d >= chunks) return;
+      if (Atomics.load(c, DEAD) > 0) throw new BackendError(`ThreadPool: a worker thread died during a job${this.lastError ? ` (${this.lastError})` : ''}; create a new backend`);
       if (this.blocking && ++spins > 1 << 14) {
-        Atomics.wait(c, PENDING, p, 1);
+        Atomics.wait(c, DONE, d, 1);
         spins = 0;
       }
     }
@@ -121,13 +128,9 @@ export class ThreadPool {
   }
 }
 
-/** [r0, r1] pairs for `n` threads: contiguous chunks of a multiple of `align` rows, in thread order. */
-export function splitRows(rows: number, n: number, align: number): number[] {
-  const out: number[] = [];
-  const chunk = Math.ceil(rows / n / align) * align;
-  for (let t = 0; t < n; t++) {
-    const r0 = Math.min(rows, t * chunk);
-    out.push(r0, Math.min(rows, r0 + chunk));
-  }
-  return out;
+/** Rows per chunk: about rows / `chunks`, rounded up to a multiple of `align`, so that at most MAX_CHUNKS chunks. */
+export function chunkRows(rows: number, chunks: number, align: number): number {
+  const a = Math.max(1, align);
+  const per = Math.max(Math.ceil(rows / chunks), Math.ceil(rows / MAX_CHUNKS));
+  return Math.ceil(per / a) * a;
 }

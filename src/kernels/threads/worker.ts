@@ -3,7 +3,7 @@
  * and runs its slice of each job posted through the control block. No
  * postMessage per job: a spin, then Atomics.wait on the generation counter.
  */
-import { CMD, CMD_EXIT, CTRL_ARGS_BYTE, DEAD, ERROR, FN, GEN, kernelImports, NARGS, PENDING, RANGES, SPIN_ITERS, type WorkerInit } from './protocol.js';
+import { CHUNK, CHUNKS, claimChunk, CMD, CMD_EXIT, CTRL_ARGS_BYTE, DEAD, DONE, ERROR, FN, GEN, kernelImports, NARGS, ROWS, SPIN_ITERS, type WorkerInit } from './protocol.js';
 
 type Fn = (...args: number[]) => unknown;
 
@@ -12,11 +12,11 @@ function run(init: WorkerInit, report: (msg: unknown) => void): void {
     loop(init, report);
   } catch (e) {
     // Anything outside a kernel call going wrong: tell the pool through shared memory
-    // (its event loop may be blocked waiting for us) and release the current job.
+    // (its event loop may be blocked waiting for us; it checks DEAD while it waits).
     const ctrl = new Int32Array(init.control);
     Atomics.add(ctrl, DEAD, 1);
     Atomics.store(ctrl, ERROR, 1);
-    if (Atomics.sub(ctrl, PENDING, 1) === 1) Atomics.notify(ctrl, PENDING);
+    Atomics.notify(ctrl, DONE);
     report({ error: `worker ${init.tid} died: ${String((e as Error)?.message ?? e)}`, tid: init.tid });
   }
 }
@@ -39,23 +39,29 @@ function loop(init: WorkerInit, report: (msg: unknown) => void): void {
     }
     gen = Atomics.load(ctrl, GEN);
     if (Atomics.load(ctrl, CMD) === CMD_EXIT) break;
-    const r0 = ctrl[RANGES + 2 * tid]!;
-    const r1 = ctrl[RANGES + 2 * tid + 1]!;
-    if (r1 > r0) {
+    // Claim chunks of this job until none is left; a claim also proves the job is still current, so the
+    // arguments read before it are this job's (the caller rewrites them only after every chunk is done).
+    const job = gen & 0xffff;
+    let a: number[] | undefined;
+    for (let c = claimChunk(ctrl, job); c >= 0; c = claimChunk(ctrl, job)) {
+      const rows = ctrl[ROWS]!, chunk = ctrl[CHUNK]!;
       try {
-        const n = ctrl[NARGS]!;
-        const a: number[] = new Array<number>(n + 3);
-        for (let i = 0; i < n; i++) a[i] = args[i]!;
-        a[n] = r0;
-        a[n + 1] = r1;
-        a[n + 2] = tid;
+        if (a === undefined) {
+          const n = ctrl[NARGS]!;
+          a = new Array<number>(n + 3);
+          for (let i = 0; i < n; i++) a[i] = args[i]!;
+          a[n + 2] = tid;
+        }
+        const n = a.length - 3;
+        a[n] = c * chunk;
+        a[n + 1] = Math.min(rows, (c + 1) * chunk);
         fns[ctrl[FN]!]!(...a);
       } catch (e) {
         Atomics.store(ctrl, ERROR, 1);
         report({ error: String((e as Error)?.message ?? e), tid });
       }
+      if (Atomics.add(ctrl, DONE, 1) + 1 === ctrl[CHUNKS]!) Atomics.notify(ctrl, DONE);
     }
-    if (Atomics.sub(ctrl, PENDING, 1) === 1) Atomics.notify(ctrl, PENDING);
   }
 }
 
