@@ -8,7 +8,7 @@ import { ArgumentError } from '../errors.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { DEFAULT_SAMPLER, Sampler, type SamplerOptions } from './sampler.js';
 import type { InferenceSession } from './session.js';
-import { acceptDraft, DraftPolicy, lookupDraft, ModelDrafter, resolveSpec, type Draft, type SpeculativeOptions } from './speculative.js';
+import { acceptDraft, defaultRowCost, DraftPolicy, lookupDraft, ModelDrafter, resolveSpec, type Draft, type SpeculativeOptions } from './speculative.js';
 
 export interface GenerateOptions extends Partial<SamplerOptions> {
   /** New tokens at most (default 128). */
@@ -279,7 +279,7 @@ export async function* generateStream(session: InferenceSession, tok: Tokenizer,
   }
   const prefillMs = performance.now() - t0;
   const t1 = performance.now();
-  const policy = spec !== undefined ? new DraftPolicy(Math.min(spec.k, session.verifyRows - 1)) : undefined;
+  const policy = spec !== undefined ? new DraftPolicy(Math.min(spec.k, session.verifyRows - 1), opts.speculative!.rowCost ?? defaultRowCost(c)) : undefined;
   let drafter: ModelDrafter | undefined;
   if (spec?.mode === 'draft') {
     drafter = new ModelDrafter(opts.speculative!.draft!, samplerOptions(opts));

@@ -21,11 +21,9 @@
  *    token is drawn from the last row's p as plain sampling would. p is the sampler's distribution
  *    (penalties over the same history plain decoding has, temperature, top-k/p, min-p).
  *
- * Adaptivity (`DraftPolicy`): only tokens decide (never timings), so a seeded run is reproducible. k
- * grows by one after a fully accepted draft and drops to accepted + 1 otherwise; a draft with nothing
- * accepted starts a cool-down of plain decode steps (4, 8, … 64 steps, doubling while drafts keep
- * failing; reset by any accepted token), so rejected drafts cost a verify of two rows at most once
- * every 64 steps in the long run.
+ * Adaptivity (`DraftPolicy`): prompt lookup drafts only when an n-gram matches; the draft length follows
+ * the estimated acceptance rate and a fixed per-row cost model (tokens decide, never timings, so a
+ * seeded run is reproducible); while drafts do not pay, plain decode steps with rare one-token probes.
  */
 import { ArgumentError } from '../errors.js';
 import type { Tokenizer } from '../tokenizer/types.js';
@@ -42,6 +40,8 @@ export interface SpeculativeOptions {
   k?: number;
   /** Longest n-gram matched by prompt lookup (default 3; shorter ones are tried down to 1). */
   ngram?: number;
+  /** Cost of one more row in a verify step, in one-row steps (default: defaultRowCost of the target). */
+  rowCost?: number;
   /** The draft model's session (mode 'draft'), same tokenizer as the target (checkDraftVocab). */
   draft?: InferenceSession;
 }
@@ -116,18 +116,57 @@ export function acceptDraft(p: Float64Array, x: number, q: Float64Array | undefi
   return { token: t >= 0 ? t : drawFrom(p, u), accepted: false };
 }
 
-/** How many tokens to draft next, from acceptance alone (see the file comment). */
+/**
+ * The relative cost of one more row in a step, c(M) = 1 + rowCost·(M − 1) steps of one row, as a fixed
+ * function of the model's size so that the draft policy depends on tokens only. Measured on the WASM
+ * engine (2 threads, bench/spec.ts): the bundled 1M-parameter model is bound by per-step overhead
+ * (5 rows ≈ 1.15 × one row), b1.58-large (0.7B) by arithmetic (5 rows ≈ 3 × one row).
+ */
+export function defaultRowCost(c: { dim: number; nLayers: number; ffnDim: number }): number {
+  const params = c.nLayers * (4 * c.dim * c.dim + 3 * c.dim * c.ffnDim);
+  return Math.min(0.5, 0.04 + params / 1.5e9);
+}
+
+/**
+ * How many tokens to draft next, from acceptance alone (never timings: a seeded run is reproducible).
+ * The acceptance rate α is estimated from decayed counts of kept and rejected guesses (prior 0.8, weight
+ * 2); the draft length is the k ≤ kMax maximizing the expected tokens per step (1 − α^(k+1))/(1 − α)
+ * over the step's cost c(k+1) = 1 + rowCost·k, and 0 (plain decode) when no k beats one token per
+ * plain step. Then a probe of one token is made after a cool-down of 4, 8, … 64 plain steps (doubling
+ * while probes fail), so rejected drafts cost at most one two-row verify per 64 steps in the long run.
+ */
 export class DraftPolicy {
-  /** Draft length when drafting. */
-  k: number;
+  private kept = 0;
+  private rejected = 0;
   private wait = 0;
   private cool = 0;
   /** Totals for reports: draft tokens proposed and accepted. */
   proposed = 0;
   accepted = 0;
 
-  constructor(readonly kMax: number) {
-    this.k = kMax;
+  constructor(readonly kMax: number, readonly rowCost = 0.5) {
+    if (!(rowCost >= 0)) throw new ArgumentError(`rowCost must be ≥ 0, got ${rowCost}`);
+  }
+
+  /** The estimated acceptance rate of one draft token. */
+  get alpha(): number {
+    return (this.kept + 1.6) / (this.kept + this.rejected + 2);
+  }
+
+  /** The draft length worth proposing at the current estimate (0: none). */
+  best(): number {
+    const a = this.alpha;
+    let bestK = 0, bestV = 1 + 1e-9, e = 1, ai = 1;
+    for (let k = 1; k <= this.kMax; k++) {
+      ai *= a;
+      e += ai;
+      const v = e / (1 + this.rowCost * k);
+      if (v > bestV) {
+        bestV = v;
+        bestK = k;
+      }
+    }
+    return bestK;
   }
 
   /** Draft tokens to propose at this step (0: decode plainly). Call once per step. */
@@ -136,7 +175,7 @@ export class DraftPolicy {
       this.wait--;
       return 0;
     }
-    return this.k;
+    return Math.max(1, this.best());
   }
 
   /** A verified draft: `proposed` tokens, the first `accepted` of them kept. */
@@ -144,9 +183,9 @@ export class DraftPolicy {
     if (proposed <= 0) return;
     this.proposed += proposed;
     this.accepted += accepted;
-    if (accepted === proposed) this.k = Math.min(this.kMax, this.k + 1);
-    else this.k = Math.max(1, accepted + 1);
-    if (accepted === 0) {
+    this.kept = 0.8 * this.kept + accepted;
+    this.rejected = 0.8 * this.rejected + (accepted < proposed ? 1 : 0);
+    if (this.best() === 0) {
       this.cool = this.cool === 0 ? 4 : Math.min(64, this.cool * 2);
       this.wait = this.cool;
     } else this.cool = 0;

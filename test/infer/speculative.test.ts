@@ -187,8 +187,8 @@ describe('speculative decoding', () => {
     assert.deepEqual(lookupDraft([5], 3, 4), []);
   });
 
-  test('draft policy: failing drafts back off to rare probes; accepted drafts grow k', () => {
-    const pol = new DraftPolicy(4);
+  test('draft policy: failing drafts back off to rare probes; always-right guesses reach kMax; costly rows need better odds', () => {
+    const pol = new DraftPolicy(4, 0.5);
     let drafted = 0;
     for (let step = 0; step < 1000; step++) {
       const k = pol.next();
@@ -198,11 +198,19 @@ describe('speculative decoding', () => {
       }
     }
     assert.ok(drafted <= 25, `drafted ${drafted} times in 1000 failing steps`);
-    const good = new DraftPolicy(6);
-    good.update(6, 1);
-    assert.equal(good.next(), 2);
-    good.update(2, 2);
-    assert.equal(good.next(), 3);
+    const ok = new DraftPolicy(6, 0.1);
+    for (let i = 0; i < 10; i++) {
+      const k = ok.next();
+      ok.update(k, k);
+    }
+    assert.equal(ok.next(), 6, 'always-right guesses reach kMax');
+    // At α ≈ 0.6, one-row steps that cost as much as a verify row make drafting pointless.
+    const flat = new DraftPolicy(6, 1);
+    for (let i = 0; i < 20; i++) flat.update(5, 3);
+    assert.equal(flat.best(), 0);
+    const cheap = new DraftPolicy(6, 0.05);
+    for (let i = 0; i < 20; i++) cheap.update(5, 3);
+    assert.ok(cheap.best() >= 2);
   });
 
   test('bad speculative options and a foreign draft vocabulary are typed errors', async () => {
