@@ -285,7 +285,6 @@ export async function* generateStream(session: InferenceSession, tok: Tokenizer,
     drafter = new ModelDrafter(opts.speculative!.draft!, samplerOptions(opts));
     drafter.reset();
   }
-  let steps = 0;
   // The first token comes from the prompt's logits; then each step feeds `st.last` (and a draft, if any).
   if (!opts.signal?.aborted) {
     const piece = st.push(logits, session.pos >= session.ctx);
@@ -311,7 +310,6 @@ export async function* generateStream(session: InferenceSession, tok: Tokenizer,
       // Roll back the rejected draft positions: later writes overwrite them.
       session.truncate(P + 1 + accepted);
       policy!.update(draft.tokens.length, accepted);
-      steps++;
       for (const c of chunks) yield c;
     }
     if ((i + 1) % yieldEvery === 0) await yieldToEventLoop();
@@ -319,7 +317,7 @@ export async function* generateStream(session: InferenceSession, tok: Tokenizer,
   const tail = st.flush();
   if (tail !== undefined) yield tail;
   const r = st.result(prefillMs, performance.now() - t1);
-  return policy === undefined ? r : { ...r, draft: { proposed: policy.proposed, accepted: policy.accepted, steps } };
+  return policy === undefined ? r : { ...r, draft: { proposed: policy.proposed, accepted: policy.accepted, steps: policy.steps } };
 }
 
 /** Non-streaming convenience: runs generateStream to the end. */

@@ -140,9 +140,10 @@ export class DraftPolicy {
   private rejected = 0;
   private wait = 0;
   private cool = 0;
-  /** Totals for reports: draft tokens proposed and accepted. */
+  /** Totals for reports: draft tokens proposed and accepted, verify steps. */
   proposed = 0;
   accepted = 0;
+  steps = 0;
 
   constructor(readonly kMax: number, readonly rowCost = 0.5) {
     if (!(rowCost >= 0)) throw new ArgumentError(`rowCost must be ≥ 0, got ${rowCost}`);
@@ -183,6 +184,7 @@ export class DraftPolicy {
     if (proposed <= 0) return;
     this.proposed += proposed;
     this.accepted += accepted;
+    this.steps++;
     this.kept = 0.8 * this.kept + accepted;
     this.rejected = 0.8 * this.rejected + (accepted < proposed ? 1 : 0);
     if (this.best() === 0) {
