@@ -120,17 +120,19 @@ export function acceptDraft(p: Float64Array, x: number, q: Float64Array | undefi
  * The relative cost of one more row in a step, c(M) = 1 + rowCost·(M − 1) steps of one row, as a fixed
  * function of the model's size so that the draft policy depends on tokens only. Measured on the WASM
  * engine (2 threads, bench/spec.ts): the bundled 1M-parameter model is bound by per-step overhead
- * (5 rows ≈ 1.15 × one row), b1.58-large (0.7B) by arithmetic (5 rows ≈ 3 × one row).
+ * (5 rows ≈ 1.15 × one row in the forward), b1.58-large (0.7B) by arithmetic (5 rows ≈ 3 × one row).
+ * The floor 0.15 stands for the per-row work outside the matmuls (the head's softmax and sort when
+ * sampling: for the bundled model a sampled verify row costs about what its forward row does).
  */
-export function defaultRowCost(c: { dim: number; nLayers: number; ffnDim: number }): number {
-  const params = c.nLayers * (4 * c.dim * c.dim + 3 * c.dim * c.ffnDim);
-  return Math.min(0.5, 0.04 + params / 1.5e9);
+export function defaultRowCost(c: { dim: number; nLayers: number; ffnDim: number; vocabSize: number }): number {
+  const params = c.nLayers * (4 * c.dim * c.dim + 3 * c.dim * c.ffnDim) + c.vocabSize * c.dim;
+  return Math.min(0.5, 0.15 + params / 1.5e9);
 }
 
 /**
  * How many tokens to draft next, from acceptance alone (never timings: a seeded run is reproducible).
- * The acceptance rate α is estimated from decayed counts of kept and rejected guesses (prior 0.8, weight
- * 2); the draft length is the k ≤ kMax maximizing the expected tokens per step (1 − α^(k+1))/(1 − α)
+ * The acceptance rate α is estimated from counts of kept and rejected guesses decayed by 0.9 per verify
+ * (prior 0.7, weight 1); the draft length is the k ≤ kMax maximizing the expected tokens per step (1 − α^(k+1))/(1 − α)
  * over the step's cost c(k+1) = 1 + rowCost·k, and 0 (plain decode) when no k beats one token per
  * plain step. Then a probe of one token is made after a cool-down of 4, 8, … 64 plain steps (doubling
  * while probes fail), so rejected drafts cost at most one two-row verify per 64 steps in the long run.
@@ -151,7 +153,7 @@ export class DraftPolicy {
 
   /** The estimated acceptance rate of one draft token. */
   get alpha(): number {
-    return (this.kept + 1.6) / (this.kept + this.rejected + 2);
+    return (this.kept + 0.7) / (this.kept + this.rejected + 1);
   }
 
   /** The draft length worth proposing at the current estimate (0: none). */
@@ -185,8 +187,8 @@ export class DraftPolicy {
     this.proposed += proposed;
     this.accepted += accepted;
     this.steps++;
-    this.kept = 0.8 * this.kept + accepted;
-    this.rejected = 0.8 * this.rejected + (accepted < proposed ? 1 : 0);
+    this.kept = 0.9 * this.kept + accepted;
+    this.rejected = 0.9 * this.rejected + (accepted < proposed ? 1 : 0);
     if (this.best() === 0) {
       this.cool = this.cool === 0 ? 4 : Math.min(64, this.cool * 2);
       this.wait = this.cool;
