@@ -11,7 +11,8 @@
  * them bit for bit on the WASM backend, where a session's decode also equals its chunked prefill).
  *
  * Memory: `slots` caches of `ctx` positions, activations for `rows` rows (default slots + chunk: every
- * slot decoding plus one prompt chunk), logits for up to `slots` entries; one buffer list (batchBytes)
+ * slot decoding plus one prompt chunk), logits for up to `logitsRows` rows (default slots; speculative
+ * verification takes one per draft token: an entry with `logits: 'all'`); one buffer list (batchBytes)
  * for the estimate and the allocation, as sessions.
  */
 import { ArgumentError, ShapeError } from '../errors.js';
