@@ -1,6 +1,8 @@
 /**
  * `npm run bench [-- suite ...] [--reps N] [--quick]`
- * Suites: membw, gemm, gemv, head4, headppl, lut, train, decode, kv, load, web, webgguf, serve (default: all). JSON lines on stdout, then a table.
+ * Suites: membw, gemm, gemv, head4, headppl, lut, train, decode, kv, load, web, webgguf, serve, spec (default: all).
+ * spec: prompt-lookup speculative decoding vs plain (bundled model: a repeat task and free generation;
+ *   --preset P synthetic GGUF, default b1.58-large, skipped with --quick) at --threads T (default 2). JSON lines on stdout, then a table.
  * serve: `--duration S` (default 30, 10 with --quick), `--clients N` (default 4), `--soak` (10 minutes);
  *   with `--streams 1,4,8`: batching scale on `--preset P` (default b1.58-large) at `--threads T` (default 2),
  *   `--duration S` per stream count (default 20, 3 with --quick; --quick also shortens the answers).
@@ -23,8 +25,9 @@ import { benchTrain } from './train_step.js';
 import { env, Reporter } from './harness.js';
 import { benchMembw } from './membw.js';
 import { benchServe, benchServeScale } from './serve.js';
+import { benchSpec } from './spec.js';
 
-const SUITES = ['membw', 'gemm', 'gemv', 'head4', 'headppl', 'lut', 'train', 'decode', 'kv', 'load', 'web', 'webgguf', 'serve'] as const;
+const SUITES = ['membw', 'gemm', 'gemv', 'head4', 'headppl', 'lut', 'train', 'decode', 'kv', 'load', 'web', 'webgguf', 'serve', 'spec'] as const;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -80,6 +83,7 @@ for (const s of suites) {
     const durationS = values.soak ? 600 : Number(values.duration ?? (values.quick ? 10 : 30));
     await benchServe(rep, { durationS, clients: Math.max(1, Number(values.clients)), slots: 2, threads: 1, maxTokens: 64 });
   }
+  if (s === 'spec') await benchSpec(rep, { reps, threads: Number(values.threads), quick: values.quick, preset: values.preset });
   if (s === 'gemm') await benchGemm(rep, { reps, threads, sizes: values.quick ? [512] : [512, 1024, 2048] });
 }
 console.log('\n' + rep.table());

@@ -27,6 +27,10 @@ const HELP: Record<string, string> = {
   system: 'system message for the chat',
   template: "chat template: 'bitnet' (LLaMA-3 style, 2B4T) or 'plain' (User:/Assistant:)",
   tokens: 'tokens to generate from each model',
+  spec: "speculative decoding: 'lookup' (guesses from n-gram matches in the context), 'draft' (a --draft model) or 'off' (default)",
+  draft: 'draft model for speculative decoding (same tokenizer as MODEL; implies --spec draft)',
+  'spec-k': 'most draft tokens verified per step, 1..16 (default 4; fewer while guesses fail)',
+  'spec-ngram': 'longest n-gram prompt lookup matches, 1..16 (default 3; shorter ones are tried next)',
   // training
   preset: 'model shape preset (tiny, small, b1.58-large, 2b4t, …)',
   quant: "weights/activations: 'fp', 'bitnet' (v1), 'b158', 'v2-a8', 'v2-a4'",
@@ -77,6 +81,9 @@ const HELP: Record<string, string> = {
   'max-body': 'largest request body in bytes (413 beyond)',
   'model-id': 'model id the API reports (default: the file name)',
   grace: 'ms running requests get to finish on SIGTERM',
+  'serve.spec': "speculative decoding for requests that do not choose: 'lookup' or 'off' (default); a request's \"speculative\" field overrides",
+  'serve.spec-k': 'most draft tokens verified per request and step, 1..16 (default 4)',
+  'prefill-chunk': 'prompt tokens prefilled per batch step, all joining requests together (default 64)',
   // evaluation, PTQ, experiments
   'eval-split': "held-out split: 'val' or 'test'",
   ptq: 'post-training quantization method(s), comma-separated (absmax-w8a8, gptq-w4a16, …)',

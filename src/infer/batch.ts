@@ -11,7 +11,8 @@
  * them bit for bit on the WASM backend, where a session's decode also equals its chunked prefill).
  *
  * Memory: `slots` caches of `ctx` positions, activations for `rows` rows (default slots + chunk: every
- * slot decoding plus one prompt chunk), logits for up to `slots` entries; one buffer list (batchBytes)
+ * slot decoding plus one prompt chunk), logits for up to `logitsRows` rows (default slots; speculative
+ * verification takes one per draft token: an entry with `logits: 'all'`); one buffer list (batchBytes)
  * for the estimate and the allocation, as sessions.
  */
 import { ArgumentError, ShapeError } from '../errors.js';
@@ -31,20 +32,28 @@ export interface BatchOptions {
   rows?: number;
   /** KV cache element type: 'f16' (default) or 'f32'. */
   kv?: KvCacheType;
+  /**
+   * Logits rows per step, all entries together (an entry with `logits: 'all'` takes one per token:
+   * speculative verification). Default slots.
+   */
+  logitsRows?: number;
 }
 
 /** One sequence's part of a step: its next token(s), appended at its position. */
 export interface BatchEntry {
   slot: number;
   tokens: ArrayLike<number>;
-  /** Compute the logits of the last token (default true; false for a prompt chunk that is not the last). */
-  logits?: boolean;
+  /**
+   * Compute the logits of the last token (default true; false for a prompt chunk that is not the last),
+   * or of every token ('all': speculative verification of a draft, n·V).
+   */
+  logits?: boolean | 'all';
 }
 
-function batchBuffers(c: ModelConfig, slots: number, ctx: number, rows: number, kv: KvCacheType): BufferSpec[] {
+function batchBuffers(c: ModelConfig, slots: number, ctx: number, rows: number, kv: KvCacheType, logitsRows: number): BufferSpec[] {
   const caches: BufferSpec[] = [];
   for (let s = 0; s < slots; s++) caches.push(...cacheBuffers(c, ctx, kv, `s${s}.`));
-  return [...caches, ...ropeBuffers(c, ctx), ...forwardBuffers(c, rows, slots, kv)];
+  return [...caches, ...ropeBuffers(c, ctx), ...forwardBuffers(c, rows, logitsRows, kv)];
 }
 
 interface Resolved {
@@ -53,6 +62,7 @@ interface Resolved {
   chunk: number;
   rows: number;
   kv: KvCacheType;
+  logitsRows: number;
 }
 
 function resolve(c: ModelConfig, o: BatchOptions): Resolved {
@@ -61,18 +71,20 @@ function resolve(c: ModelConfig, o: BatchOptions): Resolved {
   const chunk = Math.min(o.chunk ?? 64, ctx);
   const rows = o.rows ?? slots + chunk;
   const kv = o.kv ?? 'f16';
+  const logitsRows = o.logitsRows ?? slots;
   if (!Number.isInteger(slots) || slots < 1) throw new ArgumentError(`slots must be a positive integer, got ${slots}`);
   if (!Number.isInteger(ctx) || ctx < 1 || ctx > c.maxSeqLen) throw new ArgumentError(`ctx must be an integer in [1, ${c.maxSeqLen}] (the model's maxSeqLen), got ${ctx}`);
   if (!Number.isInteger(chunk) || chunk < 1) throw new ArgumentError(`chunk must be a positive integer, got ${o.chunk}`);
   if (!Number.isInteger(rows) || rows < Math.max(slots, chunk)) throw new ArgumentError(`rows must be an integer ≥ max(slots, chunk) = ${Math.max(slots, chunk)}, got ${o.rows}`);
   if (!KV_CACHE_TYPES.includes(kv)) throw new ArgumentError(`kv must be one of ${KV_CACHE_TYPES.join(', ')}, got ${String(kv)}`);
-  return { slots, ctx, chunk, rows, kv };
+  if (!Number.isInteger(logitsRows) || logitsRows < slots || logitsRows > rows) throw new ArgumentError(`logitsRows must be an integer in [slots ${slots}, rows ${rows}], got ${o.logitsRows}`);
+  return { slots, ctx, chunk, rows, kv, logitsRows };
 }
 
 /** Bytes an InferenceBatch will allocate (all caches; activations and logits). */
 export function batchBytes(model: Pick<PackedModel, 'config'>, opts: BatchOptions): { kv: number; activations: number } {
   const r = resolve(model.config, opts);
-  return buffersBytes(batchBuffers(model.config, r.slots, r.ctx, r.rows, r.kv));
+  return buffersBytes(batchBuffers(model.config, r.slots, r.ctx, r.rows, r.kv, r.logitsRows));
 }
 
 export class InferenceBatch {
@@ -81,6 +93,7 @@ export class InferenceBatch {
   readonly chunk: number;
   readonly rows: number;
   readonly kv: KvCacheType;
+  readonly logitsRows: number;
   /** What this batch allocated (batchBytes of its options). */
   readonly bytes: { kv: number; activations: number };
   private readonly positions: number[];
@@ -95,7 +108,8 @@ export class InferenceBatch {
     this.chunk = r.chunk;
     this.rows = r.rows;
     this.kv = r.kv;
-    const list = batchBuffers(c, r.slots, r.ctx, r.rows, r.kv);
+    this.logitsRows = r.logitsRows;
+    const list = batchBuffers(c, r.slots, r.ctx, r.rows, r.kv, r.logitsRows);
     const est = buffersBytes(list);
     this.bytes = est;
     const ar = model.be.arena;
@@ -108,7 +122,7 @@ export class InferenceBatch {
     const bufs = allocBuffers(ar, list);
     this.caches = Array.from({ length: r.slots }, (_, s) => kvCacheFrom(bufs, r.ctx, `s${s}.`));
     this.positions = new Array<number>(r.slots).fill(0);
-    this.fwd = new Forward(model, bufs, r.ctx, r.rows, r.slots, r.kv);
+    this.fwd = new Forward(model, bufs, r.ctx, r.rows, r.logitsRows, r.kv);
   }
 
   /** Positions of `slot` filled so far. */
@@ -131,12 +145,12 @@ export class InferenceBatch {
   /**
    * Advance every entry's sequence together (each slot at most once; all tokens together ≤ rows, an
    * entry's ≤ chunk). Returns per entry the logits of its last token (views into one buffer, valid
-   * until the next call), or undefined where `logits` was false.
+   * until the next call), of all its tokens (n·V) where `logits` was 'all', or undefined where it was false.
    */
   step(entries: readonly BatchEntry[]): Array<Float32Array | undefined> {
     if (entries.length === 0) throw new ArgumentError('step: no entries');
     const seen = new Set<number>();
-    let M = 0;
+    let M = 0, H = 0;
     for (const e of entries) {
       const s = this.check(e.slot);
       if (seen.has(s)) throw new ArgumentError(`step: slot ${s} appears twice`);
@@ -145,8 +159,10 @@ export class InferenceBatch {
       if (n < 1 || n > this.chunk) throw new ArgumentError(`step: slot ${s} has ${n} tokens (1 … chunk ${this.chunk})`);
       if (this.positions[s]! + n > this.ctx) throw new ShapeError(`context full: slot ${s} has ${this.positions[s]} positions used + ${n} new > ctx ${this.ctx}`);
       M += n;
+      H += e.logits === 'all' ? n : e.logits === false ? 0 : 1;
     }
     if (M > this.rows) throw new ArgumentError(`step: ${M} tokens, at most ${this.rows} per step`);
+    if (H > this.logitsRows) throw new ArgumentError(`step: logits of ${H} rows, at most logitsRows ${this.logitsRows} per step`);
     const segments: Segment[] = [];
     const heads: number[] = [];
     let row = 0;
@@ -154,7 +170,8 @@ export class InferenceBatch {
       const n = e.tokens.length, p = this.positions[e.slot]!;
       for (let i = 0; i < n; i++) this.fwd.embed(row + i, e.tokens[i]!, () => `at position ${p + i} of slot ${e.slot}`);
       segments.push({ cache: this.caches[e.slot]!, pos: p, row, n });
-      if (e.logits !== false) heads.push(row + n - 1);
+      if (e.logits === 'all') for (let i = 0; i < n; i++) heads.push(row + i);
+      else if (e.logits !== false) heads.push(row + n - 1);
       row += n;
     }
     this.fwd.layers(M, segments);
@@ -162,7 +179,11 @@ export class InferenceBatch {
     const V = this.model.config.vocabSize;
     const logits = heads.length > 0 ? this.fwd.head(heads) : undefined;
     let h = 0;
-    return entries.map((e) => (e.logits === false ? undefined : logits!.subarray(V * h, V * ++h)));
+    return entries.map((e) => {
+      if (e.logits === false) return undefined;
+      const n = e.logits === 'all' ? e.tokens.length : 1;
+      return logits!.subarray(V * h, V * (h += n));
+    });
   }
 
   /** A slot's prompt alone, in chunks; the logits of its last token (a view, valid until the next call). */

@@ -8,6 +8,7 @@ import { ArgumentError } from '../errors.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { DEFAULT_SAMPLER, Sampler, type SamplerOptions } from './sampler.js';
 import type { InferenceSession } from './session.js';
+import { acceptDraft, defaultRowCost, DraftPolicy, lookupDraft, ModelDrafter, resolveSpec, type Draft, type SpeculativeOptions } from './speculative.js';
 
 export interface GenerateOptions extends Partial<SamplerOptions> {
   /** New tokens at most (default 128). */
@@ -22,6 +23,11 @@ export interface GenerateOptions extends Partial<SamplerOptions> {
   signal?: AbortSignal;
   /** Yield to the event loop every n tokens so servers stay responsive (default 1). */
   yieldEvery?: number;
+  /**
+   * Speculative decoding (src/infer/speculative.ts): prompt-lookup or draft-model guesses verified k+1
+   * rows at a time. Greedy output is plain greedy's; sampled output follows the same distribution.
+   */
+  speculative?: SpeculativeOptions;
 }
 
 export type FinishReason = 'stop' | 'length' | 'abort';
@@ -41,6 +47,8 @@ export interface GenerateResult {
   /** Prefill and decode wall times (ms). */
   prefillMs: number;
   decodeMs: number;
+  /** Speculative decoding: draft tokens proposed and accepted (absent when it was off). */
+  draft?: { proposed: number; accepted: number; steps: number };
 }
 
 /** Let other tasks run (setImmediate in Node; a MessageChannel hop in browsers, which setTimeout would clamp to ≥ 4 ms). */
@@ -57,10 +65,11 @@ function yieldToEventLoop(): Promise<void> {
   });
 }
 
-function sampler(V: number, o: GenerateOptions): Sampler {
+/** The sampler settings of generation options (defaults where absent). */
+export function samplerOptions(o: GenerateOptions): SamplerOptions {
   const s: SamplerOptions = { ...DEFAULT_SAMPLER };
   for (const k of Object.keys(DEFAULT_SAMPLER) as Array<keyof SamplerOptions>) if (o[k] !== undefined) s[k] = o[k]!;
-  return new Sampler(V, s);
+  return s;
 }
 
 /** Earliest index of any stop string in text (or -1), and how much of the tail could start one. */
@@ -104,6 +113,9 @@ export class TokenStepper {
   private readonly history: number[];
   /** Characters of `text` already emitted. */
   private emitted = 0;
+  /** The target's distribution at one row (speculative verification; allocated on first use). */
+  private dist: Float64Array | undefined;
+  private readonly V: number;
 
   /** ctx: the context the prompt must fit (with room for one token). */
   constructor(private readonly tok: Tokenizer, vocabSize: number, ctx: number, prompt: string | number[], opts: GenerateOptions = {}, maxSeqLen = ctx) {
@@ -117,7 +129,8 @@ export class TokenStepper {
     if (ids.length >= ctx) throw new ArgumentError(`prompt of ${ids.length} tokens does not fit the context of ${ctx} tokens (model maxSeqLen ${maxSeqLen}); generation stops at the context end otherwise`);
     this.ids = ids;
     this.history = ids.slice();
-    this.smp = sampler(vocabSize, opts);
+    this.V = vocabSize;
+    this.smp = new Sampler(vocabSize, samplerOptions(opts));
     if (maxTokens === 0) this.finishReason = 'length';
   }
 
@@ -130,6 +143,16 @@ export class TokenStepper {
     return this.tokens[this.tokens.length - 1] ?? -1;
   }
 
+  /** Prompt and generated tokens so far (what the sampler's penalties see; prompt lookup searches it). */
+  get sequence(): readonly number[] {
+    return this.history;
+  }
+
+  /** Tokens still allowed by maxTokens. */
+  get remaining(): number {
+    return this.maxTokens - this.tokens.length;
+  }
+
   /**
    * Sample the next token from `logits` (the last position's). Returns the chunk to emit (its text may be
    * empty while text is held back), or undefined when the token ended generation without one (a stop id,
@@ -137,7 +160,48 @@ export class TokenStepper {
    */
   push(logits: Float32Array, full: boolean): GenerateChunk | undefined {
     if (this.done) throw new ArgumentError('TokenStepper: generation has ended');
-    const next = this.smp.sample(logits, this.history);
+    return this.emit(this.smp.sample(logits, this.history), full);
+  }
+
+  /**
+   * Speculative verification: `logits` holds the target's rows for [last, draft[0], …, draft[k−1]]
+   * (k+1 rows, row i predicts the token after draft[i−1]); `pos` is the position of row 0's token.
+   * Draft tokens are kept while the acceptance rule (src/infer/speculative.ts) keeps them, then one
+   * token of the target's own (the resampled one, or one drawn from the last row when all were kept);
+   * every token goes through the same stop/emit logic as `push`. Returns the chunks to emit and how
+   * many draft tokens were kept: the cache is valid up to pos + 1 + accepted.
+   */
+  pushVerified(logits: Float32Array, draft: Draft, pos: number, ctx: number): { chunks: GenerateChunk[]; accepted: number } {
+    if (this.done) throw new ArgumentError('TokenStepper: generation has ended');
+    const V = this.V, k = draft.tokens.length;
+    if (logits.length < (k + 1) * V) throw new ArgumentError(`pushVerified: ${logits.length / V} logits rows for ${k} draft tokens`);
+    const greedy = this.smp.opts.temperature === 0;
+    const chunks: GenerateChunk[] = [];
+    let accepted = 0;
+    for (let i = 0; i <= k; i++) {
+      const row = logits.subarray(i * V, (i + 1) * V);
+      let next: number, kept = false;
+      if (i === k) next = this.smp.sample(row, this.history);
+      else if (greedy) {
+        next = this.smp.sample(row, this.history);
+        kept = next === draft.tokens[i];
+      } else {
+        this.dist ??= new Float64Array(V);
+        this.smp.distribution(row, this.history, this.dist);
+        const r = acceptDraft(this.dist, draft.tokens[i]!, draft.q?.[i], () => this.smp.uniform());
+        next = r.token;
+        kept = r.accepted;
+      }
+      const piece = this.emit(next, pos + 1 + i >= ctx);
+      if (piece !== undefined) chunks.push(piece);
+      if (!kept || this.done) break;
+      accepted++;
+    }
+    return { chunks, accepted };
+  }
+
+  /** After a token is chosen: stop ids, the token list, text, stop strings, maxTokens. */
+  private emit(next: number, full: boolean): GenerateChunk | undefined {
     if (this.stopIds.has(next)) {
       this.finishReason = 'stop';
       return undefined;
@@ -201,6 +265,9 @@ export async function* generateStream(session: InferenceSession, tok: Tokenizer,
   const st = new TokenStepper(tok, c.vocabSize, session.ctx, prompt, opts, c.maxSeqLen);
   const ids = st.ids;
   const yieldEvery = Math.max(1, opts.yieldEvery ?? 1);
+  const spec = opts.speculative !== undefined && opts.speculative.mode !== 'off' ? resolveSpec(opts.speculative) : undefined;
+  if (spec !== undefined && session.verifyRows < 2) throw new ArgumentError(`speculative decoding needs a session with verifyRows ≥ 2 (k + 1), this one has ${session.verifyRows}`);
+  if (spec?.mode === 'draft' && opts.speculative!.draft!.model.config.vocabSize !== c.vocabSize) throw new ArgumentError(`draft model: vocabulary of ${opts.speculative!.draft!.model.config.vocabSize} tokens, the target has ${c.vocabSize}`);
   session.reset();
   const t0 = performance.now();
   // The prompt goes in chunk by chunk, yielding in between so that other streams (server slots) keep moving.
@@ -212,20 +279,45 @@ export async function* generateStream(session: InferenceSession, tok: Tokenizer,
   }
   const prefillMs = performance.now() - t0;
   const t1 = performance.now();
+  const policy = spec !== undefined ? new DraftPolicy(Math.min(spec.k, session.verifyRows - 1), opts.speculative!.rowCost ?? defaultRowCost(c)) : undefined;
+  let drafter: ModelDrafter | undefined;
+  if (spec?.mode === 'draft') {
+    drafter = new ModelDrafter(opts.speculative!.draft!, samplerOptions(opts));
+    drafter.reset();
+  }
+  // The first token comes from the prompt's logits; then each step feeds `st.last` (and a draft, if any).
+  if (!opts.signal?.aborted) {
+    const piece = st.push(logits, session.pos >= session.ctx);
+    if (piece !== undefined) yield piece;
+  } else st.abort();
   for (let i = 0; !st.done; i++) {
     if (opts.signal?.aborted) {
       st.abort();
       break;
     }
-    const piece = st.push(logits, session.pos >= session.ctx);
-    if (piece !== undefined) yield piece;
-    if (st.done) break;
-    logits = session.decode(st.last);
+    // Draft tokens: at most remaining − 1 (the target adds one of its own) and what the context holds.
+    const n = policy === undefined ? 0 : Math.min(policy.next(), st.remaining - 1, session.ctx - session.pos - 1);
+    let draft: Draft = { tokens: [], q: undefined };
+    if (n > 0) draft = drafter !== undefined ? drafter.propose(st.sequence, n) : { tokens: lookupDraft(st.sequence, spec!.ngram, n), q: undefined };
+    if (draft.tokens.length === 0) {
+      logits = session.decode(st.last);
+      const piece = st.push(logits, session.pos >= session.ctx);
+      if (piece !== undefined) yield piece;
+    } else {
+      const P = session.pos;
+      const rows = session.verify([st.last, ...draft.tokens]);
+      const { chunks, accepted } = st.pushVerified(rows, draft, P, session.ctx);
+      // Roll back the rejected draft positions: later writes overwrite them.
+      session.truncate(P + 1 + accepted);
+      policy!.update(draft.tokens.length, accepted);
+      for (const c of chunks) yield c;
+    }
     if ((i + 1) % yieldEvery === 0) await yieldToEventLoop();
   }
   const tail = st.flush();
   if (tail !== undefined) yield tail;
-  return st.result(prefillMs, performance.now() - t1);
+  const r = st.result(prefillMs, performance.now() - t1);
+  return policy === undefined ? r : { ...r, draft: { proposed: policy.proposed, accepted: policy.accepted, steps: policy.steps } };
 }
 
 /** Non-streaming convenience: runs generateStream to the end. */

@@ -45,6 +45,48 @@ export class Sampler {
 
   /** Next token from logits (V); `history` = tokens so far (for penalties). Does not modify logits. */
   sample(logits: ArrayLike<number>, history: ArrayLike<number> = []): number {
+    const n = this.prepare(logits, history);
+    if (n < 0) return -n - 1;
+    const p = this.probs, idx = this.idx;
+    let mass = 0;
+    for (let i = 0; i < n; i++) mass += p[idx[i]!]!;
+    let r = this.rng.uniform() * mass;
+    for (let i = 0; i < n; i++) {
+      r -= p[idx[i]!]!;
+      if (r <= 0) return idx[i]!;
+    }
+    return idx[n - 1]!;
+  }
+
+  /**
+   * The distribution `sample` draws from (same penalties, temperature and filters), normalized into
+   * `out` (V; 0 outside the kept set; temperature 0: a point mass on the argmax). Draws nothing.
+   * Speculative verification (src/infer/speculative.ts) compares it with the draft's.
+   */
+  distribution(logits: ArrayLike<number>, history: ArrayLike<number>, out: Float64Array): void {
+    const V = this.vocabSize;
+    const n = this.prepare(logits, history);
+    out.fill(0, 0, V);
+    if (n < 0) {
+      out[-n - 1] = 1;
+      return;
+    }
+    const p = this.probs, idx = this.idx;
+    let mass = 0;
+    for (let i = 0; i < n; i++) mass += p[idx[i]!]!;
+    for (let i = 0; i < n; i++) out[idx[i]!] = p[idx[i]!]! / mass;
+  }
+
+  /** A uniform draw in [0, 1) from this sampler's RNG (speculative acceptance tests use the same stream). */
+  uniform(): number {
+    return this.rng.uniform();
+  }
+
+  /**
+   * Penalties, temperature and filters: returns −(argmax + 1) for temperature 0, else n, the kept
+   * candidates idx[0 … n) with unnormalized probabilities in `probs`.
+   */
+  private prepare(logits: ArrayLike<number>, history: ArrayLike<number>): number {
     const V = this.vocabSize;
     const o = this.opts;
     const p = this.probs;
@@ -61,7 +103,7 @@ export class Sampler {
     if (o.temperature === 0) {
       let best = 0;
       for (let i = 1; i < V; i++) if (p[i]! > p[best]!) best = i;
-      return best;
+      return -best - 1;
     }
     let max = -Infinity;
     for (let i = 0; i < V; i++) max = Math.max(max, p[i]!);
@@ -88,13 +130,6 @@ export class Sampler {
       while (k < n && p[idx[k]!]! >= thr) k++;
       n = k;
     }
-    let mass = 0;
-    for (let i = 0; i < n; i++) mass += p[idx[i]!]!;
-    let r = this.rng.uniform() * mass;
-    for (let i = 0; i < n; i++) {
-      r -= p[idx[i]!]!;
-      if (r <= 0) return idx[i]!;
-    }
-    return idx[n - 1]!;
+    return n;
   }
 }

@@ -36,19 +36,24 @@ export interface SessionOptions {
   chunk?: number;
   /** KV cache element type: 'f16' (default: IEEE halves, half the memory) or 'f32'. */
   kv?: KvCacheType;
+  /**
+   * Most rows one `verify` step returns logits for (speculative decoding: the last token and k draft
+   * tokens, k + 1 rows). Default 1 (no verify steps); at most `chunk`.
+   */
+  verifyRows?: number;
 }
 
 /** Every buffer a session allocates: the one list behind both the estimate and the constructor. */
-function sessionBuffers(c: ModelConfig, ctx: number, chunk: number, kv: KvCacheType): BufferSpec[] {
-  return [...cacheBuffers(c, ctx, kv), ...ropeBuffers(c, ctx), ...forwardBuffers(c, chunk, 1, kv)];
+function sessionBuffers(c: ModelConfig, ctx: number, chunk: number, kv: KvCacheType, verifyRows = 1): BufferSpec[] {
+  return [...cacheBuffers(c, ctx, kv), ...ropeBuffers(c, ctx), ...forwardBuffers(c, chunk, verifyRows, kv)];
 }
 
 /**
  * Bytes a session will allocate (KV cache + activations, each buffer rounded up to the arena alignment),
  * for an estimate before allocating. kv: the cache type (default 'f16', as SessionOptions).
  */
-export function sessionBytes(model: Pick<PackedModel, 'config'>, ctx: number, chunk: number, kv: KvCacheType = 'f16'): { kv: number; activations: number } {
-  return buffersBytes(sessionBuffers(model.config, ctx, chunk, kv));
+export function sessionBytes(model: Pick<PackedModel, 'config'>, ctx: number, chunk: number, kv: KvCacheType = 'f16', verifyRows = 1): { kv: number; activations: number } {
+  return buffersBytes(sessionBuffers(model.config, ctx, chunk, kv, verifyRows));
 }
 
 export class InferenceSession {
@@ -56,6 +61,8 @@ export class InferenceSession {
   readonly chunk: number;
   /** KV cache element type. */
   readonly kv: KvCacheType;
+  /** Most rows of one verify step (SessionOptions.verifyRows). */
+  readonly verifyRows: number;
   /** What this session allocated (sessionBytes of its ctx, chunk and kv). */
   readonly bytes: { kv: number; activations: number };
   /** Positions filled so far. */
@@ -71,11 +78,14 @@ export class InferenceSession {
     if (!Number.isInteger(ctx) || ctx < 1 || ctx > c.maxSeqLen) throw new ArgumentError(`ctx must be an integer in [1, ${c.maxSeqLen}] (the model's maxSeqLen), got ${ctx}`);
     if (!Number.isInteger(chunk) || chunk < 1) throw new ArgumentError(`chunk must be a positive integer, got ${opts.chunk}`);
     if (!KV_CACHE_TYPES.includes(kv)) throw new ArgumentError(`kv must be one of ${KV_CACHE_TYPES.join(', ')}, got ${String(kv)}`);
+    const verifyRows = opts.verifyRows ?? 1;
+    if (!Number.isInteger(verifyRows) || verifyRows < 1 || verifyRows > chunk) throw new ArgumentError(`verifyRows must be an integer in [1, chunk ${chunk}], got ${opts.verifyRows}`);
     this.ctx = ctx;
     this.chunk = chunk;
     this.kv = kv;
+    this.verifyRows = verifyRows;
     const ar = model.be.arena;
-    const list = sessionBuffers(c, ctx, chunk, kv);
+    const list = sessionBuffers(c, ctx, chunk, kv, verifyRows);
     const est = buffersBytes(list);
     this.bytes = est;
     try {
@@ -86,7 +96,7 @@ export class InferenceSession {
     }
     const bufs = allocBuffers(ar, list);
     this.cache = kvCacheFrom(bufs, ctx);
-    this.fwd = new Forward(model, bufs, ctx, chunk, 1, kv);
+    this.fwd = new Forward(model, bufs, ctx, chunk, verifyRows, kv);
   }
 
   /** Forget the cache (start a new sequence). */
@@ -116,6 +126,20 @@ export class InferenceSession {
   decode(token: number): Float32Array {
     this.checkRoom(1);
     return this.step([token], 0, 1, true)!;
+  }
+
+  /**
+   * Speculative verification: `tokens` (the last token and the draft, at most verifyRows) as one
+   * segment of consecutive rows, and the logits of every row (n·V: row i predicts the token after
+   * tokens[i]; a view, valid until the next call). Rows equal what decoding the tokens one by one
+   * gives (the forward is row by row; src/infer/forward.ts). Reject draft tokens with `truncate`.
+   */
+  verify(tokens: ArrayLike<number>): Float32Array {
+    const n = tokens.length;
+    if (n < 1 || n > this.verifyRows) throw new ArgumentError(`verify: ${n} tokens, 1 … verifyRows ${this.verifyRows}`);
+    this.checkRoom(n);
+    this.step(tokens, 0, n, false);
+    return this.fwd.head(Array.from({ length: n }, (_, i) => i));
   }
 
   /**

@@ -1,8 +1,10 @@
 /**
  * The server's scheduler: continuous batching over one InferenceBatch (one KV cache per slot).
  *
- * Every tick is one batch step: one token of every decoding stream, plus prompt chunks of joining
- * streams (at most `chunk` prompt tokens per tick, oldest stream first), so running streams keep
+ * Every tick is one batch step: one token of every decoding stream (or, with speculative decoding, the
+ * token and its prompt-lookup draft, verified in the same step: src/infer/speculative.ts), plus prompt
+ * chunks of joining streams (at most `chunk` prompt tokens per tick, shortest remaining prompt first,
+ * at most one stream starting its prefill per tick), so running streams keep
  * flowing while a new prompt is prefilled and every packed matrix is streamed once per tick for all
  * of them. Between ticks the loop yields to the event loop (new requests, socket writes, aborts).
  * Each stream keeps its own TokenStepper (sampler and seed, stop strings and ids, max_tokens); a stream
@@ -14,6 +16,8 @@
  */
 import { TokenStepper, type GenerateChunk, type GenerateOptions, type GenerateResult } from '../infer/generate.js';
 import { InferenceBatch, type BatchEntry } from '../infer/batch.js';
+import { defaultRowCost, DraftPolicy, lookupDraft, resolveSpec } from '../infer/speculative.js';
+import { ArgumentError } from '../errors.js';
 import type { KvCacheType } from '../infer/session.js';
 import type { PackedModel } from '../infer/packed_model.js';
 import type { Tokenizer } from '../tokenizer/types.js';
@@ -27,6 +31,11 @@ export interface BatcherOptions {
   kv: KvCacheType;
   /** Prompt tokens per tick (all joining streams together). Default 64. */
   chunk?: number;
+  /**
+   * Most draft tokens a stream may have verified per tick (speculative decoding, prompt lookup; 0 = none).
+   * The batch is sized for every slot verifying specK + 1 rows. Default 4.
+   */
+  specK?: number;
 }
 
 export interface BatcherStats {
@@ -39,6 +48,10 @@ export interface BatcherStats {
   /** Requests that reused a cached prefix, and the positions they reused. */
   prefixHits: number;
   prefixTokens: number;
+  /** Speculative decoding: draft tokens proposed and accepted, verify entries run. */
+  draftProposed: number;
+  draftAccepted: number;
+  draftSteps: number;
 }
 
 interface Stream {
@@ -46,6 +59,11 @@ interface Stream {
   st: TokenStepper;
   /** Prompt tokens in the cache (the reused prefix, then what was prefilled). */
   fed: number;
+  /** Prefill has begun (a chunk of the prompt has been in a step). */
+  started: boolean;
+  /** Speculative decoding (prompt lookup): the draft policy and n-gram length, when on. */
+  policy: DraftPolicy | undefined;
+  ngram: number;
   signal: AbortSignal | undefined;
   /** The consumer stopped listening: drop at the next tick. */
   dropped: boolean;
@@ -61,7 +79,9 @@ interface Stream {
 
 export class Batcher {
   readonly batch: InferenceBatch;
-  readonly stats: BatcherStats = { steps: 0, decodeRows: 0, prefillTokens: 0, prefixHits: 0, prefixTokens: 0 };
+  readonly stats: BatcherStats = { steps: 0, decodeRows: 0, prefillTokens: 0, prefixHits: 0, prefixTokens: 0, draftProposed: 0, draftAccepted: 0, draftSteps: 0 };
+  /** Most draft tokens per stream and tick (BatcherOptions.specK). */
+  readonly specK: number;
   /** Per slot: the tokens whose keys and values its cache holds (positions 0 … pos−1). */
   private readonly history: number[][];
   /** Per slot: when it was last given out (least recently used first among equal prefixes). */
@@ -72,7 +92,12 @@ export class Batcher {
   private readonly chunk: number;
 
   constructor(readonly model: PackedModel, private readonly tok: Tokenizer, opts: BatcherOptions) {
-    this.batch = new InferenceBatch(model, { slots: opts.slots, ctx: opts.ctx, kv: opts.kv, chunk: opts.chunk ?? 64 });
+    const specK = opts.specK ?? 4;
+    if (!Number.isInteger(specK) || specK < 0) throw new ArgumentError(`specK must be a non-negative integer, got ${specK}`);
+    this.specK = specK;
+    // Every slot may verify specK + 1 rows (all with logits) while prompts take a chunk.
+    const chunk = Math.max(opts.chunk ?? 64, specK + 1);
+    this.batch = new InferenceBatch(model, { slots: opts.slots, ctx: opts.ctx, kv: opts.kv, chunk, rows: opts.slots * (specK + 1) + chunk, logitsRows: opts.slots * (specK + 1) });
     // The batch caps its chunk at ctx: the budget per tick is what it accepts (rows = slots + chunk).
     this.chunk = this.batch.chunk;
     this.history = Array.from({ length: opts.slots }, () => []);
@@ -110,6 +135,9 @@ export class Batcher {
   async *generate(slot: number, ids: number[], opts: GenerateOptions): AsyncGenerator<GenerateChunk, GenerateResult> {
     const b = this.batch;
     const st = new TokenStepper(this.tok, this.model.config.vocabSize, b.ctx, ids, opts, this.model.config.maxSeqLen);
+    const spec = opts.speculative !== undefined && opts.speculative.mode !== 'off' ? resolveSpec(opts.speculative) : undefined;
+    if (spec !== undefined && spec.mode !== 'lookup') throw new ArgumentError(`the server drafts by prompt lookup only, got speculative mode '${spec.mode}'`);
+    if (spec !== undefined && spec.k > this.specK) throw new ArgumentError(`speculative k ${spec.k} exceeds this server's ${this.specK}`);
     if (this.streams.some((x) => x.slot === slot)) throw new RangeError(`Batcher: slot ${slot} is in use`);
     // Prefix cache: keep the positions this prompt shares with what the slot holds (at least one token is run, for its logits).
     const reuse = Math.min(commonPrefix(this.history[slot]!, st.ids), st.ids.length - 1);
@@ -120,7 +148,8 @@ export class Batcher {
       this.stats.prefixHits++;
       this.stats.prefixTokens += reuse;
     }
-    const s: Stream = { slot, st, fed: reuse, signal: opts.signal, dropped: false, queue: [], wake: undefined, ended: false, error: undefined, result: undefined, t0: performance.now(), prefillMs: 0, t1: 0 };
+    const policy = spec !== undefined ? new DraftPolicy(spec.k, opts.speculative!.rowCost ?? defaultRowCost(this.model.config)) : undefined;
+    const s: Stream = { slot, st, fed: reuse, started: false, policy, ngram: spec?.ngram ?? 0, signal: opts.signal, dropped: false, queue: [], wake: undefined, ended: false, error: undefined, result: undefined, t0: performance.now(), prefillMs: 0, t1: 0 };
     this.streams.push(s);
     this.start();
     try {
@@ -165,20 +194,35 @@ export class Batcher {
     if (this.streams.length === 0) return;
     const entries: BatchEntry[] = [];
     const who: Stream[] = [];
+    const drafts: number[][] = [];
     let budget = this.chunk, decoding = 0;
     for (const s of this.streams) {
       if (s.fed < s.st.ids.length) continue;
-      entries.push({ slot: s.slot, tokens: [s.st.last] });
+      // Prompt lookup: guesses while the policy wants some and an n-gram matches (at most remaining − 1 and what the context holds).
+      let draft: number[] = [];
+      if (s.policy !== undefined) {
+        const n = Math.min(s.policy.next(), s.st.remaining - 1, b.ctx - b.pos(s.slot) - 1);
+        if (n > 0) draft = lookupDraft(s.st.sequence, s.ngram, n);
+      }
+      entries.push(draft.length > 0 ? { slot: s.slot, tokens: [s.st.last, ...draft], logits: 'all' } : { slot: s.slot, tokens: [s.st.last] });
       who.push(s);
+      drafts.push(draft);
       decoding++;
     }
-    for (const s of this.streams) {
+    // Prompt chunks, shortest remaining prompt first (a short new prompt does not wait behind long ones);
+    // at most one stream starts its prefill per tick, so streams that arrive together start (and later
+    // finish and come back) a tick apart instead of all in one long step.
+    const joining = this.streams.filter((s) => s.fed < s.st.ids.length).sort((x, y) => x.st.ids.length - x.fed - (y.st.ids.length - y.fed));
+    let starts = 0;
+    for (const s of joining) {
       if (budget === 0) break;
+      if (!s.started && starts++ > 0) continue;
       const rest = s.st.ids.length - s.fed;
-      if (rest === 0) continue;
       const n = Math.min(rest, budget);
       entries.push({ slot: s.slot, tokens: s.st.ids.slice(s.fed, s.fed + n), logits: n === rest });
       who.push(s);
+      drafts.push([]);
+      s.started = true;
       budget -= n;
     }
     let logits: Array<Float32Array | undefined>;
@@ -199,8 +243,24 @@ export class Batcher {
     entries.forEach((e, k) => {
       const s = who[k]!;
       const h = this.history[s.slot]!;
-      for (let i = 0; i < e.tokens.length; i++) h.push(e.tokens[i]!);
       const l = logits[k];
+      const draft = drafts[k]!;
+      if (draft.length > 0) {
+        // Verify: keep the accepted guesses, roll the cache back over the rejected ones.
+        const P = b.pos(s.slot) - e.tokens.length;
+        const { chunks, accepted } = s.st.pushVerified(l!, { tokens: draft, q: undefined }, P, b.ctx);
+        b.truncate(s.slot, P + 1 + accepted);
+        for (let i = 0; i <= accepted; i++) h.push(e.tokens[i]!);
+        s.policy!.update(draft.length, accepted);
+        this.stats.draftProposed += draft.length;
+        this.stats.draftAccepted += accepted;
+        this.stats.draftSteps++;
+        s.queue.push(...chunks);
+        if (s.st.done) this.end(s);
+        else s.wake?.();
+        return;
+      }
+      for (let i = 0; i < e.tokens.length; i++) h.push(e.tokens[i]!);
       if (s.fed < s.st.ids.length) {
         s.fed += e.tokens.length;
         this.stats.prefillTokens += e.tokens.length;
@@ -225,6 +285,7 @@ export class Batcher {
       if (tail !== undefined) s.queue.push(tail);
       const prefillMs = s.t1 > 0 ? s.prefillMs : performance.now() - s.t0;
       s.result = s.t1 > 0 ? s.st.result(prefillMs, performance.now() - s.t1) : { ...s.st.result(prefillMs, 0), text: '', tokens: [] };
+      if (s.policy !== undefined) s.result.draft = { proposed: s.policy.proposed, accepted: s.policy.accepted, steps: s.policy.steps };
     }
     s.ended = true;
     s.wake?.();

@@ -43,6 +43,11 @@ export interface SamplingRequest {
   presencePenalty: number;
   stream: boolean;
   includeUsage: boolean;
+  /**
+   * Speculative decoding (an extension of this server): "lookup" | "off" | {"mode", "k", "ngram"};
+   * undefined = the server's default.
+   */
+  speculative: { mode: 'lookup' | 'off'; k?: number; ngram?: number } | undefined;
 }
 
 export interface CompletionRequest extends SamplingRequest {
@@ -59,7 +64,7 @@ export interface ChatRequest extends SamplingRequest {
 
 type Json = Record<string, unknown>;
 
-const COMMON = ['model', 'max_tokens', 'temperature', 'top_p', 'stop', 'seed', 'stream', 'stream_options', 'n', 'presence_penalty', 'frequency_penalty', 'logprobs', 'logit_bias', 'user', 'metadata', 'store', 'service_tier'];
+const COMMON = ['speculative', 'model', 'max_tokens', 'temperature', 'top_p', 'stop', 'seed', 'stream', 'stream_options', 'n', 'presence_penalty', 'frequency_penalty', 'logprobs', 'logit_bias', 'user', 'metadata', 'store', 'service_tier'];
 const COMPLETION_KEYS = new Set([...COMMON, 'prompt', 'echo', 'suffix', 'best_of']);
 const CHAT_KEYS = new Set([...COMMON, 'messages', 'max_completion_tokens', 'top_logprobs', 'tools', 'tool_choice', 'parallel_tool_calls', 'response_format', 'functions', 'function_call', 'modalities']);
 
@@ -127,7 +132,30 @@ function common(b: Json, allowed: Set<string>): SamplingRequest {
     includeUsage = bool(so, 'include_usage');
   }
   if (b.user !== undefined && typeof b.user !== 'string') throw invalid(`'user' must be a string`, 'user', 'invalid_type');
-  return { model: b.model, maxTokens: int(b, 'max_tokens', 0), temperature, topP, stop, seed, presencePenalty, stream, includeUsage };
+  return { model: b.model, maxTokens: int(b, 'max_tokens', 0), temperature, topP, stop, seed, presencePenalty, stream, includeUsage, speculative: speculative(b.speculative) };
+}
+
+/** The `speculative` extension: a mode name, or {mode, k, ngram} (k and ngram integers in 1..16). */
+function speculative(v: unknown): SamplingRequest['speculative'] {
+  if (v === undefined || v === null) return undefined;
+  const modes = ['lookup', 'off'];
+  const bad = () => invalid(`'speculative' must be "lookup", "off" or {"mode": "lookup"|"off", "k": 1…16, "ngram": 1…16}, got ${JSON.stringify(v)}`, 'speculative', 'invalid_value');
+  if (typeof v === 'string') {
+    if (!modes.includes(v)) throw bad();
+    return { mode: v as 'lookup' | 'off' };
+  }
+  if (!isObj(v)) throw bad();
+  for (const k of Object.keys(v)) if (!['mode', 'k', 'ngram'].includes(k)) throw bad();
+  const mode = v.mode ?? 'lookup';
+  if (typeof mode !== 'string' || !modes.includes(mode)) throw bad();
+  const out: NonNullable<SamplingRequest['speculative']> = { mode: mode as 'lookup' | 'off' };
+  for (const k of ['k', 'ngram'] as const) {
+    const x = v[k];
+    if (x === undefined || x === null) continue;
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < 1 || x > 16) throw bad();
+    out[k] = x;
+  }
+  return out;
 }
 
 /** Validate a /v1/completions body. `vocabSize` bounds token-id prompts. */

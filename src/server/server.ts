@@ -64,6 +64,10 @@ export interface ServerOptions {
   kv?: KvCacheType;
   /** Prompt tokens prefilled per batch step (all joining requests together). Default 64. */
   prefillChunk?: number;
+  /** Speculative decoding for requests that give no `speculative` field: prompt lookup or off (default). */
+  speculative?: { mode: 'lookup' | 'off'; k?: number; ngram?: number };
+  /** Most draft tokens a request may have verified per step (the batch is sized for it). Default 4. */
+  specK?: number;
   /** Bearer token required on /v1/* and /metrics when set. */
   apiKey?: string;
   /** Largest request body in bytes (413 beyond). Default 1 MiB. */
@@ -111,6 +115,11 @@ export interface ServerMetrics {
   /** Requests whose prompt started with tokens already in their slot's cache, and the positions reused. */
   prefix_cache_hits_total: number;
   prefix_cache_tokens_total: number;
+  /** Speculative decoding: draft tokens proposed and accepted, their ratio, and verify steps (one per request and batch step). */
+  draft_tokens_proposed_total: number;
+  draft_tokens_accepted_total: number;
+  draft_acceptance: number;
+  draft_verify_steps_total: number;
   rss_bytes: number;
   heap_used_bytes: number;
 }
@@ -148,6 +157,7 @@ export class BitnetServer {
   private readonly tok: Tokenizer;
   private readonly pool: SlotPool<number>;
   private readonly batcher: Batcher;
+  private readonly speculative: { mode: 'lookup' | 'off'; k?: number; ngram?: number };
   private readonly apiKey: Buffer | undefined;
   private readonly maxBody: number;
   private readonly template: ChatTemplateName;
@@ -190,7 +200,10 @@ export class BitnetServer {
     this.modelId = opts.modelId;
     this.ctx = opts.ctx ?? opts.model.config.maxSeqLen;
     // Every slot's KV cache and the batch's activations, allocated now: the arena never grows while serving.
-    this.batcher = new Batcher(opts.model, opts.tokenizer, { slots, ctx: this.ctx, kv: opts.kv ?? 'f16', ...(opts.prefillChunk !== undefined ? { chunk: opts.prefillChunk } : {}) });
+    const specK = opts.specK ?? Math.max(4, opts.speculative?.k ?? 0);
+    this.speculative = opts.speculative ?? { mode: 'off' };
+    if (this.speculative.mode !== 'off' && this.speculative.mode !== 'lookup') throw new ArgumentError(`speculative mode must be 'lookup' or 'off' in the server, got ${String(this.speculative.mode)}`);
+    this.batcher = new Batcher(opts.model, opts.tokenizer, { slots, ctx: this.ctx, kv: opts.kv ?? 'f16', specK, ...(opts.prefillChunk !== undefined ? { chunk: opts.prefillChunk } : {}) });
     this.pool = new SlotPool(Array.from({ length: slots }, (_, i) => i), maxQueue);
     this.apiKey = opts.apiKey === undefined ? undefined : Buffer.from(opts.apiKey);
     this.template = opts.chatTemplate ?? defaultChatTemplate(opts.tokenizer);
@@ -282,6 +295,10 @@ export class BitnetServer {
       prefill_tokens_total: b.prefillTokens,
       prefix_cache_hits_total: b.prefixHits,
       prefix_cache_tokens_total: b.prefixTokens,
+      draft_tokens_proposed_total: b.draftProposed,
+      draft_tokens_accepted_total: b.draftAccepted,
+      draft_acceptance: b.draftProposed > 0 ? b.draftAccepted / b.draftProposed : 0,
+      draft_verify_steps_total: b.draftSteps,
       rss_bytes: process.memoryUsage().rss,
       heap_used_bytes: process.memoryUsage().heapUsed,
     };
@@ -379,7 +396,10 @@ export class BitnetServer {
     const maxTokens = Math.min(r.maxTokens ?? (r.kind === 'chat' ? room : this.defaultMaxTokens), room);
     const seed = r.seed ?? this.rng.nextU32();
     // OpenAI sampling: temperature and nucleus only (no top-k / min-p / repetition penalty).
-    const opts: GenerateOptions = { maxTokens, temperature: r.temperature, topP: r.topP, topK: 0, minP: 0, repetitionPenalty: 1, presencePenalty: r.presencePenalty, seed, stop, stopIds };
+    const spec = r.speculative ?? this.speculative;
+    if (spec.mode !== 'off' && this.batcher.specK === 0) throw invalid(`speculative decoding is off on this server (specK 0)`, 'speculative', 'unsupported_value');
+    if (spec.k !== undefined && spec.k > this.batcher.specK) throw invalid(`'speculative.k' must be ≤ ${this.batcher.specK} on this server, got ${spec.k}`, 'speculative', 'invalid_value');
+    const opts: GenerateOptions = { maxTokens, temperature: r.temperature, topP: r.topP, topK: 0, minP: 0, repetitionPenalty: 1, presencePenalty: r.presencePenalty, seed, stop, stopIds, ...(spec.mode !== 'off' ? { speculative: { ...spec, k: Math.min(spec.k ?? 4, this.batcher.specK) } } : {}) };
     return { ids, opts, echo };
   }
 

@@ -16,11 +16,31 @@ import { memoryLine } from '../../load/model_files.js';
 import { progressBar } from '../progress.js';
 import type { HeadType, PackedModel } from '../../infer/packed_model.js';
 import { InferenceSession, KV_CACHE_TYPES } from '../../infer/session.js';
+import { checkDraftVocab, SPEC_K_MAX, SPEC_MODES, SPEC_NGRAM_MAX, type SpeculativeOptions, type SpecMode } from '../../infer/speculative.js';
 import type { Tokenizer } from '../../tokenizer/types.js';
 import { SHARED_OPTIONS, checkOutputFile, choiceFlag, intFlag, numFlag, UsageError, type Command } from '../args.js';
 
 /** The model shipped with the package. */
 export const BUNDLED_MODEL = fileURLToPath(new URL('../../../../models/sotu-tiny-b158.safetensors', import.meta.url));
+
+/** Speculative decoding flags (generate, chat; serve takes --spec, --spec-k and --spec-ngram as request defaults). */
+export const SPEC_OPTIONS = {
+  spec: { type: 'string' },
+  draft: { type: 'string' },
+  'spec-k': { type: 'string' },
+  'spec-ngram': { type: 'string' },
+} as const;
+
+/** The checked speculative flags: mode (--draft alone implies 'draft'), k, ngram, the draft model's path. */
+export function specFlags(v: Record<string, unknown>): { mode: SpecMode; k: number; ngram: number; draft: string | undefined } {
+  const draft = v.draft as string | undefined;
+  const mode = choiceFlag(v, 'spec', SPEC_MODES) ?? (draft !== undefined ? 'draft' : 'off');
+  if (mode === 'draft' && draft === undefined) throw new UsageError('--spec draft needs --draft MODEL (a model with the same tokenizer)');
+  if (mode !== 'draft' && draft !== undefined) throw new UsageError(`--draft is used with --spec draft, got --spec ${mode}`);
+  const k = intFlag(v, 'spec-k', 1, SPEC_K_MAX) ?? 4;
+  const ngram = intFlag(v, 'spec-ngram', 1, SPEC_NGRAM_MAX) ?? 3;
+  return { mode, k, ngram, draft };
+}
 
 const MODEL_OPTIONS = {
   threads: SHARED_OPTIONS.threads,
@@ -40,20 +60,43 @@ const MODEL_OPTIONS = {
   stop: { type: 'string', multiple: true },
   greedy: { type: 'boolean', default: false },
   quiet: { type: 'boolean', short: 'q', default: false },
+  ...SPEC_OPTIONS,
 } as const;
 
-interface Loaded { be: Backend; model: PackedModel; session: InferenceSession; tok: Tokenizer; path: string; loadMs: number }
+interface Loaded { be: Backend; model: PackedModel; session: InferenceSession; tok: Tokenizer; path: string; loadMs: number; spec: SpeculativeOptions | undefined; dispose: () => Promise<void> }
 
 /** Flags that choose and load a model (shared with `bitnet serve`). */
 export const LOAD_OPTIONS = { threads: MODEL_OPTIONS.threads, backend: MODEL_OPTIONS.backend, format: MODEL_OPTIONS.format, head: MODEL_OPTIONS.head, ctx: MODEL_OPTIONS.ctx, kv: MODEL_OPTIONS.kv } as const;
 
 async function load(v: Record<string, unknown>, positionals: string[]): Promise<Loaded> {
+  const sf = specFlags(v);
+  const kv = choiceFlag(v, 'kv', KV_CACHE_TYPES)!;
   const L = await loadPacked(v, positionals);
-  return { ...L, session: new InferenceSession(L.model, { ctx: L.ctx, kv: choiceFlag(v, 'kv', KV_CACHE_TYPES)! }) };
+  const disposers: Array<() => Promise<void>> = [() => L.be.dispose()];
+  const dispose = async () => {
+    for (const d of disposers.reverse()) await d();
+  };
+  try {
+    // A verify step runs the last token and k draft tokens: k + 1 rows with logits.
+    const session = new InferenceSession(L.model, { ctx: L.ctx, kv, ...(sf.mode !== 'off' ? { verifyRows: sf.k + 1 } : {}) });
+    let spec: SpeculativeOptions | undefined;
+    if (sf.mode === 'lookup') spec = { mode: 'lookup', k: sf.k, ngram: sf.ngram };
+    else if (sf.mode === 'draft') {
+      const D = await loadPacked({ ...v, ctx: undefined }, [sf.draft!]);
+      disposers.push(() => D.be.dispose());
+      checkDraftVocab(L.tok, L.model.config.vocabSize, D.tok, D.model.config.vocabSize);
+      if (D.ctx < L.ctx) throw new ArgumentError(`--draft ${sf.draft}: its context (maxSeqLen ${D.ctx}) is shorter than the target's ${L.ctx}; pass a smaller --ctx`);
+      spec = { mode: 'draft', k: sf.k, draft: new InferenceSession(D.model, { ctx: L.ctx, kv }) };
+    }
+    return { ...L, session, spec, dispose };
+  } catch (e) {
+    await dispose();
+    throw e;
+  }
 }
 
 /** MODEL (or the bundled one) opened, packed on the chosen backend; `ctx` from --ctx (default maxSeqLen). */
-export async function loadPacked(v: Record<string, unknown>, positionals: string[]): Promise<Omit<Loaded, 'session'> & { ctx: number }> {
+export async function loadPacked(v: Record<string, unknown>, positionals: string[]): Promise<Omit<Loaded, 'session' | 'spec' | 'dispose'> & { ctx: number }> {
   if (positionals.length > 1) throw new UsageError(`expected at most one MODEL, got ${positionals.length}: ${positionals.join(' ')}`);
   const path = positionals[0] ?? BUNDLED_MODEL;
   if (positionals[0] === undefined && !existsSync(path)) throw new ArgumentError(`the bundled model ${path} is missing from this installation; pass a MODEL path`);
@@ -103,7 +146,9 @@ function genOptions(v: Record<string, unknown>): GenerateOptions {
 function stats(L: Loaded, r: GenerateResult): string {
   const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
   const dec = r.tokens.length > 1 ? ((r.tokens.length - 1) * 1000) / r.decodeMs : NaN;
+  const d = r.draft;
   return [
+    ...(d !== undefined ? [`speculative (${L.spec!.mode}, k ≤ ${L.spec!.k}): ${d.accepted} of ${d.proposed} draft tokens accepted (${d.proposed > 0 ? ((100 * d.accepted) / d.proposed).toFixed(0) : '–'}%) in ${d.steps} verify steps`] : []),
     `prompt ${r.promptTokens} tokens, ${((r.promptTokens * 1000) / r.prefillMs).toFixed(1)} tok/s prefill · generated ${r.tokens.length} tokens, ${dec.toFixed(1)} tok/s decode (${L.be.name}, ${L.be.threads} thread${L.be.threads > 1 ? 's' : ''}) · finish: ${r.finishReason}`,
     memoryLine(L.model, L.session, L.loadMs, `process RSS ${mib(process.memoryUsage().rss)}`),
   ].join('\n');
@@ -119,36 +164,42 @@ async function streamOut(it: AsyncGenerator<{ text: string }, GenerateResult>): 
 
 export const generateCommand: Command = {
   summary: 'generate text from a prompt with the packed engine (default MODEL: the bundled SOTU model)',
-  usage: 'bitnet generate [MODEL] --prompt TEXT',
+  usage: 'bitnet generate [MODEL] --prompt TEXT [--spec lookup|draft|off] [--draft MODEL] [--spec-k N] [--spec-ngram N]',
   maxPositionals: 1,
   options: { prompt: { type: 'string', short: 'p', default: '' }, ...MODEL_OPTIONS },
+  validate(v) {
+    specFlags(v);
+  },
   async run(v, positionals) {
     const L = await load(v, positionals);
     try {
       const prompt = String(v.prompt ?? '');
       if (!v.quiet) process.stderr.write(loadedLine(L));
       process.stdout.write(prompt);
-      const r = await streamOut(generateStream(L.session, L.tok, prompt, genOptions(v)));
+      const r = await streamOut(generateStream(L.session, L.tok, prompt, { ...genOptions(v), ...(L.spec ? { speculative: L.spec } : {}) }));
       process.stdout.write('\n');
       if (!v.quiet) process.stderr.write(stats(L, r) + '\n');
     } finally {
-      await L.be.dispose();
+      await L.dispose();
     }
   },
 };
 
 export const chatCommand: Command = {
   summary: 'interactive chat (reads lines from stdin; /reset clears the history, /exit quits)',
-  usage: 'bitnet chat [MODEL] [--system TEXT] [--template bitnet|plain]',
+  usage: 'bitnet chat [MODEL] [--system TEXT] [--template bitnet|plain] [--spec lookup|draft|off] [--draft MODEL]',
   maxPositionals: 1,
   options: { system: { type: 'string' }, template: { type: 'string' }, ...MODEL_OPTIONS },
+  validate(v) {
+    specFlags(v);
+  },
   async run(v, positionals) {
     const L = await load(v, positionals);
     const template = choiceFlag(v, 'template', ['bitnet', 'plain'] as const) ?? defaultChatTemplate(L.tok);
     const rl = createInterface({ input: process.stdin, terminal: false });
     const system: ChatMessage[] = v.system ? [{ role: 'system', content: String(v.system) }] : [];
     let history: ChatMessage[] = [];
-    const opts = genOptions(v);
+    const opts: GenerateOptions = { ...genOptions(v), ...(L.spec ? { speculative: L.spec } : {}) };
     try {
       if (!v.quiet) process.stderr.write(loadedLine(L) + `chat (template ${template}); /reset, /exit\n`);
       const prompt = () => {
@@ -183,7 +234,7 @@ export const chatCommand: Command = {
       }
     } finally {
       rl.close();
-      await L.be.dispose();
+      await L.dispose();
     }
   },
 };

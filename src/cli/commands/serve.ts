@@ -9,11 +9,12 @@ import { basename, extname } from 'node:path';
 import { BitnetServer } from '../../server/server.js';
 import { KV_CACHE_TYPES } from '../../infer/session.js';
 import { apiKeyFlag, choiceFlag, intFlag, UsageError, type Command } from '../args.js';
+import { SPEC_K_MAX, SPEC_NGRAM_MAX } from '../../infer/speculative.js';
 import { LOAD_OPTIONS, loadedLine, loadPacked } from './generate.js';
 
 export const serveCommand: Command = {
   summary: 'OpenAI-compatible HTTP server: /v1/completions, /v1/chat/completions (SSE streaming), /v1/models, /health, /metrics',
-  usage: 'bitnet serve [MODEL] [--port 8080] [--slots 1] [--queue 8] [--api-key KEY]',
+  usage: 'bitnet serve [MODEL] [--port 8080] [--slots 1] [--queue 8] [--api-key KEY] [--spec lookup|off] [--spec-k N]',
   maxPositionals: 1,
   options: {
     ...LOAD_OPTIONS,
@@ -27,7 +28,15 @@ export const serveCommand: Command = {
     template: { type: 'string' },
     seed: { type: 'string', default: '0' },
     grace: { type: 'string', default: '10000' },
+    spec: { type: 'string' },
+    'spec-k': { type: 'string' },
+    'spec-ngram': { type: 'string' },
+    'prefill-chunk': { type: 'string' },
     quiet: { type: 'boolean', short: 'q', default: false },
+  },
+  validate(v) {
+    serveSpec(v);
+    intFlag(v, 'prefill-chunk');
   },
   async run(v, positionals) {
     const port = intFlag(v, 'port', 0)!;
@@ -44,6 +53,8 @@ export const serveCommand: Command = {
     const seed = intFlag(v, 'seed', 0)!;
     const grace = intFlag(v, 'grace', 0)!;
     const template = choiceFlag(v, 'template', ['bitnet', 'plain'] as const);
+    const spec = serveSpec(v);
+    const prefillChunk = intFlag(v, 'prefill-chunk');
     // The key may come from the environment so it stays out of process listings.
     const apiKey = apiKeyFlag(v);
     const L = await loadPacked(v, positionals);
@@ -56,6 +67,7 @@ export const serveCommand: Command = {
     try {
       server = new BitnetServer({
         model: L.model, tokenizer: L.tok, modelId, slots, maxQueue, ctx: L.ctx, kv: choiceFlag(v, 'kv', KV_CACHE_TYPES)!, maxBodyBytes, seed, shutdownGraceMs: grace, log,
+        speculative: spec.speculative, specK: spec.specK, ...(prefillChunk !== undefined ? { prefillChunk } : {}),
         ...(apiKey ? { apiKey } : {}), ...(template ? { chatTemplate: template } : {}),
       });
     } catch (e) {
@@ -79,3 +91,11 @@ export const serveCommand: Command = {
     log('stopped');
   },
 };
+
+/** --spec (lookup | off: the default for requests that do not choose), --spec-k (the most any request may use), --spec-ngram. */
+function serveSpec(v: Record<string, unknown>): { speculative: { mode: 'lookup' | 'off'; k: number; ngram: number }; specK: number } {
+  const mode = choiceFlag(v, 'spec', ['lookup', 'off'] as const) ?? 'off';
+  const k = intFlag(v, 'spec-k', 1, SPEC_K_MAX) ?? 4;
+  const ngram = intFlag(v, 'spec-ngram', 1, SPEC_NGRAM_MAX) ?? 3;
+  return { speculative: { mode, k, ngram }, specK: k };
+}
