@@ -21,7 +21,7 @@ import { ALIGN } from '../tensor/arena.js';
 import { DTYPE_BYTES, type DType, type FloatArray, type TypedArray } from '../tensor/dtype.js';
 import { isGatedFfn, type ModelConfig } from '../model/config.js';
 import { ffnActivationForward } from '../nn/ffn.js';
-import { FORMAT_TRAITS } from '../quant/formats.js';
+import { ACT_CODES, type ActQuantizerKernel } from '../quant/modes.js';
 import { dequantRowI7R4 } from '../kernels/ref/infer.js';
 import { dequantRowQ4G } from '../kernels/ref/head4.js';
 import type { PackedLinear, PackedModel } from './packed_model.js';
@@ -306,15 +306,13 @@ export class Forward {
       return;
     }
     const xq = this.xq.subarray(0, M * K), xs = this.xs.subarray(0, M), out = y.subarray(0, M * N);
-    const ft = FORMAT_TRAITS[L.format];
+    // The site's codes and kernel come from the quantization table (src/quant/modes.ts ACT_CODES, via the layout).
+    const codes = ACT_CODES[L.prep.act];
     // u7 codes ∈ [0, 127] are the same bytes as int8 codes: the int8 × packed kernels take them as they are.
-    const eta = L.prep.act === 'u7' ? this.eta.subarray(0, M) : undefined;
-    if (L.prep.act === 'i4') be.quantizeAbsmeanI4PerToken(xq, xs, src, M, K);
-    else if (eta !== undefined) be.quantizeShiftedU7PerToken(this.xu.subarray(0, M * K), eta, xs, src, M, K);
-    else be.quantizeAbsmaxI8PerToken(xq, xs, src, M, K);
-    const kernel = L.prep.act === 'i4' ? ft.matmulI4 : ft.matmul;
-    if (kernel === undefined) throw new ArgumentError(`format '${L.format}' has no kernel for ${L.prep.act} activations`);
-    be[kernel](out, xq, xs, L.packed, M, K, N, L.beta);
+    const eta = codes.zeroPoint ? this.eta.subarray(0, M) : undefined;
+    if (eta !== undefined) be.quantizeShiftedU7PerToken(this.xu.subarray(0, M * K), eta, xs, src, M, K);
+    else be[codes.quantizer as Exclude<ActQuantizerKernel, 'quantizeShiftedU7PerToken'>](xq, xs, src, M, K);
+    be[L.kernel](out, xq, xs, L.packed, M, K, N, L.beta);
     if (eta !== undefined) {
       // x ≈ q/s + η: the zero point adds η[m]·β(n)·Σ_k W̃[n,k] to every output.
       const shift = L.shift!; // act 'u7' layers always carry it (src/infer/layout.ts)

@@ -21,8 +21,9 @@ import type { Backend } from '../kernels/backend.js';
 import type { FloatArray } from '../tensor/dtype.js';
 import type { Arena } from '../tensor/arena.js';
 import { Rng } from '../tensor/rng.js';
-import { MODE_TRAITS, QuantInput, QuantWeight, actQuantFor, linearBackward, linearForward } from '../nn/bitlinear.js';
-import { isGatedFfn, shiftedDownActs, type ModelConfig, validateConfig } from './config.js';
+import { QuantInput, QuantWeight, linearBackward, linearForward } from '../nn/bitlinear.js';
+import { quantVariant, type LinearSite } from '../quant/modes.js';
+import { isGatedFfn, type ModelConfig, validateConfig } from './config.js';
 import { ffnActivationForward, reluBackward } from '../nn/ffn.js';
 
 export type Dtype = 'f32' | 'f64';
@@ -31,7 +32,7 @@ export type Dtype = 'f32' | 'f64';
  * A BitLinear input of layer `layer`: 'attn' feeds q/k/v, 'o' feeds o_proj, 'ffn' feeds gate/up,
  * 'down' feeds down_proj.
  */
-export interface InputSite { layer: number; kind: 'attn' | 'o' | 'ffn' | 'down' }
+export interface InputSite { layer: number; kind: LinearSite }
 
 /**
  * Forward-only observer/override of the array each group of linears reads, (M, K) row-major:
@@ -383,13 +384,12 @@ function makeActs(m: Transformer, B: number, T: number): Acts {
   const dt = m.dtype;
   const M = B * T, C = c.dim, F = c.ffnDim, V = c.vocabSize, H = c.nHeads, HS = C / H, KV = c.nKvHeads * HS;
   const f = (n: number) => ar.alloc(dt, n);
-  const tr = MODE_TRAITS[c.quant];
-  const spec = (hadamard: boolean, shifted: boolean) => ({
-    act: actQuantFor(c.quant, hadamard, shifted), lnInside: tr.lnInside, hadamard, groups: c.groups, eps: c.normEps,
-  });
+  const row = quantVariant(c); // src/quant/modes.ts: the quantizers of each site
   const inputs: QuantInput[] = [];
-  const qi = (K: number, hadamard: boolean, shifted = false) => {
-    const q = new QuantInput(m.be, ar, spec(hadamard, shifted), M, K, dt);
+  const qi = (K: number, site: LinearSite) => {
+    const r = row.sites[site];
+    const spec = { act: r.act, lnInside: r.pre === 'layernorm', hadamard: r.pre === 'hadamard', groups: c.groups, eps: c.normEps };
+    const q = new QuantInput(m.be, ar, spec, M, K, dt);
     inputs.push(q);
     return q;
   };
@@ -397,16 +397,15 @@ function makeActs(m: Transformer, B: number, T: number): Acts {
   for (const info of m.table) {
     if (!info.decay || info.name === 'embed_tokens' || info.name === 'lm_head') continue;
     const { p } = m.param(info.name);
-    weights.set(info.name, new QuantWeight(m.be, ar, tr.weight, p, info.shape[0]!, info.shape[1]!, c.groups));
+    weights.set(info.name, new QuantWeight(m.be, ar, row.weight, p, info.shape[0]!, info.shape[1]!, c.groups));
   }
-  const v2 = tr.hadamardAct !== undefined;
   const layer: LayerActs[] = [];
   for (let l = 0; l < c.nLayers; l++) {
     layer.push({
       ln1: f(M * C), ln1Rstd: f(M), q: f(M * C), k: f(M * KV), v: f(M * KV), att: f(B * H * T * T), attOut: f(M * C),
       sub1: c.subln ? f(M * C) : f(0), sub1Rstd: c.subln ? f(M) : f(0), ln2: f(M * C), ln2Rstd: f(M),
       gate: f(M * F), up: f(M * F), h: f(M * F), sub2: c.subln ? f(M * F) : f(0), sub2Rstd: c.subln ? f(M) : f(0),
-      inAttn: qi(C, false), inO: qi(C, v2), inFfn: qi(C, false), inDown: qi(F, v2, shiftedDownActs(c)),
+      inAttn: qi(C, 'attn'), inO: qi(C, 'o'), inFfn: qi(C, 'ffn'), inDown: qi(F, 'down'),
     });
   }
   const cos = f(c.maxSeqLen * (HS / 2)), sin = f(c.maxSeqLen * (HS / 2));

@@ -14,6 +14,7 @@ import { offlineTasks, runTask, type Task, type TaskResult } from '../../eval/ta
 import { atomicWriteFile } from '../../io/files.js';
 import type { Backend } from '../../kernels/backend.js';
 import { paramCount, validateConfig, type ModelConfig, type QuantMode } from '../../model/config.js';
+import { QUANT_VARIANTS } from '../../quant/modes.js';
 import type { Transformer } from '../../model/transformer.js';
 import type { AdamWConfig } from '../../train/adamw.js';
 import { defaultTrainOptions, train, type StepLog, type TrainOptions } from '../../train/loop.js';
@@ -44,8 +45,8 @@ export function shapeConfig(base: { dim: number; nLayers: number; ffnDim: number
   const nHeads = Math.max(1, Math.round(base.dim / 32));
   return validateConfig({
     ...base, nHeads, nKvHeads: nHeads, ropeTheta: 10000, normEps: 1e-5, ffn: 'relu2glu',
-    // BitNet v1 normalises inside BitLinear; the others use SubLN (as `bitnet train`).
-    subln: quant !== 'bitnet', tieEmbeddings: true, quant, groups: 1,
+    // BitNet v1 normalises inside BitLinear; the others use SubLN (as `bitnet train`): the row's default.
+    subln: QUANT_VARIANTS[quant].subln, tieEmbeddings: true, quant, groups: 1,
   });
 }
 
