@@ -259,10 +259,21 @@ export interface BitLinearOptions {
   eps?: number;
 }
 
+/** One trainable tensor of a layer: its values, its gradient (same length), shape, and whether weight decay applies. */
+export interface BitLinearParameter {
+  name: string;
+  p: FloatArray;
+  g: FloatArray;
+  shape: number[];
+  decay: boolean;
+}
+
 /**
  * A standalone BitLinear layer, the drop-in for nn.Linear (no bias), for users composing their own models:
  *   y = forward(x, M)     x (M, K) → y (M, N): quantize input and weight (fake-quant), matmul
  *   dx = backward(dy, M)  STE: dx = prep'(dy · w̃), and the latent weight's gradient `grad` += dyᵀ · a
+ *   parameters()          [{ name 'weight', p: weight, g: grad, shape [N, K], decay: true }] — for an optimizer
+ *                         (AdamW.update(p, g, lr, wd) per parameter, src/train/adamw.ts)
  * Owns its latent weight (N, K) and gradient; buffers are allocated once for maxRows.
  * The Transformer uses the same QuantInput/QuantWeight pieces with shared inputs (q/k/v, gate/up).
  */
@@ -292,6 +303,16 @@ export class BitLinear {
     this.qw = new QuantWeight(be, arena, row.weight, this.weight, N, K, 1);
     this.y = arena.alloc(dtype, maxRows * N);
     this.dx = arena.alloc(dtype, maxRows * K);
+  }
+
+  /** The trainable tensors (one: the latent weight (N, K) and its gradient). */
+  parameters(): BitLinearParameter[] {
+    return [{ name: 'weight', p: this.weight, g: this.grad, shape: [this.opts.outFeatures, this.opts.inFeatures], decay: true }];
+  }
+
+  /** grad := 0 (backward accumulates). */
+  zeroGrad(): void {
+    this.grad.fill(0);
   }
 
   /** y (M, N) for x (M, K); the returned view is valid until the next forward. */
