@@ -38,7 +38,11 @@ export interface SessionOptions {
   kv?: KvCacheType;
 }
 
-/** Every buffer a session allocates: the one list behind both the estimate and the constructor. */
+/**
+ * Every buffer a session allocates: the one list behind both the estimate and the constructor.
+ * KV cache L × (ctx, KVH·HS) keys + values · RoPE cos, sin (ctx, HS/2) · activations for M ≤ chunk rows
+ * and logits (1, V) (shapes in forwardBuffers, src/infer/forward.ts).
+ */
 function sessionBuffers(c: ModelConfig, ctx: number, chunk: number, kv: KvCacheType): BufferSpec[] {
   return [...cacheBuffers(c, ctx, kv), ...ropeBuffers(c, ctx), ...forwardBuffers(c, chunk, 1, kv)];
 }
@@ -60,7 +64,9 @@ export class InferenceSession {
   readonly bytes: { kv: number; activations: number };
   /** Positions filled so far. */
   pos = 0;
+  /** This sequence's KV cache: L × (ctx, KVH·HS) keys and values. */
   private readonly cache: KvCache;
+  /** Activations for steps of M ≤ chunk rows; logits of one row (V). */
   private readonly fwd: Forward;
 
   constructor(readonly model: PackedModel, opts: SessionOptions = {}) {
@@ -138,7 +144,7 @@ export class InferenceSession {
     if (this.pos + n > this.ctx) throw new ShapeError(`context full: ${this.pos} positions used + ${n} new > ctx ${this.ctx}`);
   }
 
-  /** M tokens from tokens[i0 …] at positions pos …; returns logits of the last row when `logits`. */
+  /** M tokens from tokens[i0 …] at positions pos …; returns logits (V) of the last row when `logits`. */
   private step(tokens: ArrayLike<number>, i0: number, M: number, logits: boolean): Float32Array | undefined {
     for (let m = 0; m < M; m++) this.fwd.embed(m, tokens[i0 + m]!, () => `at position ${i0 + m}`);
     this.fwd.layers(M, [{ cache: this.cache, pos: this.pos, row: 0, n: M }]);
