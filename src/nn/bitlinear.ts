@@ -26,7 +26,7 @@
 import type { Backend } from '../kernels/backend.js';
 import type { FloatArray } from '../tensor/dtype.js';
 import type { Arena } from '../tensor/arena.js';
-import { bitLinearRule, QUANT_VARIANTS, type ActQuant, type QuantMode, type WeightQuant } from '../quant/modes.js';
+import { ACT_QUANTS, bitLinearRule, QUANT_VARIANTS, type ActQuant, type QuantMode, type WeightQuant } from '../quant/modes.js';
 import { ArgumentError } from '../errors.js';
 import { fakeQuantSign, fakeQuantTernary } from '../kernels/ref/quant.js';
 import { Rng } from '../tensor/rng.js';
@@ -96,13 +96,13 @@ export class QuantInput {
       keep = this.keep ??= src instanceof Float64Array ? new Float64Array(this.maxM * K) : new Float32Array(this.maxM * K);
       keep.set(src.subarray(0, M * K));
     }
-    if (spec.act === 'u7-shifted-tensor') {
-      if (spec.groups > 1) this.shiftedGroups(a, src, M);
-      else be.fakeQuantShiftedU7PerTensor(a, src, M * K);
-    } else if (spec.groups > 1) fakeQuantGroupsPerTensor(a, src, M, K, spec.groups);
-    else if (spec.act === 'i8-token') be.fakeQuantAbsmaxI8PerToken(a, src, M, K);
-    else if (spec.act === 'i8-tensor') be.fakeQuantAbsmaxI8PerTensor(a, src, M * K);
-    else be.fakeQuantAbsmeanI4PerToken(a, src, M, K);
+    // The quantizer's kernel and granularity: ACT_QUANTS (src/quant/modes.ts); groups (BitNet v1, per tensor) apart.
+    const q = ACT_QUANTS[spec.act];
+    if (spec.groups > 1) {
+      if (q.scale === 'zero-point') this.shiftedGroups(a, src, M);
+      else fakeQuantGroupsPerTensor(a, src, M, K, spec.groups);
+    } else if (q.per === 'token') be[q.fakeQuant as 'fakeQuantAbsmaxI8PerToken' | 'fakeQuantAbsmeanI4PerToken'](a, src, M, K);
+    else be[q.fakeQuant as 'fakeQuantAbsmaxI8PerTensor' | 'fakeQuantShiftedU7PerTensor'](a, src, M * K);
     if (keep !== undefined) lerp(a, keep, this.lambda, M * K);
     return a;
   }
