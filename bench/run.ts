@@ -1,9 +1,10 @@
 /**
  * `npm run bench [-- suite ...] [--reps N] [--quick]`
- * Suites: membw, gemm, gemv, head4, headppl, lut, train, decode, kv, load, web, serve (default: all). JSON lines on stdout, then a table.
+ * Suites: membw, gemm, gemv, head4, headppl, lut, train, decode, kv, load, web, webgguf, serve (default: all). JSON lines on stdout, then a table.
  * serve: `--duration S` (default 30, 10 with --quick), `--clients N` (default 4), `--soak` (10 minutes);
  *   with `--streams 1,4,8`: batching scale on `--preset P` (default b1.58-large) at `--threads T` (default 2),
  *   `--duration S` per stream count (default 20, 3 with --quick; --quick also shortens the answers).
+ * webgguf: `--gguf FILE` (default: the synthetic 2B4T-shape GGUF of bench/load.ts), `--threads T` (default 2).
  * `--out FILE` also appends the JSON lines to FILE (e.g. bench/results/run.jsonl).
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { benchGemv } from './gemv.js';
 import { benchHead4 } from './head4.js';
 import { benchHeadPpl } from './head_ppl.js';
 import { benchLoad } from './load.js';
-import { benchWeb } from './web.js';
+import { benchWeb, benchWebGguf } from './web.js';
 import { benchLut } from './lut.js';
 import { benchDecode } from './decode.js';
 import { benchKv } from './kv.js';
@@ -23,7 +24,7 @@ import { env, Reporter } from './harness.js';
 import { benchMembw } from './membw.js';
 import { benchServe, benchServeScale } from './serve.js';
 
-const SUITES = ['membw', 'gemm', 'gemv', 'head4', 'headppl', 'lut', 'train', 'decode', 'kv', 'load', 'web', 'serve'] as const;
+const SUITES = ['membw', 'gemm', 'gemv', 'head4', 'headppl', 'lut', 'train', 'decode', 'kv', 'load', 'web', 'webgguf', 'serve'] as const;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -37,11 +38,12 @@ const { values, positionals } = parseArgs({
     streams: { type: 'string' },
     preset: { type: 'string', default: 'b1.58-large' },
     threads: { type: 'string', default: '2' },
+    gguf: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
-  console.log(`usage: npm run bench -- [${SUITES.join('|')} ...] [--reps N] [--quick] [--out FILE] [--duration S] [--clients N] [--soak] [--streams 1,4,8 --preset P --threads T]`);
+  console.log(`usage: npm run bench -- [${SUITES.join('|')} ...] [--reps N] [--quick] [--out FILE] [--duration S] [--clients N] [--soak] [--streams 1,4,8 --preset P --threads T] [--gguf FILE]`);
   process.exit(0);
 }
 const unknown = positionals.filter((p) => !(SUITES as readonly string[]).includes(p));
@@ -64,6 +66,7 @@ for (const s of suites) {
   if (s === 'headppl') await benchHeadPpl(rep, { quick: values.quick });
   if (s === 'load') await benchLoad(rep, { reps: Math.min(reps, 5), quick: values.quick });
   if (s === 'web') await benchWeb(rep, { quick: values.quick, threads });
+  if (s === 'webgguf') await benchWebGguf(rep, { threads: Number(values.threads), ...(values.gguf !== undefined ? { gguf: values.gguf } : {}) });
   if (s === 'lut') await benchLut(rep, { reps, quick: values.quick });
   if (s === 'decode') await benchDecode(rep, { reps, threads, quick: values.quick });
   if (s === 'kv') await benchKv(rep, { reps, threads, quick: values.quick });

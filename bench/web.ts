@@ -13,6 +13,7 @@ import { WebServer } from '../src/server/web.js';
 import type { GenerationResult, ModelInfo } from '../web/protocol.js';
 import type { Reporter } from './harness.js';
 import { modelFiles } from './load.js';
+import { peerGguf } from './peer_llamacpp.js';
 
 type Demo = { info: ModelInfo | undefined; result: GenerationResult | undefined; error: string | undefined };
 
@@ -71,5 +72,70 @@ export async function benchWeb(rep: Reporter, opts: { quick: boolean; threads: n
         await server.close();
       }
     }
+  }
+}
+
+/**
+ * `npm run bench -- webgguf [--gguf FILE] [--threads T]`: a GGUF chosen in the page → its first generated token,
+ * against Node loading the same file (`loadModel` → first token, as bench/load.ts times whole processes) in the
+ * same run. The page is open (bundled model loaded) before the clock starts; the clock covers the file pick,
+ * reading it through FileReaderSync, repacking every tensor in the worker, and a 1-token greedy generation.
+ * Default FILE: the synthetic 2B4T-shape TQ2_0 GGUF bench/load.ts caches.
+ */
+export async function benchWebGguf(rep: Reporter, opts: { gguf?: string; threads: number }): Promise<void> {
+  const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  if (!existsSync(chromiumPath)) {
+    console.error(`bench webgguf: no Chromium at ${chromiumPath}; skipped`);
+    return;
+  }
+  const gguf = opts.gguf ?? peerGguf('2b4t');
+  const { threads } = opts;
+  const prompt = 'The';
+  const t0 = performance.now();
+  const m = await loadModel(gguf, { threads });
+  const nodeLoadS = (performance.now() - t0) / 1000;
+  const node = await generate(m.session(), m.tokenizer!, prompt, { maxTokens: 1, temperature: 0 });
+  const nodeFirstS = (performance.now() - t0) / 1000;
+  const weightsMiB = m.model.weightBytes / 2 ** 20;
+  await m.dispose();
+  const { chromium } = await import('playwright-core');
+  const server = new WebServer();
+  const { url } = await server.listen(0);
+  const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  try {
+    const page: Page = await browser.newPage();
+    const settled = () => page.waitForFunction(() => {
+      const d = (window as unknown as { bitnetDemo?: Demo }).bitnetDemo;
+      return d !== undefined && ['ready', 'error'].includes(document.body.dataset.state ?? '') && (d.info !== undefined || d.error !== undefined);
+    }, null, { timeout: 600_000, polling: 100 });
+    await page.goto(`${url}?threads=${threads}`);
+    await settled();
+    await page.fill('#prompt', prompt);
+    await page.fill('#max-tokens', '1');
+    await page.fill('#temperature', '0');
+    await page.evaluate(() => Object.assign((window as unknown as { bitnetDemo: Demo }).bitnetDemo, { info: undefined, error: undefined, result: undefined }));
+    const p0 = performance.now();
+    await page.setInputFiles('#file', gguf);
+    await settled();
+    const pageLoadS = (performance.now() - p0) / 1000;
+    let d = await page.evaluate(() => (window as unknown as { bitnetDemo: Demo }).bitnetDemo);
+    if (d.error !== undefined) throw new Error(`page: ${d.error}`);
+    await page.click('#generate');
+    await page.waitForFunction(() => {
+      const x = (window as unknown as { bitnetDemo: Demo }).bitnetDemo;
+      return document.body.dataset.state === 'ready' && (x.result !== undefined || x.error !== undefined);
+    }, null, { timeout: 600_000, polling: 50 });
+    const pageFirstS = (performance.now() - p0) / 1000;
+    d = await page.evaluate(() => (window as unknown as { bitnetDemo: Demo }).bitnetDemo);
+    if (d.error !== undefined || d.result === undefined) throw new Error(`page: ${d.error ?? 'no result'}`);
+    console.error(`bench webgguf: page ${d.info?.memory}`);
+    rep.add({ suite: 'webgguf', name: `GGUF chosen → first token, page vs Node (${gguf.split('/').pop()})`, shape: `prompt '${prompt}', 1 token`, backend: 'wasm', threads, medianMs: pageFirstS * 1000, minMs: NaN, p90Ms: NaN,
+      metrics: {
+        page_load_s: pageLoadS, page_first_token_s: pageFirstS, node_load_s: nodeLoadS, node_first_token_s: nodeFirstS,
+        page_vs_node: pageFirstS / nodeFirstS, weights_MiB: weightsMiB, same_token: d.result.tokens.join(',') === node.tokens.join(',') ? 1 : 0,
+      } });
+  } finally {
+    await browser.close();
+    await server.close();
   }
 }

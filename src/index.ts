@@ -42,6 +42,10 @@ export { sourceFromTransformer, sourceFromCheckpoint, type WeightSource, type Qu
 export { syntheticSource } from './weights/synthetic.js';
 export { modelFileBytes, modelImageFrom, loadModelImage, sourceFromImage, isModelFile, openModelFile, openModelFileBytes, MODEL_FILE_FORMAT, MODEL_FILE_VERSION, type ModelImage, type ImageSource } from './infer/model_file.js';
 export { loadModelFromBytes, loadModelFromBlob, loadSource, loadImage, modelImageOfBytes, type LoadedModel, type ModelKind, type ModelLoadOptions } from './load/loaded_model.js';
+export { loadModelFromFiles, openModelFiles, memoryLine, type OpenedFiles } from './load/model_files.js';
+export { blobSource, blobFileSet, fileSetOf, type FileSet, type NamedBlob, type RandomAccessSource } from './io/blob_source.js';
+export { ggufModelFrom, type GgufModel } from './interop/gguf_source.js';
+export { hfModelFrom, type HfModel } from './interop/hf_source.js';
 export { quickTrain, SAMPLE_TEXT, type QuickTrainOptions, type QuickTrainResult } from './load/quick_train.js';
 // tokenizers
 export type { Tokenizer } from './tokenizer/types.js';

@@ -11,7 +11,7 @@ export { loadCorpus, splitCorpus } from './data/corpus.js';
 export { readTokenFile, TokenFileReader, TokenFileWriter } from './data/tokfile.js';
 export { prepareTokens } from './data/prepare.js';
 export { openModel, saveModelFile, loadModel, type OpenedModel } from './load/open.js';
-export { openFileSource } from './io/byte_source.js';
+export { openFileSource, dirFileSet } from './io/byte_source.js';
 export { openSafetensors, writeSafetensorsStream } from './io/safetensors_stream.js';
 export { loadHF, sourceFromHF, exportHF, configFromHF } from './interop/hf.js';
 export { loadGguf, sourceFromGguf, writeGguf, configFromGguf } from './interop/gguf_model.js';

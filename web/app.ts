@@ -1,9 +1,12 @@
 /**
- * The demo page: chooses a model (the bundled one, `?model=URL` on this origin, or a picked file),
+ * The demo page: chooses a model (the bundled one, `?model=URL` on this origin — repeated for the files of a
+ * Hugging Face folder — or picked: one GGUF or model file, several files, or a folder),
  * hands it to the generation worker (web/worker.ts) and streams the worker's text into the page with
  * tokens/s. The page runs no kernels itself. Its state, for tests and the curious:
  * `document.body.dataset.state` (starting | loading | ready | generating | error) and
- * `window.bitnetDemo` = { info, result, error, train }.
+ * `window.bitnetDemo` = { info, result, error, progress, train }. Loading shows a progress bar (tensors, or
+ * arrays of a model file, done of total), then the memory line (weights, KV cache, load time); an error stays
+ * visible until the next load, and any model can be chosen after one.
  *
  * The Train section trains a small model on pasted text in a second worker (web/train_worker.ts, quickTrain),
  * charts its loss, and hands the model file to the generation worker ("Generate from it") or to a download
@@ -14,6 +17,10 @@ import type { FromTrainWorker, FromWorker, GenerationResult, ModelInfo, ModelRef
 
 const el = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
 const fileInput = el<HTMLInputElement>('file');
+const folderInput = el<HTMLInputElement>('folder');
+const progressBar = el<HTMLProgressElement>('load-progress');
+const progressText = el('load-progress-text');
+const memoryInfo = el('memory');
 const bundledBtn = el<HTMLButtonElement>('use-bundled');
 const threadsInput = el<HTMLInputElement>('threads');
 const promptInput = el<HTMLTextAreaElement>('prompt');
@@ -31,13 +38,15 @@ const stats = el('stats');
 type State = 'starting' | 'loading' | 'ready' | 'generating' | 'error';
 type TrainDone = Omit<Extract<FromTrainWorker, { type: 'done' }>, 'type' | 'bytes'> & { bytes: number; name: string };
 interface TrainView { losses: number[]; done: TrainDone | undefined; error: string | undefined }
-const demo: { info: ModelInfo | undefined; result: GenerationResult | undefined; error: string | undefined; train: TrainView } = {
-  info: undefined, result: undefined, error: undefined, train: { losses: [], done: undefined, error: undefined },
+const demo: { info: ModelInfo | undefined; result: GenerationResult | undefined; error: string | undefined; progress: { done: number; total: number } | undefined; train: TrainView } = {
+  info: undefined, result: undefined, error: undefined, progress: undefined, train: { losses: [], done: undefined, error: undefined },
 };
 (window as unknown as { bitnetDemo: typeof demo }).bitnetDemo = demo;
 
 const params = new URLSearchParams(location.search);
-const bundledUrl = new URL(params.get('model') ?? '../models/sotu-tiny-b158.safetensors', location.href);
+const bundledUrl = new URL('../models/sotu-tiny-b158.safetensors', location.href);
+const givenUrls = params.getAll('model').map((u) => new URL(u, location.href));
+const startUrls = givenUrls.length > 0 ? givenUrls : [bundledUrl];
 threadsInput.value = params.get('threads') ?? String(crossOriginIsolated ? navigator.hardwareConcurrency || 1 : 1);
 /** Where the worker finds @huggingface/tokenizers: this page's import map, resolved here (workers have none). */
 let tokenizersUrl: string | undefined;
@@ -47,7 +56,7 @@ try {
   tokenizersUrl = undefined;
 }
 
-let model: ModelRef = { url: bundledUrl.href };
+let model: ModelRef = { urls: startUrls.map((u) => u.href) };
 const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
 const send = (msg: ToWorker) => worker.postMessage(msg);
 
@@ -56,7 +65,9 @@ function setState(s: State): void {
   const busy = s === 'loading' || s === 'generating' || s === 'starting';
   generateBtn.disabled = s !== 'ready';
   stopBtn.disabled = s !== 'generating';
-  bundledBtn.disabled = fileInput.disabled = threadsInput.disabled = busy;
+  bundledBtn.disabled = fileInput.disabled = folderInput.disabled = threadsInput.disabled = busy;
+  progressBar.hidden = s !== 'loading';
+  if (s !== 'loading') progressText.textContent = '';
 }
 
 function showError(text: string | undefined): void {
@@ -68,8 +79,10 @@ function showError(text: string | undefined): void {
 function load(ref: ModelRef): void {
   model = ref;
   demo.info = undefined;
+  demo.progress = undefined;
   showError(undefined);
-  modelInfo.textContent = '';
+  modelInfo.textContent = memoryInfo.textContent = '';
+  progressBar.removeAttribute('value'); // indeterminate until the first count
   const threads = Math.max(1, Math.floor(Number(threadsInput.value) || 1));
   setState('loading');
   send({ type: 'load', model: ref, threads, ...(tokenizersUrl !== undefined ? { tokenizersUrl } : {}) });
@@ -94,7 +107,8 @@ const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 function describe(i: ModelInfo): string {
   const c = i.config;
   const kernels = i.backend === 'wasm' ? `WebAssembly SIMD${i.relaxed ? ' (relaxed)' : ''}` : 'reference kernels (no WebAssembly SIMD here)';
-  return `${i.name} (${mib(i.bytes)}) · ${c.quant}, ${c.nLayers} layers × ${c.dim}, vocab ${c.vocabSize}, ctx ${c.maxSeqLen} · ` +
+  const kind = i.kind === 'gguf' ? 'GGUF' : i.kind === 'hf' ? 'Hugging Face' : 'model file';
+  return `${i.name} (${kind}, ${mib(i.bytes)}) · ${c.quant}, ${c.nLayers} layers × ${c.dim}, vocab ${c.vocabSize}, ctx ${c.maxSeqLen} · ` +
     `${kernels}, ${i.threads} thread${i.threads > 1 ? 's' : ''}${i.crossOriginIsolated ? ' (cross-origin isolated)' : ' (not cross-origin isolated: 1 thread)'} · loaded in ${i.loadMs.toFixed(0)} ms`;
 }
 
@@ -104,10 +118,17 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
     case 'status':
       statusLine.textContent = m.text;
       break;
+    case 'progress':
+      demo.progress = { done: m.done, total: m.total };
+      progressBar.max = Math.max(1, m.total);
+      progressBar.value = m.done;
+      progressText.textContent = `${m.done} of ${m.total} loaded`;
+      break;
     case 'loaded':
       demo.info = m.info;
       statusLine.textContent = '';
       modelInfo.textContent = describe(m.info);
+      memoryInfo.textContent = m.info.memory;
       setState('ready');
       break;
     case 'chunk': {
@@ -137,11 +158,15 @@ worker.onerror = (e: ErrorEvent) => {
   setState('error');
 };
 
-bundledBtn.addEventListener('click', () => load({ url: bundledUrl.href }));
-fileInput.addEventListener('change', () => {
-  const f = fileInput.files?.[0];
-  if (f !== undefined) load({ file: f });
-});
+bundledBtn.addEventListener('click', () => load({ urls: [bundledUrl.href] }));
+/** Picked files (or a folder's) go to the worker as they are; the input is cleared so the same choice can be made again after an error. */
+for (const input of [fileInput, folderInput]) {
+  input.addEventListener('change', () => {
+    const files = [...(input.files ?? [])];
+    input.value = '';
+    if (files.length > 0) load({ files });
+  });
+}
 threadsInput.addEventListener('change', () => load(model));
 generateBtn.addEventListener('click', generate);
 stopBtn.addEventListener('click', () => send({ type: 'stop' }));
@@ -294,11 +319,12 @@ function stopTraining(): void {
 trainBtn.addEventListener('click', startTraining);
 trainStopBtn.addEventListener('click', stopTraining);
 trainUseBtn.addEventListener('click', () => {
-  if (trained !== undefined) load({ file: new File([trained.bytes], trained.name) });
+  if (trained !== undefined) load({ files: [new File([trained.bytes], trained.name)] });
 });
 setTrainState('idle');
 
-if (bundledUrl.origin !== location.origin) {
-  showError(`?model= must be on this origin (${location.origin}), got ${bundledUrl.href}`);
+const foreign = startUrls.find((u) => u.origin !== location.origin);
+if (foreign !== undefined) {
+  showError(`?model= must be on this origin (${location.origin}), got ${foreign.href}`);
   setState('error');
 } else load(model);

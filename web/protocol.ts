@@ -1,9 +1,13 @@
 /** Messages between the demo page (web/app.ts) and its generation worker (web/worker.ts). */
 
-export type ModelRef = { url: string } | { file: File };
+/**
+ * A model: URLs on this origin (one GGUF or model file, or a Hugging Face folder's files, as `bitnet web`
+ * serves them), or picked files (one file, several, or a folder's: their `webkitRelativePath` names them).
+ */
+export type ModelRef = { urls: string[] } | { files: File[] };
 
 export type ToWorker =
-  /** Open a model file (fetched or picked) on a new backend with `threads` kernel threads. */
+  /** Open a model (fetched or picked: GGUF, model file, Hugging Face folder) on a new backend with `threads` kernel threads. */
   | { type: 'load'; model: ModelRef; threads: number; tokenizersUrl?: string }
   /** Generate; `temperature` 0 is greedy. */
   | { type: 'generate'; prompt: string; maxTokens: number; temperature: number; seed?: number }
@@ -11,8 +15,17 @@ export type ToWorker =
   | { type: 'stop' };
 
 export interface ModelInfo {
+  /** The file, or the folder of a Hugging Face model. */
   name: string;
+  /** What was read: 'gguf' | 'hf' | 'model-file'. */
+  kind: string;
+  /** Bytes of the files read. */
   bytes: number;
+  /** Resident weights and the KV cache of the page's session (bytes), as the memory line says. */
+  weightBytes: number;
+  kvBytes: number;
+  /** The memory line `bitnet generate` prints (weights, KV cache, load time). */
+  memory: string;
   backend: 'wasm' | 'ref';
   threads: number;
   simd: boolean;
@@ -39,6 +52,8 @@ export interface GenerationResult {
 
 export type FromWorker =
   | { type: 'status'; text: string }
+  /** Load progress: `done` of `total` tensors (arrays of a model file). */
+  | { type: 'progress'; done: number; total: number }
   | { type: 'loaded'; info: ModelInfo }
   /** A streamed piece of text; `generated` tokens so far, `elapsedMs` since the first one. */
   | { type: 'chunk'; text: string; token: number; generated: number; elapsedMs: number }

@@ -1,7 +1,11 @@
 /**
- * The demo's generation worker: model file bytes → a backend (the WebAssembly SIMD kernels, with kernel
+ * The demo's generation worker: a model's files → a backend (the WebAssembly SIMD kernels, with kernel
  * threads when cross-origin isolated: the thread pool blocks in Atomics.wait, which a page's main thread
  * may not, so generation lives here) → PackedModel → streamed generation, posted to the page chunk by chunk.
+ *
+ * The files (one GGUF, one model file, or a Hugging Face folder) are read by the same format readers as in
+ * Node (src/load/model_files.ts): a worker has FileReaderSync, so a picked File or a fetched Blob is a
+ * synchronous random-access byte source (src/io/blob_source.ts), read one tensor (or array slice) at a time.
  *
  * No bundler: it imports the library modules it needs straight from dist/src. Their one bare import,
  * @huggingface/tokenizers, does not resolve in a worker (import maps apply to documents only); the page
@@ -10,7 +14,9 @@
  */
 import { BitnetError } from '../src/errors.js';
 import { generateStream } from '../src/infer/generate.js';
-import { loadModelFromBlob, type LoadedModel } from '../src/load/loaded_model.js';
+import { blobFileSet, type FileSet } from '../src/io/blob_source.js';
+import type { LoadedModel } from '../src/load/loaded_model.js';
+import { loadModelFromFiles, memoryLine } from '../src/load/model_files.js';
 import type { InferenceSession } from '../src/infer/session.js';
 import { setHfTokenizersLibrary } from '../src/tokenizer/hf.js';
 import type { FromWorker, GenerationResult, ModelInfo, ModelRef, ToWorker } from './protocol.js';
@@ -41,13 +47,25 @@ scope.onmessage = (e) => {
     });
 };
 
-/** The model as a Blob: a picked File as it is (read in slices, never whole), a URL's response as a blob. */
-async function readModel(ref: ModelRef): Promise<{ name: string; blob: Blob }> {
-  if ('file' in ref) return { name: ref.file.name, blob: ref.file };
-  const res = await fetch(ref.url);
-  if (!res.ok) throw new Error(`${ref.url}: HTTP ${res.status} ${res.statusText}`);
-  const name = decodeURIComponent(new URL(ref.url).pathname.split('/').pop() ?? ref.url);
-  return { name, blob: await res.blob() };
+/**
+ * The model's files as a FileSet: picked Files as they are (read in slices, never whole), fetched URLs as
+ * blobs. Several URLs (a Hugging Face folder served by `bitnet web`) are named by their folder and file.
+ */
+async function modelFiles(ref: ModelRef): Promise<{ files: FileSet; bytes: number }> {
+  if ('files' in ref) {
+    const files = blobFileSet(ref.files.map((f) => ({ name: f.webkitRelativePath || f.name, blob: f })));
+    return { files, bytes: files.names.reduce((s, n) => s + (files.open(n)?.size ?? 0), 0) };
+  }
+  const blobs: Array<{ name: string; blob: Blob }> = [];
+  for (const url of ref.urls) {
+    const res = await fetch(url);
+    if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${res.statusText}`);
+    const segs = new URL(url).pathname.split('/').filter((x) => x.length > 0).map((x) => decodeURIComponent(x));
+    const name = ref.urls.length > 1 ? segs.slice(-2).join('/') : (segs[segs.length - 1] ?? url);
+    post({ type: 'status', text: `fetched ${name}` });
+    blobs.push({ name, blob: await res.blob() });
+  }
+  return { files: blobFileSet(blobs), bytes: blobs.reduce((s, b) => s + b.blob.size, 0) };
 }
 
 async function load(msg: Extract<ToWorker, { type: 'load' }>): Promise<void> {
@@ -65,18 +83,38 @@ async function load(msg: Extract<ToWorker, { type: 'load' }>): Promise<void> {
     loaded = undefined;
     await old.model.dispose();
   }
-  post({ type: 'status', text: 'reading the model file…' });
-  const { name, blob } = await readModel(msg.model);
-  post({ type: 'status', text: `loading ${name} (${(blob.size / 2 ** 20).toFixed(1)} MiB)…` });
-  const model = await loadModelFromBlob(blob, {
-    where: name, threads: msg.threads, requireTokenizer: true, notice: (text) => post({ type: 'status', text }),
-    onProgress: (done, total) => post({ type: 'status', text: `loading ${name}: ${done}/${total} arrays` }),
+  post({ type: 'status', text: 'reading the model…' });
+  const { files, bytes } = await modelFiles(msg.model);
+  const name = files.where;
+  post({ type: 'status', text: `loading ${name} (${(bytes / 2 ** 20).toFixed(1)} MiB)…` });
+  let lastPost = 0;
+  const model = await loadModelFromFiles(files, {
+    threads: msg.threads, requireTokenizer: true, notice: (text) => post({ type: 'status', text }),
+    onProgress: (done, total) => {
+      // At most ~20 messages a second; the first and the last always.
+      const now = performance.now();
+      if (done !== 0 && done !== total && now - lastPost < 50) return;
+      lastPost = now;
+      post({ type: 'progress', done, total });
+    },
   });
-  loaded = { model, session: model.session() };
+  let session: InferenceSession;
+  try {
+    session = model.session();
+  } catch (e) {
+    await model.dispose(); // the KV cache did not fit: free the weights too, so another model can load
+    throw e;
+  }
+  loaded = { model, session };
+  const loadMs = performance.now() - t0;
   const be = model.backend, c = model.model.config;
   const info: ModelInfo = {
     name,
-    bytes: blob.size,
+    kind: model.kind,
+    bytes,
+    weightBytes: model.model.weightBytes,
+    kvBytes: session.bytes.kv,
+    memory: memoryLine(model.model, session, loadMs),
     backend: be.name,
     threads: be.threads,
     simd: be.features?.simd ?? false,
@@ -84,7 +122,7 @@ async function load(msg: Extract<ToWorker, { type: 'load' }>): Promise<void> {
     crossOriginIsolated: scope.crossOriginIsolated === true,
     tokenizer: model.tokenizer!.constructor.name,
     config: { quant: c.quant, dim: c.dim, nLayers: c.nLayers, vocabSize: c.vocabSize, maxSeqLen: c.maxSeqLen },
-    loadMs: performance.now() - t0,
+    loadMs,
   };
   post({ type: 'loaded', info });
 }

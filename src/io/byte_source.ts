@@ -1,9 +1,12 @@
 /**
  * Random access to a file (Node): the ByteSource the GGUF and streamed safetensors readers use, so a
- * multi-GB model is read one tensor at a time instead of whole.
+ * multi-GB model is read one tensor at a time instead of whole. A folder as a FileSet (the interface the
+ * page's picked files have too, src/io/blob_source.ts): `dirFileSet`.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { ArgumentError, FormatError } from '../errors.js';
+import type { FileSet } from './blob_source.js';
 import type { ByteSource } from './gguf.js';
 
 export interface FileSource extends ByteSource {
@@ -49,4 +52,19 @@ export function openFileSource(path: string): FileSource {
       open = false;
     },
   };
+}
+
+/**
+ * The regular files directly in `dir` as a FileSet: each `open` opens the file (the reader closes it after
+ * its read), so nothing stays open between reads. Subfolders and dot-files are not part of the set.
+ */
+export function dirFileSet(dir: string): FileSet {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((f) => !f.startsWith('.') && statSync(join(dir, f)).isFile()).sort();
+  } catch (e) {
+    throw new ArgumentError(`cannot read the folder ${dir}: ${(e as Error).message}`);
+  }
+  const has = new Set(names);
+  return { where: dir, names, open: (name) => (has.has(name) ? openFileSource(join(dir, name)) : undefined) };
 }

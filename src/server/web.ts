@@ -1,6 +1,7 @@
 /**
  * The browser demo's static file server (node:http): the page (web/), the compiled modules (dist/),
- * the kernels (wasm/build/), the models (models/, plus one MODEL file given on the command line) and
+ * the kernels (wasm/build/), the models (models/, plus one MODEL given on the command line: a file, or a
+ * Hugging Face folder, of which only the model's own files are served) and
  * the @huggingface/tokenizers package, each under the URL path it has in the package, so the page's
  * relative URLs (and platform.ts's `../../wasm/build/x.wasm`) resolve as they do on disk.
  *
@@ -11,7 +12,7 @@
  * inside its folder's real path is served (a link pointing out of the folder is 404); directories are
  * not listed.
  */
-import { createReadStream, existsSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, dirname, extname, join, resolve, sep } from 'node:path';
@@ -48,10 +49,18 @@ export const ISOLATION_HEADERS: Readonly<Record<string, string>> = {
 };
 
 export interface WebServerOptions {
-  /** A model file to serve as well (at /models/<its name>); the page opens it by default. */
+  /**
+   * A model to serve as well, which the page opens by default: a file (GGUF or model file, at
+   * /models/<its name>), or a Hugging Face folder (its HF_FILES, at /models/<folder name>/<file>).
+   */
   model?: string;
   /** Package root to serve from (default: this installation). */
   root?: string;
+}
+
+/** The files of a Hugging Face folder that are served: the model's own, nothing else in the folder. */
+export function isHfModelFile(name: string): boolean {
+  return /^(config|generation_config|tokenizer|tokenizer_config|special_tokens_map|model\.safetensors\.index)\.json$/.test(name) || (/^[^/\\]+\.safetensors$/.test(name) && !name.startsWith('.'));
 }
 
 /** The file for decoded path `rel` under `dir`, or undefined when `rel` is not a safe relative path. */
@@ -84,10 +93,11 @@ function packageDir(name: string): string {
 
 export class WebServer {
   readonly http: Server;
-  /** URL path of the model the page opens by default. */
-  readonly modelPath: string;
+  /** URL paths of the model the page opens by default (several for a Hugging Face folder). */
+  readonly modelPaths: string[];
   private readonly mounts: Array<[prefix: string, dir: string]>;
-  private readonly extraModel: { name: string; file: string } | undefined;
+  /** The MODEL's files by URL path (exactly these; nothing else of its folder). */
+  private readonly extraFiles = new Map<string, string>();
 
   constructor(opts: WebServerOptions = {}) {
     const root = opts.root ?? PACKAGE_ROOT;
@@ -105,14 +115,24 @@ export class WebServer {
       } catch {
         st = undefined;
       }
-      if (st === undefined || !st.isFile()) throw new ArgumentError(`model file not found: ${opts.model}`);
-      this.extraModel = { name: basename(opts.model), file: realpathOf(opts.model) ?? resolve(opts.model) };
-      this.modelPath = `/models/${encodeURIComponent(this.extraModel.name)}`;
+      if (st?.isFile()) {
+        this.extraFiles.set(`/models/${basename(opts.model)}`, realpathOf(opts.model) ?? resolve(opts.model));
+      } else if (st?.isDirectory()) {
+        const dir = realpathOf(opts.model) ?? resolve(opts.model);
+        const names = readdirSync(dir).filter((f) => isHfModelFile(f) && statSync(join(dir, f)).isFile()).sort();
+        if (!names.includes('config.json')) throw new ArgumentError(`${opts.model}: a folder without config.json (the page opens a Hugging Face folder, a GGUF file or a model file)`);
+        for (const f of names) this.extraFiles.set(`/models/${basename(dir)}/${f}`, join(dir, f));
+      } else throw new ArgumentError(`model file not found: ${opts.model}`);
+      this.modelPaths = [...this.extraFiles.keys()].map((p) => p.split('/').map(encodeURIComponent).join('/'));
     } else {
-      this.extraModel = undefined;
-      this.modelPath = BUNDLED_MODEL_URL_PATH;
+      this.modelPaths = [BUNDLED_MODEL_URL_PATH];
     }
     this.http = createServer((req, res) => this.handle(req, res));
+  }
+
+  /** URL path of the model the page opens by default (the first of modelPaths). */
+  get modelPath(): string {
+    return this.modelPaths[0]!;
   }
 
   /** Listen (default 127.0.0.1, port 0 = any free port). `url` is the demo page's address. */
@@ -123,7 +143,7 @@ export class WebServer {
         this.http.off('error', fail);
         const a = this.http.address() as AddressInfo;
         const origin = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
-        const query = this.modelPath === BUNDLED_MODEL_URL_PATH ? '' : `?model=${encodeURIComponent(this.modelPath)}`;
+        const query = this.extraFiles.size === 0 ? '' : `?${this.modelPaths.map((p) => `model=${encodeURIComponent(p)}`).join('&')}`;
         ok({ host: a.address, port: a.port, origin, url: `${origin}/web/${query}` });
       });
     });
@@ -138,7 +158,8 @@ export class WebServer {
 
   /** Map a URL path to an existing file's real path inside its folder's real path, or undefined (404). */
   fileFor(urlPath: string): string | undefined {
-    if (this.extraModel !== undefined && urlPath === `/models/${this.extraModel.name}`) return this.extraModel.file;
+    const extra = this.extraFiles.get(urlPath);
+    if (extra !== undefined) return extra;
     for (const [prefix, dir] of this.mounts) {
       if (!urlPath.startsWith(prefix)) continue;
       const rel = urlPath.slice(prefix.length);

@@ -15,7 +15,7 @@
  */
 import type * as HfLib from '@huggingface/tokenizers';
 import { ArgumentError, FormatError } from '../errors.js';
-import { checkJsonDepth, jsonType } from '../io/json.js';
+import { checkJsonDepth, jsonType, parseJsonObject } from '../io/json.js';
 import { BpeTokenizer } from './bpe.js';
 import { BYTE_TO_CHAR, GPT2_PATTERN, LLAMA3_PATTERN } from './bytes.js';
 import type { Tokenizer } from './types.js';
@@ -227,4 +227,24 @@ export function tokenizerFromJSON(json: unknown, config: Record<string, unknown>
   checkTokenizerConfig(config);
   checkJsonDepth(config, 'tokenizer_config.json');
   return bpeFromJSON(json, config) ?? new HfTokenizer(json as Record<string, unknown>, config);
+}
+
+/**
+ * A tokenizer from the text of tokenizer.json and (optionally) tokenizer_config.json, wherever the files
+ * come from (Node: `loadTokenizer`, src/tokenizer/io.ts; a page: the picked files). `file` and
+ * `configFile` name them in errors.
+ */
+export function tokenizerFromText(jsonText: string, configText: string | undefined, file = 'tokenizer.json', configFile = 'tokenizer_config.json'): Tokenizer {
+  let json: unknown;
+  try {
+    json = JSON.parse(jsonText);
+  } catch (e) {
+    throw new FormatError(`loadTokenizer: ${file} is not valid JSON (${(e as Error).message})`);
+  }
+  const config = configText !== undefined ? checkTokenizerConfig(parseJsonObject(configText, configFile), configFile) : {};
+  try {
+    return tokenizerFromJSON(json, config);
+  } catch (e) {
+    throw e instanceof FormatError && !e.message.startsWith(file) ? new FormatError(`${file}: ${e.message}`) : e;
+  }
 }

@@ -9,10 +9,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ArgumentError, FormatError } from '../errors.js';
+import { ArgumentError } from '../errors.js';
 import { atomicWriteFile } from '../io/files.js';
-import { parseJsonObject } from '../io/json.js';
-import { checkTokenizerConfig, tokenizerFromJSON } from './hf.js';
+import { tokenizerFromJSON, tokenizerFromText } from './hf.js';
 import type { Tokenizer } from './types.js';
 
 export { atomicWriteFile, tokenizerFromJSON };
@@ -37,17 +36,6 @@ export function loadTokenizer(path: string): Tokenizer {
   if (!existsSync(path)) throw new ArgumentError(`loadTokenizer: ${path} does not exist`);
   const file = statSync(path).isDirectory() ? join(path, 'tokenizer.json') : path;
   if (!existsSync(file)) throw new ArgumentError(`loadTokenizer: ${file} does not exist`);
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new FormatError(`loadTokenizer: ${file} is not valid JSON (${(e as Error).message})`);
-  }
   const cfgPath = join(dirname(file), 'tokenizer_config.json');
-  const config = existsSync(cfgPath) ? checkTokenizerConfig(parseJsonObject(readFileSync(cfgPath, 'utf8'), cfgPath), cfgPath) : {};
-  try {
-    return tokenizerFromJSON(json, config);
-  } catch (e) {
-    throw e instanceof FormatError && !e.message.startsWith(file) ? new FormatError(`${file}: ${e.message}`) : e;
-  }
+  return tokenizerFromText(readFileSync(file, 'utf8'), existsSync(cfgPath) ? readFileSync(cfgPath, 'utf8') : undefined, file, cfgPath);
 }

@@ -47,6 +47,15 @@ describe('bitnet experiment (smoke presets on a small corpus)', () => {
     assert.deepEqual(Object.keys(j.fits), ['fp', 'b158']);
     for (const f of ['loss-vs-params.svg', 'loss-vs-energy.svg']) assert.ok(readFileSync(join(root, 'sc', f), 'utf8').startsWith('<svg'));
   });
+  test('architecture flags reach every trained model and the report', () => {
+    const out = join(root, 'lr-arch');
+    const r = run('lr-stability', '--preset', 'smoke', '--steps', '2', '--dim', '48', '--layers', '2', '--heads', '4', '--kv-heads', '2', '--ffn', 'swiglu', '--no-tie', '-o', out);
+    assert.equal(r.status, 0, r.stderr);
+    const j = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { presetSpec: { shape: { dim: number; nLayers: number; ffnDim: number }; arch: Record<string, unknown> } };
+    assert.deepEqual([j.presetSpec.shape.dim, j.presetSpec.shape.nLayers, j.presetSpec.shape.ffnDim], [48, 2, 128]);
+    assert.deepEqual(j.presetSpec.arch, { nHeads: 4, nKvHeads: 2, ffn: 'swiglu', tieEmbeddings: false });
+    assert.match(readFileSync(join(out, 'report.md'), 'utf8'), /Model: 2 layers × 48 wide, FFN 128, context 64, architecture flags \{"nHeads":4,"nKvHeads":2,"ffn":"swiglu","tieEmbeddings":false\}/);
+  });
   test('eval scores a trained run on the held-out split, offline tasks and zero-shot fixtures, after PTQ', () => {
     const common = ['--data', join(root, 'corpus'), '--vocab', '300', '--cache-dir', join(root, 'cache'), '--threads', '1'];
     const runDir = join(root, 'run');

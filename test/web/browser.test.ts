@@ -155,7 +155,7 @@ describe('browser demo in headless Chromium', { skip }, () => {
   test('a corrupt model file shows its FormatError in the page (no hang), and the bundled model loads again', async () => {
     await loadVia(page, () => page.setInputFiles('#file', { name: 'corrupt.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from('this is not a model file at all, just text') }));
     assert.equal(await page.evaluate(() => document.body.dataset.state), 'error');
-    assert.match((await page.textContent('#error')) ?? '', /^FormatError: corrupt\.safetensors: safetensors: /);
+    assert.match((await page.textContent('#error')) ?? '', /^FormatError: corrupt\.safetensors: neither a GGUF file \(no GGUF magic\) nor a safetensors model file: /);
     assert.equal(await page.isDisabled('#generate'), true);
     const truncated = readFileSync(BUNDLED).subarray(0, 100_000);
     await loadVia(page, () => page.setInputFiles('#file', { name: 'truncated.safetensors', mimeType: 'application/octet-stream', buffer: truncated }));

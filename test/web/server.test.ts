@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,9 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { ArgumentError } from '../../src/errors.js';
 import { resolveUnder, WebServer } from '../../src/server/web.js';
+import { writeGguf } from '../../src/interop/gguf_model.js';
+import { makeConfig } from '../../src/model/config.js';
+import { syntheticSource } from '../../src/weights/synthetic.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -96,6 +99,62 @@ describe('bitnet web: the demo server', () => {
       rmSync(dir, { recursive: true, force: true });
     }
     assert.throws(() => new WebServer({ model: join(dir, 'missing.safetensors') }), ArgumentError);
+  });
+
+  test('a Hugging Face folder as MODEL: only its model files are served (not its other files, subfolders or anything via ..); the URL names each', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bitnet-web-'));
+    const hf = join(dir, 'my-hf');
+    mkdirSync(join(hf, 'original'), { recursive: true });
+    for (const n of ['config.json', 'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors', 'model.safetensors.index.json', 'tokenizer.json', 'README.md', '.secret.safetensors', 'original/consolidated.safetensors']) writeFileSync(join(hf, n), n);
+    writeFileSync(join(dir, 'outside.safetensors'), 'outside');
+    const s = new WebServer({ model: hf });
+    try {
+      const { origin: o, url } = await s.listen(0);
+      const files = ['config.json', 'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors', 'model.safetensors.index.json', 'tokenizer.json'];
+      assert.equal(url, `${o}/web/?${files.map((n) => `model=${encodeURIComponent(`/models/my-hf/${n}`)}`).join('&')}`);
+      for (const n of files) {
+        const r = await get(o, `/models/my-hf/${n}`);
+        assert.equal(r.status, 200, n);
+        assert.equal(r.body.toString(), n);
+      }
+      for (const p of ['/models/my-hf/README.md', '/models/my-hf/.secret.safetensors', '/models/my-hf/original/consolidated.safetensors', '/models/my-hf/', '/models/my-hf/../outside.safetensors',
+        '/models/my-hf/%2e%2e/outside.safetensors', '/models/my-hf/..%2foutside.safetensors', '/models/outside.safetensors']) {
+        assert.equal((await get(o, p)).status, 404, p);
+      }
+    } finally {
+      await s.close();
+    }
+    rmSync(join(hf, 'config.json'));
+    assert.throws(() => new WebServer({ model: hf }), (e: unknown) => e instanceof ArgumentError && /without config\.json/.test(e.message));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('`bitnet web MODEL.gguf` serves the GGUF as it is (no repacking)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bitnet-web-'));
+    const gguf = join(dir, 'm.gguf');
+    writeGguf(gguf, syntheticSource(makeConfig('tiny', { dim: 256, ffnDim: 512, nHeads: 4, nKvHeads: 2, vocabSize: 300, nLayers: 1 }), 1), { type: 'tq2_0' });
+    const child = spawn(process.execPath, [join(ROOT, 'dist/src/cli/main.js'), 'web', gguf, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    try {
+      const line = await new Promise<string>((ok, fail) => {
+        let out = '';
+        child.stdout.on('data', (b: Buffer) => {
+          out += b.toString();
+          if (out.includes('\n')) ok(out);
+        });
+        child.once('exit', (code) => fail(new Error(`exited ${code}: ${err}`)));
+      });
+      const m = /serving the demo at (http:\/\/127\.0\.0\.1:\d+)\/web\/\?model=%2Fmodels%2Fm\.gguf\n/.exec(line);
+      assert.ok(m, line);
+      const r = await get(m[1]!, '/models/m.gguf');
+      assert.equal(r.status, 200);
+      assert.ok(r.body.equals(readFileSync(gguf)));
+      assert.doesNotMatch(err, /packed/);
+    } finally {
+      child.kill('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('`bitnet web --port 0` prints the page URL, serves it, stops on SIGTERM', async () => {

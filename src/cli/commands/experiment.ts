@@ -13,6 +13,10 @@ import { LR_STABILITY_PRESETS, runLrStability, writeLrStability } from '../../sc
 import { PTQ_TABLE_PRESETS, runPtqTable, writePtqTable } from '../../science/experiments/ptq_table.js';
 import { runScaling, SCALING_PRESETS, writeScaling } from '../../science/experiments/scaling.js';
 import { PTQ_METHODS } from '../../science/ptq.js';
+import { ArgumentError } from '../../errors.js';
+import type { ModelConfig } from '../../model/config.js';
+import { shapeConfig, type ExperimentArch } from '../../science/experiments/common.js';
+import { ARCHITECTURE_OPTIONS, architectureFlags } from '../architecture.js';
 import { SHARED_OPTIONS, checkOutputDir, choiceFlag, intFlag, numFlag, UsageError, type Command } from '../args.js';
 
 const EXPERIMENTS = ['ptq-table', 'lr-stability', 'scaling'] as const;
@@ -45,7 +49,49 @@ function experimentArgs(v: Record<string, unknown>, positionals: string[]) {
     gptq: { groupSize: gs ?? 0, blockSize: 128, damp: 0.01, actOrder: ao === undefined ? true : ao === 'true' },
   };
   if (v.out !== undefined) checkOutputDir(String(v.out), '--out');
-  return { name, presetName, energy, steps, ptq, ptqOpts };
+  const arch = experimentArch(name, presetName, v);
+  return { name, presetName, energy, steps, ptq, ptqOpts, arch };
+}
+
+type Shape = { dim: number; nLayers: number; ffnDim: number; maxSeqLen: number };
+
+/**
+ * The architecture flags as an experiment's overrides: sizes (--dim --layers --ffn-dim --ctx) replace the
+ * preset's shape (ptq-table, lr-stability; scaling varies the size itself, so there they are usage errors),
+ * the rest (--heads --kv-heads --ffn --tie/--no-tie --subln/--no-subln) apply to every trained model. Every
+ * model the experiment will train is built here once, so a bad combination fails before any data is prepared.
+ */
+function experimentArch(name: string, presetName: string, v: Record<string, unknown>): { shape: Partial<Shape>; arch: ExperimentArch } {
+  const o = architectureFlags(v);
+  const shape: Partial<Shape> = {};
+  for (const k of ['dim', 'nLayers', 'ffnDim', 'maxSeqLen'] as const) if (o[k] !== undefined) shape[k] = o[k];
+  const arch: ExperimentArch = {};
+  for (const k of ['nHeads', 'nKvHeads', 'ffn', 'tieEmbeddings', 'subln'] as const) if (o[k] !== undefined) (arch as Record<string, unknown>)[k] = o[k];
+  const vocabSize = intFlag(v, 'vocab', 258)!;
+  const check = (base: Shape, modes: readonly ModelConfig['quant'][], seq: number) => {
+    if (seq > base.maxSeqLen) throw new UsageError(`--ctx ${base.maxSeqLen} is shorter than the ${name} preset's training sequences (${seq} tokens)`);
+    for (const quant of modes) {
+      try {
+        shapeConfig({ ...base, vocabSize }, quant, arch);
+      } catch (e) {
+        if (!(e instanceof ArgumentError) || e instanceof UsageError) throw e;
+        throw new UsageError(`${name} --preset ${presetName} with the architecture flags (${quant}): ${e.message}`);
+      }
+    }
+  };
+  if (name === 'scaling') {
+    const sizes = Object.keys(shape);
+    if (sizes.length > 0) throw new UsageError(`scaling varies the model size itself; --dim, --layers, --ffn-dim and --ctx apply to ptq-table and lr-stability`);
+    const p = SCALING_PRESETS[presetName]!;
+    for (const width of p.widths) check({ dim: width, nLayers: p.nLayers, ffnDim: p.ffnMult * width, maxSeqLen: p.maxSeqLen }, p.modes, p.seq);
+  } else if (name === 'ptq-table') {
+    const p = PTQ_TABLE_PRESETS[presetName]!;
+    check({ ...p.shape, ...shape }, p.trained, p.train.seq);
+  } else {
+    const p = LR_STABILITY_PRESETS[presetName]!;
+    check({ ...p.shape, ...shape }, p.modes, p.seq);
+  }
+  return { shape, arch };
 }
 
 export const experimentCommand: Command = {
@@ -67,12 +113,14 @@ export const experimentCommand: Command = {
     steps: { type: 'string' },
     threads: SHARED_OPTIONS.threads,
     out: { type: 'string', short: 'o' },
+    ...ARCHITECTURE_OPTIONS,
   },
   validate(v, positionals) {
     experimentArgs(v, positionals);
   },
   async run(v, positionals) {
-    const { name, presetName, energy, steps, ptq, ptqOpts } = experimentArgs(v, positionals);
+    const { name, presetName, energy, steps, ptq, ptqOpts, arch } = experimentArgs(v, positionals);
+    const withArch = <P extends { arch?: ExperimentArch }>(p: P): P => (Object.keys(arch.arch).length > 0 ? { ...p, arch: arch.arch } : p);
     const threads = intFlag(v, 'threads');
     const out = (v.out as string | undefined) ?? join('runs', 'experiments', name);
     const command = `bitnet experiment ${[name, ...process.argv.slice(4)].join(' ')}`;
@@ -83,16 +131,18 @@ export const experimentCommand: Command = {
       log(`experiment ${name}, preset ${presetName}: backend ${be.name} × ${be.threads} threads; ${env.prep.counts.train} training tokens; report → ${out}/`);
       let md: string;
       if (name === 'ptq-table') {
-        const p = { ...PTQ_TABLE_PRESETS[presetName]! };
+        const p = withArch({ ...PTQ_TABLE_PRESETS[presetName]! });
+        p.shape = { ...p.shape, ...arch.shape };
         if (steps !== undefined) p.train = { ...p.train, steps };
         if (ptq !== undefined) p.ptq = ptq;
         md = writePtqTable(out, runPtqTable(env, presetName, p, ptqOpts, energy), p, command);
       } else if (name === 'lr-stability') {
-        const p = { ...LR_STABILITY_PRESETS[presetName]! };
+        const p = withArch({ ...LR_STABILITY_PRESETS[presetName]! });
+        p.shape = { ...p.shape, ...arch.shape };
         if (steps !== undefined) p.steps = steps;
         md = writeLrStability(out, runLrStability(env, presetName, p), p, command);
       } else {
-        const p = { ...SCALING_PRESETS[presetName]! };
+        const p = withArch({ ...SCALING_PRESETS[presetName]! });
         if (steps !== undefined) p.steps = steps;
         md = writeScaling(out, runScaling(env, presetName, p, energy), p, command);
       }

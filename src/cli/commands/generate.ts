@@ -12,6 +12,7 @@ import { ArgumentError } from '../../errors.js';
 import type { Backend } from '../../kernels/backend.js';
 import { defaultChatTemplate, generateStream, renderChat, type ChatMessage, type GenerateOptions, type GenerateResult } from '../../infer/generate.js';
 import { loadModel, openModel, saveModelFile, type LoadedModel } from '../../load/open.js';
+import { memoryLine } from '../../load/model_files.js';
 import { progressBar } from '../progress.js';
 import type { HeadType, PackedModel } from '../../infer/packed_model.js';
 import { InferenceSession, KV_CACHE_TYPES } from '../../infer/session.js';
@@ -101,11 +102,10 @@ function genOptions(v: Record<string, unknown>): GenerateOptions {
 
 function stats(L: Loaded, r: GenerateResult): string {
   const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
-  const kv = L.session.bytes.kv;
   const dec = r.tokens.length > 1 ? ((r.tokens.length - 1) * 1000) / r.decodeMs : NaN;
   return [
     `prompt ${r.promptTokens} tokens, ${((r.promptTokens * 1000) / r.prefillMs).toFixed(1)} tok/s prefill · generated ${r.tokens.length} tokens, ${dec.toFixed(1)} tok/s decode (${L.be.name}, ${L.be.threads} thread${L.be.threads > 1 ? 's' : ''}) · finish: ${r.finishReason}`,
-    `memory: weights ${mib(L.model.weightBytes)} (${L.model.ternaryFormat}, head ${L.model.head.type}), KV cache ${mib(kv)} (${L.session.kv}, ctx ${L.session.ctx}), process RSS ${mib(process.memoryUsage().rss)} · load ${(L.loadMs / 1000).toFixed(2)} s`,
+    memoryLine(L.model, L.session, L.loadMs, `process RSS ${mib(process.memoryUsage().rss)}`),
   ].join('\n');
 }
 

@@ -9,13 +9,14 @@ import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { createBackend, type Backend } from '../../kernels/backend.js';
 import { ArgumentError } from '../../errors.js';
-import { FFN_KINDS, makeConfig, paramCount, PRESETS, QUANT_MODES, V1_SHIFTED_ACTS, type ModelConfig, type QuantMode, type V1ShiftedActs } from '../../model/config.js';
+import { makeConfig, paramCount, PRESETS, QUANT_MODES, V1_SHIFTED_ACTS, type ModelConfig, type QuantMode, type V1ShiftedActs } from '../../model/config.js';
 import { modesWith, QUANT_VARIANTS } from '../../quant/modes.js';
 import { defaultTrainOptions, train, type StepLog, type TrainOptions, type TrainResult } from '../../train/loop.js';
 import { prepareRun, type PreparedRun } from '../../train/prepare_run.js';
 import { readCheckpoint, runDirStore } from '../../train/run_dir.js';
 import { SCHEDULES } from '../../train/schedule.js';
 import { lossCurveSvg } from '../../train/plot.js';
+import { ARCHITECTURE_OPTIONS, architectureFlags } from '../architecture.js';
 import { SHARED_OPTIONS, checkInputPath, checkOutputDir, choiceFlag, intFlag, numFlag, UsageError, type Command } from '../args.js';
 
 export const TRAIN_OPTIONS = {
@@ -45,44 +46,8 @@ export const TRAIN_OPTIONS = {
   'eval-every': { type: 'string' },
   'eval-batches': { type: 'string', default: '8' },
   'cache-dir': { type: 'string', default: '.bitnet-cache' },
-  // architecture on top of the preset (each one a ModelConfig field, validated like the config)
-  dim: { type: 'string' },
-  layers: { type: 'string' },
-  heads: { type: 'string' },
-  'kv-heads': { type: 'string' },
-  'ffn-dim': { type: 'string' },
-  ffn: { type: 'string' },
-  ctx: SHARED_OPTIONS.ctx,
-  tie: { type: 'boolean' },
-  'no-tie': { type: 'boolean' },
-  subln: { type: 'boolean' },
-  'no-subln': { type: 'boolean' },
+  ...ARCHITECTURE_OPTIONS,
 } as const;
-
-/** Architecture flags → config overrides (only the flags given), on top of the preset. */
-export function architectureFlags(v: Record<string, unknown>): Partial<ModelConfig> {
-  const o: Partial<ModelConfig> = {};
-  const int = (flag: string, key: 'dim' | 'nLayers' | 'nHeads' | 'nKvHeads' | 'ffnDim' | 'maxSeqLen') => {
-    const x = intFlag(v, flag, 1);
-    if (x !== undefined) o[key] = x;
-  };
-  int('dim', 'dim');
-  int('layers', 'nLayers');
-  int('heads', 'nHeads');
-  int('kv-heads', 'nKvHeads');
-  int('ffn-dim', 'ffnDim');
-  int('ctx', 'maxSeqLen');
-  const ffn = choiceFlag(v, 'ffn', FFN_KINDS);
-  if (ffn !== undefined) o.ffn = ffn;
-  const pair = (yes: string, no: string, key: 'tieEmbeddings' | 'subln') => {
-    if (v[yes] && v[no]) throw new UsageError(`--${yes} and --${no} contradict each other`);
-    if (v[yes]) o[key] = true;
-    if (v[no]) o[key] = false;
-  };
-  pair('tie', 'no-tie', 'tieEmbeddings');
-  pair('subln', 'no-subln', 'subln');
-  return o;
-}
 
 /** Default peak LR: BitNet wants larger LRs than FP (2310.11453 §2.2). */
 export function defaultLr(quant: string): number {

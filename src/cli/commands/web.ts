@@ -1,9 +1,10 @@
 /**
  * `bitnet web [MODEL]`: serve the browser demo (web/) cross-origin isolated on 127.0.0.1 and print its
  * URL. The page generates in a Web Worker on the same WebAssembly kernels, with threads. MODEL (anything
- * `bitnet generate` opens: our model file, GGUF, a Hugging Face directory, a run directory, a checkpoint)
- * is served beside the bundled one and opened by default; a MODEL that is not already a version-2 model
- * file is packed into one first (a temporary file, removed on exit), since the page reads that format.
+ * `bitnet generate` opens) is served beside the bundled one and opened by default. The page reads what the
+ * Node engine reads (src/load/model_files.ts): a GGUF file, our model file and a Hugging Face folder are
+ * served as they are (a folder: only its model files, read-only); a run directory, a checkpoint or a
+ * synthetic model is packed into a model file first (a temporary file, removed on exit).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,7 +31,7 @@ export const webCommand: Command = {
     if (model !== undefined) {
       const opened = openModel(model);
       try {
-        if (opened.image === undefined) {
+        if (opened.kind !== 'gguf' && opened.kind !== 'hf' && opened.kind !== 'model-file') {
           tmp = mkdtempSync(join(tmpdir(), 'bitnet-web-'));
           const out = join(tmp, `${basename(model).replace(/\.(gguf|safetensors)$/i, '')}.safetensors`);
           const bar = progressBar(`packing ${basename(model)} for the page`, 'tensors');

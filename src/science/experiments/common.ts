@@ -40,13 +40,19 @@ export function prepareEnv(be: Backend, o: EnvOptions): ExperimentEnv {
   return { be, prep, heldOut: docs.map((d) => d.text), evalSplit: o.evalSplit, log: o.log };
 }
 
-/** The model shape of an experiment: width, depth, FFN width; heads of 32 channels, MHA. */
-export function shapeConfig(base: { dim: number; nLayers: number; ffnDim: number; maxSeqLen: number; vocabSize: number }, quant: QuantMode): ModelConfig {
-  const nHeads = Math.max(1, Math.round(base.dim / 32));
+/** Architecture choices an experiment may override on top of its preset (`bitnet experiment --heads …`). */
+export type ExperimentArch = Partial<Pick<ModelConfig, 'nHeads' | 'nKvHeads' | 'ffn' | 'tieEmbeddings' | 'subln'>>;
+
+/**
+ * The model shape of an experiment: width, depth, FFN width; by default heads of 32 channels (MHA), a
+ * ReLU²-GLU FFN, tied embeddings and SubLN except for BitNet v1 (which normalises inside BitLinear, as
+ * `bitnet train`); `arch` overrides those choices for every mode alike.
+ */
+export function shapeConfig(base: { dim: number; nLayers: number; ffnDim: number; maxSeqLen: number; vocabSize: number }, quant: QuantMode, arch: ExperimentArch = {}): ModelConfig {
+  const nHeads = arch.nHeads ?? Math.max(1, Math.round(base.dim / 32));
   return validateConfig({
-    ...base, nHeads, nKvHeads: nHeads, ropeTheta: 10000, normEps: 1e-5, ffn: 'relu2glu',
-    // BitNet v1 normalises inside BitLinear; the others use SubLN (as `bitnet train`): the row's default.
-    subln: QUANT_VARIANTS[quant].subln, tieEmbeddings: true, quant, groups: 1,
+    ...base, nHeads, nKvHeads: arch.nKvHeads ?? nHeads, ropeTheta: 10000, normEps: 1e-5, ffn: arch.ffn ?? 'relu2glu',
+    subln: arch.subln ?? QUANT_VARIANTS[quant].subln, tieEmbeddings: arch.tieEmbeddings ?? true, quant, groups: 1,
   });
 }
 

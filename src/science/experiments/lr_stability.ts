@@ -9,11 +9,13 @@ import type { QuantMode } from '../../model/config.js';
 import type { AdamWConfig } from '../../train/adamw.js';
 import { lossCurveSvg } from '../../train/plot.js';
 import type { StepLog } from '../../train/loop.js';
-import { shapeConfig, trainModel, writeReport, type ExperimentEnv } from './common.js';
+import { shapeConfig, trainModel, writeReport, type ExperimentArch, type ExperimentEnv } from './common.js';
 import { mdTable } from './plots.js';
 import { perplexity } from '../../eval/perplexity.js';
 
 export interface LrStabilityPreset {
+  /** Architecture overrides for every trained model (`bitnet experiment --heads …`; default: shapeConfig's choices). */
+  arch?: ExperimentArch;
   description: string;
   shape: { dim: number; nLayers: number; ffnDim: number; maxSeqLen: number };
   modes: QuantMode[];
@@ -47,7 +49,7 @@ export function runLrStability(env: ExperimentEnv, presetName: string, p: LrStab
   const runs: LrRun[] = [];
   for (const lr of p.lrs) {
     for (const mode of p.modes) {
-      const config = shapeConfig({ ...p.shape, vocabSize: V }, mode);
+      const config = shapeConfig({ ...p.shape, vocabSize: V }, mode, p.arch);
       const t = trainModel(env, config, { steps: p.steps, batch: p.batch, seq: p.seq, lr, seed: p.seed, adamw: p.adamw, weightDecay: p.weightDecay }, `${mode} lr ${lr}`);
       const h = t.history;
       const tail = h.slice(Math.floor(h.length * 0.9));
@@ -73,6 +75,8 @@ export function writeLrStability(dir: string, r: { preset: string; runs: LrRun[]
   const md = `# Large-learning-rate stability — preset \`${r.preset}\`
 
 Command: \`${command}\`
+
+Model: ${p.shape.nLayers} layers × ${p.shape.dim} wide, FFN ${p.shape.ffnDim}, context ${p.shape.maxSeqLen}${p.arch ? `, architecture flags ${JSON.stringify(p.arch)}` : ''}.
 
 ${p.description}. Same shape, data order, seed and cosine schedule (warmup ${Math.min(50, Math.floor(p.steps / 10))} steps, to LR/10) for every run; only the peak LR and the BitLinear mode change. Optimizer: AdamW β = (${p.adamw.beta1 ?? 0.9}, ${p.adamw.beta2 ?? 0.95}), ${p.adamw.gradClip === 0 ? 'no gradient clipping' : `global-norm clipping at ${p.adamw.gradClip ?? 1}`}, weight decay ${p.weightDecay}.
 Diverged = a non-finite gradient, or a final training loss (mean of the last 10 % of steps) above ln V (uniform guessing, ${Math.log(r.vocab).toFixed(2)} nats) or more than 1 nat above the run's own minimum.

@@ -12,10 +12,12 @@ import type { TaskResult } from '../../eval/tasks.js';
 import { DEFAULT_ENERGY, trainedFormat, type EnergyOptions } from '../energy.js';
 import { cloneModel, DEFAULT_PTQ, PTQ_METHODS, ptqFormat, quantizeModel, type PtqOptions } from '../ptq.js';
 import { allSites, siteLinears } from '../sites.js';
-import { buildOfflineTasks, calibrationBatches, costOf, energyAssumptions, evaluateModel, shapeConfig, trainModel, writeReport, type Cost, type EvalOptions, type ExperimentEnv, type ModelEval, type TrainSpec } from './common.js';
+import { buildOfflineTasks, calibrationBatches, costOf, energyAssumptions, evaluateModel, shapeConfig, trainModel, writeReport, type Cost, type EvalOptions, type ExperimentArch, type ExperimentEnv, type ModelEval, type TrainSpec } from './common.js';
 import { barChartSvg, mdTable } from './plots.js';
 
 export interface PtqTablePreset {
+  /** Architecture overrides for every trained model (`bitnet experiment --heads …`; default: shapeConfig's choices). */
+  arch?: ExperimentArch;
   description: string;
   shape: { dim: number; nLayers: number; ffnDim: number; maxSeqLen: number };
   train: Omit<TrainSpec, 'lr'>;
@@ -104,7 +106,7 @@ export function runPtqTable(env: ExperimentEnv, presetName: string, p: PtqTableP
   let fpModel: Transformer | undefined;
   let fpConfig: ModelConfig | undefined;
   for (const quant of p.trained) {
-    const config = shapeConfig({ ...p.shape, vocabSize }, quant);
+    const config = shapeConfig({ ...p.shape, vocabSize }, quant, p.arch);
     env.log(`training ${quant} (${(costOf(config, trainedFormat(quant)).params / 1e6).toFixed(2)}M params)…`);
     const t = trainModel(env, config, { ...p.train, lr: quant === 'fp' ? p.lr.fp : p.lr.quantized }, quant);
     trainSeconds[quant] = t.seconds;
@@ -139,7 +141,7 @@ export function runPtqTable(env: ExperimentEnv, presetName: string, p: PtqTableP
     env.log(`  FP with projections zeroed: ppl ${ev.ppl.toFixed(2)}, bpb ${ev.bpb.toFixed(3)}`);
     rows.push({ label: 'FP, projections zeroed (ablation)', kind: 'reference', method: 'zero', wBits: 0, aBits: 16, eval: ev, cost: { ...costOf(fpConfig, trainedFormat('fp'), energy), weightBytes: 0, energyJ: 0 } });
   }
-  return { preset: presetName, evalSplit: env.evalSplit, config: fpConfig ?? shapeConfig({ ...p.shape, vocabSize }, 'fp'), rows, energy, trainSeconds };
+  return { preset: presetName, evalSplit: env.evalSplit, config: fpConfig ?? shapeConfig({ ...p.shape, vocabSize }, 'fp', p.arch), rows, energy, trainSeconds };
 }
 
 const bpbOf = (x: PtqRow) => x.eval.bpb;
@@ -169,7 +171,7 @@ export function ptqTableReport(r: PtqTableResult, p: PtqTablePreset, command: st
 
 Command: \`${command}\`
 
-Model: ${c.nLayers} layers × ${c.dim} wide, FFN ${c.ffnDim} (${c.ffn}), ${c.nHeads} heads, vocab ${c.vocabSize}, context ${c.maxSeqLen}; ${p.description}.
+Model: ${c.nLayers} layers × ${c.dim} wide, FFN ${c.ffnDim} (${c.ffn}), ${c.nHeads} heads (${c.nKvHeads} KV), ${c.tieEmbeddings ? 'tied' : 'separate'} embeddings, ${c.subln ? 'SubLN' : 'no SubLN'} (FP row), vocab ${c.vocabSize}, context ${c.maxSeqLen}; ${p.description}${p.arch ? ` (architecture flags: ${JSON.stringify(p.arch)})` : ''}.
 Same shape, data order, steps and seed for every trained row; peak LR ${p.lr.fp} (FP) / ${p.lr.quantized} (BitNet), cosine to LR/10.
 PTQ rows quantize the trained FP model; calibration: ${p.calib.batches} × ${p.calib.batch} training sequences of ${p.train.seq} tokens.
 

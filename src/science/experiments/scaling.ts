@@ -8,10 +8,12 @@ import type { QuantMode } from '../../model/config.js';
 import { perplexity } from '../../eval/perplexity.js';
 import { DEFAULT_ENERGY, trainedFormat, type EnergyOptions } from '../energy.js';
 import { fitScalingLaw, predictScaling, type ScalingFit } from '../scaling.js';
-import { costOf, shapeConfig, trainModel, writeReport, type ExperimentEnv } from './common.js';
+import { costOf, shapeConfig, trainModel, writeReport, type ExperimentArch, type ExperimentEnv } from './common.js';
 import { linePlotSvg, mdTable } from './plots.js';
 
 export interface ScalingPreset {
+  /** Architecture overrides for every trained model (`bitnet experiment --heads …`; default: shapeConfig's choices). */
+  arch?: ExperimentArch;
   description: string;
   widths: number[];
   /** The last `heldOut` widths are predicted, not fitted. */
@@ -42,7 +44,7 @@ export function runScaling(env: ExperimentEnv, presetName: string, p: ScalingPre
   const points: ScalingPoint[] = [];
   p.widths.forEach((width, i) => {
     for (const mode of p.modes) {
-      const config = shapeConfig({ dim: width, nLayers: p.nLayers, ffnDim: p.ffnMult * width, maxSeqLen: p.maxSeqLen, vocabSize: V }, mode);
+      const config = shapeConfig({ dim: width, nLayers: p.nLayers, ffnDim: p.ffnMult * width, maxSeqLen: p.maxSeqLen, vocabSize: V }, mode, p.arch);
       const cost = costOf(config, trainedFormat(mode), energy);
       const t = trainModel(env, config, { steps: p.steps, batch: p.batch, seq: p.seq, lr: mode === 'fp' ? p.lr.fp : p.lr.quantized, seed: p.seed }, `${mode} width ${width}`);
       const r = t.model ? perplexity(t.model, env.prep.tokenizer, env.heldOut, { window: p.seq, maxTokens: p.pplTokens }) : undefined;
