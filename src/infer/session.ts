@@ -20,6 +20,9 @@
  * which widens them exactly; 'f32' stores the rows as computed (RoPE in place) for attentionCached. f16
  * halves the cache (2B4T at ctx 4096: 300 MiB instead of 600) at a cost in the logits measured in
  * test/infer/session_kv.test.ts.
+ *
+ * Buffers (sessionBuffers): KV cache L × (ctx, KVH·HS) keys + values · RoPE cos, sin (ctx, HS/2) ·
+ * activations for M ≤ chunk rows and logits (V) (shapes in forwardBuffers, src/infer/forward.ts).
  */
 import { ArgumentError, ShapeError } from '../errors.js';
 import { OutOfMemoryError } from '../tensor/arena.js';
@@ -38,11 +41,7 @@ export interface SessionOptions {
   kv?: KvCacheType;
 }
 
-/**
- * Every buffer a session allocates: the one list behind both the estimate and the constructor.
- * KV cache L × (ctx, KVH·HS) keys + values · RoPE cos, sin (ctx, HS/2) · activations for M ≤ chunk rows
- * and logits (1, V) (shapes in forwardBuffers, src/infer/forward.ts).
- */
+/** Every buffer a session allocates: the one list behind both the estimate and the constructor. */
 function sessionBuffers(c: ModelConfig, ctx: number, chunk: number, kv: KvCacheType): BufferSpec[] {
   return [...cacheBuffers(c, ctx, kv), ...ropeBuffers(c, ctx), ...forwardBuffers(c, chunk, 1, kv)];
 }
