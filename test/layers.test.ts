@@ -25,7 +25,7 @@ export const LAYERS: string[][] = [
   ['science', 'interp'],
   ['server'],
   ['cli'],
-  ['index'],
+  ['index', 'entry'],
   ['node'],
 ];
 

@@ -3,6 +3,8 @@
  * thing wherever it appears, so it is described once; `command.flag` entries override where a command
  * uses a name differently. test/cli/help.test.ts fails when a command gains a flag with no line here.
  */
+import { QUANT_MODES } from '../quant/modes.js';
+
 const HELP: Record<string, string> = {
   // model and kernels
   threads: 'kernel threads, 1..256 (default: the CPU count)',
@@ -33,7 +35,7 @@ const HELP: Record<string, string> = {
   'spec-ngram': 'longest n-gram prompt lookup matches, 1..16 (default 3; shorter ones are tried next)',
   // training
   preset: 'model shape preset (tiny, small, b1.58-large, 2b4t, …)',
-  quant: "weights/activations: 'fp', 'bitnet' (v1), 'b158', 'v2-a8', 'v2-a4'",
+  quant: `weights/activations (src/quant/modes.ts): ${QUANT_MODES.map((m) => `'${m}'`).join(', ')} ('bitnet' = v1)`,
   'v1-shifted-acts': "BitNet v1 zero-point [0,127] activations: 'none' or 'ffn-down' (--quant bitnet)",
   data: "corpus: 'sotu' (bundled) or a directory of .txt / .jsonl files",
   vocab: 'BPE vocabulary size to train (or the one the run used)',

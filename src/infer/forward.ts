@@ -21,7 +21,7 @@ import { ALIGN } from '../tensor/arena.js';
 import { DTYPE_BYTES, type DType, type FloatArray, type TypedArray } from '../tensor/dtype.js';
 import { isGatedFfn, type ModelConfig } from '../model/config.js';
 import { ffnActivationForward } from '../nn/ffn.js';
-import { FORMAT_TRAITS } from '../quant/formats.js';
+import { ACT_CODES, type ActQuantizerKernel } from '../quant/modes.js';
 import { dequantRowI7R4 } from '../kernels/ref/infer.js';
 import { dequantRowQ4G } from '../kernels/ref/head4.js';
 import type { PackedLinear, PackedModel } from './packed_model.js';
@@ -40,31 +40,48 @@ export interface BufferSpec {
 
 const spec = (name: string, n: number, dtype: DType = 'f32', count = 1, isKv = false): BufferSpec => ({ name, dtype, n, count, kv: isKv });
 
-/** One sequence's KV cache: per layer (ctx, KVH·HS) keys and values. */
+/** One sequence's KV cache: L × (ctx, KVH·HS) keys and L × (ctx, KVH·HS) values (u16 half bits for 'f16'). */
 export function cacheBuffers(c: ModelConfig, ctx: number, kv: KvCacheType, prefix = ''): BufferSpec[] {
   const KV = c.nKvHeads * (c.dim / c.nHeads);
   const cache: DType = kv === 'f16' ? 'u16' : 'f32';
   return [spec(`${prefix}kc`, ctx * KV, cache, c.nLayers, true), spec(`${prefix}vc`, ctx * KV, cache, c.nLayers, true)];
 }
 
-/** RoPE tables for positions [0, ctx). */
+/** RoPE tables for positions [0, ctx): cos, sin (ctx, HS/2). */
 export function ropeBuffers(c: ModelConfig, ctx: number): BufferSpec[] {
   const HS = c.dim / c.nHeads;
   return [spec('cos', ctx * (HS / 2)), spec('sin', ctx * (HS / 2))];
 }
 
-/** Activations for steps of up to `rows` rows, and logits for up to `logitsRows` of them. */
+/**
+ * Activations for steps of up to `rows` rows (M ≤ rows below), and logits for up to `logitsRows` of them.
+ * K is the input width of the linear being prepared (C, or F for down_proj); W = max(C, F).
+ */
 export function forwardBuffers(c: ModelConfig, rows: number, logitsRows: number, kv: KvCacheType): BufferSpec[] {
   const C = c.dim, F = c.ffnDim, H = c.nHeads, HS = C / H, KV = c.nKvHeads * HS;
   const wide = Math.max(C, F);
   const r = rows;
   return [
-    spec('x', r * C), spec('xn', r * C), spec('ln', r * wide), spec('rstd', r), spec('mean', r),
-    spec('xq', r * wide, 'i8'), spec('xs', r), spec('eta', r),
-    spec('qkv', r * (C + 2 * KV)), spec('q', r * C), spec('att', r * C), spec('sub', r * wide), spec('tmp', r * C),
-    spec('gu', r * 2 * F), spec('h', r * F), spec('hs', r * wide), spec('had', r * wide), spec('logits', logitsRows * c.vocabSize),
+    spec('x', r * C), //            (M, C)  the residual stream
+    spec('xn', r * C), //           (M, C)  RMSNorm(x) (also the head's normalised rows)
+    spec('ln', r * wide), //        (M, K)  LayerNorm inside BitLinear (v1)
+    spec('rstd', r), //             (M)
+    spec('mean', r), //             (M)
+    spec('xq', r * wide, 'i8'), //  (M, K)  activation codes (int8 / int4 / u7 as bytes)
+    spec('xs', r), //               (M)     their per-token scales
+    spec('eta', r), //              (M)     zero points η (u7 codes)
+    spec('qkv', r * (C + 2 * KV)), // (M, C + 2·KV)  fused q|k|v rows
+    spec('q', r * C), //            (M, C)  the q rows gathered (M > 1)
+    spec('att', r * C), //          (M, C)  attention output
+    spec('sub', r * wide), //       (M, C)  attn_sub_norm(att)
+    spec('tmp', r * C), //          (M, C)  o_proj / down_proj output before the residual add
+    spec('gu', r * 2 * F), //       (M, 2F) fused [gate|up] rows (plain MLPs: (M, F) up)
+    spec('h', r * F), //            (M, F)  act(gate) ⊙ up
+    spec('hs', r * wide), //        (M, F)  ffn_sub_norm(h)
+    spec('had', r * wide), //       (M, K)  Hadamard-transformed input (v2)
+    spec('logits', logitsRows * c.vocabSize), // (logitsRows, V)
     // f16 cache: the new K/V rows in f32 (K rotated here) before conversion
-    ...(kv === 'f16' ? [spec('kvNew', r * KV)] : []),
+    ...(kv === 'f16' ? [spec('kvNew', r * KV)] : []), // (M, KV)
   ];
 }
 
@@ -114,29 +131,30 @@ export class Forward {
   readonly logitsRows: number;
   private readonly be: Backend;
   private readonly f16: boolean;
-  private readonly kvNew: Float32Array | undefined;
-  private readonly cos: Float32Array;
-  private readonly sin: Float32Array;
-  readonly x: Float32Array;
-  private readonly xn: Float32Array;
-  private readonly ln: Float32Array;
-  private readonly rstd: Float32Array;
-  private readonly mean: Float32Array;
-  private readonly xq: Int8Array;
-  private readonly xs: Float32Array;
-  /** Zero points η (M) of the shifted quantizer, and the u7 codes: a Uint8 view of xq's memory. */
+  // Shapes for a step of M rows (forwardBuffers; K = the prepared linear's input width, C or F).
+  private readonly kvNew: Float32Array | undefined; // (M, KV) f16 caches only
+  private readonly cos: Float32Array; // (ctx, HS/2)
+  private readonly sin: Float32Array; // (ctx, HS/2)
+  readonly x: Float32Array; // (M, C)
+  private readonly xn: Float32Array; // (M, C)
+  private readonly ln: Float32Array; // (M, K)
+  private readonly rstd: Float32Array; // (M)
+  private readonly mean: Float32Array; // (M)
+  private readonly xq: Int8Array; // (M, K)
+  private readonly xs: Float32Array; // (M)
+  /** Zero points η (M) of the shifted quantizer, and the u7 codes (M, K): a Uint8 view of xq's memory. */
   private readonly eta: Float32Array;
   private readonly xu: Uint8Array;
-  private readonly qkv: Float32Array;
-  private readonly q: Float32Array;
-  private readonly att: Float32Array;
-  private readonly sub: Float32Array;
-  private readonly tmp: Float32Array;
-  private readonly gu: Float32Array;
-  private readonly h: Float32Array;
-  private readonly hs: Float32Array;
-  private readonly had: Float32Array;
-  private readonly logits: Float32Array;
+  private readonly qkv: Float32Array; // (M, C + 2·KV)
+  private readonly q: Float32Array; // (M, C)
+  private readonly att: Float32Array; // (M, C)
+  private readonly sub: Float32Array; // (M, C)
+  private readonly tmp: Float32Array; // (M, C)
+  private readonly gu: Float32Array; // (M, 2F) or (M, F)
+  private readonly h: Float32Array; // (M, F)
+  private readonly hs: Float32Array; // (M, F)
+  private readonly had: Float32Array; // (M, K)
+  private readonly logits: Float32Array; // (logitsRows, V)
 
   /** bufs: allocated from ropeBuffers(ctx) + forwardBuffers(rows, logitsRows, kv) (the RoPE tables are filled here). */
   constructor(readonly model: PackedModel, bufs: Map<string, TypedArray[]>, ctx: number, rows: number, logitsRows: number, kv: KvCacheType) {
@@ -306,15 +324,13 @@ export class Forward {
       return;
     }
     const xq = this.xq.subarray(0, M * K), xs = this.xs.subarray(0, M), out = y.subarray(0, M * N);
-    const ft = FORMAT_TRAITS[L.format];
+    // The site's codes and kernel come from the quantization table (src/quant/modes.ts ACT_CODES, via the layout).
+    const codes = ACT_CODES[L.prep.act];
     // u7 codes ∈ [0, 127] are the same bytes as int8 codes: the int8 × packed kernels take them as they are.
-    const eta = L.prep.act === 'u7' ? this.eta.subarray(0, M) : undefined;
-    if (L.prep.act === 'i4') be.quantizeAbsmeanI4PerToken(xq, xs, src, M, K);
-    else if (eta !== undefined) be.quantizeShiftedU7PerToken(this.xu.subarray(0, M * K), eta, xs, src, M, K);
-    else be.quantizeAbsmaxI8PerToken(xq, xs, src, M, K);
-    const kernel = L.prep.act === 'i4' ? ft.matmulI4 : ft.matmul;
-    if (kernel === undefined) throw new ArgumentError(`format '${L.format}' has no kernel for ${L.prep.act} activations`);
-    be[kernel](out, xq, xs, L.packed, M, K, N, L.beta);
+    const eta = codes.zeroPoint ? this.eta.subarray(0, M) : undefined;
+    if (eta !== undefined) be.quantizeShiftedU7PerToken(this.xu.subarray(0, M * K), eta, xs, src, M, K);
+    else be[codes.quantizer as Exclude<ActQuantizerKernel, 'quantizeShiftedU7PerToken'>](xq, xs, src, M, K);
+    be[L.kernel](out, xq, xs, L.packed, M, K, N, L.beta);
     if (eta !== undefined) {
       // x ≈ q/s + η: the zero point adds η[m]·β(n)·Σ_k W̃[n,k] to every output.
       const shift = L.shift!; // act 'u7' layers always carry it (src/infer/layout.ts)

@@ -21,9 +21,9 @@
  * Fused matrices: qkv = q|k|v rows, gate_up = gate|up rows (plain MLPs: up alone), each part keeps its β.
  */
 import { ArgumentError } from '../errors.js';
-import { isGatedFfn, shiftedDownActs, type ModelConfig } from '../model/config.js';
-import { actQuantFor, MODE_TRAITS } from '../nn/bitlinear.js';
-import { FORMAT_TRAITS, type FormatName } from '../quant/formats.js';
+import { isGatedFfn, type ModelConfig } from '../model/config.js';
+import { FORMAT_TRAITS, type FormatName, type PackedMatmulKernel } from '../quant/formats.js';
+import { ACT_CODES, ACT_QUANTS, packedFormat, quantVariant, siteKernel, type ActCodes, type LinearSite } from '../quant/modes.js';
 import { ALIGN } from '../tensor/arena.js';
 import { bytesI7R4, I7_OFFSET } from '../kernels/ref/infer.js';
 import { bytesQ4G, Q4G_PAD_BYTE, scalesQ4G } from '../kernels/ref/head4.js';
@@ -44,17 +44,17 @@ export interface LayoutOptions {
   head: HeadType;
 }
 
-/** How a linear layer's input is prepared (one per fused group). */
+/** How a linear layer's input is prepared (one per fused group): its site's rule in QUANT_VARIANTS (src/quant/modes.ts). */
 export interface InputPrep {
   /** LayerNorm (no affine) inside BitLinear (BitNet v1). */
   lnInside: boolean;
   /** Online Hadamard transform (BitNet v2 H-BitLinear). */
   hadamard: boolean;
   /**
-   * Activation quantization: none (fp), int8 absmax per token, int4 absmean per token, or the
+   * Activation codes (ACT_CODES): none (fp), int8 absmax per token, int4 absmean per token, or the
    * BitNet v1 zero-point codes [0, 127] per token (quantizeShiftedU7PerToken, x ≈ q/s + η).
    */
-  act: 'none' | 'i8' | 'i4' | 'u7';
+  act: ActCodes;
 }
 
 export type ArrayDType = 'u8' | 'i8' | 'f32';
@@ -82,6 +82,8 @@ export interface LinearSpec {
   K: number;
   prep: InputPrep;
   format: FormatName | 'f32';
+  /** The packed matmul kernel (undefined for 'f32': the f32 GEMM). */
+  kernel: PackedMatmulKernel | undefined;
   shift: boolean;
 }
 
@@ -111,17 +113,11 @@ export function paddedBytes(a: ArraySpec): number {
   return Math.ceil((a.length * (a.dtype === 'f32' ? 4 : 1)) / ALIGN) * ALIGN;
 }
 
-/** Packed format of a BitLinear: 'b1' for sign weights, else the ternary format ('i2' interleaved by four unless asked not to). */
-export function linearFormat(sign: boolean, ternary: 'i2' | 'i1.6', interleave: boolean): FormatName {
-  if (sign) return 'b1';
-  return ternary === 'i2' && interleave ? 'i2r4' : ternary;
-}
-
 /** The memory layout of config `c` under `o` (validated config expected). */
 export function modelLayout(c: ModelConfig, o: LayoutOptions): ModelLayout {
   if (o.format !== 'i2' && o.format !== 'i1.6') throw new ArgumentError(`format must be 'i2' or 'i1.6', got '${String(o.format)}'`);
   if (!HEAD_TYPES.includes(o.head)) throw new ArgumentError(`head must be one of ${HEAD_TYPES.join(', ')}, got '${String(o.head)}'`);
-  const tr = MODE_TRAITS[c.quant];
+  const row = quantVariant(c); // src/quant/modes.ts
   const arrays: ArraySpec[] = [];
   const normSource = new Map<string, string>();
   const norm = (name: string, src: string, n: number) => {
@@ -129,38 +125,37 @@ export function modelLayout(c: ModelConfig, o: LayoutOptions): ModelLayout {
     normSource.set(name, src);
     return name;
   };
-  const prep = (hadamard: boolean, shifted = false): InputPrep => {
-    const act = actQuantFor(c.quant, hadamard, shifted);
-    return { lnInside: tr.lnInside, hadamard, act: act === 'none' ? 'none' : act === 'i4-token' ? 'i4' : act === 'u7-shifted-tensor' ? 'u7' : 'i8' };
+  const prep = (site: LinearSite): InputPrep => {
+    const r = row.sites[site];
+    return { lnInside: r.pre === 'layernorm', hadamard: r.pre === 'hadamard', act: ACT_QUANTS[r.act].infer };
   };
   const linear = (id: string, names: string[], rows: number[], K: number, p: InputPrep): LinearSpec => {
     const N = rows.reduce((a, b) => a + b, 0);
-    if (tr.weight === 'none') {
+    const fmt = packedFormat(row.weight, p.act, o);
+    if (fmt === 'f32') {
       arrays.push({ name: `${id}.w`, dtype: 'f32', length: N * K, fill: 0, kind: 'linear' });
-      return { id, names, rows, N, K, prep: p, format: 'f32', shift: false };
+      return { id, names, rows, N, K, prep: p, format: 'f32', kernel: undefined, shift: false };
     }
-    const fmt = linearFormat(tr.weight === 'sign', p.act === 'i4' ? 'i2' : o.format, o.interleave);
     arrays.push({ name: `${id}.w`, dtype: 'u8', length: FORMAT_TRAITS[fmt].bytes(N, K), fill: fmt === 'i2r4' ? 0x55 : 0, kind: 'linear' });
     arrays.push({ name: `${id}.beta`, dtype: 'f32', length: N, fill: 0, kind: 'scale' });
-    const shift = p.act === 'u7';
+    const shift = ACT_CODES[p.act].zeroPoint;
     if (shift) arrays.push({ name: `${id}.shift`, dtype: 'f32', length: N, fill: 0, kind: 'scale' });
-    return { id, names, rows, N, K, prep: p, format: fmt, shift };
+    return { id, names, rows, N, K, prep: p, format: fmt, kernel: siteKernel(fmt, p.act), shift };
   };
   const C = c.dim, F = c.ffnDim, HS = C / c.nHeads, KV = c.nKvHeads * HS;
-  const v2 = tr.hadamardAct !== undefined;
   const gated = isGatedFfn(c);
   const layers: LayerSpec[] = [];
   for (let l = 0; l < c.nLayers; l++) {
     const p = `layers.${l}.`;
     layers.push({
       attnNorm: norm(`${p}attn_norm`, `${p}input_layernorm`, C),
-      qkv: linear(`${p}qkv`, [`${p}q_proj`, `${p}k_proj`, `${p}v_proj`], [C, KV, KV], C, prep(false)),
+      qkv: linear(`${p}qkv`, [`${p}q_proj`, `${p}k_proj`, `${p}v_proj`], [C, KV, KV], C, prep('attn')),
       attnSubNorm: c.subln ? norm(`${p}attn_sub_norm`, `${p}attn_sub_norm`, C) : undefined,
-      o: linear(`${p}o`, [`${p}o_proj`], [C], C, prep(v2)),
+      o: linear(`${p}o`, [`${p}o_proj`], [C], C, prep('o')),
       ffnNorm: norm(`${p}ffn_norm`, `${p}post_attention_layernorm`, C),
-      gateUp: linear(`${p}gate_up`, gated ? [`${p}gate_proj`, `${p}up_proj`] : [`${p}up_proj`], gated ? [F, F] : [F], C, prep(false)),
+      gateUp: linear(`${p}gate_up`, gated ? [`${p}gate_proj`, `${p}up_proj`] : [`${p}up_proj`], gated ? [F, F] : [F], C, prep('ffn')),
       ffnSubNorm: c.subln ? norm(`${p}ffn_sub_norm`, `${p}ffn_sub_norm`, F) : undefined,
-      down: linear(`${p}down`, [`${p}down_proj`], [C], F, prep(v2, shiftedDownActs(c))),
+      down: linear(`${p}down`, [`${p}down_proj`], [C], F, prep('down')),
     });
   }
   norm('norm', 'norm', C);

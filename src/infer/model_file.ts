@@ -20,7 +20,7 @@ import type { TensorOut } from '../io/files.js';
 import { parseSafetensors, serializeHeader, toFloat32, type Parsed, type StDType } from '../io/safetensors.js';
 import { type ModelConfig, validateConfig } from '../model/config.js';
 import { paramTable } from '../model/transformer.js';
-import { MODE_TRAITS } from '../nn/bitlinear.js';
+import { quantVariant, WEIGHT_QUANTS } from '../quant/modes.js';
 import { FORMAT_TRAITS } from '../quant/formats.js';
 import { quantizeSign, quantizeTernaryAbsmean } from '../kernels/ref/quant.js';
 import { ALIGN } from '../tensor/arena.js';
@@ -49,17 +49,17 @@ const isLinear = (name: string) => /_proj$/.test(name);
 /** Tensors and metadata of a version-1 model file (the layout before the image; kept to test that such files still load). */
 export function modelFileContentsV1(source: WeightSource, tokenizerJson: string | undefined): { tensors: Array<[string, TensorOut]>; metadata: Record<string, string> } {
   const c = source.config;
-  const tr = MODE_TRAITS[c.quant];
+  const weight = quantVariant(c).weight;
   if (c.groups > 1) throw new ArgumentError('model file: group-quantized BitNet v1 models are not supported (one scale per tensor)');
   const tensors: Array<[string, TensorOut]> = [];
   for (const p of paramTable(c)) {
-    if (!isLinear(p.name) || tr.weight === 'none') {
+    if (!isLinear(p.name) || weight === 'none') {
       tensors.push([p.name, { dtype: 'F32', shape: p.shape, data: source.dense(p.name) }]);
       continue;
     }
     const [N, K] = p.shape as [number, number];
-    const qs = linearCodes(source, p.name, N, K, tr.weight, REF_QUANT);
-    const ft = FORMAT_TRAITS[tr.weight === 'sign' ? 'b1' : 'i2'];
+    const qs = linearCodes(source, p.name, N, K, weight, REF_QUANT);
+    const ft = FORMAT_TRAITS[WEIGHT_QUANTS[weight].formats[0]]; // 'b1' for sign, 'i2' for ternary
     const packed = new Uint8Array(ft.bytes(N, K));
     ft.pack(packed, qs.q, N, K);
     tensors.push([`${p.name}.${ft.name}`, { dtype: 'U8', shape: [N, ft.rowBytes(K)], data: packed }], [`${p.name}.scale`, { dtype: 'F32', shape: [1], data: Float32Array.of(qs.scale) }]);
@@ -94,8 +94,8 @@ export function sourceFromModelFile(parsed: Parsed, where: string): { source: We
   } catch (e) {
     throw new FormatError(`${where}: bad config in metadata (${(e as Error).message})`);
   }
-  const tr = MODE_TRAITS[config.quant];
-  const ft = FORMAT_TRAITS[tr.weight === 'sign' ? 'b1' : 'i2'];
+  const weight = quantVariant(config).weight;
+  const ft = FORMAT_TRAITS[weight === 'none' ? 'i2' : WEIGHT_QUANTS[weight].formats[0]]; // 'b1' for sign, 'i2' for ternary
   const shapes = new Map(paramTable(config).map((p) => [p.name, p.shape]));
   const get = (name: string) => {
     const t = parsed.tensors.get(name);
@@ -124,7 +124,7 @@ export function sourceFromModelFile(parsed: Parsed, where: string): { source: We
       return a;
     },
     quantized(name) {
-      if (!isLinear(name) || tr.weight === 'none') return undefined;
+      if (!isLinear(name) || weight === 'none') return undefined;
       const { bytes, scale, N, K } = stored(name);
       const q = new Int8Array(N * K);
       try {

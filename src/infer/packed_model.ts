@@ -7,7 +7,8 @@
  * Projections that read the same input are fused into one matrix so a token costs one pass
  * (one kernel call) over them: q|k|v, gate|up. Each fused row keeps its own tensor's β.
  *
- * Weights are quantized exactly as training does (src/nn/bitlinear.ts MODE_TRAITS):
+ * Weights are quantized exactly as training does (the table QUANT_VARIANTS, src/quant/modes.ts; src/infer/layout.ts
+ * reads each site's pre-transform, activation codes, packed format and kernel from it):
  *   b158 / v2-*: absmean ternary, β = mean|W|;  bitnet (v1): Sign(W − α), β = mean|W|;  fp: dense f32.
  * Activations at inference are int8 per token (v1 trains per tensor; per token at inference is the
  * paper's rule, docs/spec.md §1.1), int4 absmean per token on the Hadamard inputs of v2-a4, and the v1
@@ -19,17 +20,16 @@ import { ArgumentError, FormatError } from '../errors.js';
 import { OutOfMemoryError } from '../tensor/arena.js';
 import type { Backend } from '../kernels/backend.js';
 import { type ModelConfig, validateConfig } from '../model/config.js';
-import { MODE_TRAITS } from '../nn/bitlinear.js';
-import { FORMAT_TRAITS, type FormatName } from '../quant/formats.js';
+import { FORMAT_TRAITS, type FormatName, type PackedMatmulKernel } from '../quant/formats.js';
+import { quantVariant } from '../quant/modes.js';
 import { packI2R4Rows } from '../quant/pack.js';
 import { I7_MAX } from '../kernels/ref/infer.js';
 import { groupsQ4G, packQ4G, quantizeQ4G } from '../kernels/ref/head4.js';
 import { HEAD_TYPES } from './layout.js';
 import { expectedSizes, linearCodes, type WeightSource } from '../weights/source.js';
-import { layoutBytes, linearFormat, modelLayout, paddedBytes, type ArraySpec, type HeadType, type InputPrep, type LayoutOptions, type LinearSpec, type ModelLayout } from './layout.js';
+import { layoutBytes, modelLayout, paddedBytes, type ArraySpec, type HeadType, type InputPrep, type LayoutOptions, type LinearSpec, type ModelLayout } from './layout.js';
 
 export type { HeadType, InputPrep };
-export { linearFormat };
 
 export interface LoadOptions {
   /** Packing of ternary weights (binary v1 weights are always 'b1'). Default 'i2'. */
@@ -61,6 +61,8 @@ export type PackedLinear =
   | (LinearBase & {
       readonly format: FormatName;
       readonly packed: Uint8Array;
+      /** The packed matmul of this format × the input's codes (LinearSpec.kernel). */
+      readonly kernel: PackedMatmulKernel;
       /** Per-row weight scale β. */
       readonly beta: Float32Array;
       /** act 'u7' only: per-row β(n)·Σ_k W̃[n,k], the zero point's contribution y[m,n] += η[m]·shift[n]. */
@@ -136,7 +138,7 @@ export class PackedModel {
       if (s.format === 'f32') return { ...base, format: 'f32', dense: w as Float32Array, bytes: w.byteLength };
       const beta = f(`${s.id}.beta`);
       const shift = s.shift ? f(`${s.id}.shift`) : undefined;
-      return { ...base, format: s.format, packed: w as Uint8Array, beta, shift, bytes: w.byteLength + beta.byteLength + (shift?.byteLength ?? 0) };
+      return { ...base, format: s.format, packed: w as Uint8Array, kernel: s.kernel!, beta, shift, bytes: w.byteLength + beta.byteLength + (shift?.byteLength ?? 0) };
     };
     for (const L of layout.layers) {
       this.layers.push({
@@ -240,7 +242,7 @@ function fillFromSource(pm: PackedModel, source: WeightSource, onProgress: ((don
     const i = firstNonFinite(a);
     if (i >= 0) throw new FormatError(`${source.where}: tensor '${name}' has a non-finite value ${a[i]} at element ${i}`);
   };
-  const tr = MODE_TRAITS[c.quant];
+  const weight = quantVariant(c).weight;
   const fillLinear = (s: LinearSpec) => {
     const w = pm.array(`${s.id}.w`);
     if (s.format === 'f32') {
@@ -267,7 +269,7 @@ function fillFromSource(pm: PackedModel, source: WeightSource, onProgress: ((don
         if (bad >= 0) throw new FormatError(`${source.where}: tensor '${name}' has a non-finite scale ${beta[r0 + bad]} (row ${bad})`);
         tick();
       } else {
-        const { q, scale, stored } = linearCodes(source, name, n, K, tr.weight as 'ternary' | 'sign', pm.be, dense);
+        const { q, scale, stored } = linearCodes(source, name, n, K, weight as 'ternary' | 'sign', pm.be, dense);
         if (stored) tick();
         if (!Number.isFinite(scale)) throw new FormatError(`${source.where}: tensor '${name}' has a non-finite scale ${scale}`);
         if (s.format === 'i2r4') packI2R4Rows(packed, q, r0, n, K);

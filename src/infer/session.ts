@@ -20,6 +20,9 @@
  * which widens them exactly; 'f32' stores the rows as computed (RoPE in place) for attentionCached. f16
  * halves the cache (2B4T at ctx 4096: 300 MiB instead of 600) at a cost in the logits measured in
  * test/infer/session_kv.test.ts.
+ *
+ * Buffers (sessionBuffers): KV cache L × (ctx, KVH·HS) keys + values · RoPE cos, sin (ctx, HS/2) ·
+ * activations for M ≤ chunk rows and logits (V) (shapes in forwardBuffers, src/infer/forward.ts).
  */
 import { ArgumentError, ShapeError } from '../errors.js';
 import { OutOfMemoryError } from '../tensor/arena.js';
@@ -67,7 +70,9 @@ export class InferenceSession {
   readonly bytes: { kv: number; activations: number };
   /** Positions filled so far. */
   pos = 0;
+  /** This sequence's KV cache: L × (ctx, KVH·HS) keys and values. */
   private readonly cache: KvCache;
+  /** Activations for steps of M ≤ chunk rows; logits of one row (V). */
   private readonly fwd: Forward;
 
   constructor(readonly model: PackedModel, opts: SessionOptions = {}) {
@@ -162,7 +167,7 @@ export class InferenceSession {
     if (this.pos + n > this.ctx) throw new ShapeError(`context full: ${this.pos} positions used + ${n} new > ctx ${this.ctx}`);
   }
 
-  /** M tokens from tokens[i0 …] at positions pos …; returns logits of the last row when `logits`. */
+  /** M tokens from tokens[i0 …] at positions pos …; returns logits (V) of the last row when `logits`. */
   private step(tokens: ArrayLike<number>, i0: number, M: number, logits: boolean): Float32Array | undefined {
     for (let m = 0; m < M; m++) this.fwd.embed(m, tokens[i0 + m]!, () => `at position ${i0 + m}`);
     this.fwd.layers(M, [{ cache: this.cache, pos: this.pos, row: 0, n: M }]);

@@ -12,9 +12,9 @@
  */
 import { ArgumentError } from '../errors.js';
 import { hadamardForward } from '../kernels/ref/hadamard.js';
-import { fakeQuantSign, fakeQuantTernary } from '../kernels/ref/quant.js';
 import type { Transformer } from '../model/transformer.js';
-import { MODE_TRAITS } from '../nn/bitlinear.js';
+import { fakeQuantWeightRef } from '../nn/bitlinear.js';
+import { QUANT_VARIANTS, usesHadamard } from '../quant/modes.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { effectiveRank, hosvd, interactionMatrix, topSigned, type BilinearWeights } from './bilinear.js';
 import { row, symEig } from './eigen.js';
@@ -24,16 +24,15 @@ export function ffnBilinearWeights(model: Transformer, l: number): BilinearWeigh
   const c = model.config;
   if (c.ffn !== 'bilinear') throw new ArgumentError(`ffnBilinearWeights: the model's FFN is '${c.ffn}', not 'bilinear'`);
   if (!(Number.isInteger(l) && l >= 0 && l < c.nLayers)) throw new ArgumentError(`ffnBilinearWeights: layer ${l} outside [0, ${c.nLayers})`);
-  const kind = MODE_TRAITS[c.quant].weight;
+  const row = QUANT_VARIANTS[c.quant];
   const eff = (name: string) => {
     const w = Float64Array.from(model.param(name).p);
-    if (kind === 'ternary') fakeQuantTernary(w, w.slice(), w.length);
-    else if (kind === 'sign') fakeQuantSign(w, w.slice(), w.length);
+    if (row.weight !== 'none') fakeQuantWeightRef(row.weight, w, w.slice(), w.length);
     return w;
   };
   const p = `layers.${l}.`;
   let P = eff(`${p}down_proj`);
-  if (MODE_TRAITS[c.quant].hadamardAct !== undefined) {
+  if (row.sites.down.pre === 'hadamard') {
     // BitNet v2 H-BitLinear: down_proj reads H·h (H orthonormal, symmetric), so P_eff = W̃ H: each row times H.
     const PH = new Float64Array(P.length);
     hadamardForward(PH, P, c.dim, c.ffnDim);

@@ -2,29 +2,16 @@
  * Model configuration: one typed object, one table of presets (gpt-fast style),
  * validated with errors that name the offending field.
  *
- * quant (the BitLinear variant used by every projection except embeddings/LM head):
- *   fp      nn.Linear baseline (same code path, no quantizer)
- *   bitnet  BitNet v1 (2310.11453): LayerNorm inside BitLinear, centred sign weights ±1 with α = mean W,
- *           β = mean|W|, absmax int8 activations per tensor (training) / per token (inference)
- *   b158    BitNet b1.58 (2402.17764): absmean ternary weights, per-token absmax int8 activations
- *   v2-a8   BitNet v2 (2504.18415): b158 + H-BitLinear (online Hadamard) on o_proj and down_proj, int8
- *   v2-a4   as v2-a8 with int4 absmean activations on the H-BitLinear inputs
- *
- * v1ShiftedActs (bitnet only): BitNet v1's zero-point activation quantizer (docs/spec.md §1.1 Eq.6) on the
- * down_proj input — see the field's comment for the placement.
+ * quant (the BitLinear variant used by every projection except embeddings/LM head) and v1ShiftedActs
+ * select a row of the quantization table, QUANT_VARIANTS in src/quant/modes.ts (fp, bitnet = v1,
+ * bitnet/ffn-down = v1 with BitNet v1's zero-point quantizer on down_proj's input, b158, v2-a8, v2-a4);
+ * validation below reads its rules from the row. The placement of the zero-point input is argued at the
+ * v1ShiftedActs field.
  */
 import { ArgumentError } from '../errors.js';
+import { findVariant, modesWith, QUANT_MODES, QUANT_VARIANTS, usesHadamard, V1_SHIFTED_ACTS, type QuantMode, type V1ShiftedActs } from '../quant/modes.js';
 
-export type QuantMode = 'fp' | 'bitnet' | 'b158' | 'v2-a8' | 'v2-a4';
-export const QUANT_MODES: readonly QuantMode[] = ['fp', 'bitnet', 'b158', 'v2-a8', 'v2-a4'];
-
-/**
- * Where BitNet v1 uses the shifted [0, Q] activation quantizer (docs/spec.md §1.1 Eq.6) instead of absmax:
- *   none      absmax int8 everywhere (the default; what configs without the field mean)
- *   ffn-down  on the input of down_proj, the one BitLinear whose input comes out of the FFN non-linearity
- */
-export type V1ShiftedActs = 'none' | 'ffn-down';
-export const V1_SHIFTED_ACTS: readonly V1ShiftedActs[] = ['none', 'ffn-down'];
+export { QUANT_MODES, V1_SHIFTED_ACTS, type QuantMode, type V1ShiftedActs };
 
 /** FFN: gated (SwiGLU, ReLU²-GLU as in 2B4T, bilinear = identity gate) or a plain 2-layer MLP (v1). */
 export type FfnKind = 'swiglu' | 'relu2glu' | 'bilinear' | 'mlp-relu' | 'mlp-gelu';
@@ -166,12 +153,14 @@ export function validateConfig(c: ModelConfig): ModelConfig {
   if (c.nHeads % c.nKvHeads !== 0) throw new ArgumentError(`config.nHeads (${c.nHeads}) must be divisible by config.nKvHeads (${c.nKvHeads})`);
   if (c.vocabSize * c.dim > MAX_MATRIX_ELEMENTS) throw new ArgumentError(`config.vocabSize × config.dim (${c.vocabSize} × ${c.dim}) exceeds ${MAX_MATRIX_ELEMENTS} elements in one matrix`);
   if (c.ffnDim * c.dim > MAX_MATRIX_ELEMENTS) throw new ArgumentError(`config.ffnDim × config.dim (${c.ffnDim} × ${c.dim}) exceeds ${MAX_MATRIX_ELEMENTS} elements in one matrix`);
-  if (c.quant.startsWith('v2') && !(isPow2(c.dim) && isPow2(c.ffnDim))) {
+  const row = QUANT_VARIANTS[c.quant];
+  if (usesHadamard(row) && !(isPow2(c.dim) && isPow2(c.ffnDim))) {
     throw new ArgumentError(`config.quant '${c.quant}' needs power-of-two config.dim and config.ffnDim for the Hadamard transform, got ${c.dim} and ${c.ffnDim}`);
   }
-  if (c.groups > 1 && c.quant !== 'bitnet') throw new ArgumentError(`config.groups > 1 is BitNet v1 group quantization; it needs config.quant 'bitnet', got '${c.quant}'`);
-  if (shiftedDownActs(c) && c.quant !== 'bitnet') {
-    throw new ArgumentError(`config.v1ShiftedActs '${c.v1ShiftedActs}' is BitNet v1's zero-point activation quantizer; it needs config.quant 'bitnet', got '${c.quant}'`);
+  const names = (ms: QuantMode[]) => ms.map((m) => `'${m}'`).join(' or ');
+  if (c.groups > 1 && !row.groups) throw new ArgumentError(`config.groups > 1 is BitNet v1 group quantization; it needs config.quant ${names(QUANT_MODES.filter((m) => QUANT_VARIANTS[m].groups))}, got '${c.quant}'`);
+  if (shiftedDownActs(c) && findVariant(c) === undefined) {
+    throw new ArgumentError(`config.v1ShiftedActs '${c.v1ShiftedActs}' is BitNet v1's zero-point activation quantizer; it needs config.quant ${names(modesWith('ffn-down'))}, got '${c.quant}'`);
   }
   if (c.groups > 1 && (c.dim % c.groups !== 0 || c.ffnDim % c.groups !== 0)) {
     throw new ArgumentError(`config.groups (${c.groups}) must divide config.dim (${c.dim}) and config.ffnDim (${c.ffnDim})`);

@@ -11,18 +11,22 @@
  *     h = RMSNorm_sub(h)?         x = x + BitLinear_down(h)          SubLN (ffn_sub_norm); v2: Hadamard input;
  *                                                                    v1 + v1ShiftedActs 'ffn-down': zero-point [0,127] input
  *   logits = RMSNorm(x) · headᵀ (head = emb when tied, full precision)      (M, V)
+ * Each BitLinear input's pre-transform and quantizer is its site's rule ('attn', 'o', 'ffn', 'down') in the
+ * config's row of QUANT_VARIANTS (src/quant/modes.ts).
  *
  * Parameters live in one flat buffer (matrices first — the weight-decay group — then
  * norm weights), gradients in a second with the same layout; activations are allocated
- * once for the largest (B, T). Nothing is allocated per step.
+ * once for the largest (B, T). Nothing is allocated per step. M = B·T rows, KV = KVH·HS; every
+ * activation and activation gradient has its shape written where it is declared (LayerActs, GradActs, Acts).
  */
 import { ArgumentError, NumericsError, ShapeError } from '../errors.js';
 import type { Backend } from '../kernels/backend.js';
 import type { FloatArray } from '../tensor/dtype.js';
 import type { Arena } from '../tensor/arena.js';
 import { Rng } from '../tensor/rng.js';
-import { MODE_TRAITS, QuantInput, QuantWeight, actQuantFor, linearBackward, linearForward } from '../nn/bitlinear.js';
-import { isGatedFfn, shiftedDownActs, type ModelConfig, validateConfig } from './config.js';
+import { QuantInput, QuantWeight, linearBackward, linearForward } from '../nn/bitlinear.js';
+import { quantVariant, type LinearSite } from '../quant/modes.js';
+import { isGatedFfn, type ModelConfig, validateConfig } from './config.js';
 import { ffnActivationForward, reluBackward } from '../nn/ffn.js';
 
 export type Dtype = 'f32' | 'f64';
@@ -31,7 +35,7 @@ export type Dtype = 'f32' | 'f64';
  * A BitLinear input of layer `layer`: 'attn' feeds q/k/v, 'o' feeds o_proj, 'ffn' feeds gate/up,
  * 'down' feeds down_proj.
  */
-export interface InputSite { layer: number; kind: 'attn' | 'o' | 'ffn' | 'down' }
+export interface InputSite { layer: number; kind: LinearSite }
 
 /**
  * Forward-only observer/override of the array each group of linears reads, (M, K) row-major:
@@ -85,7 +89,9 @@ export function paramTable(c: ModelConfig): ParamInfo[] {
 }
 
 export class Transformer {
+  /** (numParams): every parameter tensor, in `table` order. */
   readonly params: FloatArray;
+  /** (numParams): their gradients, same layout. */
   readonly grads: FloatArray;
   readonly table: ParamInfo[];
   /** Size of the weight-decay group (params[0 : decaySize]). */
@@ -183,7 +189,7 @@ export class Transformer {
     const C = c.dim, F = c.ffnDim, V = c.vocabSize, H = c.nHeads, KVH = c.nKvHeads, HS = C / H, KV = KVH * HS;
     // embedding lookup
     const emb = this.param('embed_tokens').p;
-    const x0 = a.resid[0]!;
+    const x0 = a.resid[0]!; // (M, C)
     for (let i = 0; i < M; i++) {
       const t = tokens[i]!;
       if (!(t >= 0 && t < V)) throw new ArgumentError(`forward: token id ${t} at position ${i} is outside the vocabulary [0, ${V})`);
@@ -194,7 +200,7 @@ export class Transformer {
     for (let l = 0; l < c.nLayers; l++) {
       const L = this.layers[l]!;
       const la = a.layer[l]!;
-      const x = a.resid[2 * l]!, xMid = a.resid[2 * l + 1]!, xOut = a.resid[2 * l + 2]!;
+      const x = a.resid[2 * l]!, xMid = a.resid[2 * l + 1]!, xOut = a.resid[2 * l + 2]!; // (M, C) each
       // attention block
       be.rmsnormForward(la.ln1, la.ln1Rstd, x, this.param(L.attnNorm).p, M, C, c.normEps);
       const inA = this.site(l, 'attn', la.inAttn.forward(la.ln1, M), M, C);
@@ -209,8 +215,8 @@ export class Transformer {
         be.rmsnormForward(la.sub1, la.sub1Rstd, o, this.param(L.attnSubNorm).p, M, C, c.normEps);
         o = la.sub1;
       }
-      linearForward(be, a.tmpC, this.site(l, 'o', la.inO.forward(o, M), M, C), a.weights.get(L.wo)!, M);
-      add(xMid, x, a.tmpC, M * C);
+      linearForward(be, a.yO, this.site(l, 'o', la.inO.forward(o, M), M, C), a.weights.get(L.wo)!, M);
+      add(xMid, x, a.yO, M * C);
       // FFN block
       be.rmsnormForward(la.ln2, la.ln2Rstd, xMid, this.param(L.ffnNorm).p, M, C, c.normEps);
       const inF = this.site(l, 'ffn', la.inFfn.forward(la.ln2, M), M, C);
@@ -222,8 +228,8 @@ export class Transformer {
         be.rmsnormForward(la.sub2, la.sub2Rstd, h, this.param(L.ffnSubNorm).p, M, F, c.normEps);
         h = la.sub2;
       }
-      linearForward(be, a.tmpC, this.site(l, 'down', la.inDown.forward(h, M), M, F), a.weights.get(L.wDown)!, M);
-      add(xOut, xMid, a.tmpC, M * C);
+      linearForward(be, a.yDown, this.site(l, 'down', la.inDown.forward(h, M), M, F), a.weights.get(L.wDown)!, M);
+      add(xOut, xMid, a.yDown, M * C);
     }
     const xL = a.resid[2 * c.nLayers]!;
     be.rmsnormForward(a.lnf, a.lnfRstd, xL, this.param('norm').p, M, C, c.normEps);
@@ -268,29 +274,29 @@ export class Transformer {
     const C = c.dim, F = c.ffnDim, V = c.vocabSize, H = c.nHeads, KVH = c.nKvHeads, HS = C / H, KV = KVH * HS;
     let n = 0;
     for (let i = 0; i < M; i++) if (targets[i]! >= 0) n++;
+    const d = a.d;
     a.dlosses.fill(1 / n, 0, M);
-    const dlogits = a.logits; // logits are not needed any more: reuse as their gradient
+    const dlogits = a.logits; // (M, V) logits are not needed any more: reuse as their gradient
     dlogits.fill(0, 0, M * V);
     be.crossentropyBackward(dlogits, a.dlosses, a.probs, targets, M, V);
     be.matmulBackwardWeight(this.head().g, dlogits, a.lnf, M, C, V);
-    a.dC1.fill(0, 0, M * C);
-    be.matmulBackwardInput(a.dC1, dlogits, this.head().p, M, C, V);
-    const dres = a.dres;
+    d.dlnf.fill(0, 0, M * C);
+    be.matmulBackwardInput(d.dlnf, dlogits, this.head().p, M, C, V);
+    const dres = d.dres;
     dres.fill(0, 0, M * C);
     const xL = a.resid[2 * c.nLayers]!;
-    be.rmsnormBackward(dres, this.param('norm').g, a.dC1, xL, this.param('norm').p, a.lnfRstd, M, C);
+    be.rmsnormBackward(dres, this.param('norm').g, d.dlnf, xL, this.param('norm').p, a.lnfRstd, M, C);
     for (let l = c.nLayers - 1; l >= 0; l--) {
       const L = this.layers[l]!;
       const la = a.layer[l]!;
       const x = a.resid[2 * l]!, xMid = a.resid[2 * l + 1]!;
       // FFN block: xOut = xMid + down(inDown(sub2(h)))
       linearBackward(be, la.inDown.da, this.param(L.wDown).g, dres, la.inDown.input, a.weights.get(L.wDown)!, M);
-      const dh = a.dF1;
-      this.subNormBackward(dh, a.dF2, la.inDown, L.ffnSubNorm, la.h, la.sub2Rstd, M, F);
-      const dup = a.dF2;
+      const { dh, dup } = d;
+      this.subNormBackward(dh, d.dsub2, la.inDown, L.ffnSubNorm, la.h, la.sub2Rstd, M, F);
       dup.fill(0, 0, M * F);
       if (L.wGate) {
-        const dgate = a.dF3;
+        const dgate = d.dgate;
         dgate.fill(0, 0, M * F);
         if (c.ffn === 'swiglu') be.swigluBackward(dgate, dup, dh, la.gate, la.up, M * F);
         else if (c.ffn === 'relu2glu') be.relu2gluBackward(dgate, dup, dh, la.gate, la.up, M * F);
@@ -299,19 +305,17 @@ export class Transformer {
       } else if (c.ffn === 'mlp-relu') reluBackward(dup, dh, la.up, M * F);
       else be.geluBackward(dup, dh, la.up, M * F);
       linearBackward(be, la.inFfn.da, this.param(L.wUp).g, dup, la.inFfn.input, a.weights.get(L.wUp)!, M);
-      a.dC1.fill(0, 0, M * C);
-      la.inFfn.backward(a.dC1, M);
-      be.rmsnormBackward(dres, this.param(L.ffnNorm).g, a.dC1, xMid, this.param(L.ffnNorm).p, la.ln2Rstd, M, C);
+      d.dln2.fill(0, 0, M * C);
+      la.inFfn.backward(d.dln2, M);
+      be.rmsnormBackward(dres, this.param(L.ffnNorm).g, d.dln2, xMid, this.param(L.ffnNorm).p, la.ln2Rstd, M, C);
       // attention block: xMid = x + o(inO(sub1(attOut)))
       linearBackward(be, la.inO.da, this.param(L.wo).g, dres, la.inO.input, a.weights.get(L.wo)!, M);
-      const dAtt = a.dC1;
-      this.subNormBackward(dAtt, a.dC2, la.inO, L.attnSubNorm, la.attOut, la.sub1Rstd, M, C);
-      const dq = a.dC2, dk = a.dKV1, dv = a.dKV2;
+      const { dattOut, dq, dk, dv, dqPre, dkPre } = d;
+      this.subNormBackward(dattOut, d.dsub1, la.inO, L.attnSubNorm, la.attOut, la.sub1Rstd, M, C);
       dq.fill(0, 0, M * C);
       dk.fill(0, 0, M * KV);
       dv.fill(0, 0, M * KV);
-      be.attentionBackward(dq, dk, dv, a.datt, dAtt, la.q, la.k, la.v, la.att, B, T, H, KVH, HS);
-      const dqPre = a.dC3, dkPre = a.dKV3;
+      be.attentionBackward(dq, dk, dv, d.datt, dattOut, la.q, la.k, la.v, la.att, B, T, H, KVH, HS);
       dqPre.fill(0, 0, M * C);
       dkPre.fill(0, 0, M * KV);
       be.ropeBackward(dqPre, dq, a.cos, a.sin, B, T, H, HS, 0);
@@ -320,9 +324,9 @@ export class Transformer {
       linearBackward(be, la.inAttn.da, this.param(L.wq).g, dqPre, inA, a.weights.get(L.wq)!, M);
       linearBackward(be, la.inAttn.da, this.param(L.wk).g, dkPre, inA, a.weights.get(L.wk)!, M);
       linearBackward(be, la.inAttn.da, this.param(L.wv).g, dv, inA, a.weights.get(L.wv)!, M);
-      a.dC1.fill(0, 0, M * C);
-      la.inAttn.backward(a.dC1, M);
-      be.rmsnormBackward(dres, this.param(L.attnNorm).g, a.dC1, x, this.param(L.attnNorm).p, la.ln1Rstd, M, C);
+      d.dln1.fill(0, 0, M * C);
+      la.inAttn.backward(d.dln1, M);
+      be.rmsnormBackward(dres, this.param(L.attnNorm).g, d.dln1, x, this.param(L.attnNorm).p, la.ln1Rstd, M, C);
     }
     // embedding: scatter-add rows
     const dEmb = this.param('embed_tokens').g;
@@ -335,18 +339,18 @@ export class Transformer {
   /**
    * dx = gradient w.r.t. the input x of `input(subNorm?(x))`, zeroed then filled: through the
    * BitLinear input preparation, then the optional SubLN RMSNorm (whose weight gradient accumulates).
-   * `scratch` holds the intermediate gradient; both are (M, width).
+   * `dsub` receives the gradient w.r.t. the SubLN output; both are (M, width).
    */
-  private subNormBackward(dx: FloatArray, scratch: FloatArray, input: QuantInput, subNorm: string | undefined, x: FloatArray, rstd: FloatArray, M: number, width: number): void {
+  private subNormBackward(dx: FloatArray, dsub: FloatArray, input: QuantInput, subNorm: string | undefined, x: FloatArray, rstd: FloatArray, M: number, width: number): void {
     dx.fill(0, 0, M * width);
     if (subNorm === undefined) {
       input.backward(dx, M);
       return;
     }
-    scratch.fill(0, 0, M * width);
-    input.backward(scratch, M);
+    dsub.fill(0, 0, M * width);
+    input.backward(dsub, M);
     const n = this.param(subNorm);
-    this.be.rmsnormBackward(dx, n.g, scratch, x, n.p, rstd, M, width);
+    this.be.rmsnormBackward(dx, n.g, dsub, x, n.p, rstd, M, width);
   }
 
   /** Throws NumericsError naming the first parameter/gradient tensor holding NaN/Inf. */
@@ -361,20 +365,49 @@ export class Transformer {
   }
 }
 
+/**
+ * One layer's activations, kept for backward (M = B·T rows, KV = KVH·HS). Buffers are allocated for the
+ * largest (B, T); the shapes below are those of the current call.
+ */
 interface LayerActs {
-  ln1: FloatArray; ln1Rstd: FloatArray; q: FloatArray; k: FloatArray; v: FloatArray; att: FloatArray; attOut: FloatArray;
-  sub1: FloatArray; sub1Rstd: FloatArray; ln2: FloatArray; ln2Rstd: FloatArray; gate: FloatArray; up: FloatArray; h: FloatArray;
-  sub2: FloatArray; sub2Rstd: FloatArray;
-  inAttn: QuantInput; inO: QuantInput; inFfn: QuantInput; inDown: QuantInput;
+  ln1: FloatArray; ln1Rstd: FloatArray;       // (M, C), (M)   RMSNorm(x) before attention
+  q: FloatArray; k: FloatArray; v: FloatArray; // (M, C), (M, KV), (M, KV)   rotated by RoPE in place
+  att: FloatArray;                             // (B, H, T, T)  attention probabilities
+  attOut: FloatArray;                          // (M, C)        attention output (heads concatenated)
+  sub1: FloatArray; sub1Rstd: FloatArray;      // (M, C), (M)   attn_sub_norm(attOut); length 0 without SubLN
+  ln2: FloatArray; ln2Rstd: FloatArray;        // (M, C), (M)   RMSNorm(x) before the FFN
+  gate: FloatArray; up: FloatArray;            // (M, F), (M, F)  gate unused by plain MLPs
+  h: FloatArray;                               // (M, F)        act(gate) ⊙ up, or act(up)
+  sub2: FloatArray; sub2Rstd: FloatArray;      // (M, F), (M)   ffn_sub_norm(h); length 0 without SubLN
+  inAttn: QuantInput; inO: QuantInput; inFfn: QuantInput; inDown: QuantInput; // BitLinear inputs: a, da (M, C) / (M, F) for down
+}
+
+/**
+ * Gradients of the activations (llm.c's grads_acts), one name per tensor. Names given the same buffer in
+ * makeActs are used one after another within a layer's backward, never at once.
+ */
+interface GradActs {
+  dres: FloatArray;                                                  // (M, C)  the residual stream
+  dlnf: FloatArray; dln2: FloatArray; dattOut: FloatArray; dln1: FloatArray; // (M, C)  one buffer
+  dsub1: FloatArray; dq: FloatArray;                                 // (M, C)  one buffer: d attn_sub_norm output, then dq after RoPE
+  dqPre: FloatArray;                                                 // (M, C)  dq before RoPE
+  dk: FloatArray; dv: FloatArray; dkPre: FloatArray;                 // (M, KV) each
+  dh: FloatArray;                                                    // (M, F)
+  dsub2: FloatArray; dup: FloatArray;                                // (M, F)  one buffer: d ffn_sub_norm output, then d up
+  dgate: FloatArray;                                                 // (M, F)
+  datt: FloatArray;                                                  // (B, H, T, T)
 }
 
 interface Acts {
   B: number; T: number;
-  resid: FloatArray[]; layer: LayerActs[]; weights: Map<string, QuantWeight>; inputs: QuantInput[];
-  cos: FloatArray; sin: FloatArray; tmpC: FloatArray; lnf: FloatArray; lnfRstd: FloatArray;
-  logits: FloatArray; probs: FloatArray; losses: FloatArray; dlosses: FloatArray;
-  dres: FloatArray; dC1: FloatArray; dC2: FloatArray; dC3: FloatArray; dKV1: FloatArray; dKV2: FloatArray; dKV3: FloatArray;
-  dF1: FloatArray; dF2: FloatArray; dF3: FloatArray; datt: FloatArray;
+  resid: FloatArray[];                          // 2L + 1 × (M, C): x before layer l is resid[2l], after its attention resid[2l+1]
+  layer: LayerActs[]; weights: Map<string, QuantWeight>; inputs: QuantInput[];
+  cos: FloatArray; sin: FloatArray;             // (maxSeqLen, HS/2) RoPE tables
+  yO: FloatArray; yDown: FloatArray;            // (M, C) one buffer: o_proj's output, then down_proj's, before the residual add
+  lnf: FloatArray; lnfRstd: FloatArray;         // (M, C), (M)  final RMSNorm
+  logits: FloatArray; probs: FloatArray;        // (M, V) each; logits becomes dlogits in backward
+  losses: FloatArray; dlosses: FloatArray;      // (M) each
+  d: GradActs;
 }
 
 function makeActs(m: Transformer, B: number, T: number): Acts {
@@ -383,13 +416,12 @@ function makeActs(m: Transformer, B: number, T: number): Acts {
   const dt = m.dtype;
   const M = B * T, C = c.dim, F = c.ffnDim, V = c.vocabSize, H = c.nHeads, HS = C / H, KV = c.nKvHeads * HS;
   const f = (n: number) => ar.alloc(dt, n);
-  const tr = MODE_TRAITS[c.quant];
-  const spec = (hadamard: boolean, shifted: boolean) => ({
-    act: actQuantFor(c.quant, hadamard, shifted), lnInside: tr.lnInside, hadamard, groups: c.groups, eps: c.normEps,
-  });
+  const row = quantVariant(c); // src/quant/modes.ts: the quantizers of each site
   const inputs: QuantInput[] = [];
-  const qi = (K: number, hadamard: boolean, shifted = false) => {
-    const q = new QuantInput(m.be, ar, spec(hadamard, shifted), M, K, dt);
+  const qi = (K: number, site: LinearSite) => {
+    const r = row.sites[site];
+    const spec = { act: r.act, lnInside: r.pre === 'layernorm', hadamard: r.pre === 'hadamard', groups: c.groups, eps: c.normEps };
+    const q = new QuantInput(m.be, ar, spec, M, K, dt);
     inputs.push(q);
     return q;
   };
@@ -397,25 +429,35 @@ function makeActs(m: Transformer, B: number, T: number): Acts {
   for (const info of m.table) {
     if (!info.decay || info.name === 'embed_tokens' || info.name === 'lm_head') continue;
     const { p } = m.param(info.name);
-    weights.set(info.name, new QuantWeight(m.be, ar, tr.weight, p, info.shape[0]!, info.shape[1]!, c.groups));
+    weights.set(info.name, new QuantWeight(m.be, ar, row.weight, p, info.shape[0]!, info.shape[1]!, c.groups));
   }
-  const v2 = tr.hadamardAct !== undefined;
   const layer: LayerActs[] = [];
   for (let l = 0; l < c.nLayers; l++) {
-    layer.push({
+    layer.push({ // shapes: LayerActs
       ln1: f(M * C), ln1Rstd: f(M), q: f(M * C), k: f(M * KV), v: f(M * KV), att: f(B * H * T * T), attOut: f(M * C),
       sub1: c.subln ? f(M * C) : f(0), sub1Rstd: c.subln ? f(M) : f(0), ln2: f(M * C), ln2Rstd: f(M),
       gate: f(M * F), up: f(M * F), h: f(M * F), sub2: c.subln ? f(M * F) : f(0), sub2Rstd: c.subln ? f(M) : f(0),
-      inAttn: qi(C, false), inO: qi(C, v2), inFfn: qi(C, false), inDown: qi(F, v2, shiftedDownActs(c)),
+      inAttn: qi(C, 'attn'), inO: qi(C, 'o'), inFfn: qi(C, 'ffn'), inDown: qi(F, 'down'),
     });
   }
-  const cos = f(c.maxSeqLen * (HS / 2)), sin = f(c.maxSeqLen * (HS / 2));
+  const cos = f(c.maxSeqLen * (HS / 2)), sin = f(c.maxSeqLen * (HS / 2)); // (maxSeqLen, HS/2)
   m.be.ropeTables(cos, sin, c.maxSeqLen, HS, c.ropeTheta);
+  const resid = Array.from({ length: 2 * c.nLayers + 1 }, () => f(M * C)); // 2L+1 × (M, C)
+  const yProj = f(M * C); // (M, C) yO, then yDown
+  const lnf = f(M * C), lnfRstd = f(M), logits = f(M * V), probs = f(M * V), losses = f(M), dlosses = f(M);
+  // gradients (GradActs): one buffer per line, the names on a line share it
+  const dres = f(M * C);
+  const dNorm = f(M * C); // dlnf, dln2, dattOut, dln1
+  const dSubQ = f(M * C); // dsub1, dq
+  const dqPre = f(M * C);
+  const dk = f(M * KV), dv = f(M * KV), dkPre = f(M * KV);
+  const dh = f(M * F);
+  const dSubUp = f(M * F); // dsub2, dup
+  const dgate = f(M * F);
+  const datt = f(B * H * T * T); // (B, H, T, T)
   return {
-    B, T, resid: Array.from({ length: 2 * c.nLayers + 1 }, () => f(M * C)), layer, weights, inputs, cos, sin,
-    tmpC: f(M * C), lnf: f(M * C), lnfRstd: f(M), logits: f(M * V), probs: f(M * V), losses: f(M), dlosses: f(M),
-    dres: f(M * C), dC1: f(M * C), dC2: f(M * C), dC3: f(M * C), dKV1: f(M * KV), dKV2: f(M * KV), dKV3: f(M * KV),
-    dF1: f(M * F), dF2: f(M * F), dF3: f(M * F), datt: f(B * H * T * T),
+    B, T, resid, layer, weights, inputs, cos, sin, yO: yProj, yDown: yProj, lnf, lnfRstd, logits, probs, losses, dlosses,
+    d: { dres, dlnf: dNorm, dln2: dNorm, dattOut: dNorm, dln1: dNorm, dsub1: dSubQ, dq: dSubQ, dqPre, dk, dv, dkPre, dh, dsub2: dSubUp, dup: dSubUp, dgate, datt },
   };
 }
 

@@ -20,41 +20,19 @@
  * non-linearity, the zero-point one (Eq.6, 'u7-shifted-tensor'): a = f32(q/s) + η with
  * q = clamp(round((LN(x) − η)·s), 0, 127), η = min, s = 127/(max − min). Its backward is the
  * identity too (the gradient does not flow into η or s). Where it is used: ModelConfig.v1ShiftedActs.
+ * Which quantizers a mode uses at which input: the table QUANT_VARIANTS, src/quant/modes.ts.
  * docs/spec.md §1.1–1.3 (v1), §2 (b1.58), §4.2 (v2 H-BitLinear), §8 (warmup quantization).
  */
 import type { Backend } from '../kernels/backend.js';
 import type { FloatArray } from '../tensor/dtype.js';
 import type { Arena } from '../tensor/arena.js';
-import type { QuantMode } from '../model/config.js';
+import { ACT_QUANTS, bitLinearRule, QUANT_VARIANTS, type ActQuant, type QuantMode, type WeightQuant } from '../quant/modes.js';
 import { ArgumentError } from '../errors.js';
+import { fakeQuantSign, fakeQuantTernary } from '../kernels/ref/quant.js';
 import { Rng } from '../tensor/rng.js';
 import { roundHalfEven } from '../tensor/round.js';
 
-/** Activation quantizers: absmax int8 per token / per tensor, absmean int4 per token, v1 zero-point [0, 127] per tensor. */
-export type ActQuant = 'none' | 'i8-token' | 'i8-tensor' | 'i4-token' | 'u7-shifted-tensor';
-export type WeightQuant = 'none' | 'ternary' | 'sign';
-
-/** How the BitLinear variants of each mode quantize (the one table that defines the modes). */
-export const MODE_TRAITS: Record<QuantMode, { weight: WeightQuant; act: ActQuant; lnInside: boolean; hadamardAct: ActQuant | undefined }> = {
-  fp: { weight: 'none', act: 'none', lnInside: false, hadamardAct: undefined },
-  bitnet: { weight: 'sign', act: 'i8-tensor', lnInside: true, hadamardAct: undefined },
-  b158: { weight: 'ternary', act: 'i8-token', lnInside: false, hadamardAct: undefined },
-  'v2-a8': { weight: 'ternary', act: 'i8-token', lnInside: false, hadamardAct: 'i8-token' },
-  'v2-a4': { weight: 'ternary', act: 'i8-token', lnInside: false, hadamardAct: 'i4-token' },
-};
-
-/**
- * The activation quantizer of one BitLinear input: the mode's, the Hadamard one on H-BitLinear
- * inputs (v2), the zero-point one on BitNet v1 inputs that come out of a non-linearity (`shifted`).
- */
-export function actQuantFor(mode: QuantMode, hadamard: boolean, shifted: boolean): ActQuant {
-  const tr = MODE_TRAITS[mode];
-  if (shifted) {
-    if (mode !== 'bitnet') throw new ArgumentError(`the shifted [0, 127] activation quantizer is BitNet v1's (mode 'bitnet'), got mode '${mode}'`);
-    return 'u7-shifted-tensor';
-  }
-  return hadamard && tr.hadamardAct ? tr.hadamardAct : tr.act;
-}
+export type { ActQuant, WeightQuant };
 
 export interface InputSpec {
   act: ActQuant;
@@ -118,13 +96,13 @@ export class QuantInput {
       keep = this.keep ??= src instanceof Float64Array ? new Float64Array(this.maxM * K) : new Float32Array(this.maxM * K);
       keep.set(src.subarray(0, M * K));
     }
-    if (spec.act === 'u7-shifted-tensor') {
-      if (spec.groups > 1) this.shiftedGroups(a, src, M);
-      else be.fakeQuantShiftedU7PerTensor(a, src, M * K);
-    } else if (spec.groups > 1) fakeQuantGroupsPerTensor(a, src, M, K, spec.groups);
-    else if (spec.act === 'i8-token') be.fakeQuantAbsmaxI8PerToken(a, src, M, K);
-    else if (spec.act === 'i8-tensor') be.fakeQuantAbsmaxI8PerTensor(a, src, M * K);
-    else be.fakeQuantAbsmeanI4PerToken(a, src, M, K);
+    // The quantizer's kernel and granularity: ACT_QUANTS (src/quant/modes.ts); groups (BitNet v1, per tensor) apart.
+    const q = ACT_QUANTS[spec.act];
+    if (spec.groups > 1) {
+      if (q.scale === 'zero-point') this.shiftedGroups(a, src, M);
+      else fakeQuantGroupsPerTensor(a, src, M, K, spec.groups);
+    } else if (q.per === 'token') be[q.fakeQuant as 'fakeQuantAbsmaxI8PerToken' | 'fakeQuantAbsmeanI4PerToken'](a, src, M, K);
+    else be[q.fakeQuant as 'fakeQuantAbsmaxI8PerTensor' | 'fakeQuantShiftedU7PerTensor'](a, src, M * K);
     if (keep !== undefined) lerp(a, keep, this.lambda, M * K);
     return a;
   }
@@ -210,6 +188,16 @@ export class QuantWeight {
   }
 }
 
+/**
+ * w̃ = Quant_w(w) with the reference kernels, for code that works on plain arrays (PTQ, interp):
+ * the same quantizers QuantWeight applies per tensor ('none' copies).
+ */
+export function fakeQuantWeightRef(kind: WeightQuant, out: FloatArray, w: FloatArray, n: number): void {
+  if (kind === 'ternary') fakeQuantTernary(out, w, n);
+  else if (kind === 'sign') fakeQuantSign(out, w, n);
+  else out.set(w.subarray(0, n));
+}
+
 /** y (M, N) = a (M, K) · w̃ (N, K)ᵀ */
 export function linearForward(be: Backend, y: FloatArray, a: FloatArray, w: QuantWeight, M: number): void {
   be.matmul(y, a, w.wq, M, w.K, w.N);
@@ -253,7 +241,7 @@ function fakeQuantGroupsPerTensor(out: FloatArray, x: FloatArray, M: number, K: 
 export interface BitLinearOptions {
   inFeatures: number;
   outFeatures: number;
-  /** The BitLinear variant (MODE_TRAITS); 'fp' is nn.Linear. */
+  /** The BitLinear variant (a row of QUANT_VARIANTS, src/quant/modes.ts); 'fp' is nn.Linear. */
   mode: QuantMode;
   /** Largest number of rows (tokens) per call. */
   maxRows: number;
@@ -271,10 +259,21 @@ export interface BitLinearOptions {
   eps?: number;
 }
 
+/** One trainable tensor of a layer: its values, its gradient (same length), shape, and whether weight decay applies. */
+export interface BitLinearParameter {
+  name: string;
+  p: FloatArray;
+  g: FloatArray;
+  shape: number[];
+  decay: boolean;
+}
+
 /**
  * A standalone BitLinear layer, the drop-in for nn.Linear (no bias), for users composing their own models:
  *   y = forward(x, M)     x (M, K) → y (M, N): quantize input and weight (fake-quant), matmul
  *   dx = backward(dy, M)  STE: dx = prep'(dy · w̃), and the latent weight's gradient `grad` += dyᵀ · a
+ *   parameters()          [{ name 'weight', p: weight, g: grad, shape [N, K], decay: true }] — for an optimizer
+ *                         (AdamW.update(p, g, lr, wd) per parameter, src/train/adamw.ts)
  * Owns its latent weight (N, K) and gradient; buffers are allocated once for maxRows.
  * The Transformer uses the same QuantInput/QuantWeight pieces with shared inputs (q/k/v, gate/up).
  */
@@ -289,8 +288,8 @@ export class BitLinear {
   constructor(private readonly be: Backend, arena: Arena, readonly opts: BitLinearOptions) {
     const { inFeatures: K, outFeatures: N, mode, maxRows } = opts;
     const dtype = opts.dtype ?? 'f32';
-    const tr = MODE_TRAITS[mode];
-    if (tr === undefined) throw new ArgumentError(`BitLinear: unknown mode '${String(mode)}'`);
+    const row = QUANT_VARIANTS[mode];
+    if (row === undefined) throw new ArgumentError(`BitLinear: unknown mode '${String(mode)}'`);
     for (const [k, v] of Object.entries({ inFeatures: K, outFeatures: N, maxRows })) {
       if (!Number.isInteger(v) || v < 1) throw new ArgumentError(`BitLinear: ${k} must be a positive integer, got ${v}`);
     }
@@ -299,11 +298,21 @@ export class BitLinear {
     this.weight = arena.alloc(dtype, N * K);
     this.grad = arena.alloc(dtype, N * K);
     new Rng(opts.seed ?? 0).fillNormal(this.weight, 0, 0.02);
-    const act = actQuantFor(mode, hadamard, opts.shifted ?? false);
-    this.input = new QuantInput(be, arena, { act, lnInside: tr.lnInside, hadamard, groups: 1, eps: opts.eps ?? 1e-5 }, maxRows, K, dtype);
-    this.qw = new QuantWeight(be, arena, tr.weight, this.weight, N, K, 1);
+    const rule = bitLinearRule(mode, hadamard, opts.shifted ?? false);
+    this.input = new QuantInput(be, arena, { ...rule, groups: 1, eps: opts.eps ?? 1e-5 }, maxRows, K, dtype);
+    this.qw = new QuantWeight(be, arena, row.weight, this.weight, N, K, 1);
     this.y = arena.alloc(dtype, maxRows * N);
     this.dx = arena.alloc(dtype, maxRows * K);
+  }
+
+  /** The trainable tensors (one: the latent weight (N, K) and its gradient). */
+  parameters(): BitLinearParameter[] {
+    return [{ name: 'weight', p: this.weight, g: this.grad, shape: [this.opts.outFeatures, this.opts.inFeatures], decay: true }];
+  }
+
+  /** grad := 0 (backward accumulates). */
+  zeroGrad(): void {
+    this.grad.fill(0);
   }
 
   /** y (M, N) for x (M, K); the returned view is valid until the next forward. */

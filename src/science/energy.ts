@@ -9,6 +9,8 @@
  */
 import { ArgumentError } from '../errors.js';
 import { isGatedFfn, type ModelConfig } from '../model/config.js';
+import { FORMAT_TRAITS } from '../quant/formats.js';
+import { actBits, QUANT_VARIANTS, WEIGHT_QUANTS } from '../quant/modes.js';
 
 /** pJ per operation (Table 2). */
 export const OP_ENERGY_PJ = {
@@ -43,8 +45,9 @@ export function matmulEnergyPerToken(c: ModelConfig, o: EnergyOptions = DEFAULT_
   const tbl = OP_ENERGY_PJ[o.node];
   if (tbl === undefined) throw new ArgumentError(`unknown process node '${String(o.node)}'`);
   let add = 0, mul = 0;
+  const fp = QUANT_VARIANTS[c.quant].weight === 'none';
   for (const [N, K] of linearShapes(c)) {
-    if (c.quant === 'fp') {
+    if (fp) {
       add += N * (K - 1) * tbl[o.fpPrecision].add;
       mul += N * K * tbl[o.fpPrecision].mul;
     } else {
@@ -55,12 +58,13 @@ export function matmulEnergyPerToken(c: ModelConfig, o: EnergyOptions = DEFAULT_
   return { joules: (add + mul) * 1e-12, addJ: add * 1e-12, mulJ: mul * 1e-12 };
 }
 
-/** Bytes of the projection weights: fp16 for full precision, 2 bits (i2) or 1 bit (b1) for BitNet. */
+/** Bytes of the projection weights: fp16 for full precision, else the bits of the mode's stored format (2: 'i2', 1: 'b1'). */
 export function weightBytes(c: ModelConfig, fpBytes = 2): number {
   let n = 0;
   for (const [N, K] of linearShapes(c)) n += N * K;
-  if (c.quant === 'fp') return n * fpBytes;
-  return c.quant === 'bitnet' ? n / 8 : n / 4;
+  const weight = QUANT_VARIANTS[c.quant].weight;
+  if (weight === 'none') return n * fpBytes;
+  return (n * FORMAT_TRAITS[WEIGHT_QUANTS[weight].formats[0]].bitsPerWeight) / 8;
 }
 
 /**
@@ -86,10 +90,15 @@ export interface MatmulFormat {
 
 export const FP16_FORMAT: MatmulFormat = { wBits: 16, aBits: 16, arith: 'fp', rowOverheadBytes: 0, groupSize: 0 };
 
-/** The format of a model trained in `quant` mode (BitNet v1: W1A8, b1.58/v2: W1.58A8 — v2's A4 inputs are charged as int8 adds too). */
+/**
+ * The format of a model trained in `quant` mode, from its row of QUANT_VARIANTS (src/quant/modes.ts): the weight
+ * quantizer's bits (BitNet v1: 1, b1.58/v2: 1.58) and the fewest activation bits of its sites (v2-a4: 4 — charged as
+ * int8 adds too).
+ */
 export function trainedFormat(quant: ModelConfig['quant']): MatmulFormat {
-  if (quant === 'fp') return FP16_FORMAT;
-  return { wBits: quant === 'bitnet' ? 1 : 1.58, aBits: quant === 'v2-a4' ? 4 : 8, arith: 'int-add', rowOverheadBytes: 0, groupSize: 0 };
+  const row = QUANT_VARIANTS[quant];
+  if (row.weight === 'none') return FP16_FORMAT;
+  return { wBits: WEIGHT_QUANTS[row.weight].bits, aBits: actBits(row), arith: 'int-add', rowOverheadBytes: 0, groupSize: 0 };
 }
 
 /** Joules per token of the projections of `c` computed in format `f` (Eqs. 16–18 with the rules above). */

@@ -13,7 +13,8 @@
  *   quip    W2A16         QuIP incoherence processing + LDLQ (quip.ts)
  */
 import { ArgumentError } from '../errors.js';
-import { fakeQuantSign, fakeQuantTernary } from '../kernels/ref/quant.js';
+import { fakeQuantWeightRef } from '../nn/bitlinear.js';
+import { QUANT_VARIANTS, WEIGHT_QUANTS, type WeightQuant } from '../quant/modes.js';
 import { Transformer, type InputHook, type InputSite } from '../model/transformer.js';
 import type { FloatArray } from '../tensor/dtype.js';
 import { roundHalfEven } from '../tensor/round.js';
@@ -33,14 +34,16 @@ export interface PtqSpec {
   wBits: number;
   /** Activation bits (16 = not quantized). */
   aBits: number;
+  /** absmean / sign: the BitNet weight quantizer applied post hoc (WEIGHT_QUANTS, src/quant/modes.ts). */
+  weight?: Exclude<WeightQuant, 'none'>;
 }
 
 /** The methods by name (`bitnet experiment ptq-table --ptq a,b,…`). */
 export const PTQ_METHODS: Record<string, PtqSpec> = {
   'absmax-w8a8': { label: 'Absmax W8A8', kind: 'absmax', wBits: 8, aBits: 8 },
   'absmax-w4a4': { label: 'Absmax W4A4', kind: 'absmax', wBits: 4, aBits: 4 },
-  'absmean-w1.58a8': { label: 'Absmean W1.58A8', kind: 'absmean', wBits: 1.58, aBits: 8 },
-  'sign-w1a8': { label: 'Sign W1A8', kind: 'sign', wBits: 1, aBits: 8 },
+  'absmean-w1.58a8': { label: 'Absmean W1.58A8', kind: 'absmean', wBits: WEIGHT_QUANTS.ternary.bits, aBits: 8, weight: 'ternary' },
+  'sign-w1a8': { label: 'Sign W1A8', kind: 'sign', wBits: WEIGHT_QUANTS.sign.bits, aBits: 8, weight: 'sign' },
   'smoothquant-w8a8': { label: 'SmoothQuant W8A8', kind: 'smoothquant', wBits: 8, aBits: 8 },
   'smoothquant-w4a4': { label: 'SmoothQuant W4A4', kind: 'smoothquant', wBits: 4, aBits: 4 },
   'rtn-w4a16': { label: 'RTN W4A16', kind: 'rtn', wBits: 4, aBits: 16 },
@@ -183,7 +186,7 @@ export interface PtqResult {
 export function quantizeModel(fp: Transformer, method: string, calib: CalibBatch[], options: Partial<PtqOptions> = {}): PtqResult {
   const spec = PTQ_METHODS[method];
   if (spec === undefined) throw new ArgumentError(`unknown PTQ method '${method}' (choose from ${Object.keys(PTQ_METHODS).join(', ')})`);
-  if (fp.config.quant !== 'fp') throw new ArgumentError(`quantizeModel: post-training quantization needs a full-precision model, got quant '${fp.config.quant}'`);
+  if (QUANT_VARIANTS[fp.config.quant].weight !== 'none') throw new ArgumentError(`quantizeModel: post-training quantization needs a full-precision model, got quant '${fp.config.quant}'`);
   const o: PtqOptions = { ...DEFAULT_PTQ, ...options, gptq: { ...DEFAULT_PTQ.gptq, ...options.gptq } };
   const needsCalib = spec.kind === 'smoothquant' || spec.kind === 'gptq' || spec.kind === 'quip';
   if (needsCalib && calib.length === 0) throw new ArgumentError(`${spec.label} needs calibration batches`);
@@ -200,10 +203,8 @@ export function quantizeModel(fp: Transformer, method: string, calib: CalibBatch
       break;
     }
     case 'absmean':
-      for (const n of projectionNames(model)) replaceWeights(model, n, (w) => { const out = new Float32Array(w.length); fakeQuantTernary(out, Float32Array.from(w), w.length); return out; });
-      break;
     case 'sign':
-      for (const n of projectionNames(model)) replaceWeights(model, n, (w) => { const out = new Float32Array(w.length); fakeQuantSign(out, Float32Array.from(w), w.length); return out; });
+      for (const n of projectionNames(model)) replaceWeights(model, n, (w) => { const out = new Float32Array(w.length); fakeQuantWeightRef(spec.weight!, out, Float32Array.from(w), w.length); return out; });
       break;
     case 'rtn':
       for (const n of projectionNames(model)) replaceWeights(model, n, (w, N, K) => rtnMinMax(w, N, K, spec.wBits, o.gptq.groupSize));

@@ -6,7 +6,7 @@
  *   norms   1        embeddings  N(0, 1)·0.02·… as init (dense)
  */
 import { type ModelConfig, validateConfig } from '../model/config.js';
-import { MODE_TRAITS } from '../nn/bitlinear.js';
+import { quantVariant } from '../quant/modes.js';
 import { Rng } from '../tensor/rng.js';
 import { expectedSizes, type QuantizedTensor, type WeightSource } from './source.js';
 import { FormatError } from '../errors.js';
@@ -60,12 +60,12 @@ export function syntheticSource(config: ModelConfig, seed = 1): WeightSource {
       return fill(new Float32Array((r1 - r0) * C), name, r0 * C);
     },
     quantized(name): QuantizedTensor | undefined {
-      const tr = MODE_TRAITS[c.quant];
-      if (!isLinear(name) || tr.weight === 'none') return undefined;
+      const weight = quantVariant(c).weight;
+      if (!isLinear(name) || weight === 'none') return undefined;
       const n = size(name);
       if (qbuf.length < n) qbuf = new Int8Array(n);
       const q = qbuf.subarray(0, n);
-      fillTernary(q, rng.fork(name), tr.weight === 'sign');
+      fillTernary(q, rng.fork(name), weight === 'sign');
       return { q, scale: 1 / Math.sqrt((2 * K(name)) / 3) };
     },
   };

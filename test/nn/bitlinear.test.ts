@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { refBackend } from '../../src/kernels/backend.js';
 import * as K from '../../src/kernels/ref/index.js';
-import { MODE_TRAITS, QuantInput, QuantWeight, actQuantFor, linearBackward, linearForward } from '../../src/nn/bitlinear.js';
+import { QuantInput, QuantWeight, linearBackward, linearForward } from '../../src/nn/bitlinear.js';
+import { bitLinearRule, QUANT_VARIANTS, usesHadamard } from '../../src/quant/modes.js';
 import { Arena } from '../../src/tensor/arena.js';
 import { Rng } from '../../src/tensor/rng.js';
 import { assertAllClose, randn } from '../helpers/check.js';
@@ -20,11 +21,11 @@ describe('BitLinear straight-through estimator', () => {
       const x = randn(rng, M * Kd), W = randn(rng, N * Kd, 0.1), dy = randn(rng, M * N);
       // a ReLU output (one-signed, many zeros) for the shifted quantizer's input
       if (shifted) for (let i = 0; i < x.length; i++) x[i] = Math.max(0, x[i]!);
-      const tr = MODE_TRAITS[mode];
-      const hadamard = tr.hadamardAct !== undefined;
-      const spec = { act: actQuantFor(mode, hadamard, shifted), lnInside: tr.lnInside, hadamard, groups: 1, eps: 1e-5 };
+      const row = QUANT_VARIANTS[mode];
+      const hadamard = usesHadamard(row);
+      const spec = { ...bitLinearRule(mode, hadamard, shifted), groups: 1, eps: 1e-5 };
       const qi = new QuantInput(be, arena, spec, M, Kd, 'f64');
-      const qw = new QuantWeight(be, arena, tr.weight, W, N, Kd, 1);
+      const qw = new QuantWeight(be, arena, row.weight, W, N, Kd, 1);
       const a = qi.forward(x, M);
       qw.update();
 
@@ -39,7 +40,7 @@ describe('BitLinear straight-through estimator', () => {
       else if (spec.act === 'i8-tensor') K.fakeQuantAbsmaxI8PerTensor(aRef, pre, M * Kd);
       else K.fakeQuantAbsmeanI4PerToken(aRef, pre, M, Kd);
       const wRef = new Float64Array(N * Kd);
-      if (tr.weight === 'sign') K.fakeQuantSign(wRef, W, N * Kd);
+      if (row.weight === 'sign') K.fakeQuantSign(wRef, W, N * Kd);
       else K.fakeQuantTernary(wRef, W, N * Kd);
       assertAllClose(a, aRef, TOL, 'quantized input');
       if (shifted) {
@@ -82,7 +83,7 @@ describe('BitLinear straight-through estimator', () => {
     const gs = Kd / G;
     const x = randn(new Rng(21), M * Kd);
     for (let i = 0; i < x.length; i++) x[i] = Math.max(0, x[i]!) * (1 + Math.floor((i % Kd) / gs)); // groups with different ranges
-    const spec = { act: actQuantFor('bitnet', false, true), lnInside: false, hadamard: false, groups: G, eps: 1e-5 };
+    const spec = { act: bitLinearRule('bitnet', false, true).act, lnInside: false, hadamard: false, groups: G, eps: 1e-5 };
     const qi = new QuantInput(be, Arena.heap(), spec, M, Kd, 'f64');
     const a = qi.forward(x, M);
     for (let g = 0; g < G; g++) {
@@ -111,7 +112,7 @@ describe('BitLinear straight-through estimator', () => {
       127, 2.5, -2.5, 0.5, /* group 1 */ 63.5, 1.25, -1.25, 0.75,
       -1.5, 1.5, 3.5, -0.5, /* group 1 */ 0.25, -0.75, 0, 10,
     ]);
-    const spec = { act: actQuantFor('bitnet', false, false), lnInside: false, hadamard: false, groups: G, eps: 1e-5 };
+    const spec = { act: bitLinearRule('bitnet', false, false).act, lnInside: false, hadamard: false, groups: G, eps: 1e-5 };
     const qi = new QuantInput(be, Arena.heap(), spec, M, Kd, 'f64');
     const a = qi.forward(x, M);
     assert.deepEqual(Array.from(a), [

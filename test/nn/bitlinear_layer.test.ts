@@ -9,6 +9,7 @@ import { ArgumentError } from '../../src/errors.js';
 import { createBackend, refBackend } from '../../src/kernels/backend.js';
 import * as R from '../../src/kernels/ref/index.js';
 import { BitLinear } from '../../src/nn/bitlinear.js';
+import { AdamW, DEFAULT_ADAMW } from '../../src/train/adamw.js';
 import { Arena } from '../../src/tensor/arena.js';
 import { Rng } from '../../src/tensor/rng.js';
 import { assertAllClose, gradcheck, randn } from '../helpers/check.js';
@@ -84,4 +85,39 @@ test('BitLinear: typed errors', () => {
   assert.throws(() => new BitLinear(refBackend(), ar, { inFeatures: 6, outFeatures: 2, mode: 'v2-a4', maxRows: 1, hadamard: true }), ArgumentError);
   const l = new BitLinear(refBackend(), ar, { inFeatures: 4, outFeatures: 2, mode: 'b158', maxRows: 2 });
   assert.throws(() => l.forward(new Float32Array(12), 3), ArgumentError);
+});
+
+test('BitLinear as a layer on its own: parameters() is the latent weight and its gradient; AdamW through them fits a ternary teacher (b1.58, STE)', () => {
+  const be = refBackend();
+  const arena = Arena.heap();
+  const [M, K, N] = [16, 32, 8];
+  const layer = new BitLinear(be, arena, { inFeatures: K, outFeatures: N, mode: 'b158', maxRows: M, seed: 7 });
+  const ps = layer.parameters();
+  assert.equal(ps.length, 1);
+  assert.equal(ps[0]!.p, layer.weight);
+  assert.equal(ps[0]!.g, layer.grad);
+  assert.deepEqual(ps[0]!.shape, [N, K]);
+  const rng = new Rng(8);
+  const teacher = Float32Array.from({ length: N * K }, () => Math.round(rng.uniform() * 2 - 1) * 0.05);
+  const x = new Float32Array(randn(rng, M * K));
+  const target = new Float32Array(M * N);
+  R.matmul(target, x, teacher, M, K, N);
+  const opt = new AdamW(be, arena, layer.weight.length, layer.weight.length, DEFAULT_ADAMW);
+  const loss = () => {
+    const y = layer.forward(x, M);
+    let s = 0;
+    for (let i = 0; i < M * N; i++) s += (y[i]! - target[i]!) ** 2;
+    return s / (M * N);
+  };
+  const first = loss();
+  for (let step = 0; step < 100; step++) {
+    const y = layer.forward(x, M);
+    const dy = new Float32Array(M * N);
+    for (let i = 0; i < M * N; i++) dy[i] = (2 * (y[i]! - target[i]!)) / (M * N);
+    layer.zeroGrad();
+    layer.backward(dy, M);
+    for (const p of layer.parameters()) opt.update(p.p, p.g, 1e-2, 0);
+  }
+  const last = loss();
+  assert.ok(last < 0.5 * first, `loss ${first} → ${last}`);
 });

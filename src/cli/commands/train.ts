@@ -10,6 +10,7 @@ import cliProgress from 'cli-progress';
 import { createBackend, type Backend } from '../../kernels/backend.js';
 import { ArgumentError } from '../../errors.js';
 import { makeConfig, paramCount, PRESETS, QUANT_MODES, V1_SHIFTED_ACTS, type ModelConfig, type QuantMode, type V1ShiftedActs } from '../../model/config.js';
+import { modesWith, QUANT_VARIANTS } from '../../quant/modes.js';
 import { defaultTrainOptions, train, type StepLog, type TrainOptions, type TrainResult } from '../../train/loop.js';
 import { prepareRun, type PreparedRun } from '../../train/prepare_run.js';
 import { readCheckpoint, runDirStore } from '../../train/run_dir.js';
@@ -57,7 +58,7 @@ export function defaultLr(quant: string): number {
 function quantFlags(v: Record<string, unknown>): { quant: QuantMode; shifted: V1ShiftedActs | undefined } {
   const quant = choiceFlag(v, 'quant', QUANT_MODES)!;
   const shifted = choiceFlag(v, 'v1-shifted-acts', V1_SHIFTED_ACTS);
-  if (shifted === 'ffn-down' && quant !== 'bitnet') throw new UsageError(`--v1-shifted-acts ${shifted} is BitNet v1's zero-point activation quantizer; it needs --quant bitnet, got --quant ${quant}`);
+  if (shifted === 'ffn-down' && !modesWith(shifted).includes(quant)) throw new UsageError(`--v1-shifted-acts ${shifted} is BitNet v1's zero-point activation quantizer; it needs --quant ${modesWith(shifted).join(' or ')}, got --quant ${quant}`);
   return { quant, shifted };
 }
 
@@ -67,7 +68,7 @@ export function resolveTrain(v: Record<string, unknown>, vocabSize: number): { c
   // Only a non-default value enters the config, so runs without the flag keep their config bytes (resume compares them).
   let config: ModelConfig;
   try {
-    config = makeConfig(preset, { quant, vocabSize, subln: quant !== 'bitnet', ...(shifted === 'ffn-down' ? { v1ShiftedActs: shifted } : {}), ...architectureFlags(v) });
+    config = makeConfig(preset, { quant, vocabSize, subln: QUANT_VARIANTS[quant].subln, ...(shifted === 'ffn-down' ? { v1ShiftedActs: shifted } : {}), ...architectureFlags(v) });
   } catch (e) {
     if (e instanceof UsageError || !(e instanceof ArgumentError)) throw e;
     throw new UsageError(`--preset ${preset} with the architecture flags: ${e.message}`);

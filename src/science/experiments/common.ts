@@ -14,6 +14,7 @@ import { offlineTasks, runTask, type Task, type TaskResult } from '../../eval/ta
 import { atomicWriteFile } from '../../io/files.js';
 import type { Backend } from '../../kernels/backend.js';
 import { paramCount, validateConfig, type ModelConfig, type QuantMode } from '../../model/config.js';
+import { QUANT_VARIANTS } from '../../quant/modes.js';
 import type { Transformer } from '../../model/transformer.js';
 import type { AdamWConfig } from '../../train/adamw.js';
 import { defaultTrainOptions, train, type StepLog, type TrainOptions } from '../../train/loop.js';
@@ -51,7 +52,7 @@ export function shapeConfig(base: { dim: number; nLayers: number; ffnDim: number
   const nHeads = arch.nHeads ?? Math.max(1, Math.round(base.dim / 32));
   return validateConfig({
     ...base, nHeads, nKvHeads: arch.nKvHeads ?? nHeads, ropeTheta: 10000, normEps: 1e-5, ffn: arch.ffn ?? 'relu2glu',
-    subln: arch.subln ?? quant !== 'bitnet', tieEmbeddings: arch.tieEmbeddings ?? true, quant, groups: 1,
+    subln: arch.subln ?? QUANT_VARIANTS[quant].subln, tieEmbeddings: arch.tieEmbeddings ?? true, quant, groups: 1,
   });
 }
 

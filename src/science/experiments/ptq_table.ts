@@ -6,6 +6,7 @@
  * choice tasks), projection-weight memory and matmul energy per token.
  */
 import type { ModelConfig, QuantMode } from '../../model/config.js';
+import { QUANT_VARIANTS } from '../../quant/modes.js';
 import type { Transformer } from '../../model/transformer.js';
 import type { TaskResult } from '../../eval/tasks.js';
 import { DEFAULT_ENERGY, trainedFormat, type EnergyOptions } from '../energy.js';
@@ -94,7 +95,7 @@ export interface PtqTableResult {
   evalSplit: string;
 }
 
-const TRAINED_LABEL: Record<QuantMode, string> = { fp: 'FP (fp16) from scratch', bitnet: 'BitNet v1 W1A8 from scratch', b158: 'BitNet b1.58 W1.58A8 from scratch', 'v2-a8': 'BitNet v2 W1.58A8 from scratch', 'v2-a4': 'BitNet v2 W1.58A4 from scratch' };
+const trainedLabel = (quant: QuantMode): string => `${QUANT_VARIANTS[quant].label} from scratch`;
 
 export function runPtqTable(env: ExperimentEnv, presetName: string, p: PtqTablePreset, ptqOpts: Partial<PtqOptions> = {}, energy: EnergyOptions = DEFAULT_ENERGY): PtqTableResult {
   const vocabSize = env.prep.tokenizer.vocabSize;
@@ -116,7 +117,7 @@ export function runPtqTable(env: ExperimentEnv, presetName: string, p: PtqTableP
     const f = trainedFormat(quant);
     const ev = evaluateModel(env, t.model, tasks, p.eval);
     env.log(`  ${quant}: held-out ppl ${ev.ppl.toFixed(2)}, bpb ${ev.bpb.toFixed(3)} (${t.seconds.toFixed(0)} s train, ${ev.seconds.toFixed(0)} s eval)`);
-    rows.push({ label: TRAINED_LABEL[quant], kind: 'trained', method: quant, wBits: f.wBits, aBits: f.aBits, eval: ev, cost: costOf(config, f, energy) });
+    rows.push({ label: trainedLabel(quant), kind: 'trained', method: quant, wBits: f.wBits, aBits: f.aBits, eval: ev, cost: costOf(config, f, energy) });
     if (quant === 'fp') (fpModel = t.model), (fpConfig = config);
   }
   if (fpModel !== undefined && fpConfig !== undefined && p.ptq.length > 0) {
