@@ -25,6 +25,7 @@ import type { QuantizedTensor, WeightSource } from '../weights/source.js';
 import { ggufChunks, ggufTensorBytes, gv, metaArray, metaNumber, metaString, parseGguf, type ByteSource, type GgufFile, type GgufTensorInfo, type GgufTensorSpec, type GgufValue } from '../io/gguf.js';
 import { decodeGgml, decodeTernary, encodeGgml, encodeTernaryTQ, ggmlRowBytes, ggmlType, type GgmlType } from '../io/gguf_quant.js';
 import { i2sToI2R4, tq1ToI2R4, tq2ToI2R4 } from '../quant/repack.js';
+import { exportable, foreignOf, modeOfForeign } from '../quant/modes.js';
 import { validateConfig, type ModelConfig } from '../model/config.js';
 import { paramTable } from '../model/transformer.js';
 import { BYTE_TO_CHAR, GPT2_PATTERN, LLAMA3_PATTERN } from '../tokenizer/bytes.js';
@@ -94,7 +95,7 @@ export function configFromGguf(f: GgufFile): ModelConfig {
       ffn,
       subln: true,
       tieEmbeddings: !byName.has('output.weight'),
-      quant: 'b158',
+      quant: modeOfForeign('gguf', 'bitnet'),
       groups: 1,
     });
   } catch (e) {
@@ -383,7 +384,7 @@ export function ggufLayout(source: WeightSource, opts: WriteGgufOptions = {}): {
   const c = source.config;
   const type = opts.type ?? 'tq2_0';
   const embedType = opts.embedType ?? 'f16';
-  if (c.quant !== 'b158') throw new FormatError(`writeGguf: llama.cpp's bitnet architecture runs b1.58 models; this model is '${c.quant}'`);
+  if (foreignOf(c.quant, 'gguf') !== 'bitnet') throw new FormatError(`writeGguf: llama.cpp's bitnet architecture runs ${exportable('gguf')} models; this model is '${c.quant}'`);
   if (!c.subln) throw new FormatError('writeGguf: the bitnet architecture needs sub-norms (attn_sub_norm, ffn_sub_norm)');
   if (c.ffn !== 'relu2glu' && c.ffn !== 'swiglu') throw new FormatError(`writeGguf: ffn '${c.ffn}' is not supported by llama.cpp's bitnet graph (relu2glu, swiglu)`);
   if (!c.tieEmbeddings) throw new FormatError('writeGguf: llama.cpp\'s bitnet graph uses the tied embedding as LM head; this model has a separate lm_head');

@@ -27,6 +27,7 @@ import { jsonType, parseJsonObject } from '../io/json.js';
 import { floatToBf16 } from '../io/gguf_quant.js';
 import { bytesOf, safetensorsReader, ST_ITEMSIZE, toFloat32, type StDType, type StEntry, type StTensor } from '../io/safetensors.js';
 import { hfToI2R4 } from '../quant/repack.js';
+import { exportable, foreignOf, modeOfForeign, QUANT_VARIANTS } from '../quant/modes.js';
 import { quantizeTernaryAbsmean } from '../kernels/ref/quant.js';
 import { validateConfig, type FfnKind, type ModelConfig } from '../model/config.js';
 import { paramTable } from '../model/transformer.js';
@@ -118,10 +119,10 @@ export function configFromHF(cfg: Json, has: (hfName: string) => boolean): HfLay
   let quant: ModelConfig['quant'];
   let subln: boolean;
   if (modelType === 'bitnet') {
-    quant = 'b158';
+    quant = modeOfForeign('hf', 'bitnet');
     subln = true;
   } else if (modelType === 'llama') {
-    quant = bitnetArch ? 'b158' : 'fp';
+    quant = modeOfForeign('hf', bitnetArch ? 'bitnet' : 'llama');
     subln = has('model.layers.0.self_attn.inner_attn_ln.weight') || has('model.layers.0.self_attn.attn_sub_norm.weight');
   } else {
     throw new FormatError(`config.json: model_type ${show(modelType)} (architectures ${show(archs.join(', '))}) is not supported (bitnet, llama)`);
@@ -260,7 +261,7 @@ export function hfModelFrom(files: FileSet): HfModel {
     const t = shards.get(hfName)!;
     const shape = JSON.stringify(t.shape);
     if (isLinear(p.name) && t.dtype === 'U8') {
-      if (c.quant === 'fp') throw new FormatError(`${where}: '${hfName}' is packed ternary but the config describes a full-precision model`);
+      if (QUANT_VARIANTS[c.quant].weight === 'none') throw new FormatError(`${where}: '${hfName}' is packed ternary but the config describes a full-precision model`);
       const [N, K] = p.shape as [number, number];
       if (t.shape.length !== 2 || t.shape[0]! * 4 !== N || t.shape[1] !== K) throw new FormatError(`${where}: packed tensor '${hfName}' has shape ${shape}, expected [${N / 4}, ${K}] for (${N}, ${K}) weights`);
       const sName = hfName.replace(/\.weight$/, '.weight_scale');
@@ -403,7 +404,8 @@ export function hfConfigOf(c: ModelConfig, opts: { dtype: 'F32' | 'BF16'; linear
     ...(opts.bos !== undefined && opts.bos >= 0 ? { bos_token_id: opts.bos } : {}),
     ...(opts.eos !== undefined && opts.eos >= 0 ? { eos_token_id: opts.eos } : {}),
   };
-  if (c.quant === 'b158') {
+  const arch = foreignOf(c.quant, 'hf');
+  if (arch === 'bitnet') {
     if (!c.subln) throw new FormatError('exportHF: transformers BitNet always has sub-norms (attn_sub_norm, ffn_sub_norm); this b1.58 model has none');
     if (c.groups !== 1) throw new FormatError('exportHF: group quantization has no Hugging Face equivalent');
     return {
@@ -411,11 +413,11 @@ export function hfConfigOf(c: ModelConfig, opts: { dtype: 'F32' | 'BF16'; linear
       quantization_config: { quant_method: 'bitnet', linear_class: opts.linearClass, quantization_mode: 'offline' },
     };
   }
-  if (c.quant === 'fp') {
+  if (arch === 'llama') {
     if (c.subln || c.ffn !== 'swiglu') throw new FormatError('exportHF: a full-precision model exports as Llama, which needs ffn swiglu and no sub-norms');
     return { architectures: ['LlamaForCausalLM'], model_type: 'llama', ...common };
   }
-  throw new FormatError(`exportHF: quant mode '${c.quant}' has no Hugging Face equivalent (b158 → bitnet, fp → llama)`);
+  throw new FormatError(`exportHF: quant mode '${c.quant}' has no Hugging Face equivalent (${exportable('hf')})`);
 }
 
 /** What a Hugging Face export consists of: the safetensors tensors (bytes made one at a time, in order) and the small JSON files. */
@@ -435,7 +437,7 @@ export function hfExportContents(source: WeightSource, opts: ExportHFOptions = {
   const linearClass = opts.linearClass ?? 'autobitlinear';
   const tok = opts.tokenizer;
   const hfConfig = hfConfigOf(c, { dtype, linearClass, ...(tok ? { bos: tok.bosId, eos: tok.eosId } : {}) });
-  const packed = c.quant === 'b158';
+  const packed = foreignOf(c.quant, 'hf') === 'bitnet';
   const table = paramTable(c);
   const specs: HfExportContents['specs'] = [];
   const jobs: Array<() => Uint8Array> = [];

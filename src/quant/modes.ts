@@ -20,6 +20,8 @@
  *   v2-a8            ternary → 'i2r4'   i8 token        Hadamard, i8      i8 token        Hadamard, i8         docs/spec.md §4.2
  *   v2-a4            ternary → 'i2r4'   i8 token        Hadamard, i4      i8 token        Hadamard, i4         docs/spec.md §4.2
  * (training quantizes v1 activations per tensor, inference per token: docs/spec.md §1.1, §3.8.)
+ * Column `foreign`: what other tools call the row (src/interop/): fp ↔ Hugging Face 'llama'; b158 ↔ Hugging Face
+ * 'bitnet' and llama.cpp's GGUF 'bitnet'; the others have no foreign equivalent and are refused by the exporters.
  *
  * Keys: a config's `quant` names a row; `quant/v1ShiftedActs` names a row that refines it
  * ('bitnet/ffn-down': BitNet v1's zero-point quantizer on down_proj's input, config.v1ShiftedActs; the
@@ -114,7 +116,17 @@ export interface QuantVariantTraits {
   readonly subln: boolean;
   /** BitNet v1 group quantization (config.groups > 1) defined for it. */
   readonly groups: boolean;
+  /**
+   * The foreign architecture that expresses this row, per interchange format (src/interop/): a Hugging Face
+   * `model_type` ('bitnet': packed ternary + weight_scale; 'llama': float weights) and llama.cpp's GGUF
+   * `general.architecture`; absent: the row does not export there (and nothing imports as it).
+   */
+  readonly foreign: { readonly hf?: ForeignArch; readonly gguf?: ForeignArch };
 }
+
+/** Architectures of other tools a row maps to (see QuantVariantTraits.foreign). */
+export type ForeignArch = 'bitnet' | 'llama';
+export type ForeignFormat = 'hf' | 'gguf';
 
 const FP: InputRule = { pre: 'none', act: 'none' };
 const LN_I8T: InputRule = { pre: 'layernorm', act: 'i8-tensor' };
@@ -125,12 +137,12 @@ const H_I4: InputRule = { pre: 'hadamard', act: 'i4-token' };
 
 /** The table (see the file comment). Row order = the order of QUANT_MODES. */
 export const QUANT_VARIANTS = {
-  fp: { label: 'FP (fp16)', spec: '', weight: 'none', sites: { attn: FP, o: FP, ffn: FP, down: FP }, subln: true, groups: false },
-  bitnet: { label: 'BitNet v1 W1A8', spec: 'docs/spec.md §1.1', weight: 'sign', sites: { attn: LN_I8T, o: LN_I8T, ffn: LN_I8T, down: LN_I8T }, subln: false, groups: true },
-  'bitnet/ffn-down': { label: 'BitNet v1 W1A8, zero-point down_proj input', spec: 'docs/spec.md §1.1', weight: 'sign', sites: { attn: LN_I8T, o: LN_I8T, ffn: LN_I8T, down: LN_U7 }, subln: false, groups: true },
-  b158: { label: 'BitNet b1.58 W1.58A8', spec: 'docs/spec.md §2', weight: 'ternary', sites: { attn: I8, o: I8, ffn: I8, down: I8 }, subln: true, groups: false },
-  'v2-a8': { label: 'BitNet v2 W1.58A8', spec: 'docs/spec.md §4.2', weight: 'ternary', sites: { attn: I8, o: H_I8, ffn: I8, down: H_I8 }, subln: true, groups: false },
-  'v2-a4': { label: 'BitNet v2 W1.58A4', spec: 'docs/spec.md §4.2', weight: 'ternary', sites: { attn: I8, o: H_I4, ffn: I8, down: H_I4 }, subln: true, groups: false },
+  fp: { label: 'FP (fp16)', spec: '', weight: 'none', sites: { attn: FP, o: FP, ffn: FP, down: FP }, subln: true, groups: false, foreign: { hf: 'llama' } },
+  bitnet: { label: 'BitNet v1 W1A8', spec: 'docs/spec.md §1.1', weight: 'sign', sites: { attn: LN_I8T, o: LN_I8T, ffn: LN_I8T, down: LN_I8T }, subln: false, groups: true, foreign: {} },
+  'bitnet/ffn-down': { label: 'BitNet v1 W1A8, zero-point down_proj input', spec: 'docs/spec.md §1.1', weight: 'sign', sites: { attn: LN_I8T, o: LN_I8T, ffn: LN_I8T, down: LN_U7 }, subln: false, groups: true, foreign: {} },
+  b158: { label: 'BitNet b1.58 W1.58A8', spec: 'docs/spec.md §2', weight: 'ternary', sites: { attn: I8, o: I8, ffn: I8, down: I8 }, subln: true, groups: false, foreign: { hf: 'bitnet', gguf: 'bitnet' } },
+  'v2-a8': { label: 'BitNet v2 W1.58A8', spec: 'docs/spec.md §4.2', weight: 'ternary', sites: { attn: I8, o: H_I8, ffn: I8, down: H_I8 }, subln: true, groups: false, foreign: {} },
+  'v2-a4': { label: 'BitNet v2 W1.58A4', spec: 'docs/spec.md §4.2', weight: 'ternary', sites: { attn: I8, o: H_I4, ffn: I8, down: H_I4 }, subln: true, groups: false, foreign: {} },
 } as const satisfies Record<string, QuantVariantTraits>;
 
 export type QuantVariant = keyof typeof QUANT_VARIANTS;
@@ -173,6 +185,22 @@ export function quantVariant(c: QuantChoice): QuantVariantTraits {
 /** Modes that have a row refined by `option` (e.g. 'ffn-down' → ['bitnet']). */
 export function modesWith(option: Exclude<V1ShiftedActs, 'none'>): QuantMode[] {
   return QUANT_MODES.filter((m) => findVariant({ quant: m, v1ShiftedActs: option }) !== undefined);
+}
+
+/** The mode a foreign architecture imports as (the one row whose `foreign[format]` names it); ArgumentError when none does. */
+export function modeOfForeign(format: ForeignFormat, arch: ForeignArch): QuantMode {
+  const m = QUANT_MODES.find((q) => foreignOf(q, format) === arch);
+  if (m === undefined) throw new ArgumentError(`no quantization mode imports from ${format} '${arch}'`);
+  return m;
+}
+
+/** The foreign architecture mode `mode` exports to in `format`, or undefined; `exportable` lists the modes that do (for errors). */
+export function foreignOf(mode: QuantMode, format: ForeignFormat): ForeignArch | undefined {
+  return (QUANT_VARIANTS[mode].foreign as QuantVariantTraits['foreign'])[format];
+}
+
+export function exportable(format: ForeignFormat): string {
+  return QUANT_MODES.filter((m) => foreignOf(m, format) !== undefined).map((m) => `${m} → ${foreignOf(m, format)}`).join(', ');
 }
 
 /** True when some site of the row reads its input through the Hadamard transform (power-of-two widths needed). */
