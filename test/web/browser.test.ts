@@ -18,7 +18,7 @@ import type { Browser, Page } from 'playwright-core';
 import { chromiumSkip, launchPage } from '../helpers/chromium.js';
 import { generate, HfTokenizer, loadModel, openModel, saveModelFile } from '../../src/node.js';
 import { WebServer } from '../../src/server/web.js';
-import type { GenerationResult, ModelInfo } from '../../web/protocol.js';
+import { demo, generateInPage, loadVia, type Demo } from '../helpers/page.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BUNDLED = join(ROOT, 'models/sotu-tiny-b158.safetensors');
@@ -28,8 +28,6 @@ const skip = chromiumSkip;
 const PROMPT = 'The state of the Union is';
 const MAX_TOKENS = 40;
 
-type Demo = { info: ModelInfo | undefined; result: GenerationResult | undefined; error: string | undefined };
-const demo = (page: Page) => page.evaluate(() => (window as unknown as { bitnetDemo: Demo }).bitnetDemo);
 
 /** Greedy tokens from the Node engine for a model file and prompt. */
 async function nodeTokens(file: string, prompt: string): Promise<{ tokens: number[]; text: string }> {
@@ -42,32 +40,7 @@ async function nodeTokens(file: string, prompt: string): Promise<{ tokens: numbe
   }
 }
 
-/** Run `action` (which makes the page load a model) and wait until the model is loaded or has failed. */
-async function loadVia(page: Page, action: () => Promise<unknown>): Promise<Demo> {
-  await page.evaluate(() => Object.assign((window as unknown as { bitnetDemo?: Demo }).bitnetDemo ?? {}, { info: undefined, error: undefined }));
-  await action();
-  await page.waitForFunction(() => {
-    const d = (window as unknown as { bitnetDemo?: Demo }).bitnetDemo;
-    return ['ready', 'error'].includes(document.body.dataset.state ?? '') && d !== undefined && (d.info !== undefined || d.error !== undefined);
-  }, null, { timeout: 20_000 });
-  return demo(page);
-}
 
-/** Type the prompt, press Generate, wait for the end; the page's result. */
-async function generateInPage(page: Page, prompt: string): Promise<GenerationResult> {
-  await page.fill('#prompt', prompt);
-  await page.fill('#max-tokens', String(MAX_TOKENS));
-  await page.fill('#temperature', '0');
-  await page.click('#generate');
-  await page.waitForFunction(() => {
-    const d = (window as unknown as { bitnetDemo: Demo }).bitnetDemo;
-    return document.body.dataset.state === 'ready' && (d.result !== undefined || d.error !== undefined);
-  }, null, { timeout: 20_000 });
-  const d = await demo(page);
-  assert.equal(d.error, undefined);
-  assert.ok(d.result, 'no result');
-  return d.result;
-}
 
 describe('browser demo in headless Chromium', { skip }, () => {
   let browser: Browser;
@@ -100,7 +73,7 @@ describe('browser demo in headless Chromium', { skip }, () => {
     assert.equal(info.threads, 2);
     assert.equal(info.name, 'sotu-tiny-b158.safetensors');
 
-    const r2 = await generateInPage(page, PROMPT);
+    const r2 = await generateInPage(page, PROMPT, MAX_TOKENS);
     assert.deepEqual(r2.tokens, expected.tokens);
     assert.equal(r2.text, expected.text);
     assert.equal(r2.finishReason, 'length');
@@ -112,7 +85,7 @@ describe('browser demo in headless Chromium', { skip }, () => {
 
     await page.fill('#threads', '1');
     assert.equal((await loadVia(page, () => page.dispatchEvent('#threads', 'change'))).info?.threads, 1);
-    const r1 = await generateInPage(page, PROMPT);
+    const r1 = await generateInPage(page, PROMPT, MAX_TOKENS);
     assert.deepEqual(r1.tokens, expected.tokens);
     t.diagnostic(`decode in the page: ${r2.decodeTokPerS.toFixed(1)} tok/s on 2 threads, ${r1.decodeTokPerS.toFixed(1)} tok/s on 1`);
   });
@@ -129,7 +102,7 @@ describe('browser demo in headless Chromium', { skip }, () => {
     assert.equal(error, undefined, logs.join('\n'));
     assert.equal(info?.name, 'lowercase.safetensors');
     assert.equal(info?.tokenizer, 'HfTokenizer');
-    const r = await generateInPage(page, prompt);
+    const r = await generateInPage(page, prompt, MAX_TOKENS);
     assert.deepEqual(r.tokens, expected.tokens);
   });
 
@@ -149,7 +122,7 @@ describe('browser demo in headless Chromium', { skip }, () => {
     await page.waitForFunction(() => (window as unknown as { bitnetDemo: Demo }).bitnetDemo.error !== undefined, null, { timeout: 20_000 });
     assert.match((await page.textContent('#error')) ?? '', /^ArgumentError: prompt of \d+ tokens does not fit the context of 128 tokens/);
     assert.equal(await page.evaluate(() => document.body.dataset.state), 'ready');
-    assert.deepEqual((await generateInPage(page, PROMPT)).tokens.length, MAX_TOKENS);
+    assert.deepEqual((await generateInPage(page, PROMPT, MAX_TOKENS)).tokens.length, MAX_TOKENS);
   });
 
   test('a corrupt model file shows its FormatError in the page (no hang), and the bundled model loads again', async () => {

@@ -24,39 +24,13 @@ import { ggufLayout } from '../../src/interop/gguf_source.js';
 import { makeConfig } from '../../src/model/config.js';
 import { syntheticSource } from '../../src/weights/synthetic.js';
 import { WebServer } from '../../src/server/web.js';
-import type { GenerationResult, ModelInfo } from '../../web/protocol.js';
+import { demo, generateInPage, loadVia } from '../helpers/page.js';
 
 const PROMPT = 'The state of the Union is';
 const MAX_TOKENS = 24;
 
-type Demo = { info: ModelInfo | undefined; result: GenerationResult | undefined; error: string | undefined; progress: { done: number; total: number } | undefined };
-const demo = (page: Page) => page.evaluate(() => (window as unknown as { bitnetDemo: Demo }).bitnetDemo);
 
-/** Run `action` (which makes the page load a model) and wait until it is loaded or has failed. */
-async function loadVia(page: Page, action: () => Promise<unknown>): Promise<Demo> {
-  await page.evaluate(() => Object.assign((window as unknown as { bitnetDemo?: Demo }).bitnetDemo ?? {}, { info: undefined, error: undefined }));
-  await action();
-  await page.waitForFunction(() => {
-    const d = (window as unknown as { bitnetDemo?: Demo }).bitnetDemo;
-    return ['ready', 'error'].includes(document.body.dataset.state ?? '') && d !== undefined && (d.info !== undefined || d.error !== undefined);
-  }, null, { timeout: 60_000 });
-  return demo(page);
-}
 
-async function generateInPage(page: Page): Promise<GenerationResult> {
-  await page.fill('#prompt', PROMPT);
-  await page.fill('#max-tokens', String(MAX_TOKENS));
-  await page.fill('#temperature', '0');
-  await page.evaluate(() => ((window as unknown as { bitnetDemo: Demo }).bitnetDemo.result = undefined));
-  await page.click('#generate');
-  await page.waitForFunction(() => {
-    const d = (window as unknown as { bitnetDemo: Demo }).bitnetDemo;
-    return document.body.dataset.state === 'ready' && (d.result !== undefined || d.error !== undefined);
-  }, null, { timeout: 60_000 });
-  const d = await demo(page);
-  assert.equal(d.error, undefined);
-  return d.result!;
-}
 
 /** A GGUF whose header describes a model far beyond 4 GiB; its data section is a hole (a sparse file). */
 function hugeGguf(path: string): void {
@@ -117,7 +91,7 @@ describe('the page opens every format, streamed, in headless Chromium', { skip: 
       assert.equal(d.info?.memory, await page.textContent('#memory'));
       assert.ok(d.info!.weightBytes > 0 && d.info!.kvBytes > 0);
       assert.equal(await page.isHidden('#load-progress'), true);
-      const r = await generateInPage(page);
+      const r = await generateInPage(page, PROMPT, MAX_TOKENS);
       assert.deepEqual(r.tokens, expected, name);
     }
   });
@@ -152,7 +126,7 @@ describe('the page opens every format, streamed, in headless Chromium', { skip: 
     const ok = await loadVia(page, () => page.setInputFiles('#folder', f.hf));
     assert.equal(ok.error, undefined);
     assert.equal(await page.isHidden('#error'), true);
-    assert.deepEqual((await generateInPage(page)).tokens, expected);
+    assert.deepEqual((await generateInPage(page, PROMPT, MAX_TOKENS)).tokens, expected);
   });
 
   test('a model too large for the 4 GiB wasm32 memory fails before it is read, with OutOfMemoryError; the page recovers', async () => {
@@ -164,7 +138,7 @@ describe('the page opens every format, streamed, in headless Chromium', { skip: 
     assert.ok(performance.now() - t0 < 30_000, 'refused without reading the tensors');
     const ok = await loadVia(page, () => page.setInputFiles('#file', f.tq1));
     assert.equal(ok.error, undefined);
-    assert.deepEqual((await generateInPage(page)).tokens, expected);
+    assert.deepEqual((await generateInPage(page, PROMPT, MAX_TOKENS)).tokens, expected);
   });
 
   test('`bitnet web DIR` serves a Hugging Face folder\'s model files; the page opens it by URL', async () => {
@@ -178,7 +152,7 @@ describe('the page opens every format, streamed, in headless Chromium', { skip: 
       assert.equal(d.error, undefined, logs.join('\n'));
       assert.equal(d.info?.kind, 'hf');
       assert.equal(d.info?.name, 'tiny-hf');
-      assert.deepEqual((await generateInPage(page)).tokens, expected);
+      assert.deepEqual((await generateInPage(page, PROMPT, MAX_TOKENS)).tokens, expected);
     } finally {
       await s.close();
     }

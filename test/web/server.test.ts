@@ -33,6 +33,23 @@ function get(origin: string, path: string, method = 'GET'): Promise<{ status: nu
   });
 }
 
+
+/** `bitnet web ...args --port 0` in a child process: the child, its first stdout line (the page URL) and its stderr so far. */
+async function startWeb(args: string[]): Promise<{ child: ReturnType<typeof spawn>; line: string; stderr: () => string }> {
+  const child = spawn(process.execPath, [join(ROOT, 'dist/src/cli/main.js'), 'web', ...args, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  const line = await new Promise<string>((ok, fail) => {
+    let out = '';
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (out.includes('\n')) ok(out);
+    });
+    child.once('exit', (code) => fail(new Error(`exited ${code} before printing the URL: ${err}`)));
+  });
+  return { child, line, stderr: () => err };
+}
+
 describe('bitnet web: the demo server', () => {
   const server = new WebServer();
   let origin = '';
@@ -133,24 +150,14 @@ describe('bitnet web: the demo server', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bitnet-web-'));
     const gguf = join(dir, 'm.gguf');
     writeGguf(gguf, syntheticSource(makeConfig('tiny', { dim: 256, ffnDim: 512, nHeads: 4, nKvHeads: 2, vocabSize: 300, nLayers: 1 }), 1), { type: 'tq2_0' });
-    const child = spawn(process.execPath, [join(ROOT, 'dist/src/cli/main.js'), 'web', gguf, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    const { child, line, stderr } = await startWeb([gguf]);
     try {
-      const line = await new Promise<string>((ok, fail) => {
-        let out = '';
-        child.stdout.on('data', (b: Buffer) => {
-          out += b.toString();
-          if (out.includes('\n')) ok(out);
-        });
-        child.once('exit', (code) => fail(new Error(`exited ${code}: ${err}`)));
-      });
       const m = /serving the demo at (http:\/\/127\.0\.0\.1:\d+)\/web\/\?model=%2Fmodels%2Fm\.gguf\n/.exec(line);
       assert.ok(m, line);
       const r = await get(m[1]!, '/models/m.gguf');
       assert.equal(r.status, 200);
       assert.ok(r.body.equals(readFileSync(gguf)));
-      assert.doesNotMatch(err, /packed/);
+      assert.doesNotMatch(stderr(), /packed/);
     } finally {
       child.kill('SIGTERM');
       rmSync(dir, { recursive: true, force: true });
@@ -158,16 +165,8 @@ describe('bitnet web: the demo server', () => {
   });
 
   test('`bitnet web --port 0` prints the page URL, serves it, stops on SIGTERM', async () => {
-    const child = spawn(process.execPath, [join(ROOT, 'dist/src/cli/main.js'), 'web', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const { child, line } = await startWeb([]);
     try {
-      const line = await new Promise<string>((ok, fail) => {
-        let out = '';
-        child.stdout.on('data', (b: Buffer) => {
-          out += b.toString();
-          if (out.includes('\n')) ok(out);
-        });
-        child.once('exit', (code) => fail(new Error(`exited ${code} before printing the URL`)));
-      });
       const m = /serving the demo at (http:\/\/127\.0\.0\.1:\d+)\/web\/\n/.exec(line);
       assert.ok(m, line);
       const r = await get(m[1]!, '/web/');
