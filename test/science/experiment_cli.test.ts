@@ -35,6 +35,11 @@ describe('bitnet experiment (smoke presets on a small corpus)', () => {
     const md = readFileSync(join(out, 'report.md'), 'utf8');
     assert.match(md, /\| model \| W\/A bits \| PPL \| bpb \| lambada-lite \| ending-4way \| ending-2way \| minimal-pairs \|/);
     assert.equal(r.stdout.trim(), md.trim());
+    // the validation curve (every 5 steps of 10) for each trained model, in the JSON and as a table
+    const curves = (JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { valCurves: Record<string, Array<[number, number]>> }).valCurves;
+    assert.deepEqual(Object.keys(curves), ['fp', 'b158']);
+    for (const c of Object.values(curves)) assert.deepEqual(c.map(([s, v]) => [s, Number.isFinite(v) && v > 0]), [[5, true], [10, true]]);
+    assert.match(md, /Validation loss during training[^\n]*\n\n\| step \| fp \| b158 \|/);
   });
   test('lr-stability and scaling write their reports', () => {
     const lr = run('lr-stability', '--preset', 'smoke', '-o', join(root, 'lr'));

@@ -58,6 +58,10 @@ export function shapeConfig(base: { dim: number; nLayers: number; ffnDim: number
 
 export interface TrainSpec {
   steps: number; batch: number; seq: number; lr: number; seed: number; warmup?: number;
+  /** Validation loss every this many steps (and at the end; default: only at the end): the curve that shows convergence. */
+  evalEvery?: number;
+  /** Validation batches per evaluation (default 4). */
+  evalBatches?: number;
   /** Optimizer overrides (default: the trainer's AdamW, β2 0.95, global-norm clipping at 1.0). */
   adamw?: Partial<AdamWConfig>;
   /** Default: the trainer's 0.1. */
@@ -76,7 +80,7 @@ export interface TrainedModel {
 export function trainModel(env: ExperimentEnv, config: ModelConfig, t: TrainSpec, label: string): TrainedModel {
   const o = defaultTrainOptions(t.steps);
   const opts: TrainOptions = {
-    ...o, batchSize: t.batch, seqLen: t.seq, seed: t.seed, evalEvery: t.steps, evalBatches: 4, ckptEvery: t.steps,
+    ...o, batchSize: t.batch, seqLen: t.seq, seed: t.seed, evalEvery: t.evalEvery ?? t.steps, evalBatches: t.evalBatches ?? 4, ckptEvery: t.steps,
     schedule: { ...o.schedule, lr: t.lr, minLr: t.lr / 10, warmup: t.warmup ?? o.schedule.warmup, weightDecay: t.weightDecay ?? o.schedule.weightDecay },
     adamw: { ...o.adamw, ...t.adamw },
   };
@@ -85,8 +89,8 @@ export function trainModel(env: ExperimentEnv, config: ModelConfig, t: TrainSpec
   let lastLog = t0;
   const onLog = (l: StepLog) => {
     history.push(l);
-    if (performance.now() - lastLog > 15000 || l.step === t.steps) {
-      env.log(`  ${label}: step ${l.step}/${t.steps} loss ${l.loss.toFixed(3)} (${Math.round(l.tokensPerSec)} tok/s)`);
+    if (performance.now() - lastLog > 15000 || l.step === t.steps || l.valLoss !== undefined) {
+      env.log(`  ${label}: step ${l.step}/${t.steps} loss ${l.loss.toFixed(3)}${l.valLoss !== undefined ? ` val ${l.valLoss.toFixed(3)}` : ''} (${Math.round(l.tokensPerSec)} tok/s)`);
       lastLog = performance.now();
     }
   };

@@ -35,7 +35,7 @@ export const PTQ_TABLE_PRESETS: Record<string, PtqTablePreset> = {
   smoke: {
     description: 'plumbing check: 1 layer × 64 wide, 10 steps',
     shape: { dim: 64, nLayers: 1, ffnDim: 128, maxSeqLen: 64 },
-    train: { steps: 10, batch: 4, seq: 64, seed: 1337 },
+    train: { steps: 10, batch: 4, seq: 64, seed: 1337, evalEvery: 5 },
     lr: { fp: 2e-3, quantized: 4e-3 },
     trained: ['fp', 'b158'],
     ptq: ['absmax-w8a8', 'smoothquant-w4a4', 'gptq-w3a16', 'quip-w2a16'],
@@ -51,6 +51,16 @@ export const PTQ_TABLE_PRESETS: Record<string, PtqTablePreset> = {
     ptq: Object.keys(PTQ_METHODS),
     calib: { batches: 16, batch: 8 },
     eval: { pplTokens: 16384, taskItems: 100, seed: 1234, batch: 8, window: 128 },
+  },
+  converged: {
+    description: "2 layers × 256 wide (FFN 512), 1500 steps × 16 × 128 tokens per model = 3.1M tokens, 1.5 epochs of the bundled corpus's 2.0M training tokens, validation every 125 steps so the report shows whether the FP baseline has flattened; FP, BitNet v1 and b1.58 trained (the paper's Table 3 rows) — sized to finish in about an hour on 2 cores",
+    shape: { dim: 256, nLayers: 2, ffnDim: 512, maxSeqLen: 128 },
+    train: { steps: 1500, batch: 16, seq: 128, seed: 1337, evalEvery: 125, evalBatches: 16 },
+    lr: { fp: 2e-3, quantized: 4e-3 },
+    trained: ['fp', 'bitnet', 'b158'],
+    ptq: Object.keys(PTQ_METHODS),
+    calib: { batches: 16, batch: 8 },
+    eval: { pplTokens: 65536, taskItems: 200, seed: 1234, batch: 8, window: 128 },
   },
   small: {
     description: '4 layers × 256 wide (FFN 512), 2000 steps × 16 × 256 tokens per model (estimated 2–3 h on 2 cores, not measured)',
@@ -92,6 +102,8 @@ export interface PtqTableResult {
   rows: PtqRow[];
   energy: EnergyOptions;
   trainSeconds: Record<string, number>;
+  /** Validation loss (nats/token, training split's held-out batches) during training, per trained mode: [step, loss]. */
+  valCurves: Record<string, Array<[number, number]>>;
   evalSplit: string;
 }
 
@@ -103,6 +115,7 @@ export function runPtqTable(env: ExperimentEnv, presetName: string, p: PtqTableP
   env.log(`offline tasks from the ${env.evalSplit} split: ${tasks.map((t) => `${t.name} ${t.kind === 'text' ? t.texts.length : t.items.length}`).join(', ')}`);
   const rows: PtqRow[] = [];
   const trainSeconds: Record<string, number> = {};
+  const valCurves: Record<string, Array<[number, number]>> = {};
   let fpModel: Transformer | undefined;
   let fpConfig: ModelConfig | undefined;
   for (const quant of p.trained) {
@@ -110,6 +123,7 @@ export function runPtqTable(env: ExperimentEnv, presetName: string, p: PtqTableP
     env.log(`training ${quant} (${(costOf(config, trainedFormat(quant)).params / 1e6).toFixed(2)}M params)…`);
     const t = trainModel(env, config, { ...p.train, lr: quant === 'fp' ? p.lr.fp : p.lr.quantized }, quant);
     trainSeconds[quant] = t.seconds;
+    valCurves[quant] = t.history.filter((h) => h.valLoss !== undefined).map((h) => [h.step, h.valLoss!]);
     if (t.model === undefined) {
       env.log(`  ${quant} diverged at step ${t.divergedAt}; no row`);
       continue;
@@ -141,7 +155,7 @@ export function runPtqTable(env: ExperimentEnv, presetName: string, p: PtqTableP
     env.log(`  FP with projections zeroed: ppl ${ev.ppl.toFixed(2)}, bpb ${ev.bpb.toFixed(3)}`);
     rows.push({ label: 'FP, projections zeroed (ablation)', kind: 'reference', method: 'zero', wBits: 0, aBits: 16, eval: ev, cost: { ...costOf(fpConfig, trainedFormat('fp'), energy), weightBytes: 0, energyJ: 0 } });
   }
-  return { preset: presetName, evalSplit: env.evalSplit, config: fpConfig ?? shapeConfig({ ...p.shape, vocabSize }, 'fp', p.arch), rows, energy, trainSeconds };
+  return { preset: presetName, evalSplit: env.evalSplit, config: fpConfig ?? shapeConfig({ ...p.shape, vocabSize }, 'fp', p.arch), rows, energy, trainSeconds, valCurves };
 }
 
 const bpbOf = (x: PtqRow) => x.eval.bpb;
@@ -183,8 +197,8 @@ ${mdTable(head, rows)}
 ${energyAssumptions(r.energy)}
 ${notes.length ? `\nNotes:\n${notes.join('\n')}\n` : ''}
 Training time (s): ${Object.entries(r.trainSeconds).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}.
-`;
-  const json = JSON.stringify({ preset: r.preset, evalSplit: r.evalSplit, presetSpec: p, config: r.config, energy: r.energy, trainSeconds: r.trainSeconds, rows: r.rows }, null, 2) + '\n';
+${valCurveSection(r.valCurves)}`;
+  const json = JSON.stringify({ preset: r.preset, evalSplit: r.evalSplit, presetSpec: p, config: r.config, energy: r.energy, trainSeconds: r.trainSeconds, valCurves: r.valCurves, rows: r.rows }, null, 2) + '\n';
   const bars = (f: (x: PtqRow) => number) => r.rows.filter((x) => x.kind !== 'reference').map((x) => ({ label: x.label.replace(' from scratch', ''), value: f(x), group: x.kind === 'trained' ? 0 : x.kind === 'ptq' ? 1 : 2 }));
   return {
     md, json,
@@ -194,6 +208,25 @@ Training time (s): ${Object.entries(r.trainSeconds).map(([k, v]) => `${k} ${v.to
       'memory.svg': barChartSvg({ title: 'Projection weight memory', xLabel: 'KiB', bars: bars((x) => x.cost.weightBytes / 1024) }),
     },
   };
+}
+
+/**
+ * The validation curves as a table (step × trained mode) and, for FP, whether it had flattened: the change of
+ * its validation loss over the last quarter of training (a converged baseline is what makes PTQ losses meaningful).
+ */
+function valCurveSection(curves: Record<string, Array<[number, number]>>): string {
+  const modes = Object.keys(curves).filter((m) => curves[m]!.length > 1);
+  if (modes.length === 0) return '';
+  const steps = [...new Set(modes.flatMap((m) => curves[m]!.map(([s]) => s)))].sort((a, b) => a - b);
+  const rows = steps.map((s) => [String(s), ...modes.map((m) => curves[m]!.find(([x]) => x === s)?.[1].toFixed(4) ?? '–')]);
+  let verdict = '';
+  const fp = curves.fp;
+  if (fp !== undefined && fp.length >= 4) {
+    const last = fp[fp.length - 1]!, q = fp.find(([s]) => s >= 0.75 * last[0]) ?? fp[fp.length - 2]!;
+    const min = Math.min(...fp.map(([, v]) => v));
+    verdict = `\nFP validation loss over the last quarter of training (step ${q[0]} → ${last[0]}): ${q[1].toFixed(4)} → ${last[1].toFixed(4)} (${(((last[1] - q[1]) / q[1]) * 100).toFixed(2)} %); lowest ${min.toFixed(4)}.\n`;
+  }
+  return `\nValidation loss during training (nats/token, held-out batches of the training corpus's validation split):\n\n${mdTable(['step', ...modes], rows)}\n${verdict}`;
 }
 
 export function writePtqTable(dir: string, r: PtqTableResult, p: PtqTablePreset, command: string): string {
