@@ -53,9 +53,9 @@ export const PTQ_TABLE_PRESETS: Record<string, PtqTablePreset> = {
     eval: { pplTokens: 16384, taskItems: 100, seed: 1234, batch: 8, window: 128 },
   },
   converged: {
-    description: "2 layers × 256 wide (FFN 512), 1500 steps × 16 × 128 tokens per model = 3.1M tokens, 1.5 epochs of the bundled corpus's 2.0M training tokens, validation every 125 steps so the report shows whether the FP baseline has flattened; FP, BitNet v1 and b1.58 trained (the paper's Table 3 rows) — sized to finish in about an hour on 2 cores",
+    description: "2 layers × 256 wide (FFN 512), 1000 steps × 16 × 128 tokens per model = 2.0M tokens, one epoch of the bundled corpus's 2.0M training tokens, validation every 100 steps so the report shows how far the FP baseline has flattened; FP, BitNet v1 and b1.58 trained (the paper's Table 3 rows) — sized to finish in under an hour on 2 cores",
     shape: { dim: 256, nLayers: 2, ffnDim: 512, maxSeqLen: 128 },
-    train: { steps: 1500, batch: 16, seq: 128, seed: 1337, evalEvery: 125, evalBatches: 16 },
+    train: { steps: 1000, batch: 16, seq: 128, seed: 1337, evalEvery: 100, evalBatches: 16 },
     lr: { fp: 2e-3, quantized: 4e-3 },
     trained: ['fp', 'bitnet', 'b158'],
     ptq: Object.keys(PTQ_METHODS),
