@@ -157,7 +157,7 @@ export async function benchWllama(rep: Reporter, opts: { quick: boolean; threads
         const wlDecode = median(t.map((x) => ((x.predicted_n - 1) * 1000) / x.predicted_ms));
         const ourPrefill = median(ours.results.map((r) => r.prefillTokPerS));
         const ourDecode = median(ours.results.map((r) => r.decodeTokPerS));
-        console.error(`bench wllama: ${preset} ×${threads}: wllama ${version} (llama.cpp ${wl.loaded.version}, ${wl.loaded.multithread ? 'multi' : 'single'}-thread build, ${wl.loaded.threads} threads, cross-origin isolated ${wl.loaded.crossOriginIsolated}), our page ${ours.info.memory}; generated text ${JSON.stringify(ours.results[0]!.text.slice(0, 60))} (ours) / ${JSON.stringify(wl.runs[0]!.text.slice(0, 60))} (wllama)`);
+        console.error(`bench wllama: ${preset} ×${threads}: wllama ${version} (llama.cpp ${wl.loaded.version}, pthreads ${wl.loaded.multithread ? 'on' : 'off'}, ${wl.loaded.threads} thread(s), cross-origin isolated ${wl.loaded.crossOriginIsolated}), our page ${ours.info.memory}; generated text ${JSON.stringify(ours.results[0]!.text.slice(0, 60))} (ours) / ${JSON.stringify(wl.runs[0]!.text.slice(0, 60))} (wllama)`);
         rep.add({ suite: 'wllama', name: `${preset} TQ2_0 GGUF, our page vs wllama ${version}`, shape: `prompt ${ours.results[0]!.promptTokens} (wllama ${t[0]!.prompt_n}), ${maxTokens} tokens, ${opts.reps} reps`, backend: 'wasm', threads, medianMs: NaN, minMs: NaN, p90Ms: NaN,
           metrics: {
             ours_load_s: ours.loadS, wllama_load_s: wl.loadS,
