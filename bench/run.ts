@@ -1,11 +1,13 @@
 /**
  * `npm run bench [-- suite ...] [--reps N] [--quick]`
- * Suites: membw, gemm, gemv, head4, headppl, lut, train, decode, kv, load, web, webgguf, serve, spec (default: all).
+ * Suites: membw, gemm, gemv, head4, headppl, lut, train, decode, kv, load, web, webgguf, wllama, serve, spec (default: all).
  * spec: prompt-lookup speculative decoding vs plain (bundled model: a repeat task and free generation;
  *   --preset P synthetic GGUF, default b1.58-large, skipped with --quick) at --threads T (default 2). JSON lines on stdout, then a table.
  * serve: `--duration S` (default 30, 10 with --quick), `--clients N` (default 4), `--soak` (10 minutes);
  *   with `--streams 1,4,8`: batching scale on `--preset P` (default b1.58-large) at `--threads T` (default 2),
  *   `--duration S` per stream count (default 20, 3 with --quick; --quick also shortens the answers).
+ * wllama: our page vs wllama (llama.cpp in WebAssembly) in the same Chromium on the same TQ2_0 GGUF (bench/wllama.ts;
+ *   wllama installed outside the repo, skipped otherwise), `--reps N` capped at 3 (1 with --quick).
  * webgguf: `--gguf FILE` (default: the synthetic 2B4T-shape GGUF of bench/load.ts), `--threads T` (default 2).
  * `--out FILE` also appends the JSON lines to FILE (e.g. bench/results/run.jsonl).
  */
@@ -18,6 +20,7 @@ import { benchHead4 } from './head4.js';
 import { benchHeadPpl } from './head_ppl.js';
 import { benchLoad } from './load.js';
 import { benchWeb, benchWebGguf } from './web.js';
+import { benchWllama } from './wllama.js';
 import { benchLut } from './lut.js';
 import { benchDecode } from './decode.js';
 import { benchKv } from './kv.js';
@@ -27,7 +30,7 @@ import { benchMembw } from './membw.js';
 import { benchServe, benchServeScale } from './serve.js';
 import { benchSpec } from './spec.js';
 
-const SUITES = ['membw', 'gemm', 'gemv', 'head4', 'headppl', 'lut', 'train', 'decode', 'kv', 'load', 'web', 'webgguf', 'serve', 'spec'] as const;
+const SUITES = ['membw', 'gemm', 'gemv', 'head4', 'headppl', 'lut', 'train', 'decode', 'kv', 'load', 'web', 'webgguf', 'wllama', 'serve', 'spec'] as const;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -70,6 +73,7 @@ for (const s of suites) {
   if (s === 'load') await benchLoad(rep, { reps: Math.min(reps, 5), quick: values.quick });
   if (s === 'web') await benchWeb(rep, { quick: values.quick, threads });
   if (s === 'webgguf') await benchWebGguf(rep, { threads: Number(values.threads), ...(values.gguf !== undefined ? { gguf: values.gguf } : {}) });
+  if (s === 'wllama') await benchWllama(rep, { quick: values.quick, threads, reps: values.quick ? 1 : Math.min(3, Number(values.reps)) });
   if (s === 'lut') await benchLut(rep, { reps, quick: values.quick });
   if (s === 'decode') await benchDecode(rep, { reps, threads, quick: values.quick });
   if (s === 'kv') await benchKv(rep, { reps, threads, quick: values.quick });

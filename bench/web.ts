@@ -6,7 +6,7 @@
  * /usr/bin/chromium); says so and skips otherwise.
  */
 import { existsSync } from 'node:fs';
-import type { Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { generate } from '../src/infer/generate.js';
 import { loadModel } from '../src/load/open.js';
 import { WebServer } from '../src/server/web.js';
@@ -23,7 +23,6 @@ export async function benchWeb(rep: Reporter, opts: { quick: boolean; threads: n
     console.error(`bench web: no Chromium at ${chromiumPath}; skipped`);
     return;
   }
-  const { chromium } = await import('playwright-core');
   const presets = opts.quick ? ['b1.58-large'] : ['b1.58-large', '2b4t'];
   const prompt = 'The state of the Union is strong, and the people of this nation have reason for hope. '.repeat(2).slice(0, 128);
   const maxTokens = opts.quick ? 16 : 48;
@@ -34,31 +33,10 @@ export async function benchWeb(rep: Reporter, opts: { quick: boolean; threads: n
       const m = await loadModel(file, { threads });
       const node = await generate(m.session(), m.tokenizer!, prompt, { maxTokens, temperature: 0 });
       await m.dispose();
-      const server = new WebServer({ model: file });
-      const { url } = await server.listen(0);
-      const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+      const browser = await launchChromium(chromiumPath);
       try {
-        const page: Page = await browser.newPage();
-        const t0 = performance.now();
-        await page.goto(`${url}${url.includes('?') ? '&' : '?'}threads=${threads}`);
-        await page.waitForFunction(() => {
-          const d = (window as unknown as { bitnetDemo?: Demo }).bitnetDemo;
-          return d !== undefined && (d.info !== undefined || d.error !== undefined) && document.body.dataset.state !== 'busy';
-        }, null, { timeout: 600_000, polling: 200 });
-        const loadS = (performance.now() - t0) / 1000;
-        let d = await page.evaluate(() => (window as unknown as { bitnetDemo: Demo }).bitnetDemo);
-        if (d.error !== undefined) throw new Error(`page: ${d.error}`);
-        await page.fill('#prompt', prompt);
-        await page.fill('#max-tokens', String(maxTokens));
-        await page.fill('#temperature', '0');
-        await page.click('#generate');
-        await page.waitForFunction(() => {
-          const x = (window as unknown as { bitnetDemo: Demo }).bitnetDemo;
-          return document.body.dataset.state === 'ready' && (x.result !== undefined || x.error !== undefined);
-        }, null, { timeout: 600_000, polling: 200 });
-        d = await page.evaluate(() => (window as unknown as { bitnetDemo: Demo }).bitnetDemo);
-        if (d.error !== undefined || d.result === undefined) throw new Error(`page: ${d.error ?? 'no result'}`);
-        const r = d.result;
+        const { loadS, results } = await pageGenerate(browser, file, { threads, prompt, maxTokens });
+        const r = results[0]!;
         const nodeDecode = ((node.tokens.length - 1) * 1000) / node.decodeMs, nodePrefill = (node.promptTokens * 1000) / node.prefillMs;
         rep.add({ suite: 'web', name: `${preset} model file, page vs Node`, shape: `prompt ${r.promptTokens}, ${maxTokens} tokens`, backend: 'wasm', threads, medianMs: NaN, minMs: NaN, p90Ms: NaN,
           metrics: {
@@ -69,9 +47,55 @@ export async function benchWeb(rep: Reporter, opts: { quick: boolean; threads: n
           } });
       } finally {
         await browser.close();
-        await server.close();
       }
     }
+  }
+}
+
+/** Headless Chromium as every page benchmark launches it. */
+export async function launchChromium(executablePath: string): Promise<Browser> {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({ executablePath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+}
+
+/**
+ * The demo page on `model` (a GGUF or model file, served by our WebServer, which the page opens by default) at
+ * `threads`: load (navigation → model ready), then `reps` greedy generations of `maxTokens` from `prompt`, each
+ * timed by the page's worker (GenerationResult: prefill and decode tokens/s).
+ */
+export async function pageGenerate(browser: Browser, model: string, o: { threads: number; prompt: string; maxTokens: number; reps?: number }): Promise<{ loadS: number; info: ModelInfo; results: GenerationResult[] }> {
+  const server = new WebServer({ model });
+  const { url } = await server.listen(0);
+  try {
+    const page: Page = await browser.newPage();
+    const t0 = performance.now();
+    await page.goto(`${url}${url.includes('?') ? '&' : '?'}threads=${o.threads}`);
+    await page.waitForFunction(() => {
+      const d = (window as unknown as { bitnetDemo?: Demo }).bitnetDemo;
+      return d !== undefined && (d.info !== undefined || d.error !== undefined) && document.body.dataset.state !== 'busy';
+    }, null, { timeout: 600_000, polling: 200 });
+    const loadS = (performance.now() - t0) / 1000;
+    const loaded = await page.evaluate(() => (window as unknown as { bitnetDemo: Demo }).bitnetDemo);
+    if (loaded.error !== undefined || loaded.info === undefined) throw new Error(`page: ${loaded.error ?? 'no model info'}`);
+    await page.fill('#prompt', o.prompt);
+    await page.fill('#max-tokens', String(o.maxTokens));
+    await page.fill('#temperature', '0');
+    const results: GenerationResult[] = [];
+    for (let i = 0; i < (o.reps ?? 1); i++) {
+      await page.evaluate(() => Object.assign((window as unknown as { bitnetDemo: Demo }).bitnetDemo, { result: undefined, error: undefined }));
+      await page.click('#generate');
+      await page.waitForFunction(() => {
+        const x = (window as unknown as { bitnetDemo: Demo }).bitnetDemo;
+        return document.body.dataset.state === 'ready' && (x.result !== undefined || x.error !== undefined);
+      }, null, { timeout: 600_000, polling: 200 });
+      const d = await page.evaluate(() => (window as unknown as { bitnetDemo: Demo }).bitnetDemo);
+      if (d.error !== undefined || d.result === undefined) throw new Error(`page: ${d.error ?? 'no result'}`);
+      results.push(d.result);
+    }
+    await page.close();
+    return { loadS, info: loaded.info, results };
+  } finally {
+    await server.close();
   }
 }
 
@@ -98,10 +122,9 @@ export async function benchWebGguf(rep: Reporter, opts: { gguf?: string; threads
   const nodeFirstS = (performance.now() - t0) / 1000;
   const weightsMiB = m.model.weightBytes / 2 ** 20;
   await m.dispose();
-  const { chromium } = await import('playwright-core');
   const server = new WebServer();
   const { url } = await server.listen(0);
-  const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  const browser = await launchChromium(chromiumPath);
   try {
     const page: Page = await browser.newPage();
     const settled = () => page.waitForFunction(() => {
