@@ -111,10 +111,22 @@ export interface KvCache {
   readonly ctx: number;
   readonly kc: Array<Float32Array | Uint16Array>;
   readonly vc: Array<Float32Array | Uint16Array>;
+  /**
+   * Per layer (f16 caches): the first position whose cached key or value is an inf/NaN half, Infinity when
+   * none; kept by Forward's writes. Below it the f16 attention may take its fast widening (same results).
+   */
+  readonly specialFrom: number[];
 }
 
 export function kvCacheFrom(bufs: Map<string, TypedArray[]>, ctx: number, prefix = ''): KvCache {
-  return { ctx, kc: bufs.get(`${prefix}kc`) as Array<Float32Array | Uint16Array>, vc: bufs.get(`${prefix}vc`) as Array<Float32Array | Uint16Array> };
+  const kc = bufs.get(`${prefix}kc`) as Array<Float32Array | Uint16Array>;
+  return { ctx, kc, vc: bufs.get(`${prefix}vc`) as Array<Float32Array | Uint16Array>, specialFrom: kc.map(() => Infinity) };
+}
+
+/** The first row (of `rowLen` halves) of k or v holding an inf/NaN half (exponent bits all ones), or −1. */
+function firstSpecialRow(k: Uint16Array, v: Uint16Array, rowLen: number): number {
+  for (let i = 0; i < k.length; i++) if ((k[i]! & 0x7c00) === 0x7c00 || (v[i]! & 0x7c00) === 0x7c00) return Math.floor(i / rowLen);
+  return -1;
 }
 
 /** Rows [row, row+n) of a step: n consecutive tokens of one sequence at positions pos … pos+n−1. */
@@ -276,7 +288,12 @@ export class Forward {
       be.f32ToF16(kc.subarray(pos0 * KV, (pos0 + M) * KV), nw, M * KV);
       rows(kvNew!, C + KV, 0);
       be.f32ToF16(vc.subarray(pos0 * KV, (pos0 + M) * KV), nw, M * KV);
-      be.attentionCachedF16(att, q, kc, vc, M, pos0, cache.ctx, H, KVH, HS);
+      // positions ≥ pos0 are rewritten now (later ones before they are read), so only earlier inf/NaN count
+      const sf = cache.specialFrom;
+      if (sf[l]! >= pos0) sf[l] = Infinity;
+      const r = firstSpecialRow(kc.subarray(pos0 * KV, (pos0 + M) * KV), vc.subarray(pos0 * KV, (pos0 + M) * KV), KV);
+      if (r >= 0) sf[l] = Math.min(sf[l]!, pos0 + r);
+      be.attentionCachedF16(att, q, kc, vc, M, pos0, cache.ctx, H, KVH, HS, sf[l]! >= pos0 + M);
     }
   }
 

@@ -207,6 +207,41 @@ test('attentionCachedF16 WASM: one position with p = 1 returns the V row widened
   }
 });
 
+test('attentionCachedF16 WASM fast path (finite = true: scaled widening, q·2^112): bit-identical to the exact widening on finite caches (subnormals, ±65504), rows with |q| ≥ 2^16 fall back; both modules, 1 ≡ 2 ≡ 3 threads', () => {
+  const rng = new Rng(9);
+  const finite = Uint16Array.from({ length: 65536 }, (_, i) => i).filter((h) => (h & 0x7c00) !== 0x7c00);
+  const mods = [['relaxed', c1], ['2 threads', c2], ['3 threads', c3], ['SIMD128', s128]] as const;
+  for (const [M, pos0, H, KVH, HS] of [...F16_ATTENTION_SHAPES, [4, 9, 8, 8, 7], [2, 40, 16, 16, 96]] as const) {
+    const S = pos0 + M + 3;
+    const q = new Float32Array(M * H * HS);
+    rng.fillNormal(q, 0, 1);
+    if (q.length > 2 * HS) q[HS + 1] = 70000; // the second head row cannot take the scaled path
+    const kc = halves(rng, S * KVH * HS, 2), vc = halves(rng, S * KVH * HS);
+    // every kind of finite half somewhere: subnormals, the largest, negative zero
+    for (let i = 0; i < kc.length; i += 7) kc[i] = finite[rng.int(finite.length)]!;
+    for (let i = 3; i < vc.length; i += 5) vc[i] = finite[rng.int(finite.length)]!;
+    const exact = new Float32Array(M * H * HS);
+    W.attentionCachedF16(s128, exact, q, kc, vc, M, pos0, S, H, KVH, HS, false);
+    for (const [name, ctx] of mods) {
+      const fast = new Float32Array(M * H * HS).fill(NaN);
+      W.attentionCachedF16(ctx, fast, q, kc, vc, M, pos0, S, H, KVH, HS, true);
+      assertBitIdentical(fast, exact, `${name} M=${M} pos0=${pos0} H=${H} KVH=${KVH} HS=${HS}`);
+    }
+  }
+});
+
+test('attentionCachedF16 fast path needs the finiteness promise: with an inf key the exact kernel propagates it, the scaled widening would not (why src/infer/forward.ts tracks inf/NaN rows per layer)', () => {
+  const H = 2, KVH = 1, HS = 8, S = 4;
+  const q = new Float32Array(H * HS).fill(0.5);
+  const kc = new Uint16Array(S * KVH * HS).fill(0x3c00), vc = new Uint16Array(S * KVH * HS).fill(0x3c00);
+  kc[5] = 0x7c00; // +inf in row 0
+  const exact = new Float32Array(H * HS), fastWrong = new Float32Array(H * HS);
+  W.attentionCachedF16(c1, exact, q, kc, vc, 1, 1, S, H, KVH, HS, false);
+  W.attentionCachedF16(c1, fastWrong, q, kc, vc, 1, 1, S, H, KVH, HS, true);
+  assert.ok(exact.some((x) => !Number.isFinite(x)), 'the exact kernel propagates the inf');
+  assert.ok(fastWrong.every((x) => Number.isFinite(x)), 'the fast path would not: so the caller must promise finiteness');
+});
+
 test('f16 kernels: typed errors', () => {
   const o = new Float32Array(8), h = new Uint16Array(8);
   assert.throws(() => R.attentionCachedF16(o, o, h, h, 1, 4, 4, 1, 1, 2), ArgumentError); // pos0 + M > S

@@ -2,7 +2,7 @@
 // f32 ↔ f16 conversion, and the int7 × int8 matmul of the 8-bit-storage LM head (SIMD128 here; relaxed
 // in infer_relaxed.ts).
 import { axpy, dot, expShiftSum, scal } from './nn_math';
-import { axpy4_f16, axpy_f16, dot4_f16, dot_f16, narrow1, narrow4, widen1, widen4 } from './f16';
+import { axpy4_f16, axpy_f16, dot4_f16, dot_f16, narrow1, narrow4, UNSCALE, widen1, widen4 } from './f16';
 import { emit_rows4_i7, I7_BLOCK_ROWS, i7r4_group_bytes, I7_OFFSET } from './infer_common';
 import { sum_i8 } from './ternary_common';
 
@@ -45,7 +45,7 @@ export function attention_cached_f32(out: usize, q: usize, kc: usize, vc: usize,
  * (dot_f16, axpy_f16 order), so results do not depend on how rows fall into runs (the thread split).
  * Scores of run head j live at scratch + 4·j·n.
  */
-export function attention_cached_f16(out: usize, q: usize, kc: usize, vc: usize, M: i32, pos0: i32, H: i32, KVH: i32, HS: i32,
+export function attention_cached_f16(out: usize, q: usize, kc: usize, vc: usize, M: i32, pos0: i32, H: i32, KVH: i32, HS: i32, finite: i32,
                                      scratchBase: usize, scratchStride: usize, r0: i32, r1: i32, tid: i32): void {
   const scale: f32 = 1 / Mathf.sqrt(<f32>HS);
   const G = H / KVH;
@@ -64,14 +64,19 @@ export function attention_cached_f16(out: usize, q: usize, kc: usize, vc: usize,
     const qp = q + <usize>row * rowBytes;
     const kg = kc + (<usize>g * <usize>HS << 1);
     const vg = vc + (<usize>g * <usize>HS << 1);
-    if (nh === 4) {
-      for (let s = 0; s < n; s++) dot4_f16(a + (<usize>s << 2), sb, qp, rowBytes, kg + <usize>s * kvRow, HS, scale);
-    } else {
-      for (let j = 0; j < nh; j++) {
-        const qj = qp + <usize>j * rowBytes, aj = a + <usize>j * sb;
-        for (let s = 0; s < n; s++) store<f32>(aj + (<usize>s << 2), dot_f16(qj, kg + <usize>s * kvRow, HS) * scale);
+    // finite cache (the caller's promise) and |q| < 2^16: the scaled widening (f16.ts scaled4) on q·2^112,
+    // after the score rows; the same products and sums, bit for bit
+    const qs = a + <usize>4 * sb;
+    let fast = finite != 0;
+    if (fast) {
+      for (let i = 0; i < nh * HS; i++) {
+        const x = load<f32>(qp + (<usize>i << 2));
+        if (!(abs(x) < 65536)) { fast = false; break; }
+        store<f32>(qs + (<usize>i << 2), x * UNSCALE);
       }
     }
+    if (fast) attend_f16(qs, a, sb, kg, vg, kvRow, n, nh, HS, rowBytes, scale, true);
+    else attend_f16(qp, a, sb, kg, vg, kvRow, n, nh, HS, rowBytes, scale, false);
     for (let j = 0; j < nh; j++) {
       const aj = a + <usize>j * sb;
       let mx: f32 = -Infinity;
@@ -81,15 +86,33 @@ export function attention_cached_f16(out: usize, q: usize, kc: usize, vc: usize,
     }
     const op = out + <usize>row * rowBytes;
     memory.fill(op, 0, <usize>nh * rowBytes);
-    if (nh === 4) {
-      for (let s = 0; s < n; s++) axpy4_f16(op, rowBytes, a + (<usize>s << 2), sb, vg + <usize>s * kvRow, HS);
-    } else {
-      for (let j = 0; j < nh; j++) {
-        const oj = op + <usize>j * rowBytes, aj = a + <usize>j * sb;
-        for (let s = 0; s < n; s++) axpy_f16(oj, load<f32>(aj + (<usize>s << 2)), vg + <usize>s * kvRow, HS);
-      }
-    }
+    if (fast) weigh_f16(op, a, sb, vg, kvRow, n, nh, HS, rowBytes, true);
+    else weigh_f16(op, a, sb, vg, kvRow, n, nh, HS, rowBytes, false);
     row += nh;
+  }
+}
+
+/** Scores of nh heads (query rows qp + j·rowBytes) against n cached K rows, into a + j·sb. */
+@inline function attend_f16(qp: usize, a: usize, sb: usize, kg: usize, vg: usize, kvRow: usize, n: i32, nh: i32, HS: i32, rowBytes: usize, scale: f32, FAST: bool): void {
+  if (nh === 4) {
+    for (let s = 0; s < n; s++) dot4_f16(a + (<usize>s << 2), sb, qp, rowBytes, kg + <usize>s * kvRow, HS, scale, FAST);
+  } else {
+    for (let j = 0; j < nh; j++) {
+      const qj = qp + <usize>j * rowBytes, aj = a + <usize>j * sb;
+      for (let s = 0; s < n; s++) store<f32>(aj + (<usize>s << 2), dot_f16(qj, kg + <usize>s * kvRow, HS, FAST) * scale);
+    }
+  }
+}
+
+/** out rows op + j·rowBytes += Σ_s p_j[s]·V[s] (p_j at a + j·sb). */
+@inline function weigh_f16(op: usize, a: usize, sb: usize, vg: usize, kvRow: usize, n: i32, nh: i32, HS: i32, rowBytes: usize, FAST: bool): void {
+  if (nh === 4) {
+    for (let s = 0; s < n; s++) axpy4_f16(op, rowBytes, a + (<usize>s << 2), sb, vg + <usize>s * kvRow, HS, FAST);
+  } else {
+    for (let j = 0; j < nh; j++) {
+      const oj = op + <usize>j * rowBytes, aj = a + <usize>j * sb;
+      for (let s = 0; s < n; s++) axpy_f16(oj, FAST ? load<f32>(aj + (<usize>s << 2)) * UNSCALE : load<f32>(aj + (<usize>s << 2)), vg + <usize>s * kvRow, HS, FAST);
+    }
   }
 }
 

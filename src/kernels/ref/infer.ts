@@ -7,7 +7,9 @@
  *   Prefill (M = prompt chunk) and decode (M = 1) are the same kernel.
  *
  * attentionCachedF16: the same over a cache of IEEE half bits (Uint16Array): every cached value is
- *   widened exactly (halfToFloat, src/tensor/half.ts), then the math is attentionCached's.
+ *   widened exactly (halfToFloat, src/tensor/half.ts), then the math is attentionCached's. `finite`: the
+ *   caller's promise that rows [0, pos0+M) hold no inf/NaN half, which lets a fast kernel widen more
+ *   cheaply (wasm/assembly/f16.ts scaled4) with the same result; the definition does not need it.
  * f32ToF16 / f16ToF32: elementwise conversions (round to nearest even / exact), how new K/V rows
  *   enter an f16 cache (src/infer/session.ts).
  *
@@ -96,7 +98,7 @@ export function attentionCached(out: FloatArray, q: FloatArray, kc: FloatArray, 
  * IEEE half bits, rows [0, pos0+M) valid. Each half is widened exactly; f64 accumulation as attentionCached.
  */
 export function attentionCachedF16(out: FloatArray, q: FloatArray, kc: Uint16Array, vc: Uint16Array,
-                                   M: number, pos0: number, S: number, H: number, KVH: number, HS: number): void {
+                                   M: number, pos0: number, S: number, H: number, KVH: number, HS: number, _finite = false): void {
   checkAttentionCachedF16('attentionCachedF16', false, out, q, kc, vc, M, pos0, S, H, KVH, HS);
   const n = (pos0 + M) * KVH * HS;
   const k = new Float64Array(n), v = new Float64Array(n);

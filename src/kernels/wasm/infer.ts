@@ -21,21 +21,22 @@ export function attentionCached(ctx: WasmContext, out: FloatArray, q: FloatArray
 }
 
 export function attentionCachedF16(ctx: WasmContext, out: FloatArray, q: FloatArray, kc: Uint16Array, vc: Uint16Array,
-                                   M: number, pos0: number, S: number, H: number, KVH: number, HS: number): void {
+                                   M: number, pos0: number, S: number, H: number, KVH: number, HS: number, finite = false): void {
   checkAttentionCachedF16('attentionCachedF16', true, out, q, kc, vc, M, pos0, S, H, KVH, HS);
-  cached(ctx, 'attentionCachedF16', 'attention_cached_f16', 4, out, q, kc, vc, M, pos0, H, KVH, HS);
+  cached(ctx, 'attentionCachedF16', 'attention_cached_f16', 4, out, q, kc, vc, M, pos0, H, KVH, HS, finite);
 }
 
 /** `rowsAtOnce`: score rows a thread keeps in its scratch at once (n floats each). */
 function cached(ctx: WasmContext, where: string, kernel: string, rowsAtOnce: number, out: FloatArray, q: FloatArray, kc: FloatArray | Uint16Array, vc: FloatArray | Uint16Array,
-                M: number, pos0: number, H: number, KVH: number, HS: number): void {
+                M: number, pos0: number, H: number, KVH: number, HS: number, finite?: boolean): void {
   if (M === 0) return;
   const n = pos0 + M;
-  if (rowsAtOnce * n * 4 > ctx.scratchStride) throw new ArgumentError(`${where}: ${n} positions exceed the per-thread scratch`);
+  // score rows, and for the f16 kernel the query rows scaled by 2^112 (its fast path) after them
+  if (rowsAtOnce * (n + (finite === undefined ? 0 : HS)) * 4 > ctx.scratchStride) throw new ArgumentError(`${where}: ${n} positions exceed the per-thread scratch`);
   ctx.scope((s) => {
     const nkv = n * KVH * HS;
     const args = [s.out(out.subarray(0, M * H * HS)), s.in(q.subarray(0, M * H * HS)), s.in(kc.subarray(0, nkv)), s.in(vc.subarray(0, nkv)),
-      M, pos0, H, KVH, HS, ctx.scratchBase, ctx.scratchStride];
+      M, pos0, H, KVH, HS, ...(finite === undefined ? [] : [finite ? 1 : 0]), ctx.scratchBase, ctx.scratchStride];
     const perRow = 2 * n * HS;
     ctx.parallel(kernel, args, M * H, 1, Math.max(1, Math.ceil(MIN_PARALLEL_MACS / perRow)));
   });
