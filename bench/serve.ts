@@ -3,7 +3,8 @@
  * `bitnet serve` in its own process (so its RSS is its own) on a synthetic model of the 'small'
  * preset shape (byte tokenizer, random ternary weights; speed does not depend on weight values),
  * N concurrent streaming clients on loopback for a bounded duration. Each client loops: one
- * /v1/chat/completions stream (max_tokens tokens), measuring the time to the first content chunk.
+ * /v1/chat/completions stream (max_tokens tokens), measuring the time to the first content chunk; one
+ * request in four disconnects after 1–8 content chunks, and at the end every slot must be free.
  *
  * Reports: throughput (completion tokens/s, all clients), requests/s, p50/p99 time-to-first-token,
  * the server's RSS after warm-up and after the run, and the growth against stated bounds
@@ -30,6 +31,7 @@ import { makeConfig } from '../src/model/config.js';
 import { byteTokenizer } from '../src/tokenizer/bpe.js';
 import type { Reporter } from './harness.js';
 import { peerGguf } from './peer_llamacpp.js';
+import { Rng } from '../src/tensor/rng.js';
 import { nativeBin } from './peer_native.js';
 import { writeGguf } from '../src/interop/gguf_model.js';
 
@@ -49,7 +51,7 @@ export interface ServeBenchOptions {
   maxTokens: number;
 }
 
-interface Client { ttfts: number[]; tokens: number; requests: number; errors: number }
+interface Client { ttfts: number[]; tokens: number; requests: number; errors: number; disconnects?: number }
 
 const q = (xs: number[], f: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -71,13 +73,16 @@ async function startServer(file: string, o: { slots: number; queue: number; thre
   return { child, url };
 }
 
-async function oneStream(url: string, prompt: string | number[], maxTokens: number, c: Client, ignoreEos = false): Promise<void> {
+/** `disconnectAfter`: close the connection after that many content chunks (a client that goes away mid-answer). */
+async function oneStream(url: string, prompt: string | number[], maxTokens: number, c: Client, ignoreEos = false, disconnectAfter = Infinity): Promise<void> {
   const t0 = performance.now();
+  const ctl = new AbortController();
+  let chunks = 0;
   // Text: a chat request (sampled); token ids: a greedy completion (the batching bench).
   const body = typeof prompt === 'string'
     ? { model: 'bench', messages: [{ role: 'user', content: prompt }], max_tokens: maxTokens, temperature: 0.8, stream: true, stream_options: { include_usage: true } }
     : { model: 'bench', prompt, max_tokens: maxTokens, temperature: 0, stream: true, stream_options: { include_usage: true }, ...(ignoreEos ? { ignore_eos: true } : {}) };
-  const r = await fetch(`${url}/v1/${typeof prompt === 'string' ? 'chat/completions' : 'completions'}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const r = await fetch(`${url}/v1/${typeof prompt === 'string' ? 'chat/completions' : 'completions'}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), signal: ctl.signal });
   if (r.status !== 200) {
     if (c.errors++ === 0) console.error(`serve bench: HTTP ${r.status}: ${(await r.text()).slice(0, 300)}`);
     else await r.text();
@@ -106,6 +111,12 @@ async function oneStream(url: string, prompt: string | number[], maxTokens: numb
         c.ttfts.push(performance.now() - t0);
       }
       if (j.usage) c.tokens += j.usage.completion_tokens;
+      if (piece && ++chunks >= disconnectAfter) {
+        ctl.abort();
+        await reader.cancel().catch(() => {});
+        c.disconnects = (c.disconnects ?? 0) + 1;
+        return;
+      }
     }
   }
   c.requests++;
@@ -140,9 +151,24 @@ export async function benchServe(rep: Reporter, o: ServeBenchOptions): Promise<v
         if (Math.round(t) % 60 === 0) console.error(`serve bench: ${t.toFixed(0)} s, server RSS ${(m.rss / 2 ** 20).toFixed(1)} MiB, heap ${(m.heap / 2 ** 20).toFixed(1)} MiB`);
       }, () => {});
     }, 5000);
+    // One request in four disconnects after 1–8 content chunks (seeded per client).
     await Promise.all(clients.map(async (c, k) => {
-      for (let n = 0; performance.now() < end; n++) await oneStream(url, prompts[(k + n) % prompts.length]!, o.maxTokens, c);
+      const rng = new Rng(100 + k);
+      for (let n = 0; performance.now() < end; n++) {
+        const cut = rng.uniform() < 0.25 ? 1 + rng.int(8) : Infinity;
+        await oneStream(url, prompts[(k + n) % prompts.length]!, o.maxTokens, c, false, cut).catch((e: unknown) => {
+          if ((e as Error).name !== 'AbortError' && c.errors++ === 0) console.error(`serve bench: ${String(e)}`);
+        });
+      }
     }));
+    // Every slot must be free once the clients are gone (a disconnect leaves the batch at the next step).
+    let health = { slots_busy: -1, queue_depth: -1 };
+    for (let i = 0; i < 50; i++) {
+      health = (await (await fetch(`${url}/health`)).json()) as typeof health;
+      if (health.slots_busy === 0 && health.queue_depth === 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const cancelled = ((await (await fetch(`${url}/metrics`)).json()) as { cancelled_total: number }).cancelled_total;
     clearInterval(sampler);
     const wall = (performance.now() - t0) / 1000;
     const m1 = await mem(url);
@@ -159,6 +185,7 @@ export async function benchServe(rep: Reporter, o: ServeBenchOptions): Promise<v
       medianMs: q(ttfts, 0.5), minMs: q(ttfts, 0), p90Ms: q(ttfts, 0.9),
       metrics: {
         tok_s: tokens / wall, req_s: requests / wall, requests, errors,
+        disconnects: clients.reduce((a, c) => a + (c.disconnects ?? 0), 0), cancelled_total: cancelled, slots_busy_at_end: health.slots_busy, queue_at_end: health.queue_depth,
         ttft_p50_ms: q(ttfts, 0.5), ttft_p99_ms: q(ttfts, 0.99),
         rss_before_MiB: rss0 / 2 ** 20, rss_after_MiB: rss1 / 2 ** 20, rss_max_MiB: Math.max(...samples.map((x) => x.rss)) / 2 ** 20, rss_growth_MiB: growth,
         rss_growth_2nd_half_MiB: (rss1 - mid.rss) / 2 ** 20, heap_before_MiB: m0.heap / 2 ** 20, heap_after_MiB: m1.heap / 2 ** 20, rss_bound_MiB: RSS_BOUND_MIB, rss_ok: growth <= RSS_BOUND_MIB && (rss1 - mid.rss) / 2 ** 20 <= RSS_2ND_HALF_BOUND_MIB ? 1 : 0,
