@@ -83,7 +83,8 @@ const HELP: Record<string, string> = {
   'max-body': 'largest request body in bytes (413 beyond)',
   'model-id': 'model id the API reports (default: the file name)',
   grace: 'ms running requests get to finish on SIGTERM',
-  'serve.spec': "speculative decoding for requests that do not choose: 'lookup' or 'off' (default); a request's \"speculative\" field overrides",
+  'serve.spec': "speculative decoding for requests that do not choose: 'lookup', 'draft' (the --draft model) or 'off' (default); a request's \"speculative\" field overrides",
+  'serve.draft': 'draft model any request may draft with (same tokenizer as MODEL; alone: --spec draft); one KV cache of it per slot',
   'serve.spec-k': 'most draft tokens verified per request and step, 1..16 (default 4)',
   'prefill-chunk': 'prompt tokens prefilled per batch step, all joining requests together (default 64)',
   // evaluation, PTQ, experiments

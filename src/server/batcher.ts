@@ -2,7 +2,8 @@
  * The server's scheduler: continuous batching over one InferenceBatch (one KV cache per slot).
  *
  * Every tick is one batch step: one token of every decoding stream (or, with speculative decoding, the
- * token and its prompt-lookup draft, verified in the same step: src/infer/speculative.ts), plus prompt
+ * token and its draft — prompt lookup, or the slot's session of a draft model — verified in the same step:
+ * src/infer/speculative.ts), plus prompt
  * chunks of joining streams (at most `chunk` prompt tokens per tick, shortest remaining prompt first,
  * at most one stream starting its prefill per tick), so running streams keep
  * flowing while a new prompt is prefilled and every packed matrix is streamed once per tick for all
@@ -14,9 +15,10 @@
  * WASM backend every row equals a lone session's, however streams are batched and prompts split
  * (test/infer/batch.test.ts), so answers do not depend on the load.
  */
-import { TokenStepper, type GenerateChunk, type GenerateOptions, type GenerateResult } from '../infer/generate.js';
+import { samplerOptions, TokenStepper, type GenerateChunk, type GenerateOptions, type GenerateResult } from '../infer/generate.js';
 import { InferenceBatch, type BatchEntry } from '../infer/batch.js';
-import { defaultRowCost, DraftPolicy, lookupDraft, resolveSpec } from '../infer/speculative.js';
+import { defaultRowCost, DraftPolicy, lookupDraft, ModelDrafter, resolveSpec, type Draft } from '../infer/speculative.js';
+import { InferenceSession } from '../infer/session.js';
 import { ArgumentError } from '../errors.js';
 import type { KvCacheType } from '../infer/session.js';
 import type { PackedModel } from '../infer/packed_model.js';
@@ -24,6 +26,8 @@ import type { Tokenizer } from '../tokenizer/types.js';
 
 /** Shared tokens that make a slot's cache worth reusing over the least recently used slot. */
 export const PREFIX_MIN = 8;
+
+const NO_DRAFT: Draft = { tokens: [], q: undefined };
 
 export interface BatcherOptions {
   slots: number;
@@ -36,6 +40,11 @@ export interface BatcherOptions {
    * The batch is sized for every slot verifying specK + 1 rows. Default 4.
    */
   specK?: number;
+  /**
+   * A draft model with the target's tokenizer (the caller checks it: checkDraftVocab): each slot gets a
+   * session of it (a KV cache of `ctx` positions), used by requests whose speculative mode is 'draft'.
+   */
+  draft?: PackedModel;
 }
 
 export interface BatcherStats {
@@ -61,9 +70,10 @@ interface Stream {
   fed: number;
   /** Prefill has begun (a chunk of the prompt has been in a step). */
   started: boolean;
-  /** Speculative decoding (prompt lookup): the draft policy and n-gram length, when on. */
+  /** Speculative decoding: the draft policy and n-gram length (prompt lookup), the draft model's drafter (mode 'draft'). */
   policy: DraftPolicy | undefined;
   ngram: number;
+  drafter: ModelDrafter | undefined;
   signal: AbortSignal | undefined;
   /** The consumer stopped listening: drop at the next tick. */
   dropped: boolean;
@@ -90,6 +100,8 @@ export class Batcher {
   private running = false;
   private uses = 0;
   private readonly chunk: number;
+  /** Per slot: a session of the draft model (BatcherOptions.draft). */
+  private readonly draftSessions: InferenceSession[] | undefined;
 
   constructor(readonly model: PackedModel, private readonly tok: Tokenizer, opts: BatcherOptions) {
     const specK = opts.specK ?? 4;
@@ -102,6 +114,13 @@ export class Batcher {
     this.chunk = this.batch.chunk;
     this.history = Array.from({ length: opts.slots }, () => []);
     this.lastUsed = new Array<number>(opts.slots).fill(-1);
+    const draft = opts.draft;
+    this.draftSessions = draft === undefined ? undefined : Array.from({ length: opts.slots }, () => new InferenceSession(draft, { ctx: opts.ctx, kv: opts.kv }));
+  }
+
+  /** True when requests may draft with a model (BatcherOptions.draft). */
+  get hasDraftModel(): boolean {
+    return this.draftSessions !== undefined;
   }
 
   /** Streams in the batch (prefilling or decoding). */
@@ -135,8 +154,10 @@ export class Batcher {
   async *generate(slot: number, ids: number[], opts: GenerateOptions): AsyncGenerator<GenerateChunk, GenerateResult> {
     const b = this.batch;
     const st = new TokenStepper(this.tok, this.model.config.vocabSize, b.ctx, ids, opts, this.model.config.maxSeqLen);
-    const spec = opts.speculative !== undefined && opts.speculative.mode !== 'off' ? resolveSpec(opts.speculative) : undefined;
-    if (spec !== undefined && spec.mode !== 'lookup') throw new ArgumentError(`the server drafts by prompt lookup only, got speculative mode '${spec.mode}'`);
+    if (opts.speculative?.mode === 'draft' && this.draftSessions === undefined) throw new ArgumentError("speculative mode 'draft' needs a draft model (BatcherOptions.draft)");
+    // mode 'draft' drafts with this slot's session of the batcher's draft model
+    const spec = opts.speculative !== undefined && opts.speculative.mode !== 'off'
+      ? resolveSpec(opts.speculative.mode === 'draft' ? { ...opts.speculative, draft: this.draftSessions![slot]! } : opts.speculative) : undefined;
     if (spec !== undefined && spec.k > this.specK) throw new ArgumentError(`speculative k ${spec.k} exceeds this server's ${this.specK}`);
     if (this.streams.some((x) => x.slot === slot)) throw new RangeError(`Batcher: slot ${slot} is in use`);
     // Prefix cache: keep the positions this prompt shares with what the slot holds (at least one token is run, for its logits).
@@ -149,7 +170,12 @@ export class Batcher {
       this.stats.prefixTokens += reuse;
     }
     const policy = spec !== undefined ? new DraftPolicy(spec.k, opts.speculative!.rowCost ?? defaultRowCost(this.model.config)) : undefined;
-    const s: Stream = { slot, st, fed: reuse, started: false, policy, ngram: spec?.ngram ?? 0, signal: opts.signal, dropped: false, queue: [], wake: undefined, ended: false, error: undefined, result: undefined, t0: performance.now(), prefillMs: 0, t1: 0 };
+    let drafter: ModelDrafter | undefined;
+    if (spec?.mode === 'draft') {
+      drafter = new ModelDrafter(this.draftSessions![slot]!, samplerOptions(opts));
+      drafter.reset();
+    }
+    const s: Stream = { slot, st, fed: reuse, started: false, policy, ngram: spec?.ngram ?? 0, drafter, signal: opts.signal, dropped: false, queue: [], wake: undefined, ended: false, error: undefined, result: undefined, t0: performance.now(), prefillMs: 0, t1: 0 };
     this.streams.push(s);
     this.start();
     try {
@@ -194,17 +220,18 @@ export class Batcher {
     if (this.streams.length === 0) return;
     const entries: BatchEntry[] = [];
     const who: Stream[] = [];
-    const drafts: number[][] = [];
+    const drafts: Draft[] = [];
     let budget = this.chunk, decoding = 0;
     for (const s of this.streams) {
       if (s.fed < s.st.ids.length) continue;
-      // Prompt lookup: guesses while the policy wants some and an n-gram matches (at most remaining − 1 and what the context holds).
-      let draft: number[] = [];
+      // Guesses (prompt lookup: where an n-gram matches; or the slot's draft model) while the policy wants some,
+      // at most remaining − 1 and what the context holds.
+      let draft: Draft = NO_DRAFT;
       if (s.policy !== undefined) {
         const n = Math.min(s.policy.next(), s.st.remaining - 1, b.ctx - b.pos(s.slot) - 1);
-        if (n > 0) draft = lookupDraft(s.st.sequence, s.ngram, n);
+        if (n > 0) draft = s.drafter !== undefined ? s.drafter.propose(s.st.sequence, n) : { tokens: lookupDraft(s.st.sequence, s.ngram, n), q: undefined };
       }
-      entries.push(draft.length > 0 ? { slot: s.slot, tokens: [s.st.last, ...draft], logits: 'all' } : { slot: s.slot, tokens: [s.st.last] });
+      entries.push(draft.tokens.length > 0 ? { slot: s.slot, tokens: [s.st.last, ...draft.tokens], logits: 'all' } : { slot: s.slot, tokens: [s.st.last] });
       who.push(s);
       drafts.push(draft);
       decoding++;
@@ -221,7 +248,7 @@ export class Batcher {
       const n = Math.min(rest, budget);
       entries.push({ slot: s.slot, tokens: s.st.ids.slice(s.fed, s.fed + n), logits: n === rest });
       who.push(s);
-      drafts.push([]);
+      drafts.push(NO_DRAFT);
       s.started = true;
       budget -= n;
     }
@@ -245,14 +272,14 @@ export class Batcher {
       const h = this.history[s.slot]!;
       const l = logits[k];
       const draft = drafts[k]!;
-      if (draft.length > 0) {
+      if (draft.tokens.length > 0) {
         // Verify: keep the accepted guesses, roll the cache back over the rejected ones.
         const P = b.pos(s.slot) - e.tokens.length;
-        const { chunks, accepted } = s.st.pushVerified(l!, { tokens: draft, q: undefined }, P, b.ctx);
+        const { chunks, accepted } = s.st.pushVerified(l!, draft, P, b.ctx);
         b.truncate(s.slot, P + 1 + accepted);
         for (let i = 0; i <= accepted; i++) h.push(e.tokens[i]!);
-        s.policy!.update(draft.length, accepted);
-        this.stats.draftProposed += draft.length;
+        s.policy!.update(draft.tokens.length, accepted);
+        this.stats.draftProposed += draft.tokens.length;
         this.stats.draftAccepted += accepted;
         this.stats.draftSteps++;
         s.queue.push(...chunks);

@@ -47,7 +47,7 @@ export interface SamplingRequest {
    * Speculative decoding (an extension of this server): "lookup" | "off" | {"mode", "k", "ngram"};
    * undefined = the server's default.
    */
-  speculative: { mode: 'lookup' | 'off'; k?: number; ngram?: number } | undefined;
+  speculative: { mode: 'lookup' | 'draft' | 'off'; k?: number; ngram?: number } | undefined;
 }
 
 export interface CompletionRequest extends SamplingRequest {
@@ -135,20 +135,20 @@ function common(b: Json, allowed: Set<string>): SamplingRequest {
   return { model: b.model, maxTokens: int(b, 'max_tokens', 0), temperature, topP, stop, seed, presencePenalty, stream, includeUsage, speculative: speculative(b.speculative) };
 }
 
-/** The `speculative` extension: a mode name, or {mode, k, ngram} (k and ngram integers in 1..16). */
+/** The `speculative` extension: a mode name, or {mode, k, ngram} (k and ngram integers in 1..16); 'draft' needs a server started with a draft model. */
 function speculative(v: unknown): SamplingRequest['speculative'] {
   if (v === undefined || v === null) return undefined;
-  const modes = ['lookup', 'off'];
-  const bad = () => invalid(`'speculative' must be "lookup", "off" or {"mode": "lookup"|"off", "k": 1…16, "ngram": 1…16}, got ${JSON.stringify(v)}`, 'speculative', 'invalid_value');
+  const modes = ['lookup', 'draft', 'off'];
+  const bad = () => invalid(`'speculative' must be "lookup", "draft", "off" or {"mode": "lookup"|"draft"|"off", "k": 1…16, "ngram": 1…16}, got ${JSON.stringify(v)}`, 'speculative', 'invalid_value');
   if (typeof v === 'string') {
     if (!modes.includes(v)) throw bad();
-    return { mode: v as 'lookup' | 'off' };
+    return { mode: v as 'lookup' | 'draft' | 'off' };
   }
   if (!isObj(v)) throw bad();
   for (const k of Object.keys(v)) if (!['mode', 'k', 'ngram'].includes(k)) throw bad();
   const mode = v.mode ?? 'lookup';
   if (typeof mode !== 'string' || !modes.includes(mode)) throw bad();
-  const out: NonNullable<SamplingRequest['speculative']> = { mode: mode as 'lookup' | 'off' };
+  const out: NonNullable<SamplingRequest['speculative']> = { mode: mode as 'lookup' | 'draft' | 'off' };
   for (const k of ['k', 'ngram'] as const) {
     const x = v[k];
     if (x === undefined || x === null) continue;

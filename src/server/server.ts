@@ -26,6 +26,7 @@ import type { AddressInfo } from 'node:net';
 import { ArgumentError } from '../errors.js';
 import { defaultChatTemplate, renderChat, type ChatTemplateName, type GenerateOptions, type GenerateResult } from '../infer/generate.js';
 import type { PackedModel } from '../infer/packed_model.js';
+import { checkDraftVocab } from '../infer/speculative.js';
 import type { KvCacheType } from '../infer/session.js';
 import { Rng } from '../tensor/rng.js';
 import type { Tokenizer } from '../tokenizer/types.js';
@@ -64,8 +65,13 @@ export interface ServerOptions {
   kv?: KvCacheType;
   /** Prompt tokens prefilled per batch step (all joining requests together). Default 64. */
   prefillChunk?: number;
-  /** Speculative decoding for requests that give no `speculative` field: prompt lookup or off (default). */
-  speculative?: { mode: 'lookup' | 'off'; k?: number; ngram?: number };
+  /** Speculative decoding for requests that give no `speculative` field: prompt lookup, the draft model, or off (default). */
+  speculative?: { mode: 'lookup' | 'draft' | 'off'; k?: number; ngram?: number };
+  /**
+   * A draft model with the served model's tokenizer (checked: same vocabulary, ids and BOS/EOS) and a context of at
+   * least `ctx`: requests may draft with it (`speculative: "draft"`); each slot holds a KV cache of it.
+   */
+  draft?: { model: PackedModel; tokenizer: Tokenizer };
   /** Most draft tokens a request may have verified per step (the batch is sized for it). Default 4. */
   specK?: number;
   /** Bearer token required on /v1/* and /metrics when set. */
@@ -157,7 +163,7 @@ export class BitnetServer {
   private readonly tok: Tokenizer;
   private readonly pool: SlotPool<number>;
   private readonly batcher: Batcher;
-  private readonly speculative: { mode: 'lookup' | 'off'; k?: number; ngram?: number };
+  private readonly speculative: { mode: 'lookup' | 'draft' | 'off'; k?: number; ngram?: number };
   private readonly apiKey: Buffer | undefined;
   private readonly maxBody: number;
   private readonly template: ChatTemplateName;
@@ -202,8 +208,13 @@ export class BitnetServer {
     // Every slot's KV cache and the batch's activations, allocated now: the arena never grows while serving.
     const specK = opts.specK ?? Math.max(4, opts.speculative?.k ?? 0);
     this.speculative = opts.speculative ?? { mode: 'off' };
-    if (this.speculative.mode !== 'off' && this.speculative.mode !== 'lookup') throw new ArgumentError(`speculative mode must be 'lookup' or 'off' in the server, got ${String(this.speculative.mode)}`);
-    this.batcher = new Batcher(opts.model, opts.tokenizer, { slots, ctx: this.ctx, kv: opts.kv ?? 'f16', specK, ...(opts.prefillChunk !== undefined ? { chunk: opts.prefillChunk } : {}) });
+    if (!['off', 'lookup', 'draft'].includes(this.speculative.mode)) throw new ArgumentError(`speculative mode must be 'lookup', 'draft' or 'off', got ${String(this.speculative.mode)}`);
+    if (this.speculative.mode === 'draft' && opts.draft === undefined) throw new ArgumentError("speculative mode 'draft' needs a draft model (ServerOptions.draft)");
+    if (opts.draft !== undefined) {
+      checkDraftVocab(opts.tokenizer, opts.model.config.vocabSize, opts.draft.tokenizer, opts.draft.model.config.vocabSize);
+      if (opts.draft.model.config.maxSeqLen < this.ctx) throw new ArgumentError(`draft model: its context (maxSeqLen ${opts.draft.model.config.maxSeqLen}) is shorter than the server's ${this.ctx}`);
+    }
+    this.batcher = new Batcher(opts.model, opts.tokenizer, { slots, ctx: this.ctx, kv: opts.kv ?? 'f16', specK, ...(opts.prefillChunk !== undefined ? { chunk: opts.prefillChunk } : {}), ...(opts.draft !== undefined ? { draft: opts.draft.model } : {}) });
     this.pool = new SlotPool(Array.from({ length: slots }, (_, i) => i), maxQueue);
     this.apiKey = opts.apiKey === undefined ? undefined : Buffer.from(opts.apiKey);
     this.template = opts.chatTemplate ?? defaultChatTemplate(opts.tokenizer);
@@ -398,6 +409,7 @@ export class BitnetServer {
     // OpenAI sampling: temperature and nucleus only (no top-k / min-p / repetition penalty).
     const spec = r.speculative ?? this.speculative;
     if (spec.mode !== 'off' && this.batcher.specK === 0) throw invalid(`speculative decoding is off on this server (specK 0)`, 'speculative', 'unsupported_value');
+    if (spec.mode === 'draft' && !this.batcher.hasDraftModel) throw invalid(`speculative mode 'draft' needs a server started with a draft model (bitnet serve --draft MODEL)`, 'speculative', 'unsupported_value');
     if (spec.k !== undefined && spec.k > this.batcher.specK) throw invalid(`'speculative.k' must be ≤ ${this.batcher.specK} on this server, got ${spec.k}`, 'speculative', 'invalid_value');
     const opts: GenerateOptions = { maxTokens, temperature: r.temperature, topP: r.topP, topK: 0, minP: 0, repetitionPenalty: 1, presencePenalty: r.presencePenalty, seed, stop, stopIds, ...(spec.mode !== 'off' ? { speculative: { ...spec, k: Math.min(spec.k ?? 4, this.batcher.specK) } } : {}) };
     return { ids, opts, echo };

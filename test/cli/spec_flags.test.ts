@@ -41,9 +41,12 @@ describe('generate --spec', () => {
     });
   }
 
-  test('serve --spec bogus → usage error before loading', () => {
-    const r = run(['serve', '--spec', 'draft']);
+  test('serve --spec bogus / draft without --draft → usage errors before loading', () => {
+    const r = run(['serve', '--spec', 'bogus']);
     assert.equal(r.status, 2, r.stderr);
-    assert.match(r.stderr, /--spec must be one of lookup, off/);
+    assert.match(r.stderr, /--spec must be one of lookup, draft, off/);
+    const d = run(['serve', '--spec', 'draft']);
+    assert.equal(d.status, 2, d.stderr);
+    assert.match(d.stderr, /--spec draft needs --draft MODEL/);
   });
 });

@@ -4,7 +4,8 @@
  *    gives alone; seeded sampled requests answer what generate() with the same speculation gives;
  *    /metrics counts proposed and accepted draft tokens;
  *  - a client that disconnects mid-speculation frees its slot for the next request;
- *  - a malformed `speculative` field is a 400; a short prompt does not wait behind a long prefill.
+ *  - a draft model: greedy = plain greedy, seeded sampling = generate() with the same draft model;
+ *  - a malformed `speculative` field (or 'draft' on a server without a draft model) is a 400; a short prompt does not wait behind a long prefill.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -12,7 +13,10 @@ import { generate } from '../../src/infer/generate.js';
 import { InferenceSession } from '../../src/infer/session.js';
 import { Batcher } from '../../src/server/batcher.js';
 import { BitnetServer, type ServerOptions } from '../../src/server/server.js';
-import { tinyModel, tok } from './fixture.js';
+import { tinyModel, tinySource, tok } from './fixture.js';
+import { PackedModel } from '../../src/infer/packed_model.js';
+import { refBackend } from '../../src/kernels/backend.js';
+import { byteTokenizer } from '../../src/tokenizer/bpe.js';
 
 const ID = 'tiny';
 const greedy = tinyModel(512);
@@ -57,6 +61,33 @@ describe('server: speculative decoding', () => {
     } finally {
       await s2.server.close();
     }
+  });
+
+  test('a draft model: greedy answers = plain greedy; seeded sampling = generate() with the same draft model; a request may pick it or lookup', async () => {
+    const draft = PackedModel.load(refBackend(), tinySource(512, 9, 40), { head: 'f32' });
+    const { server, url } = await start({ model: greedy, slots: 2, specK: 4, draft: { model: draft, tokenizer: tok }, speculative: { mode: 'draft', k: 3 } });
+    try {
+      const reqs = [
+        { prompt: 'The State of the Union', max_tokens: 40, temperature: 0 },
+        { prompt: 'abc abc abc abc', max_tokens: 30, temperature: 0, speculative: 'lookup' },
+      ];
+      const want = await Promise.all(reqs.map((q) => generate(new InferenceSession(greedy, { ctx: 512 }), tok, q.prompt, { maxTokens: q.max_tokens, temperature: 0 })));
+      const got = await Promise.all(reqs.map(async (q) => ((await (await post(url, q)).json()) as any).choices[0].text as string));
+      got.forEach((t, i) => assert.equal(t, want[i]!.text, `request ${i}`));
+      assert.ok((await metrics(url)).draft_tokens_proposed_total > 0);
+      const q = { prompt: 'Once upon', max_tokens: 24, temperature: 0.8, seed: 11 };
+      const sampled = await generate(new InferenceSession(greedy, { ctx: 512, verifyRows: 4 }), tok, q.prompt, {
+        maxTokens: 24, temperature: 0.8, topP: 1, topK: 0, minP: 0, repetitionPenalty: 1, seed: 11, speculative: { mode: 'draft', k: 3, draft: new InferenceSession(draft, { ctx: 512 }) },
+      });
+      assert.ok(sampled.draft!.proposed > 0);
+      assert.equal(((await (await post(url, q)).json()) as any).choices[0].text, sampled.text);
+    } finally {
+      await server.close();
+    }
+    // a draft model with another tokenizer is refused when the server starts
+    const other = byteTokenizer(['<|begin_of_text|>', '<|end_of_text|>', '<|x|>']);
+    const d2 = PackedModel.load(refBackend(), tinySource(512, 9, 40), { head: 'f32' });
+    assert.throws(() => new BitnetServer({ model: greedy, tokenizer: tok, modelId: ID, draft: { model: d2, tokenizer: other } }), /draft model: token \d+ is "<\|x\|>"/);
   });
 
   test('a client that disconnects mid-speculation frees its slot', async () => {

@@ -14,7 +14,7 @@ import { LOAD_OPTIONS, loadedLine, loadPacked } from './generate.js';
 
 export const serveCommand: Command = {
   summary: 'OpenAI-compatible HTTP server: /v1/completions, /v1/chat/completions (SSE streaming), /v1/models, /health, /metrics',
-  usage: 'bitnet serve [MODEL] [--port 8080] [--slots 1] [--queue 8] [--api-key KEY] [--spec lookup|off] [--spec-k N]',
+  usage: 'bitnet serve [MODEL] [--port 8080] [--slots 1] [--queue 8] [--api-key KEY] [--spec lookup|draft|off] [--draft MODEL] [--spec-k N]',
   maxPositionals: 1,
   options: {
     ...LOAD_OPTIONS,
@@ -29,6 +29,7 @@ export const serveCommand: Command = {
     seed: { type: 'string', default: '0' },
     grace: { type: 'string', default: '10000' },
     spec: { type: 'string' },
+    draft: { type: 'string' },
     'spec-k': { type: 'string' },
     'spec-ngram': { type: 'string' },
     'prefill-chunk': { type: 'string' },
@@ -64,13 +65,20 @@ export const serveCommand: Command = {
     log(loadedLine(L).trimEnd());
     const modelId = (v['model-id'] as string | undefined) ?? basename(L.path, extname(L.path));
     let server: BitnetServer;
+    let D: Awaited<ReturnType<typeof loadPacked>> | undefined;
     try {
+      if (spec.draft !== undefined) {
+        D = await loadPacked({ ...v, ctx: undefined }, [spec.draft]);
+        log(`draft ${loadedLine(D).trimEnd()}`);
+      }
       server = new BitnetServer({
         model: L.model, tokenizer: L.tok, modelId, slots, maxQueue, ctx: L.ctx, kv: choiceFlag(v, 'kv', KV_CACHE_TYPES)!, maxBodyBytes, seed, shutdownGraceMs: grace, log,
         speculative: spec.speculative, specK: spec.specK, ...(prefillChunk !== undefined ? { prefillChunk } : {}),
+        ...(D !== undefined ? { draft: { model: D.model, tokenizer: D.tok } } : {}),
         ...(apiKey ? { apiKey } : {}), ...(template ? { chatTemplate: template } : {}),
       });
     } catch (e) {
+      await D?.be.dispose();
       await L.be.dispose();
       throw e;
     }
@@ -87,15 +95,21 @@ export const serveCommand: Command = {
       process.on('SIGTERM', () => onSignal('SIGTERM'));
       process.on('SIGINT', () => onSignal('SIGINT'));
     });
+    await D?.be.dispose();
     await L.be.dispose();
     log('stopped');
   },
 };
 
-/** --spec (lookup | off: the default for requests that do not choose), --spec-k (the most any request may use), --spec-ngram. */
-function serveSpec(v: Record<string, unknown>): { speculative: { mode: 'lookup' | 'off'; k: number; ngram: number }; specK: number } {
-  const mode = choiceFlag(v, 'spec', ['lookup', 'off'] as const) ?? 'off';
+/**
+ * --spec (lookup | draft | off: the default for requests that do not choose; --draft MODEL alone means draft),
+ * --draft (a draft model any request may use), --spec-k (the most any request may use), --spec-ngram.
+ */
+function serveSpec(v: Record<string, unknown>): { speculative: { mode: 'lookup' | 'draft' | 'off'; k: number; ngram: number }; specK: number; draft: string | undefined } {
+  const draft = v.draft as string | undefined;
+  const mode = choiceFlag(v, 'spec', ['lookup', 'draft', 'off'] as const) ?? (draft !== undefined ? 'draft' : 'off');
+  if (mode === 'draft' && draft === undefined) throw new UsageError('--spec draft needs --draft MODEL (a model with the same tokenizer)');
   const k = intFlag(v, 'spec-k', 1, SPEC_K_MAX) ?? 4;
   const ngram = intFlag(v, 'spec-ngram', 1, SPEC_NGRAM_MAX) ?? 3;
-  return { speculative: { mode, k, ngram }, specK: k };
+  return { speculative: { mode, k, ngram }, specK: k, draft };
 }
