@@ -55,7 +55,7 @@ export type FromWorker =
   /** Load progress: `done` of `total` tensors (arrays of a model file). */
   | { type: 'progress'; done: number; total: number }
   | { type: 'loaded'; info: ModelInfo }
-  /** A streamed piece of text; `generated` tokens so far, `elapsedMs` since the first one. */
+  /** Streamed text (the pieces of one or more tokens: the worker posts at most every 50 ms; `token` is the last); `generated` tokens so far, `elapsedMs` since the first one. */
   | { type: 'chunk'; text: string; token: number; generated: number; elapsedMs: number }
   | { type: 'done'; result: GenerationResult }
   /** A failure, with the library's error class name (FormatError, ArgumentError, …). */

@@ -32,6 +32,8 @@ const post = (msg: FromWorker) => scope.postMessage(msg);
 let loaded: { model: LoadedModel; session: InferenceSession } | undefined;
 let running: AbortController | undefined;
 let tokenizersTried = false;
+/** Streamed text is posted to the page at most this often (ms). */
+const CHUNK_MS = 50;
 /** Loads and generations run one after another; 'stop' acts at once. */
 let queue: Promise<void> = Promise.resolve();
 
@@ -138,9 +140,19 @@ async function generate(msg: Extract<ToWorker, { type: 'generate' }>): Promise<v
     });
     let firstPos = -1;
     let t1 = 0;
+    // Pieces are coalesced and posted at most every CHUNK_MS: a message (and a DOM update in the page) per
+    // token would take the page's main thread away from the kernel threads on a machine with few cores.
+    let text = '', lastPost = -Infinity, token = -1;
+    const flush = () => {
+      if (text === '') return;
+      post({ type: 'chunk', text, token, generated: session.pos - firstPos + 1, elapsedMs: performance.now() - t1 });
+      text = '';
+      lastPost = performance.now();
+    };
     for (;;) {
       const step = await it.next();
       if (step.done) {
+        flush();
         const r = step.value;
         const result: GenerationResult = {
           text: r.text, tokens: r.tokens, promptTokens: r.promptTokens, finishReason: r.finishReason, prefillMs: r.prefillMs, decodeMs: r.decodeMs,
@@ -155,7 +167,9 @@ async function generate(msg: Extract<ToWorker, { type: 'generate' }>): Promise<v
         firstPos = session.pos;
         t1 = performance.now();
       }
-      post({ type: 'chunk', text: step.value.text, token: step.value.token, generated: session.pos - firstPos + 1, elapsedMs: performance.now() - t1 });
+      text += step.value.text;
+      token = step.value.token;
+      if (performance.now() - lastPost >= CHUNK_MS) flush();
     }
   } finally {
     if (running === ctl) running = undefined;
