@@ -90,6 +90,7 @@ const HELP: Record<string, string> = {
   // evaluation, PTQ, experiments
   'eval-split': "held-out split: 'val' or 'test'",
   ptq: 'post-training quantization method(s), comma-separated (absmax-w8a8, gptq-w4a16, …)',
+  trained: "ptq-table: the modes trained from scratch, comma-separated, fp included (default: the preset's)",
   alpha: 'SmoothQuant migration strength in [0, 1]',
   'group-size': 'GPTQ group size (0 = per row)',
   'act-order': "GPTQ activation order: 'true' or 'false'",

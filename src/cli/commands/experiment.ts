@@ -14,7 +14,7 @@ import { PTQ_TABLE_PRESETS, runPtqTable, writePtqTable } from '../../science/exp
 import { runScaling, SCALING_PRESETS, writeScaling } from '../../science/experiments/scaling.js';
 import { PTQ_METHODS } from '../../science/ptq.js';
 import { ArgumentError } from '../../errors.js';
-import type { ModelConfig } from '../../model/config.js';
+import { QUANT_MODES, type ModelConfig, type QuantMode } from '../../model/config.js';
 import { shapeConfig, type ExperimentArch } from '../../science/experiments/common.js';
 import { ARCHITECTURE_OPTIONS, architectureFlags } from '../architecture.js';
 import { SHARED_OPTIONS, checkOutputDir, choiceFlag, intFlag, numFlag, UsageError, type Command } from '../args.js';
@@ -40,6 +40,13 @@ function experimentArgs(v: Record<string, unknown>, positionals: string[]) {
     ptq = (v.ptq as string).split(',').filter((s) => s.length > 0);
     for (const m of ptq) if (PTQ_METHODS[m] === undefined) throw new UsageError(`--ptq: unknown method '${m}' (choose from ${Object.keys(PTQ_METHODS).join(', ')})`);
   }
+  let trained: QuantMode[] | undefined;
+  if (v.trained !== undefined) {
+    if (name !== 'ptq-table') throw new UsageError(`--trained applies to ptq-table (${name} has its own modes)`);
+    trained = (v.trained as string).split(',').filter((s) => s.length > 0) as QuantMode[];
+    for (const m of trained) if (!QUANT_MODES.includes(m)) throw new UsageError(`--trained: unknown mode '${m}' (choose from ${QUANT_MODES.join(', ')})`);
+    if (!trained.includes('fp')) throw new UsageError('--trained must include fp (the PTQ rows quantize the trained FP model)');
+  }
   const gs = intFlag(v, 'group-size', 0);
   const ao = choiceFlag(v, 'act-order', ['true', 'false'] as const);
   const alpha = numFlag(v, 'alpha', 0);
@@ -49,8 +56,8 @@ function experimentArgs(v: Record<string, unknown>, positionals: string[]) {
     gptq: { groupSize: gs ?? 0, blockSize: 128, damp: 0.01, actOrder: ao === undefined ? true : ao === 'true' },
   };
   if (v.out !== undefined) checkOutputDir(String(v.out), '--out');
-  const arch = experimentArch(name, presetName, v);
-  return { name, presetName, energy, steps, ptq, ptqOpts, arch };
+  const arch = experimentArch(name, presetName, v, trained);
+  return { name, presetName, energy, steps, ptq, ptqOpts, arch, trained };
 }
 
 type Shape = { dim: number; nLayers: number; ffnDim: number; maxSeqLen: number };
@@ -61,7 +68,7 @@ type Shape = { dim: number; nLayers: number; ffnDim: number; maxSeqLen: number }
  * the rest (--heads --kv-heads --ffn --tie/--no-tie --subln/--no-subln) apply to every trained model. Every
  * model the experiment will train is built here once, so a bad combination fails before any data is prepared.
  */
-function experimentArch(name: string, presetName: string, v: Record<string, unknown>): { shape: Partial<Shape>; arch: ExperimentArch } {
+function experimentArch(name: string, presetName: string, v: Record<string, unknown>, trained?: QuantMode[]): { shape: Partial<Shape>; arch: ExperimentArch } {
   const o = architectureFlags(v);
   const shape: Partial<Shape> = {};
   for (const k of ['dim', 'nLayers', 'ffnDim', 'maxSeqLen'] as const) if (o[k] !== undefined) shape[k] = o[k];
@@ -86,7 +93,7 @@ function experimentArch(name: string, presetName: string, v: Record<string, unkn
     for (const width of p.widths) check({ dim: width, nLayers: p.nLayers, ffnDim: p.ffnMult * width, maxSeqLen: p.maxSeqLen }, p.modes, p.seq);
   } else if (name === 'ptq-table') {
     const p = PTQ_TABLE_PRESETS[presetName]!;
-    check({ ...p.shape, ...shape }, p.trained, p.train.seq);
+    check({ ...p.shape, ...shape }, trained ?? p.trained, p.train.seq);
   } else {
     const p = LR_STABILITY_PRESETS[presetName]!;
     check({ ...p.shape, ...shape }, p.modes, p.seq);
@@ -105,6 +112,7 @@ export const experimentCommand: Command = {
     'cache-dir': { type: 'string', default: '.bitnet-cache' },
     'eval-split': { type: 'string', default: 'test' },
     ptq: { type: 'string' },
+    trained: { type: 'string' },
     alpha: { type: 'string' },
     'group-size': { type: 'string' },
     'act-order': { type: 'string' },
@@ -119,7 +127,7 @@ export const experimentCommand: Command = {
     experimentArgs(v, positionals);
   },
   async run(v, positionals) {
-    const { name, presetName, energy, steps, ptq, ptqOpts, arch } = experimentArgs(v, positionals);
+    const { name, presetName, energy, steps, ptq, ptqOpts, arch, trained } = experimentArgs(v, positionals);
     const withArch = <P extends { arch?: ExperimentArch }>(p: P): P => (Object.keys(arch.arch).length > 0 ? { ...p, arch: arch.arch } : p);
     const threads = intFlag(v, 'threads');
     const out = (v.out as string | undefined) ?? join('runs', 'experiments', name);
@@ -135,6 +143,7 @@ export const experimentCommand: Command = {
         p.shape = { ...p.shape, ...arch.shape };
         if (steps !== undefined) p.train = { ...p.train, steps };
         if (ptq !== undefined) p.ptq = ptq;
+        if (trained !== undefined) p.trained = trained;
         md = writePtqTable(out, runPtqTable(env, presetName, p, ptqOpts, energy), p, command);
       } else if (name === 'lr-stability') {
         const p = withArch({ ...LR_STABILITY_PRESETS[presetName]! });
