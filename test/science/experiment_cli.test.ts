@@ -40,6 +40,8 @@ describe('bitnet experiment (smoke presets on a small corpus)', () => {
     assert.deepEqual(Object.keys(curves), ['fp', 'b158']);
     for (const c of Object.values(curves)) assert.deepEqual(c.map(([s, v]) => [s, Number.isFinite(v) && v > 0]), [[5, true], [10, true]]);
     assert.match(md, /Validation loss during training[^\n]*\n\n\| step \| fp \| b158 \|/);
+    // the report states the training budget that ran (so a `--steps` override is not described by the preset's prose)
+    assert.match(md, /Training: 10 steps × 4 × 64 tokens = 2\.6k tokens per model, 0\.\d\d epochs of the training split's [\d.]+[kM] tokens, validation every 5 steps\./);
   });
   test('lr-stability and scaling write their reports', () => {
     const lr = run('lr-stability', '--preset', 'smoke', '-o', join(root, 'lr'));

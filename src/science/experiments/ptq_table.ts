@@ -53,7 +53,7 @@ export const PTQ_TABLE_PRESETS: Record<string, PtqTablePreset> = {
     eval: { pplTokens: 16384, taskItems: 100, seed: 1234, batch: 8, window: 128 },
   },
   converged: {
-    description: "2 layers × 256 wide (FFN 512), 1000 steps × 16 × 128 tokens per model = 2.0M tokens, one epoch of the bundled corpus's 2.0M training tokens, validation every 100 steps so the report shows how far the FP baseline has flattened; FP, BitNet v1 and b1.58 trained (the paper's Table 3 rows) — sized to finish in under an hour on 2 cores",
+    description: "2 layers × 256 wide (FFN 512), 16 × 128 tokens per step (1000 steps = one epoch of the bundled corpus), validation every 100 steps so the report shows how far the FP baseline has flattened; FP, BitNet v1 and b1.58 trained (the paper's Table 3 rows); `--steps N` trains several epochs",
     shape: { dim: 256, nLayers: 2, ffnDim: 512, maxSeqLen: 128 },
     train: { steps: 1000, batch: 16, seq: 128, seed: 1337, evalEvery: 100, evalBatches: 16 },
     lr: { fp: 2e-3, quantized: 4e-3 },
@@ -105,6 +105,8 @@ export interface PtqTableResult {
   /** Validation loss (nats/token, training split's held-out batches) during training, per trained mode: [step, loss]. */
   valCurves: Record<string, Array<[number, number]>>;
   evalSplit: string;
+  /** Tokens in the corpus's training split (to state how many epochs the training budget is). */
+  trainTokens: number;
 }
 
 const trainedLabel = (quant: QuantMode): string => `${QUANT_VARIANTS[quant].label} from scratch`;
@@ -155,7 +157,7 @@ export function runPtqTable(env: ExperimentEnv, presetName: string, p: PtqTableP
     env.log(`  FP with projections zeroed: ppl ${ev.ppl.toFixed(2)}, bpb ${ev.bpb.toFixed(3)}`);
     rows.push({ label: 'FP, projections zeroed (ablation)', kind: 'reference', method: 'zero', wBits: 0, aBits: 16, eval: ev, cost: { ...costOf(fpConfig, trainedFormat('fp'), energy), weightBytes: 0, energyJ: 0 } });
   }
-  return { preset: presetName, evalSplit: env.evalSplit, config: fpConfig ?? shapeConfig({ ...p.shape, vocabSize }, 'fp', p.arch), rows, energy, trainSeconds, valCurves };
+  return { preset: presetName, evalSplit: env.evalSplit, config: fpConfig ?? shapeConfig({ ...p.shape, vocabSize }, 'fp', p.arch), rows, energy, trainSeconds, valCurves, trainTokens: env.prep.counts.train };
 }
 
 const bpbOf = (x: PtqRow) => x.eval.bpb;
@@ -186,6 +188,7 @@ export function ptqTableReport(r: PtqTableResult, p: PtqTablePreset, command: st
 Command: \`${command}\`
 
 Model: ${c.nLayers} layers × ${c.dim} wide, FFN ${c.ffnDim} (${c.ffn}), ${c.nHeads} heads (${c.nKvHeads} KV), ${c.tieEmbeddings ? 'tied' : 'separate'} embeddings, ${c.subln ? 'SubLN' : 'no SubLN'} (FP row), vocab ${c.vocabSize}, context ${c.maxSeqLen}; ${p.description}${p.arch ? ` (architecture flags: ${JSON.stringify(p.arch)})` : ''}.
+Training: ${trainingBudget(p.train, r.trainTokens)}.
 Same shape, data order, steps and seed for every trained row; peak LR ${p.lr.fp} (FP) / ${p.lr.quantized} (BitNet), cosine to LR/10.
 PTQ rows quantize the trained FP model; calibration: ${p.calib.batches} × ${p.calib.batch} training sequences of ${p.train.seq} tokens.
 
@@ -198,7 +201,7 @@ ${energyAssumptions(r.energy)}
 ${notes.length ? `\nNotes:\n${notes.join('\n')}\n` : ''}
 Training time (s): ${Object.entries(r.trainSeconds).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}.
 ${valCurveSection(r.valCurves)}`;
-  const json = JSON.stringify({ preset: r.preset, evalSplit: r.evalSplit, presetSpec: p, config: r.config, energy: r.energy, trainSeconds: r.trainSeconds, valCurves: r.valCurves, rows: r.rows }, null, 2) + '\n';
+  const json = JSON.stringify({ preset: r.preset, evalSplit: r.evalSplit, trainTokens: r.trainTokens, presetSpec: p, config: r.config, energy: r.energy, trainSeconds: r.trainSeconds, valCurves: r.valCurves, rows: r.rows }, null, 2) + '\n';
   const bars = (f: (x: PtqRow) => number) => r.rows.filter((x) => x.kind !== 'reference').map((x) => ({ label: x.label.replace(' from scratch', ''), value: f(x), group: x.kind === 'trained' ? 0 : x.kind === 'ptq' ? 1 : 2 }));
   return {
     md, json,
@@ -208,6 +211,14 @@ ${valCurveSection(r.valCurves)}`;
       'memory.svg': barChartSvg({ title: 'Projection weight memory', xLabel: 'KiB', bars: bars((x) => x.cost.weightBytes / 1024) }),
     },
   };
+}
+
+/** The training budget in words: steps × batch × sequence, tokens per model and epochs of the training split. */
+export function trainingBudget(t: Omit<TrainSpec, 'lr'>, trainTokens: number): string {
+  const tokens = t.steps * t.batch * t.seq;
+  const epochs = trainTokens > 0 ? tokens / trainTokens : 0;
+  const m = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : `${n}`);
+  return `${t.steps} steps × ${t.batch} × ${t.seq} tokens = ${m(tokens)} tokens per model, ${epochs.toFixed(2)} epochs of the training split's ${m(trainTokens)} tokens${t.evalEvery !== undefined ? `, validation every ${t.evalEvery} steps` : ''}`;
 }
 
 /**
