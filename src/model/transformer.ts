@@ -102,6 +102,8 @@ export class Transformer {
   private last: { B: number; T: number; M: number; tokens: Int32Array; targets: Int32Array | null } | undefined;
   /** λ of warmup quantization for every BitLinear (1 = plain BitNet). */
   private lambdaValue = 1;
+  /** Integer forward where it applies (src/nn/bitlinear.ts module doc); on by default. */
+  private integerValue = true;
   /** Forward-only hook on every linear input (see InputHook); undefined = none (the default). */
   inputHook: InputHook | undefined;
   /** Set when the hook replaced an input in the last forward: backward is then refused. */
@@ -160,6 +162,19 @@ export class Transformer {
     return this.lambdaValue;
   }
 
+  /**
+   * The integer forward (src/nn/bitlinear.ts): f32 models with per-tensor ternary weights and per-token
+   * activation quantizers (b1.58, v2) run every BitLinear product on the engine's int8 × ternary kernels.
+   * On by default; false runs the f32 fake-quant product (the two agree to f32 rounding).
+   */
+  set integerForward(v: boolean) {
+    this.integerValue = v;
+    if (this.acts) for (const q of [...this.acts.inputs, ...this.acts.weights.values()]) q.integer = v;
+  }
+  get integerForward(): boolean {
+    return this.integerValue;
+  }
+
   /** Allocate activations for batches up to (B, T) (called by forward on first use). */
   allocate(B: number, T: number): void {
     const c = this.config;
@@ -167,6 +182,7 @@ export class Transformer {
     if (this.acts && this.acts.B >= B && this.acts.T >= T) return;
     this.acts = makeActs(this, B, T);
     this.lambda = this.lambdaValue;
+    this.integerForward = this.integerValue;
   }
 
   zeroGrad(): void {
@@ -204,9 +220,9 @@ export class Transformer {
       // attention block
       be.rmsnormForward(la.ln1, la.ln1Rstd, x, this.param(L.attnNorm).p, M, C, c.normEps);
       const inA = this.site(l, 'attn', la.inAttn.forward(la.ln1, M), M, C);
-      linearForward(be, la.q, inA, a.weights.get(L.wq)!, M);
-      linearForward(be, la.k, inA, a.weights.get(L.wk)!, M);
-      linearForward(be, la.v, inA, a.weights.get(L.wv)!, M);
+      linearForward(be, la.q, inA, a.weights.get(L.wq)!, M, la.inAttn);
+      linearForward(be, la.k, inA, a.weights.get(L.wk)!, M, la.inAttn);
+      linearForward(be, la.v, inA, a.weights.get(L.wv)!, M, la.inAttn);
       be.ropeForward(la.q, la.q, a.cos, a.sin, B, T, H, HS, 0);
       be.ropeForward(la.k, la.k, a.cos, a.sin, B, T, KVH, HS, 0);
       be.attentionForward(la.attOut, la.att, la.q, la.k, la.v, B, T, H, KVH, HS);
@@ -215,20 +231,20 @@ export class Transformer {
         be.rmsnormForward(la.sub1, la.sub1Rstd, o, this.param(L.attnSubNorm).p, M, C, c.normEps);
         o = la.sub1;
       }
-      linearForward(be, a.yO, this.site(l, 'o', la.inO.forward(o, M), M, C), a.weights.get(L.wo)!, M);
+      linearForward(be, a.yO, this.site(l, 'o', la.inO.forward(o, M), M, C), a.weights.get(L.wo)!, M, la.inO);
       add(xMid, x, a.yO, M * C);
       // FFN block
       be.rmsnormForward(la.ln2, la.ln2Rstd, xMid, this.param(L.ffnNorm).p, M, C, c.normEps);
       const inF = this.site(l, 'ffn', la.inFfn.forward(la.ln2, M), M, C);
-      linearForward(be, la.up, inF, a.weights.get(L.wUp)!, M);
-      if (L.wGate) linearForward(be, la.gate, inF, a.weights.get(L.wGate)!, M);
+      linearForward(be, la.up, inF, a.weights.get(L.wUp)!, M, la.inFfn);
+      if (L.wGate) linearForward(be, la.gate, inF, a.weights.get(L.wGate)!, M, la.inFfn);
       ffnActivationForward(be, c.ffn, la.h, la.gate, la.up, M * F);
       let h = la.h;
       if (L.ffnSubNorm) {
         be.rmsnormForward(la.sub2, la.sub2Rstd, h, this.param(L.ffnSubNorm).p, M, F, c.normEps);
         h = la.sub2;
       }
-      linearForward(be, a.yDown, this.site(l, 'down', la.inDown.forward(h, M), M, F), a.weights.get(L.wDown)!, M);
+      linearForward(be, a.yDown, this.site(l, 'down', la.inDown.forward(h, M), M, F), a.weights.get(L.wDown)!, M, la.inDown);
       add(xOut, xMid, a.yDown, M * C);
     }
     const xL = a.resid[2 * c.nLayers]!;

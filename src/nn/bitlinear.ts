@@ -16,6 +16,15 @@
  *
  * λ-warmup (fine-tuning an FP model into BitNet): a = x + λ(q(x) − x), w̃ = W + λ(q(W) − W).
  *
+ * Integer forward (f32 models, on by default: `integer`): where the weights are per-tensor ternary and the
+ * input's quantizer is per token (b1.58, v2), the forward product does not multiply floats at all. The
+ * input is also quantized to its integer codes q, s (a = f32(q/s) exactly: the same kernel formula), the
+ * weight to its codes packed in the engine's 'i2r4' layout once per step, and
+ *   y[m,n] = f32(f32(Σ_k q_w[n,k]·q[m,k]) / s[m]) · β̃)        β̃ = f32(1/f32(1/β)), the value w̃ holds
+ * runs on the inference engine's int8 × ternary kernels (src/kernels/ref/ternary.ts): the integer sum is
+ * exact, so it equals a·w̃ᵀ up to the f32 rounding of the float sum it replaces (test/nn/integer_forward.test.ts).
+ * The backward pass is unchanged (it reads a and w̃).
+ *
  * BitNet v1 has two activation quantizers: absmax int8 (Eq.4) and, for inputs that come out of a
  * non-linearity, the zero-point one (Eq.6, 'u7-shifted-tensor'): a = f32(q/s) + η with
  * q = clamp(round((LN(x) − η)·s), 0, 127), η = min, s = 127/(max − min). Its backward is the
@@ -26,13 +35,30 @@
 import type { Backend } from '../kernels/backend.js';
 import type { FloatArray } from '../tensor/dtype.js';
 import type { Arena } from '../tensor/arena.js';
-import { ACT_QUANTS, bitLinearRule, QUANT_VARIANTS, type ActQuant, type QuantMode, type WeightQuant } from '../quant/modes.js';
+import { ACT_CODES, ACT_QUANTS, bitLinearRule, QUANT_VARIANTS, type ActQuant, type QuantMode, type WeightQuant } from '../quant/modes.js';
+import { FORMAT_TRAITS, type PackedMatmulKernel } from '../quant/formats.js';
 import { ArgumentError } from '../errors.js';
 import { fakeQuantSign, fakeQuantTernary } from '../kernels/ref/quant.js';
 import { Rng } from '../tensor/rng.js';
 import { roundHalfEven } from '../tensor/round.js';
 
 export type { ActQuant, WeightQuant };
+
+/** The packed layout of the integer forward: the engine's prefill layout (src/quant/pack.ts). */
+const INT_FORMAT = FORMAT_TRAITS.i2r4;
+
+/**
+ * Integer codes of a prepared input: a = f32(q / s) row by row, and the packed kernel that multiplies them.
+ * Rows are K = K_in rounded up to whole 64-weight blocks, the padding zero: the weights' packed rows are
+ * padded with weight 0 to the same blocks, so the product is unchanged and the kernels take their
+ * whole-block path (a partial last block runs a scalar tail per output: ~4× slower at K = 688).
+ */
+export interface InputCodes {
+  q: Int8Array;
+  s: Float32Array;
+  K: number;
+  kernel: PackedMatmulKernel;
+}
 
 export interface InputSpec {
   act: ActQuant;
@@ -59,11 +85,29 @@ export class QuantInput {
   lambda = 1;
   /** Shifted quantizer with groups: one group's (M, K/G) block, gathered (allocated on first use). */
   private block: FloatArray | undefined;
+  /** Integer forward: the codes' buffers (f32, per-token quantizers only; module doc). */
+  private readonly codes: InputCodes | undefined;
+  /** Unpadded codes (M, K) when K is not a whole number of blocks (InputCodes). */
+  private codesTmp: Int8Array | undefined;
+  /** Rows the codes hold for the last forward (0: none, e.g. λ < 1 or `integer` off). */
+  private codesRows = 0;
+  /** Compute integer codes in forward (module doc); only where `canInteger`. */
+  integer = true;
 
   constructor(private readonly be: Backend, arena: Arena, readonly spec: InputSpec, readonly maxM: number, readonly K: number, dtype: 'f32' | 'f64') {
     const passthrough = spec.act === 'none' && !spec.lnInside && !spec.hadamard;
     this.a = passthrough ? new Float32Array(0) : arena.alloc(dtype, maxM * K);
     this.da = arena.alloc(dtype, maxM * K);
+    const act = ACT_QUANTS[spec.act];
+    const codes = ACT_CODES[act.infer];
+    if (dtype === 'f32' && spec.groups === 1 && act.per === 'token' && codes.quantizer !== undefined && codes.matmul !== undefined) {
+      const kernel = INT_FORMAT[codes.matmul];
+      const Kp = Math.ceil(K / INT_FORMAT.blockWeights) * INT_FORMAT.blockWeights;
+      if (kernel !== undefined) {
+        this.codes = { q: arena.alloc('i8', maxM * Kp), s: arena.alloc('f32', maxM), K: Kp, kernel };
+        if (Kp !== K) this.codesTmp = arena.alloc('i8', maxM * K);
+      }
+    }
     if (spec.lnInside) {
       this.ln = arena.alloc(dtype, maxM * K);
       this.mean = arena.alloc(dtype, maxM);
@@ -98,6 +142,14 @@ export class QuantInput {
     }
     // The quantizer's kernel and granularity: ACT_QUANTS (src/quant/modes.ts); groups (BitNet v1, per tensor) apart.
     const q = ACT_QUANTS[spec.act];
+    // Integer codes first: src may be `a` itself (after the Hadamard transform), which the fake quant overwrites.
+    this.codesRows = 0;
+    if (this.codes !== undefined && this.integer && keep === undefined) {
+      const c = this.codes, tmp = this.codesTmp;
+      be[ACT_CODES[q.infer].quantizer as 'quantizeAbsmaxI8PerToken' | 'quantizeAbsmeanI4PerToken'](tmp ?? c.q, c.s, src, M, K);
+      if (tmp !== undefined) for (let m = 0; m < M; m++) c.q.set(tmp.subarray(m * K, (m + 1) * K), m * c.K); // padding stays 0
+      this.codesRows = M;
+    }
     if (spec.groups > 1) {
       if (q.scale === 'zero-point') this.shiftedGroups(a, src, M);
       else fakeQuantGroupsPerTensor(a, src, M, K, spec.groups);
@@ -121,6 +173,16 @@ export class QuantInput {
       this.be.fakeQuantShiftedU7PerTensor(blk, blk, n);
       for (let m = 0; m < M; m++) out.set(blk.subarray(m * gs, (m + 1) * gs), m * K + g * gs);
     }
+  }
+
+  /** The integer codes of the last forward if `a` is what it returned for these M rows (not a hook's replacement). */
+  codesFor(a: FloatArray, M: number): InputCodes | undefined {
+    return this.codesRows === M && a === this.a ? this.codes : undefined;
+  }
+
+  /** True where the integer forward applies (f32, a per-token quantizer with codes; module doc). */
+  get canInteger(): boolean {
+    return this.codes !== undefined;
   }
 
   /** The array the matmuls read in the last forward pass (a, or x itself when nothing is applied). */
@@ -156,15 +218,33 @@ export class QuantWeight {
   private readonly q: Int8Array | undefined;
   private readonly alpha: FloatArray | undefined;
   private readonly betas: FloatArray | undefined;
+  /** Integer forward (module doc): ternary codes and their 'i2r4' packing, per-tensor ternary f32 weights only. */
+  private readonly codes: Int8Array | undefined;
+  readonly packed: Uint8Array | undefined;
+  /** β̃ = f32(1/f32(1/β)): the magnitude w̃ holds, the scale of the integer product. */
+  intScale = 0;
+  /** True when `packed` holds the last update's weights (false with λ < 1 or `integer` off). */
+  intReady = false;
+  /** Pack the codes in update() (module doc); only where `canInteger`. */
+  integer = true;
 
   constructor(private readonly be: Backend, arena: Arena, readonly kind: WeightQuant, readonly w: FloatArray, readonly N: number, readonly K: number, readonly groups: number) {
     this.wq = kind === 'none' ? w : arena.alloc(w instanceof Float64Array ? 'f64' : 'f32', N * K);
+    if (kind === 'ternary' && groups === 1 && w instanceof Float32Array) {
+      this.codes = arena.alloc('i8', N * K);
+      this.packed = arena.alloc('u8', INT_FORMAT.bytes(N, K));
+    }
     if (groups > 1) {
       this.q = new Int8Array(N * K);
       // f32 (the scales are f32 values either way): the wasm grouped quantizers take Float32Array only.
       this.alpha = new Float32Array(groups);
       this.betas = new Float32Array(groups);
     }
+  }
+
+  /** True where the integer forward applies (per-tensor ternary f32 weights; module doc). */
+  get canInteger(): boolean {
+    return this.codes !== undefined;
   }
 
   /** Recompute w̃ from the latent W (once per forward pass). */
@@ -183,6 +263,13 @@ export class QuantWeight {
     } else {
       this.beta = be.fakeQuantTernary(this.wq, w, n);
     }
+    this.intReady = false;
+    if (this.codes !== undefined && this.integer && this.lambda === 1) {
+      const beta = be.quantizeTernaryAbsmean(this.codes, w, n);
+      INT_FORMAT.pack(this.packed!, this.codes, this.N, this.K);
+      this.intScale = Math.fround(1 / Math.fround(1 / beta));
+      this.intReady = true;
+    }
     if (this.lambda < 1) lerp(this.wq, w, this.lambda, n);
     return this.wq;
   }
@@ -198,9 +285,14 @@ export function fakeQuantWeightRef(kind: WeightQuant, out: FloatArray, w: FloatA
   else out.set(w.subarray(0, n));
 }
 
-/** y (M, N) = a (M, K) · w̃ (N, K)ᵀ */
-export function linearForward(be: Backend, y: FloatArray, a: FloatArray, w: QuantWeight, M: number): void {
-  be.matmul(y, a, w.wq, M, w.K, w.N);
+/**
+ * y (M, N) = a (M, K) · w̃ (N, K)ᵀ. With `input` (the QuantInput that produced a) and both sides ready for
+ * the integer forward, the engine's packed kernel computes it from the codes (module doc).
+ */
+export function linearForward(be: Backend, y: FloatArray, a: FloatArray, w: QuantWeight, M: number, input?: QuantInput): void {
+  const c = w.intReady ? input?.codesFor(a, M) : undefined;
+  if (c !== undefined) be[c.kernel](y, c.q, c.s, w.packed!, M, c.K, w.N, w.intScale);
+  else be.matmul(y, a, w.wq, M, w.K, w.N);
 }
 
 /** da += dy · w̃;  dW += dyᵀ · a  (STE: the latent weight gets the gradient of w̃). */
@@ -254,6 +346,11 @@ export interface BitLinearOptions {
    */
   shifted?: boolean;
   dtype?: 'f32' | 'f64';
+  /**
+   * Integer forward where it applies (f32, per-tensor ternary weights, per-token activation codes; default
+   * true): the product runs on the engine's int8 × ternary kernels instead of an f32 GEMM (module doc).
+   */
+  integer?: boolean;
   /** Init N(0, 0.02) from this seed (default 0). */
   seed?: number;
   eps?: number;
@@ -301,6 +398,7 @@ export class BitLinear {
     const rule = bitLinearRule(mode, hadamard, opts.shifted ?? false);
     this.input = new QuantInput(be, arena, { ...rule, groups: 1, eps: opts.eps ?? 1e-5 }, maxRows, K, dtype);
     this.qw = new QuantWeight(be, arena, row.weight, this.weight, N, K, 1);
+    this.input.integer = this.qw.integer = opts.integer ?? true;
     this.y = arena.alloc(dtype, maxRows * N);
     this.dx = arena.alloc(dtype, maxRows * K);
   }
@@ -321,7 +419,7 @@ export class BitLinear {
     const a = this.input.forward(x, M);
     this.qw.update();
     const y = this.y.subarray(0, M * this.opts.outFeatures);
-    linearForward(this.be, y, a, this.qw, M);
+    linearForward(this.be, y, a, this.qw, M, this.input);
     return y;
   }
 
