@@ -2,34 +2,15 @@
 // Forward and backward pass 1 own rows (b, h, t) of the (B, H, T) grid; pass 2 owns rows (b, g, t2)
 // of (B, KVH, T). Query head h reads kv head g = h / (H / KVH).
 //
-// Every float operation happens in the order of the plain row-by-row form (one dot per key, then
-// axpy per key into the output row: `dot` and `axpy` of nn_math.ts), so results are bit for bit those
-// of that form; only loads and stores are saved:
-//   - scores: four keys per pass share each load of the query chunk (`dots4`, four accumulators
-//     with `dot`'s per-lane order and `hsum`'s final pairing);
-//   - weighted sums (out, dq, dk, dv): the output row is kept in registers, 32 floats at a time,
-//     while the keys stream past (`acc_rows`), instead of a load + store of it per key.
-import { dot, expShiftSum, scal } from './nn_math';
+// Every float operation of a row happens in a fixed order that does not depend on the thread split:
+//   - scores (q·k in the forward, dout·v in backward pass 1): keys in lanes over the transposed keys, a
+//     tile of up to 4 query rows × 8 keys (`scores4`), each score the sequential sum over the head dim;
+//   - weighted sums (out, dq, dk, dv): axpy per key in key order, the output row kept in registers, 32
+//     floats at a time, while the keys stream past (`acc_rows`).
+import { expShiftSum, scal } from './nn_math';
 
 @inline function qkvOff(b: i32, t: i32, h: i32, T: i32, NH: i32, HS: i32): usize {
   return ((<usize>b * <usize>T + <usize>t) * <usize>NH + <usize>h) * <usize>HS << 2;
-}
-
-/** [dot(a, b0), dot(a, b1), dot(a, b2), dot(a, b3)] over n floats, n a multiple of 4: bit for bit `dot` four times. */
-@inline function dots4(a: usize, b0: usize, b1: usize, b2: usize, b3: usize, n: i32): v128 {
-  let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0;
-  for (let i = 0; i < n; i += 4) {
-    const o = <usize>i << 2;
-    const va = v128.load(a + o);
-    s0 = f32x4.add(s0, f32x4.mul(va, v128.load(b0 + o)));
-    s1 = f32x4.add(s1, f32x4.mul(va, v128.load(b1 + o)));
-    s2 = f32x4.add(s2, f32x4.mul(va, v128.load(b2 + o)));
-    s3 = f32x4.add(s3, f32x4.mul(va, v128.load(b3 + o)));
-  }
-  // lane j = (sj[0] + sj[1]) + (sj[2] + sj[3]), hsum's pairing
-  const t01 = f32x4.add(v128.shuffle<f32>(s0, s1, 0, 4, 2, 6), v128.shuffle<f32>(s0, s1, 1, 5, 3, 7));
-  const t23 = f32x4.add(v128.shuffle<f32>(s2, s3, 0, 4, 2, 6), v128.shuffle<f32>(s2, s3, 1, 5, 3, 7));
-  return f32x4.add(v128.shuffle<f32>(t01, t23, 0, 1, 4, 5), v128.shuffle<f32>(t01, t23, 2, 3, 6, 7));
 }
 
 /**
@@ -80,89 +61,203 @@ import { dot, expShiftSum, scal } from './nn_math';
   }
 }
 
-/** d[t2] = dot(a, K_t2)·scale for t2 ∈ [0, n), K_t2 = k0 + t2·kStride (keys of one kv head); returns max of d (SCALE) or nothing. */
-@inline function row_dots(d: usize, a: usize, k0: usize, kStride: usize, n: i32, HS: i32, scale: f32, SCALE: bool): f32 {
-  let mx: f32 = -Infinity;
-  let t2 = 0;
-  if ((HS & 3) == 0) {
-    const vs = f32x4.splat(scale);
-    for (; t2 + 4 <= n; t2 += 4) {
-      const kp = k0 + <usize>t2 * kStride;
-      let s = dots4(a, kp, kp + kStride, kp + 2 * kStride, kp + 3 * kStride, HS);
-      if (SCALE) s = f32x4.mul(s, vs);
-      v128.store(d + (<usize>t2 << 2), s);
-      if (SCALE) mx = max(max(mx, max(f32x4.extract_lane(s, 0), f32x4.extract_lane(s, 1))), max(f32x4.extract_lane(s, 2), f32x4.extract_lane(s, 3)));
-    }
-  }
-  for (; t2 < n; t2++) {
-    let s = dot(a, k0 + <usize>t2 * kStride, HS);
-    if (SCALE) s *= scale;
-    store<f32>(d + (<usize>t2 << 2), s);
-    if (SCALE) mx = max(mx, s);
-  }
-  return mx;
+// ---- scores with keys in lanes ---------------------------------------------------------------------
+// Score rows s[t, t2] = Σ_i a_t[i]·K[t2, i] read the keys transposed, kT (B, KVH, HS, Tp) (Tp = T rounded up
+// to an odd multiple of 8, padding 0; `transpose_kv_f32`), so a tile of R query rows × 8 keys is a small GEMM with no horizontal
+// sums: per i, R splats of a_t[i], two loads of kT[i, t2..t2+7], R·8 multiply-adds. Every score is the plain
+// sequential sum over i (acc = acc + a[i]·k[i] from 0), whatever R is, so a row's bits do not depend on which
+// rows share its tile, hence not on how rows are split between threads.
+
+/** Keys per tile column block. */
+const KB: i32 = 8;
+
+/** T rounded up to the key block. */
+@inline function keysPadded(T: i32): i32 {
+  return (T + KB - 1) & ~(KB - 1);
 }
 
-/** att[b,h,t,:] = causal softmax(q·k/√HS), out[b,t,h] = Σ att·v. Rows = B·H·T in (b, h, t) order. */
-export function attention_fwd_f32(out: usize, att: usize, q: usize, k: usize, v: usize, T: i32, H: i32, KVH: i32, HS: i32,
-                                  r0: i32, r1: i32, tid: i32): void {
-  const scale: f32 = 1 / Mathf.sqrt(<f32>HS);
-  const G = H / KVH;
-  const kvStride = <usize>KVH * <usize>HS << 2;
-  for (let row = r0; row < r1; row++) {
-    const t = row % T;
-    const bh = row / T;
-    const h = bh % H;
-    const b = bh / H;
-    const g = h / G;
-    const qp = q + qkvOff(b, t, h, T, H, HS);
-    const a = att + (<usize>row * <usize>T << 2);
-    const n = t + 1;
-    const mx = row_dots(a, qp, k + qkvOff(b, 0, g, T, KVH, HS), kvStride, n, HS, scale, true);
-    // exp over the causal prefix [0, t] (contiguous), then normalise.
-    const sum = expShiftSum(a, a, mx, n);
-    scal(a, 1 / sum, n);
-    if (n < T) memory.fill(a + (<usize>n << 2), 0, <usize>(T - n) << 2);
-    const op = out + qkvOff(b, t, h, T, H, HS);
-    memory.fill(op, 0, <usize>HS << 2);
-    acc_rows(op, HS, v + qkvOff(b, 0, g, T, KVH, HS), kvStride, a, 4, n, 1, false);
+/**
+ * Tp, the kT row length: keysPadded(T) made an odd multiple of 8 floats, so the HS rows a tile walks (Tp·4
+ * bytes apart) do not all fall into the same few L1 sets (T = 256, HS = 64 ran 1.3× slower at Tp = 256).
+ */
+@inline function rowLen(T: i32): i32 {
+  return keysPadded(T) | KB;
+}
+
+/** sc[r, 0..nk) for r < 4: rows a0 + r·aStride (HS floats each) against kT (HS rows of Tp); nk a multiple of 8. */
+@inline function scores4(sc: usize, scStride: usize, a0: usize, aStride: usize, kT: usize, Tp: i32, nk: i32, HS: i32, scale: f32, SCALE: bool): void {
+  const ktStride = <usize>Tp << 2;
+  const vs = f32x4.splat(scale);
+  for (let t2 = 0; t2 < nk; t2 += KB) {
+    let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+    let kp = kT + (<usize>t2 << 2);
+    let ap = a0;
+    for (let i = 0; i < HS; i++) {
+      const k0 = v128.load(kp), k1 = v128.load(kp, 16);
+      let a = v128.load32_splat(ap);
+      c00 = f32x4.add(c00, f32x4.mul(a, k0)); c01 = f32x4.add(c01, f32x4.mul(a, k1));
+      a = v128.load32_splat(ap + aStride);
+      c10 = f32x4.add(c10, f32x4.mul(a, k0)); c11 = f32x4.add(c11, f32x4.mul(a, k1));
+      a = v128.load32_splat(ap + 2 * aStride);
+      c20 = f32x4.add(c20, f32x4.mul(a, k0)); c21 = f32x4.add(c21, f32x4.mul(a, k1));
+      a = v128.load32_splat(ap + 3 * aStride);
+      c30 = f32x4.add(c30, f32x4.mul(a, k0)); c31 = f32x4.add(c31, f32x4.mul(a, k1));
+      kp += ktStride;
+      ap += 4;
+    }
+    if (SCALE) {
+      c00 = f32x4.mul(c00, vs); c01 = f32x4.mul(c01, vs); c10 = f32x4.mul(c10, vs); c11 = f32x4.mul(c11, vs);
+      c20 = f32x4.mul(c20, vs); c21 = f32x4.mul(c21, vs); c30 = f32x4.mul(c30, vs); c31 = f32x4.mul(c31, vs);
+    }
+    const o = sc + (<usize>t2 << 2);
+    v128.store(o, c00); v128.store(o, c01, 16);
+    v128.store(o + scStride, c10); v128.store(o + scStride, c11, 16);
+    v128.store(o + 2 * scStride, c20); v128.store(o + 2 * scStride, c21, 16);
+    v128.store(o + 3 * scStride, c30); v128.store(o + 3 * scStride, c31, 16);
+  }
+}
+
+/** scores4 for one row (the same operations per score). */
+@inline function scores1(sc: usize, a0: usize, kT: usize, Tp: i32, nk: i32, HS: i32, scale: f32, SCALE: bool): void {
+  const ktStride = <usize>Tp << 2;
+  const vs = f32x4.splat(scale);
+  for (let t2 = 0; t2 < nk; t2 += KB) {
+    let c0 = f32x4.splat(0), c1 = c0;
+    let kp = kT + (<usize>t2 << 2);
+    for (let i = 0; i < HS; i++) {
+      const a = v128.load32_splat(a0 + (<usize>i << 2));
+      c0 = f32x4.add(c0, f32x4.mul(a, v128.load(kp))); c1 = f32x4.add(c1, f32x4.mul(a, v128.load(kp, 16)));
+      kp += ktStride;
+    }
+    if (SCALE) { c0 = f32x4.mul(c0, vs); c1 = f32x4.mul(c1, vs); }
+    const o = sc + (<usize>t2 << 2);
+    v128.store(o, c0); v128.store(o, c1, 16);
   }
 }
 
 /**
- * Backward pass 1, rows (b, h, t): datt[t2] = att·(dout·v[t2] − Σ att·(dout·v)) (pre-softmax score
- * gradient, 0 above the diagonal), dq += Σ datt[t2]·k[t2]/√HS.
+ * Score rows of the query rows [row, row + R) of one (b, h) (R = 4 when four rows remain in the thread's range
+ * and in the (b, h) block, else 1) into sc (4 rows of Tp floats); returns R. `a` is the query-side input
+ * (q in the forward, dout in backward pass 1), kT the transposed keys (or values) of kv head g.
  */
-export function attention_bwd1_f32(dq: usize, datt: usize, dout: usize, k: usize, v: usize, att: usize,
-                                   T: i32, H: i32, KVH: i32, HS: i32, r0: i32, r1: i32, tid: i32): void {
+@inline function scoreRows(sc: usize, row: i32, r1: i32, T: i32, H: i32, HS: i32, Tp: i32, a: usize, kT: usize, scale: f32, SCALE: bool): i32 {
+  const t = row % T;
+  const bh = row / T;
+  const h = bh % H;
+  const b = bh / H;
+  const ap = a + qkvOff(b, t, h, T, H, HS);
+  const aStride = <usize>H * <usize>HS << 2;
+  if (row + 4 <= r1 && t + 4 <= T) {
+    scores4(sc, <usize>Tp << 2, ap, aStride, kT, Tp, keysPadded(t + 4), HS, scale, SCALE);
+    return 4;
+  }
+  scores1(sc, ap, kT, Tp, keysPadded(t + 1), HS, scale, SCALE);
+  return 1;
+}
+
+/** kT[b, g, i, t] = k[b, t, g, i] for rows (b, g) of (B, KVH); the pad columns [T, Tp) are 0. */
+export function transpose_kv_f32(kT: usize, k: usize, T: i32, KVH: i32, HS: i32, r0: i32, r1: i32, tid: i32): void {
+  const Tp = rowLen(T);
+  for (let row = r0; row < r1; row++) {
+    const g = row % KVH;
+    const b = row / KVH;
+    const dst = kT + (<usize>row * <usize>HS * <usize>Tp << 2);
+    for (let t = 0; t < T; t++) {
+      const src = k + qkvOff(b, t, g, T, KVH, HS);
+      for (let i = 0; i < HS; i++) store<f32>(dst + ((<usize>i * <usize>Tp + <usize>t) << 2), load<f32>(src + (<usize>i << 2)));
+    }
+    if (Tp > T) for (let i = 0; i < HS; i++) memory.fill(dst + ((<usize>i * <usize>Tp + <usize>T) << 2), 0, <usize>(Tp - T) << 2);
+  }
+}
+
+/**
+ * att[b,h,t,:] = causal softmax(q·k/√HS), out[b,t,h] = Σ att·v. Rows = B·H·T in (b, h, t) order.
+ * kT: the keys transposed (transpose_kv_f32); scratch + tid·stride: attention_scratch_bytes(T).
+ */
+export function attention_fwd_f32(out: usize, att: usize, q: usize, kT: usize, v: usize, T: i32, H: i32, KVH: i32, HS: i32,
+                                  scratch: usize, stride: i32, r0: i32, r1: i32, tid: i32): void {
   const scale: f32 = 1 / Mathf.sqrt(<f32>HS);
   const G = H / KVH;
   const kvStride = <usize>KVH * <usize>HS << 2;
-  for (let row = r0; row < r1; row++) {
-    const t = row % T;
+  const Tp = rowLen(T);
+  const sc = scratch + <usize>tid * <usize>stride;
+  let row = r0;
+  while (row < r1) {
     const bh = row / T;
     const h = bh % H;
     const b = bh / H;
     const g = h / G;
-    const dop = dout + qkvOff(b, t, h, T, H, HS);
-    const a = att + (<usize>row * <usize>T << 2);
-    const d = datt + (<usize>row * <usize>T << 2);
-    const n = t + 1;
-    row_dots(d, dop, v + qkvOff(b, 0, g, T, KVH, HS), kvStride, n, HS, 1, false);
-    let s: f32 = 0;
-    for (let t2 = 0; t2 < n; t2++) s += load<f32>(a + (<usize>t2 << 2)) * load<f32>(d + (<usize>t2 << 2));
-    const vs = f32x4.splat(s);
-    let i = 0;
-    for (; i + 4 <= n; i += 4) {
-      const o = <usize>i << 2;
-      v128.store(d + o, f32x4.mul(v128.load(a + o), f32x4.sub(v128.load(d + o), vs)));
+    const kTg = kT + ((<usize>b * <usize>KVH + <usize>g) * <usize>HS * <usize>Tp << 2);
+    const R = scoreRows(sc, row, r1, T, H, HS, Tp, q, kTg, scale, true);
+    for (let r = 0; r < R; r++, row++) {
+      const t = row % T;
+      const s = sc + (<usize>r * <usize>Tp << 2);
+      const a = att + (<usize>row * <usize>T << 2);
+      const n = t + 1;
+      // exp over the causal prefix [0, t] (contiguous), then normalise.
+      const sum = expShiftSum(a, s, rowMax(s, n), n);
+      scal(a, 1 / sum, n);
+      if (n < T) memory.fill(a + (<usize>n << 2), 0, <usize>(T - n) << 2);
+      const op = out + qkvOff(b, t, h, T, H, HS);
+      memory.fill(op, 0, <usize>HS << 2);
+      acc_rows(op, HS, v + qkvOff(b, 0, g, T, KVH, HS), kvStride, a, 4, n, 1, false);
     }
-    for (; i < n; i++) {
-      const o = <usize>i << 2;
-      store<f32>(d + o, load<f32>(a + o) * (load<f32>(d + o) - s));
+  }
+}
+
+/** max of x[0..n). */
+@inline function rowMax(x: usize, n: i32): f32 {
+  let mx: f32 = -Infinity;
+  let i = 0;
+  if (n >= 4) {
+    let vm = v128.load(x);
+    for (i = 4; i + 4 <= n; i += 4) vm = f32x4.max(vm, v128.load(x + (<usize>i << 2)));
+    mx = max(max(f32x4.extract_lane(vm, 0), f32x4.extract_lane(vm, 1)), max(f32x4.extract_lane(vm, 2), f32x4.extract_lane(vm, 3)));
+  }
+  for (; i < n; i++) mx = max(mx, load<f32>(x + (<usize>i << 2)));
+  return mx;
+}
+
+/**
+ * Backward pass 1, rows (b, h, t): datt[t2] = att·(dout·v[t2] − Σ att·(dout·v)) (pre-softmax score
+ * gradient, 0 above the diagonal), dq += Σ datt[t2]·k[t2]/√HS. vT: the values transposed (transpose_kv_f32).
+ */
+export function attention_bwd1_f32(dq: usize, datt: usize, dout: usize, k: usize, vT: usize, att: usize,
+                                   T: i32, H: i32, KVH: i32, HS: i32, scratch: usize, stride: i32, r0: i32, r1: i32, tid: i32): void {
+  const scale: f32 = 1 / Mathf.sqrt(<f32>HS);
+  const G = H / KVH;
+  const kvStride = <usize>KVH * <usize>HS << 2;
+  const Tp = rowLen(T);
+  const sc = scratch + <usize>tid * <usize>stride;
+  let row = r0;
+  while (row < r1) {
+    const bh = row / T;
+    const h = bh % H;
+    const b = bh / H;
+    const g = h / G;
+    const vTg = vT + ((<usize>b * <usize>KVH + <usize>g) * <usize>HS * <usize>Tp << 2);
+    const R = scoreRows(sc, row, r1, T, H, HS, Tp, dout, vTg, 1, false);
+    for (let r = 0; r < R; r++, row++) {
+      const t = row % T;
+      const e = sc + (<usize>r * <usize>Tp << 2); // dout·v[t2]
+      const a = att + (<usize>row * <usize>T << 2);
+      const d = datt + (<usize>row * <usize>T << 2);
+      const n = t + 1;
+      let s: f32 = 0;
+      for (let t2 = 0; t2 < n; t2++) s += load<f32>(a + (<usize>t2 << 2)) * load<f32>(e + (<usize>t2 << 2));
+      const vs = f32x4.splat(s);
+      let i = 0;
+      for (; i + 4 <= n; i += 4) {
+        const o = <usize>i << 2;
+        v128.store(d + o, f32x4.mul(v128.load(a + o), f32x4.sub(v128.load(e + o), vs)));
+      }
+      for (; i < n; i++) {
+        const o = <usize>i << 2;
+        store<f32>(d + o, load<f32>(a + o) * (load<f32>(e + o) - s));
+      }
+      if (n < T) memory.fill(d + (<usize>n << 2), 0, <usize>(T - n) << 2);
+      acc_rows(dq + qkvOff(b, t, h, T, H, HS), HS, k + qkvOff(b, 0, g, T, KVH, HS), kvStride, d, 4, n, scale, true);
     }
-    if (n < T) memory.fill(d + (<usize>n << 2), 0, <usize>(T - n) << 2);
-    acc_rows(dq + qkvOff(b, t, h, T, H, HS), HS, k + qkvOff(b, 0, g, T, KVH, HS), kvStride, d, 4, n, scale, true);
   }
 }
 

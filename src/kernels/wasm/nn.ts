@@ -8,6 +8,7 @@
  * Every output element has one owner and a fixed reduction order, so results do not depend
  * on the thread count.
  */
+import { ShapeError } from '../../errors.js';
 import type { FloatArray } from '../../tensor/dtype.js';
 import type { Scope, WasmContext } from './context.js';
 import { ropeTables as refRopeTables } from '../ref/rope.js';
@@ -148,7 +149,8 @@ export function attentionForward(ctx: WasmContext, out: FloatArray, att: FloatAr
                                  B: number, T: number, H: number, KVH: number, HS: number): void {
   checkAttentionForward('attentionForward', true, out, att, q, k, v, B, T, H, KVH, HS);
   ctx.scope((s) => {
-    ctx.parallel('attention_fwd_f32', [s.out(out), s.out(att), s.in(q), s.in(k), s.in(v), T, H, KVH, HS], B * H * T, 1, minRows(T * HS));
+    const kT = transposed(ctx, s, s.in(k), B, T, KVH, HS);
+    ctx.parallel('attention_fwd_f32', [s.out(out), s.out(att), s.in(q), kT, s.in(v), T, H, KVH, HS, ctx.scratchBase, ctx.scratchStride], B * H * T, 1, minRows(T * HS));
   });
 }
 
@@ -161,11 +163,25 @@ export function attentionBackward(ctx: WasmContext, dq: FloatArray, dk: FloatArr
     const pdatt = s.out(datt);
     const pdout = s.in(dout);
     const patt = s.in(att);
+    const vT = transposed(ctx, s, s.in(v), B, T, KVH, HS);
     const work = minRows(T * HS * 2);
-    ctx.parallel('attention_bwd1_f32', [s.inout(dq), pdatt, pdout, s.in(k), s.in(v), patt, T, H, KVH, HS], B * H * T, 1, work);
+    ctx.parallel('attention_bwd1_f32', [s.inout(dq), pdatt, pdout, s.in(k), vT, patt, T, H, KVH, HS, ctx.scratchBase, ctx.scratchStride], B * H * T, 1, work);
     ctx.parallel('attention_bwd2_f32', [s.inout(dk), s.inout(dv), pdatt, pdout, s.in(q), patt, T, H, KVH, HS], B * KVH * T, 1,
       minRows((H / KVH) * T * HS * 2));
   });
+}
+
+/**
+ * Keys (or values) (B, T, KVH, HS) transposed to (B, KVH, HS, Tp) in scope scratch, Tp = T rounded up to an odd multiple of 8 (the
+ * attention kernels' score tiles read keys in lanes: wasm/assembly/nn_attention.ts). Checks that a thread's
+ * score rows (4 × Tp floats) fit its scratch.
+ */
+function transposed(ctx: WasmContext, s: Scope, p: number, B: number, T: number, KVH: number, HS: number): number {
+  const Tp = ((T + 7) & ~7) | 8; // rowLen in nn_attention.ts
+  if (16 * Tp > ctx.scratchStride) throw new ShapeError(`attention: T=${T} needs ${16 * Tp} B of per-thread scratch, ${ctx.scratchStride} B available`);
+  const kT = s.temp(B * KVH * HS * Tp * 4);
+  ctx.parallel('transpose_kv_f32', [kT, p, T, KVH, HS], B * KVH, 1, minRows(T * HS));
+  return kT;
 }
 
 function unary(ctx: WasmContext, where: string, fn: string, out: FloatArray, inp: FloatArray, n: number): void {
