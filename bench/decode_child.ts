@@ -7,7 +7,7 @@
 import { createBackend } from '../src/kernels/backend.js';
 import { makeConfig } from '../src/model/config.js';
 import { PackedModel, type HeadType } from '../src/infer/packed_model.js';
-import { InferenceSession, type KvCacheType } from '../src/infer/session.js';
+import { DEFAULT_PREFILL_CHUNK, InferenceSession, type KvCacheType } from '../src/infer/session.js';
 import { syntheticSource } from '../src/weights/synthetic.js';
 import { stats } from './harness.js';
 
@@ -19,7 +19,7 @@ const t0 = performance.now();
 const model = PackedModel.load(be, syntheticSource(config, 1), { head: a.head ?? 'auto', format: a.format ?? 'i2', interleave: a.interleave ?? true });
 const loadMs = performance.now() - t0;
 const ctx = a.prefill + a.decode + 1;
-const chunk = a.chunk ?? 64;
+const chunk = a.chunk ?? DEFAULT_PREFILL_CHUNK; // the session's default (llama-bench runs pp128 as one batch too)
 const s = new InferenceSession(model, { ctx, chunk, kv: a.kv ?? 'f16' });
 const prompt = Array.from({ length: a.prefill }, (_, i) => (i * 7919 + 13) % config.vocabSize);
 const argmax = (l: Float32Array) => {

@@ -32,10 +32,16 @@ import type { PackedModel } from './packed_model.js';
 
 export { KV_CACHE_TYPES, type KvCacheType };
 
+/** Default prefill chunk of a session (SessionOptions.chunk). */
+export const DEFAULT_PREFILL_CHUNK = 128;
+
 export interface SessionOptions {
   /** Context length (KV cache positions). Default: the model's maxSeqLen. */
   ctx?: number;
-  /** Largest prefill chunk (tokens per batched pass). Default 64. */
+  /**
+   * Largest prefill chunk (tokens per batched pass). Default 128 (DEFAULT_PREFILL_CHUNK): measured against 64,
+   * prefill of 128 tokens ran 3–6 % faster (b1.58-large and 2B4T, one thread) for +10–16 MiB of activations.
+   */
   chunk?: number;
   /** KV cache element type: 'f16' (default: IEEE halves, half the memory) or 'f32'. */
   kv?: KvCacheType;
@@ -78,7 +84,7 @@ export class InferenceSession {
   constructor(readonly model: PackedModel, opts: SessionOptions = {}) {
     const c = model.config;
     const ctx = opts.ctx ?? c.maxSeqLen;
-    const chunk = Math.min(opts.chunk ?? 64, ctx);
+    const chunk = Math.min(opts.chunk ?? DEFAULT_PREFILL_CHUNK, ctx);
     const kv = opts.kv ?? 'f16';
     if (!Number.isInteger(ctx) || ctx < 1 || ctx > c.maxSeqLen) throw new ArgumentError(`ctx must be an integer in [1, ${c.maxSeqLen}] (the model's maxSeqLen), got ${ctx}`);
     if (!Number.isInteger(chunk) || chunk < 1) throw new ArgumentError(`chunk must be a positive integer, got ${opts.chunk}`);

@@ -2,8 +2,8 @@
  * WASM bindings of the f32 GEMM (wasm/assembly/matmul.ts). Same names and
  * arguments as src/kernels/ref/matmul.ts, with a leading context.
  *
- * Threads split the rows of the output (M), or its columns when M is too small
- * to give every thread a full micro-tile (decode-time f32 GEMV).
+ * Threads split the larger dimension of the output (rows or columns), or its columns when it has too
+ * few rows to give every thread a full micro-tile (decode-time f32 GEMV).
  */
 import type { FloatArray } from '../../tensor/dtype.js';
 import { checkMatmul, f32Only } from '../checks.js';
@@ -18,8 +18,12 @@ const MIN_PARALLEL_MACS = 1 << 16;
 function gemm(ctx: WasmContext, name: string, c: FloatArray, a: FloatArray, b: FloatArray, M: number, K: number, N: number, accumulate: boolean, outRows: number, outCols: number): void {
   const macs = M * K * N;
   const threads = macs < MIN_PARALLEL_MACS ? 1 : ctx.threads;
-  // Split the dimension that gives every thread whole micro-tiles.
-  const splitN = outRows < threads * MR * 2 && outCols >= threads * NR;
+  // Split the larger output dimension: each chunk of rows packs all of B (reduction × outCols floats), each chunk
+  // of columns all of A (outRows × reduction), so splitting the larger side repacks the smaller operand. (dW of a
+  // 256 × 688 weight at M = 2048 repacked the 2048 × 688 input once per chunk when split by rows.) Too few rows
+  // for whole micro-tiles per thread (decode-time GEMV) also splits columns. Either way every output element
+  // is reduced in the same order, so the bits do not change.
+  const splitN = outCols >= threads * NR && (outRows < threads * MR * 2 || outCols > outRows);
   ctx.scope((s) => {
     const pc = accumulate ? s.inout(c) : s.out(c);
     const args = [pc, s.in(a), s.in(b), M, K, N, accumulate ? 1 : 0, ctx.scratchBase, ctx.scratchStride, splitN ? 1 : 0];
