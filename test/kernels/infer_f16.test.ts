@@ -149,7 +149,9 @@ function halves(rng: Rng, n: number, s = 1): Uint16Array {
 // HS: 1 (tail only), 6 (4 + 2), 13 (8 + 4 + 1), 64, 128 (the 2B4T head), 21; groups G = H/KVH of 1, 2, 4 (runs of 4
 // heads), 6 (4 + 2), 10 (MQA); 2 and 3 threads cut runs at different heads
 const F16_ATTENTION_SHAPES = [[1, 0, 1, 1, 1], [1, 37, 4, 2, 6], [5, 3, 6, 3, 13], [17, 0, 20, 5, 8], [1, 300, 16, 16, 64], [1, 700, 20, 5, 128],
-  [3, 61, 20, 5, 128], [1, 900, 12, 2, 24], [2, 500, 10, 1, 21]] as const;
+  [3, 61, 20, 5, 128], [1, 900, 12, 2, 24], [2, 500, 10, 1, 21],
+  // MHA with several queries: runs of up to 4 queries of one head (9 = 4 + 4 + 1; 3 threads cut runs mid-way)
+  [9, 5, 4, 4, 16], [6, 0, 3, 3, 24], [33, 2, 2, 2, 8]] as const;
 
 test('attentionCachedF16 ref ≡ attentionCached ref on the widened cache (exactly); WASM = ref within 2e-6 + 2e-5·|x|; SIMD128 module = ref too; 1 ≡ 2 ≡ 3 threads', () => {
   const rng = new Rng(7);
@@ -179,6 +181,26 @@ test('attentionCachedF16 ref ≡ attentionCached ref on the widened cache (exact
     // and the WASM f32 kernel on the widened cache (different accumulator split: within tolerance)
     W.attentionCached(c1, f, q, kf, vf, M, pos0, S, H, KVH, HS);
     assertAllClose(a, f, { atol: 2e-6, rtol: 2e-5 }, `wasm f16 vs wasm f32 M=${M}`);
+  }
+});
+
+test('attentionCachedF16 WASM: M queries in one call ≡ one query per call (prefill ≡ decode), bit for bit, MHA and GQA', () => {
+  const rng = new Rng(9);
+  for (const [M, pos0, H, KVH, HS] of [[9, 5, 4, 4, 16], [7, 0, 6, 6, 40], [5, 3, 6, 3, 13]] as const) {
+    const S = pos0 + M;
+    const q = new Float32Array(M * H * HS);
+    rng.fillNormal(q, 0, 1);
+    const kc = halves(rng, S * KVH * HS, 2), vc = halves(rng, S * KVH * HS);
+    for (const c of [c1, c2, c3]) {
+      const all = new Float32Array(M * H * HS), one = new Float32Array(M * H * HS);
+      W.attentionCachedF16(c, all, q, kc, vc, M, pos0, S, H, KVH, HS);
+      for (let m = 0; m < M; m++) {
+        const o = new Float32Array(H * HS);
+        W.attentionCachedF16(c, o, q.subarray(m * H * HS, (m + 1) * H * HS), kc, vc, 1, pos0 + m, S, H, KVH, HS);
+        one.set(o, m * H * HS);
+      }
+      assertBitIdentical(all, one, `M=${M} H=${H} KVH=${KVH} threads=${c.threads}`);
+    }
   }
 });
 

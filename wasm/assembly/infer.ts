@@ -40,10 +40,12 @@ export function attention_cached_f32(out: usize, q: usize, kc: usize, vc: usize,
 
 /**
  * attention_cached_f32 over a cache of IEEE halves (S, KVH, HS), each cached value widened exactly
- * (wasm/assembly/f16.ts). The rows a thread owns are taken in runs of up to 4 heads of one (m, g)
- * group, which share each widened K/V chunk; every head's arithmetic is the single-head sequence
- * (dot_f16, axpy_f16 order), so results do not depend on how rows fall into runs (the thread split).
- * Scores of run head j live at scratch + 4·j·n.
+ * (wasm/assembly/f16.ts). The rows a thread owns are taken in runs that share each widened K/V chunk:
+ * up to 4 heads of one (m, g) group (GQA), or, with one head per kv group (MHA) and several queries
+ * (prefill), up to 4 consecutive queries of one head — rows are then enumerated head-major (h·M + m), and
+ * query j of a run sees keys [0, n + j). Every (query, head)'s arithmetic is the single-head sequence
+ * (dot_f16, axpy_f16 order; keys past a query's own length are scored but never used), so results do not
+ * depend on how rows fall into runs (the thread split) nor on M. Scores of run row j live at scratch + 4·j·n_last.
  */
 export function attention_cached_f16(out: usize, q: usize, kc: usize, vc: usize, M: i32, pos0: i32, H: i32, KVH: i32, HS: i32, finite: i32,
                                      scratchBase: usize, scratchStride: usize, r0: i32, r1: i32, tid: i32): void {
@@ -52,16 +54,26 @@ export function attention_cached_f16(out: usize, q: usize, kc: usize, vc: usize,
   const a = scratchBase + <usize>tid * scratchStride;
   const kvRow = <usize>KVH * <usize>HS << 1;
   const rowBytes = <usize>HS << 2;
+  const byQuery = G == 1 && M > 1;
   let row = r0;
   while (row < r1) {
-    const m = row / H;
-    const h = row % H;
+    let m: i32, h: i32, nh: i32;
+    if (byQuery) {
+      h = row / M;
+      m = row % M;
+      nh = min(min(4, M - m), r1 - row);
+    } else {
+      m = row / H;
+      h = row % H;
+      nh = min(min(4, G - h % G), r1 - row);
+    }
     const g = h / G;
-    // heads h … h+nh−1: same (m, g), at most 4, inside [r0, r1)
-    const nh = min(min(4, G - h % G), r1 - row);
-    const n = pos0 + m + 1;
-    const sb = <usize>n << 2;
-    const qp = q + <usize>row * rowBytes;
+    const n = pos0 + m + 1; // keys of the run's first row; row j has n + j·step
+    const step = byQuery ? 1 : 0;
+    const nLast = n + (nh - 1) * step;
+    const sb = <usize>nLast << 2;
+    const stride = byQuery ? <usize>H * rowBytes : rowBytes; // between the run's q (and out) rows
+    const qp = q + (<usize>m * <usize>H + <usize>h) * rowBytes;
     const kg = kc + (<usize>g * <usize>HS << 1);
     const vg = vc + (<usize>g * <usize>HS << 1);
     // finite cache (the caller's promise) and |q| < 2^16: the scaled widening (f16.ts scaled4) on q·2^112,
@@ -69,50 +81,55 @@ export function attention_cached_f16(out: usize, q: usize, kc: usize, vc: usize,
     const qs = a + <usize>4 * sb;
     let fast = finite != 0;
     if (fast) {
-      for (let i = 0; i < nh * HS; i++) {
-        const x = load<f32>(qp + (<usize>i << 2));
-        if (!(abs(x) < 65536)) { fast = false; break; }
-        store<f32>(qs + (<usize>i << 2), x * UNSCALE);
+      for (let j = 0; j < nh && fast; j++) {
+        for (let i = 0; i < HS; i++) {
+          const x = load<f32>(qp + <usize>j * stride + (<usize>i << 2));
+          if (!(abs(x) < 65536)) { fast = false; break; }
+          store<f32>(qs + <usize>j * rowBytes + (<usize>i << 2), x * UNSCALE);
+        }
       }
     }
-    if (fast) attend_f16(qs, a, sb, kg, vg, kvRow, n, nh, HS, rowBytes, scale, true);
-    else attend_f16(qp, a, sb, kg, vg, kvRow, n, nh, HS, rowBytes, scale, false);
+    if (fast) attend_f16(qs, rowBytes, a, sb, kg, kvRow, n, step, nh, HS, scale, true);
+    else attend_f16(qp, stride, a, sb, kg, kvRow, n, step, nh, HS, scale, false);
     for (let j = 0; j < nh; j++) {
       const aj = a + <usize>j * sb;
+      const nj = n + j * step;
       let mx: f32 = -Infinity;
-      for (let s = 0; s < n; s++) mx = max(mx, load<f32>(aj + (<usize>s << 2)));
-      const sum = expShiftSum(aj, aj, mx, n);
-      scal(aj, 1 / sum, n);
+      for (let s = 0; s < nj; s++) mx = max(mx, load<f32>(aj + (<usize>s << 2)));
+      const sum = expShiftSum(aj, aj, mx, nj);
+      scal(aj, 1 / sum, nj);
     }
-    const op = out + <usize>row * rowBytes;
-    memory.fill(op, 0, <usize>nh * rowBytes);
-    if (fast) weigh_f16(op, a, sb, vg, kvRow, n, nh, HS, rowBytes, true);
-    else weigh_f16(op, a, sb, vg, kvRow, n, nh, HS, rowBytes, false);
+    const op = out + (<usize>m * <usize>H + <usize>h) * rowBytes;
+    for (let j = 0; j < nh; j++) memory.fill(op + <usize>j * stride, 0, rowBytes);
+    if (fast) weigh_f16(op, stride, a, sb, vg, kvRow, n, step, nh, HS, true);
+    else weigh_f16(op, stride, a, sb, vg, kvRow, n, step, nh, HS, false);
     row += nh;
   }
 }
 
-/** Scores of nh heads (query rows qp + j·rowBytes) against n cached K rows, into a + j·sb. */
-@inline function attend_f16(qp: usize, a: usize, sb: usize, kg: usize, vg: usize, kvRow: usize, n: i32, nh: i32, HS: i32, rowBytes: usize, scale: f32, FAST: bool): void {
+/** Scores of the run's nh rows (query rows qp + j·qStride, row j against n + j·step cached K rows) into a + j·sb. */
+@inline function attend_f16(qp: usize, qStride: usize, a: usize, sb: usize, kg: usize, kvRow: usize, n: i32, step: i32, nh: i32, HS: i32, scale: f32, FAST: bool): void {
   if (nh === 4) {
-    for (let s = 0; s < n; s++) dot4_f16(a + (<usize>s << 2), sb, qp, rowBytes, kg + <usize>s * kvRow, HS, scale, FAST);
+    const nLast = n + 3 * step;
+    for (let s = 0; s < nLast; s++) dot4_f16(a + (<usize>s << 2), sb, qp, qStride, kg + <usize>s * kvRow, HS, scale, FAST);
   } else {
     for (let j = 0; j < nh; j++) {
-      const qj = qp + <usize>j * rowBytes, aj = a + <usize>j * sb;
-      for (let s = 0; s < n; s++) store<f32>(aj + (<usize>s << 2), dot_f16(qj, kg + <usize>s * kvRow, HS, FAST) * scale);
+      const qj = qp + <usize>j * qStride, aj = a + <usize>j * sb, nj = n + j * step;
+      for (let s = 0; s < nj; s++) store<f32>(aj + (<usize>s << 2), dot_f16(qj, kg + <usize>s * kvRow, HS, FAST) * scale);
     }
   }
 }
 
-/** out rows op + j·rowBytes += Σ_s p_j[s]·V[s] (p_j at a + j·sb). */
-@inline function weigh_f16(op: usize, a: usize, sb: usize, vg: usize, kvRow: usize, n: i32, nh: i32, HS: i32, rowBytes: usize, FAST: bool): void {
+/** out rows op + j·oStride += Σ_{s < n + j·step} p_j[s]·V[s] (p_j at a + j·sb), key by key in order. */
+@inline function weigh_f16(op: usize, oStride: usize, a: usize, sb: usize, vg: usize, kvRow: usize, n: i32, step: i32, nh: i32, HS: i32, FAST: bool): void {
+  let s0 = 0;
   if (nh === 4) {
-    for (let s = 0; s < n; s++) axpy4_f16(op, rowBytes, a + (<usize>s << 2), sb, vg + <usize>s * kvRow, HS, FAST);
-  } else {
-    for (let j = 0; j < nh; j++) {
-      const oj = op + <usize>j * rowBytes, aj = a + <usize>j * sb;
-      for (let s = 0; s < n; s++) axpy_f16(oj, FAST ? load<f32>(aj + (<usize>s << 2)) * UNSCALE : load<f32>(aj + (<usize>s << 2)), vg + <usize>s * kvRow, HS, FAST);
-    }
+    for (let s = 0; s < n; s++) axpy4_f16(op, oStride, a + (<usize>s << 2), sb, vg + <usize>s * kvRow, HS, FAST);
+    s0 = n; // keys every row of the run sees; the later rows' extra keys below, in the same order
+  }
+  for (let j = 0; j < nh; j++) {
+    const oj = op + <usize>j * oStride, aj = a + <usize>j * sb, nj = n + j * step;
+    for (let s = s0; s < nj; s++) axpy_f16(oj, FAST ? load<f32>(aj + (<usize>s << 2)) * UNSCALE : load<f32>(aj + (<usize>s << 2)), vg + <usize>s * kvRow, HS, FAST);
   }
 }
 
