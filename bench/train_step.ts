@@ -4,7 +4,8 @@
  * on synthetic tokens (speed does not depend on the data). Then the same-run PyTorch CPU peer
  * (bench/train_torch.py, Debian's system python3 with python3-torch + libopenblas0-pthread) on one
  * model both can express — dim 256, 6 layers, 8 heads (MHA), ReLU²-GLU 688, vocab 4096, tied, no SubLN,
- * seq 256, batch 8, AdamW — fp and b1.58 at 2 threads, with the ratio; without torch it says so.
+ * seq 256, batch 8, AdamW — fp and b1.58 at 2 threads, with the ratio (ours also as b1.58 with the integer
+ * forward off, the f32 fake-quant product, to show what it buys); without torch it says so.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -59,11 +60,14 @@ async function benchTrainPeer(rep: Reporter, opts: { reps: number; quick: boolea
   const cfgOf = (quant: 'fp' | 'b158') => makeConfig('tiny', { quant, dim: PEER.dim, nLayers: PEER.layers, nHeads: PEER.heads, nKvHeads: PEER.heads, ffnDim: PEER.ffn, ffn: 'relu2glu', vocabSize: PEER.vocab, maxSeqLen: PEER.seq, tieEmbeddings: true, subln: false });
   const ours: Record<string, number> = {};
   const be = await createBackend({ backend: 'wasm', threads });
-  for (const quant of ['fp', 'b158'] as const) {
+  // 'b158-f32fwd': the same b1.58 model with the integer forward off (src/nn/bitlinear.ts), to show its share
+  for (const run of ['fp', 'b158', 'b158-f32fwd'] as const) {
+    const quant = run === 'fp' ? 'fp' : 'b158';
     const cfg = cfgOf(quant);
     const mark = be.arena.mark();
     const model = new Transformer(be, cfg);
     model.init(1);
+    model.integerForward = run !== 'b158-f32fwd';
     const opt = new AdamW(be, be.arena, model.numParams, model.decaySize, DEFAULT_ADAMW);
     const rng = new Rng(3);
     const B = PEER.batch, T = PEER.seq;
@@ -76,7 +80,7 @@ async function benchTrainPeer(rep: Reporter, opts: { reps: number; quick: boolea
       opt.clip(model.grads);
       opt.update(model.params, model.grads, 1e-3, 0.1);
     }, steps, 2));
-    ours[quant] = (B * T) / (s.medianMs / 1000);
+    ours[run] = (B * T) / (s.medianMs / 1000);
     be.arena.release(mark);
   }
   await be.dispose();
@@ -85,13 +89,14 @@ async function benchTrainPeer(rep: Reporter, opts: { reps: number; quick: boolea
   let peer: Record<string, number | string> | undefined;
   if (r.status === 0) peer = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number | string>;
   else console.error(`bench train: no PyTorch peer (${(r.stderr || r.error?.message || '').trim().split('\n').pop()}); install Debian's python3-torch and libopenblas0-pthread`);
-  for (const quant of ['fp', 'b158'] as const) {
-    const metrics: Record<string, number> = { tokensPerSec: ours[quant]! };
+  for (const run of ['fp', 'b158', 'b158-f32fwd'] as const) {
+    const quant = run === 'fp' ? 'fp' : 'b158';
+    const metrics: Record<string, number> = { tokensPerSec: ours[run]! };
     if (peer) {
       metrics.torch_tokensPerSec = peer[quant] as number;
-      metrics.vs_torch = ours[quant]! / (peer[quant] as number);
+      metrics.vs_torch = ours[run]! / (peer[quant] as number);
     }
-    rep.add({ suite: 'train', name: `peer model ${quant}${peer ? ` vs torch ${peer.torch} (${peer.blas})` : ''}`, shape: `d${PEER.dim} L${PEER.layers} B=${PEER.batch} T=${PEER.seq}`, backend: 'wasm', threads,
-      medianMs: (PEER.batch * PEER.seq * 1000) / ours[quant]!, minMs: NaN, p90Ms: NaN, metrics });
+    rep.add({ suite: 'train', name: `peer model ${run}${peer ? ` vs torch ${peer.torch} (${peer.blas})` : ''}`, shape: `d${PEER.dim} L${PEER.layers} B=${PEER.batch} T=${PEER.seq}`, backend: 'wasm', threads,
+      medianMs: (PEER.batch * PEER.seq * 1000) / ours[run]!, minMs: NaN, p90Ms: NaN, metrics });
   }
 }
