@@ -232,7 +232,7 @@ export class Transformer {
         o = la.sub1;
       }
       linearForward(be, a.yO, this.site(l, 'o', la.inO.forward(o, M), M, C), a.weights.get(L.wo)!, M, la.inO);
-      add(xMid, x, a.yO, M * C);
+      be.add(xMid, x, a.yO, M * C);
       // FFN block
       be.rmsnormForward(la.ln2, la.ln2Rstd, xMid, this.param(L.ffnNorm).p, M, C, c.normEps);
       const inF = this.site(l, 'ffn', la.inFfn.forward(la.ln2, M), M, C);
@@ -245,7 +245,7 @@ export class Transformer {
         h = la.sub2;
       }
       linearForward(be, a.yDown, this.site(l, 'down', la.inDown.forward(h, M), M, F), a.weights.get(L.wDown)!, M, la.inDown);
-      add(xOut, xMid, a.yDown, M * C);
+      be.add(xOut, xMid, a.yDown, M * C);
     }
     const xL = a.resid[2 * c.nLayers]!;
     be.rmsnormForward(a.lnf, a.lnfRstd, xL, this.param('norm').p, M, C, c.normEps);
@@ -477,7 +477,4 @@ function makeActs(m: Transformer, B: number, T: number): Acts {
   };
 }
 
-function add(out: FloatArray, a: FloatArray, b: FloatArray, n: number): void {
-  for (let i = 0; i < n; i++) out[i] = a[i]! + b[i]!;
-}
 

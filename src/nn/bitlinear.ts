@@ -195,7 +195,7 @@ export class QuantInput {
     const { be, spec, K } = this;
     const n = M * K;
     if (spec.act === 'none' && !spec.lnInside && !spec.hadamard) {
-      addInto(dx, this.da, n);
+      be.add(dx, dx, this.da, n);
       return;
     }
     const g = this.da;
@@ -204,7 +204,7 @@ export class QuantInput {
       be.hadamardForward(g, g, M, K);
     }
     if (spec.lnInside) be.layernormBackward(dx, null, null, g, this.x!, null, this.mean!, this.rstd!, M, K);
-    else addInto(dx, g, n);
+    else be.add(dx, dx, g, n); // the quantizer's STE: the identity
   }
 }
 
@@ -306,9 +306,6 @@ function lerp(out: FloatArray, x: FloatArray, lambda: number, n: number): void {
   for (let i = 0; i < n; i++) out[i] = x[i]! + lambda * (out[i]! - x[i]!);
 }
 
-function addInto(dst: FloatArray, src: FloatArray, n: number): void {
-  for (let i = 0; i < n; i++) dst[i]! += src[i]!;
-}
 
 /**
  * BitNet v1 group quantization of activations (docs/spec.md §1.2 Eq.14): columns split into G groups,

@@ -222,6 +222,22 @@ describe('nn parity: activations, hadamard, adamw', () => {
       assertAllClose(d2, d1, tol, `${name} bwd n=${n}`);
     }
   });
+  it('add: WASM = reference bit for bit, also in place (out = a, out = b)', () => {
+    const rng = new Rng(12);
+    for (const n of NS) {
+      const a = randnF32(rng, n, 3), b = randnF32(rng, n, 1e-3);
+      const o1 = f32(n), o2 = f32(n);
+      R.add(o1, a, b, n);
+      W.add(ctx, o2, a, b, n);
+      assertBitIdentical(o2, o1, `add n=${n}`);
+      const ia = copy(a), ib = copy(b);
+      W.add(ctx, ia, ia, b, n);
+      W.add(ctx, ib, a, ib, n);
+      assertBitIdentical(ia, o1, `add in place (a) n=${n}`);
+      assertBitIdentical(ib, o1, `add in place (b) n=${n}`);
+      for (let i = 0; i < n; i++) assert.equal(o1[i], Math.fround(a[i]! + b[i]!));
+    }
+  });
   it('GLU forward/backward', () => {
     const rng = new Rng(8);
     for (const [name, rf, wf, rb, wb, tol] of glu) for (const n of NS) {

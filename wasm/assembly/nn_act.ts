@@ -141,3 +141,17 @@ export function relu2glu_bwd_f32(dgate: usize, dup: usize, dout: usize, gate: us
 export function bilinear_fwd_f32(out: usize, gate: usize, up: usize, n: i32, r0: i32, r1: i32, tid: i32): void { gluFwd(IDENT, out, gate, up, n, r0, r1); }
 /** dgate += dout·up, dup += dout·gate */
 export function bilinear_bwd_f32(dgate: usize, dup: usize, dout: usize, gate: usize, up: usize, n: i32, r0: i32, r1: i32, tid: i32): void { gluBwd(IDENT, dgate, dup, dout, gate, up, n, r0, r1); }
+
+/** out = a + b (residual adds, gradient sums); out may alias a or b. */
+export function add_f32(out: usize, a: usize, b: usize, n: i32, r0: i32, r1: i32, tid: i32): void {
+  let i = lo(r0);
+  const e = hi(r1, n);
+  for (; i + 4 <= e; i += 4) {
+    const o = i << 2;
+    v128.store(out + o, f32x4.add(v128.load(a + o), v128.load(b + o)));
+  }
+  for (; i < e; i++) {
+    const o = i << 2;
+    store<f32>(out + o, load<f32>(a + o) + load<f32>(b + o));
+  }
+}

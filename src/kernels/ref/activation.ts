@@ -110,3 +110,12 @@ export function bilinearForward(out: FloatArray, gate: FloatArray, up: FloatArra
 export function bilinearBackward(dgate: FloatArray, dup: FloatArray, dout: FloatArray, gate: FloatArray, up: FloatArray, n: number): void {
   gluBackward('bilinearBackward', (x) => x, () => 1, dgate, dup, dout, gate, up, n);
 }
+
+/**
+ * out = a + b elementwise (residual adds, gradient sums), one f32 (or f64) add per element: the WASM twin is
+ * bit-identical. out, a, b: (n); out may alias a or b.
+ */
+export function add(out: FloatArray, a: FloatArray, b: FloatArray, n: number): void {
+  checkElementwise('add', false, { out, a, b }, n);
+  for (let i = 0; i < n; i++) out[i] = a[i]! + b[i]!;
+}

@@ -8,7 +8,7 @@ export { ropeTables, ropeForward, ropeBackward } from './rope.js';
 export { attentionForward, attentionBackward } from './attention.js';
 export {
   siluForward, siluBackward, relu2Forward, relu2Backward, geluForward, geluBackward,
-  swigluForward, swigluBackward, relu2gluForward, relu2gluBackward, bilinearForward, bilinearBackward,
+  swigluForward, swigluBackward, relu2gluForward, relu2gluBackward, bilinearForward, bilinearBackward, add,
 } from './activation.js';
 export { hadamardForward, hadamardBackward } from './hadamard.js';
 export { adamwStep } from './adamw.js';

@@ -211,6 +211,17 @@ function gluBwd(ctx: WasmContext, where: string, fn: string, dgate: FloatArray, 
   ctx.scope((s) => ctx.parallel(fn, [s.inout(dgate), s.inout(dup), s.in(dout), s.in(gate), s.in(up), n], Math.ceil(n / CHUNK), 1, minRows(CHUNK)));
 }
 
+/** out = a + b (see ref add); out may alias a or b. */
+export function add(ctx: WasmContext, out: FloatArray, a: FloatArray, b: FloatArray, n: number): void {
+  checkElementwise('add', true, { out, a, b }, n);
+  ctx.scope((s) => {
+    const po = out === a || out === b ? s.inout(out) : s.out(out);
+    const pa = out === a ? po : s.in(a);
+    const pb = out === b ? po : s.in(b);
+    ctx.parallel('add_f32', [po, pa, pb, n], Math.ceil(n / CHUNK), 1, minRows(CHUNK));
+  });
+}
+
 /** out = silu(inp) = x·σ(x). out, inp: (n). */
 export function siluForward(ctx: WasmContext, out: FloatArray, inp: FloatArray, n: number): void {
   unary(ctx, 'siluForward', 'silu_fwd_f32', out, inp, n);
