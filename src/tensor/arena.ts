@@ -37,10 +37,10 @@ const BUFFERS = new WeakMap<WebAssembly.Memory, Set<ArrayBufferLike>>();
 
 /** True if `view` is a view into `mem` (so its byteOffset is a WASM pointer). */
 export function isInMemory(mem: WebAssembly.Memory, view: ArrayBufferView): boolean {
-  const cur = mem.buffer;
   let set = BUFFERS.get(mem);
+  if (set !== undefined && set.has(view.buffer)) return true; // the common case, without reading mem.buffer
   if (set === undefined) BUFFERS.set(mem, (set = new Set()));
-  set.add(cur);
+  set.add(mem.buffer);
   return set.has(view.buffer);
 }
 

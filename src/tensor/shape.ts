@@ -35,14 +35,16 @@ export function fmtShape(shape: Shape): string {
 
 /** Dimension sizes must be non-negative integers. */
 export function checkDims(where: string, dims: Record<string, number>): void {
-  for (const [k, v] of Object.entries(dims)) {
+  for (const k in dims) { // for-in, not Object.entries: these run on every kernel call (no allocation)
+    const v = dims[k]!;
     if (!Number.isInteger(v) || v < 0) throw new ArgumentError(`${where}: dimension ${k}=${v} must be a non-negative integer`);
   }
 }
 
 /** Dimension sizes must be positive integers. */
 export function checkPositive(where: string, dims: Record<string, number>): void {
-  for (const [k, v] of Object.entries(dims)) {
+  for (const k in dims) {
+    const v = dims[k]!;
     if (!Number.isInteger(v) || v <= 0) throw new ArgumentError(`${where}: ${k}=${v} must be a positive integer`);
   }
 }
@@ -65,7 +67,8 @@ export function checkDType(where: string, name: string, arr: ArrayBufferView, ..
 /** Same float dtype for all arrays (the reference kernels accept f32 or f64, not mixed). */
 export function checkSameFloat(where: string, arrs: Record<string, ArrayBufferView>): void {
   let first: DType | undefined;
-  for (const [name, a] of Object.entries(arrs)) {
+  for (const name in arrs) {
+    const a = arrs[name]!;
     checkDType(where, name, a, 'f32', 'f64');
     const dt = dtypeOf(a);
     if (first === undefined) first = dt;

@@ -14,10 +14,17 @@ export type Floats = Record<string, FloatArray | null>;
 
 /** dtype checks for all non-null float operands. */
 export function checkFloats(where: string, f32only: boolean, arrs: Floats): void {
+  if (f32only) {
+    // the WASM twins' path, on every call: no allocation
+    for (const k in arrs) {
+      const a = arrs[k]!;
+      if (a !== null) checkDType(where, k, a, 'f32');
+    }
+    return;
+  }
   const present: Record<string, FloatArray> = {};
   for (const [k, a] of Object.entries(arrs)) if (a !== null) present[k] = a;
-  if (f32only) for (const [k, a] of Object.entries(present)) checkDType(where, k, a, 'f32');
-  else checkSameFloat(where, present);
+  checkSameFloat(where, present);
 }
 
 /** Length checks: each operand (if non-null) must hold at least n elements. */
