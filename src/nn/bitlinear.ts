@@ -91,7 +91,7 @@ export class QuantInput {
   private codesTmp: Int8Array | undefined;
   /** Rows the codes hold for the last forward (0: none, e.g. λ < 1 or `integer` off). */
   private codesRows = 0;
-  /** Compute integer codes in forward (module doc); only where `canInteger`. */
+  /** Compute integer codes in forward (module doc), where this input has them (f32, a per-token quantizer). */
   integer = true;
 
   constructor(private readonly be: Backend, arena: Arena, readonly spec: InputSpec, readonly maxM: number, readonly K: number, dtype: 'f32' | 'f64') {
@@ -180,11 +180,6 @@ export class QuantInput {
     return this.codesRows === M && a === this.a ? this.codes : undefined;
   }
 
-  /** True where the integer forward applies (f32, a per-token quantizer with codes; module doc). */
-  get canInteger(): boolean {
-    return this.codes !== undefined;
-  }
-
   /** The array the matmuls read in the last forward pass (a, or x itself when nothing is applied). */
   get input(): FloatArray {
     return this.a.length > 0 ? this.a : this.x!;
@@ -215,23 +210,23 @@ export class QuantWeight {
   /** Last scales: β (ternary/sign) and α (sign), per group. */
   beta = 0;
   lambda = 1;
+  /** Integer codes: grouped quantizers (groups > 1), or the integer forward's (per-tensor ternary f32 weights). */
   private readonly q: Int8Array | undefined;
   private readonly alpha: FloatArray | undefined;
   private readonly betas: FloatArray | undefined;
-  /** Integer forward (module doc): ternary codes and their 'i2r4' packing, per-tensor ternary f32 weights only. */
-  private readonly codes: Int8Array | undefined;
+  /** Integer forward (module doc): `q` packed in the 'i2r4' layout. */
   readonly packed: Uint8Array | undefined;
   /** β̃ = f32(1/f32(1/β)): the magnitude w̃ holds, the scale of the integer product. */
   intScale = 0;
   /** True when `packed` holds the last update's weights (false with λ < 1 or `integer` off). */
   intReady = false;
-  /** Pack the codes in update() (module doc); only where `canInteger`. */
+  /** Pack the codes in update() (module doc), where the weight has them (per-tensor ternary, f32). */
   integer = true;
 
   constructor(private readonly be: Backend, arena: Arena, readonly kind: WeightQuant, readonly w: FloatArray, readonly N: number, readonly K: number, readonly groups: number) {
     this.wq = kind === 'none' ? w : arena.alloc(w instanceof Float64Array ? 'f64' : 'f32', N * K);
     if (kind === 'ternary' && groups === 1 && w instanceof Float32Array) {
-      this.codes = arena.alloc('i8', N * K);
+      this.q = arena.alloc('i8', N * K);
       this.packed = arena.alloc('u8', INT_FORMAT.bytes(N, K));
     }
     if (groups > 1) {
@@ -240,11 +235,6 @@ export class QuantWeight {
       this.alpha = new Float32Array(groups);
       this.betas = new Float32Array(groups);
     }
-  }
-
-  /** True where the integer forward applies (per-tensor ternary f32 weights; module doc). */
-  get canInteger(): boolean {
-    return this.codes !== undefined;
   }
 
   /** Recompute w̃ from the latent W (once per forward pass). */
@@ -264,9 +254,9 @@ export class QuantWeight {
       this.beta = be.fakeQuantTernary(this.wq, w, n);
     }
     this.intReady = false;
-    if (this.codes !== undefined && this.integer && this.lambda === 1) {
-      const beta = be.quantizeTernaryAbsmean(this.codes, w, n);
-      INT_FORMAT.pack(this.packed!, this.codes, this.N, this.K);
+    if (this.packed !== undefined && this.integer && this.lambda === 1) {
+      const beta = be.quantizeTernaryAbsmean(this.q!, w, n);
+      INT_FORMAT.pack(this.packed, this.q!, this.N, this.K);
       this.intScale = Math.fround(1 / Math.fround(1 / beta));
       this.intReady = true;
     }

@@ -1,7 +1,7 @@
 // Inference-only kernels (twins of src/kernels/ref/infer.ts): attention over a KV cache (f32 or f16),
 // f32 ↔ f16 conversion, and the int7 × int8 matmul of the 8-bit-storage LM head (SIMD128 here; relaxed
 // in infer_relaxed.ts).
-import { axpy, dot, expShiftSum, scal } from './nn_math';
+import { axpy, dot, expShiftSum, rowMax, scal } from './nn_math';
 import { axpy4_f16, axpy_f16, dot4_f16, dot_f16, narrow1, narrow4, UNSCALE, widen1, widen4 } from './f16';
 import { emit_rows4_i7, I7_BLOCK_ROWS, i7r4_group_bytes, I7_OFFSET } from './infer_common';
 import { sum_i8 } from './ternary_common';
@@ -94,9 +94,7 @@ export function attention_cached_f16(out: usize, q: usize, kc: usize, vc: usize,
     for (let j = 0; j < nh; j++) {
       const aj = a + <usize>j * sb;
       const nj = n + j * step;
-      let mx: f32 = -Infinity;
-      for (let s = 0; s < nj; s++) mx = max(mx, load<f32>(aj + (<usize>s << 2)));
-      const sum = expShiftSum(aj, aj, mx, nj);
+      const sum = expShiftSum(aj, aj, rowMax(aj, nj), nj);
       scal(aj, 1 / sum, nj);
     }
     const op = out + (<usize>m * <usize>H + <usize>h) * rowBytes;

@@ -7,7 +7,7 @@
 //     tile of up to 4 query rows × 8 keys (`scores4`), each score the sequential sum over the head dim;
 //   - weighted sums (out, dq, dk, dv): axpy per key in key order, the output row kept in registers, 32
 //     floats at a time, while the keys stream past (`acc_rows`).
-import { expShiftSum, scal } from './nn_math';
+import { expShiftSum, rowMax, scal } from './nn_math';
 
 @inline function qkvOff(b: i32, t: i32, h: i32, T: i32, NH: i32, HS: i32): usize {
   return ((<usize>b * <usize>T + <usize>t) * <usize>NH + <usize>h) * <usize>HS << 2;
@@ -172,7 +172,7 @@ export function transpose_kv_f32(kT: usize, k: usize, T: i32, KVH: i32, HS: i32,
 
 /**
  * att[b,h,t,:] = causal softmax(q·k/√HS), out[b,t,h] = Σ att·v. Rows = B·H·T in (b, h, t) order.
- * kT: the keys transposed (transpose_kv_f32); scratch + tid·stride: attention_scratch_bytes(T).
+ * kT: the keys transposed (transpose_kv_f32); scratch + tid·stride: this thread's score rows (4 × Tp floats).
  */
 export function attention_fwd_f32(out: usize, att: usize, q: usize, kT: usize, v: usize, T: i32, H: i32, KVH: i32, HS: i32,
                                   scratch: usize, stride: i32, r0: i32, r1: i32, tid: i32): void {
@@ -203,19 +203,6 @@ export function attention_fwd_f32(out: usize, att: usize, q: usize, kT: usize, v
       acc_rows(op, HS, v + qkvOff(b, 0, g, T, KVH, HS), kvStride, a, 4, n, 1, false);
     }
   }
-}
-
-/** max of x[0..n). */
-@inline function rowMax(x: usize, n: i32): f32 {
-  let mx: f32 = -Infinity;
-  let i = 0;
-  if (n >= 4) {
-    let vm = v128.load(x);
-    for (i = 4; i + 4 <= n; i += 4) vm = f32x4.max(vm, v128.load(x + (<usize>i << 2)));
-    mx = max(max(f32x4.extract_lane(vm, 0), f32x4.extract_lane(vm, 1)), max(f32x4.extract_lane(vm, 2), f32x4.extract_lane(vm, 3)));
-  }
-  for (; i < n; i++) mx = max(mx, load<f32>(x + (<usize>i << 2)));
-  return mx;
 }
 
 /**

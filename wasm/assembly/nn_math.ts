@@ -9,6 +9,19 @@
   return max(max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
 }
 
+/** max of x[0..C): four lanes, hmax, then the scalar tail (softmax rows, attention score rows). */
+@inline export function rowMax(x: usize, C: i32): f32 {
+  let c = 0;
+  let m: f32 = -Infinity;
+  if (C >= 4) {
+    let vm = v128.load(x);
+    for (c = 4; c + 4 <= C; c += 4) vm = f32x4.max(vm, v128.load(x + (<usize>c << 2)));
+    m = hmax(vm);
+  }
+  for (; c < C; c++) m = max(m, load<f32>(x + (<usize>c << 2)));
+  return m;
+}
+
 // exp(x) for 4 lanes, Cephes expf (as in sse_mathfun): x = n·ln2 + r, |r| ≤ ln2/2,
 // e^r by a degree-6 polynomial, 2^n through the exponent bits. ~2 ulp on [-87.3, 88.3].
 // Inputs are clamped to 88.3 (exp overflows f32 above 88.72); below −87.3 the result is 0

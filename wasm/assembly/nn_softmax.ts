@@ -1,18 +1,6 @@
 // Row softmax and fused softmax + cross-entropy (twins of src/kernels/ref/softmax.ts).
 // exp is the SIMD polynomial of nn_math (tails go through the same vector path).
-import { expShiftSum, hmax, hsum, scal, sexp, vexp } from './nn_math';
-
-@inline function rowMax(x: usize, C: i32): f32 {
-  let c = 0;
-  let m: f32 = -Infinity;
-  if (C >= 4) {
-    let vm = v128.load(x);
-    for (c = 4; c + 4 <= C; c += 4) vm = f32x4.max(vm, v128.load(x + (<usize>c << 2)));
-    m = hmax(vm);
-  }
-  for (; c < C; c++) m = max(m, load<f32>(x + (<usize>c << 2)));
-  return m;
-}
+import { expShiftSum, hsum, rowMax, scal, sexp, vexp } from './nn_math';
 
 /** out[m,:] = softmax(inp[m,:]) with the row max subtracted. Rows of (M, C); out may alias inp. */
 export function softmax_fwd_f32(out: usize, inp: usize, C: i32, r0: i32, r1: i32, tid: i32): void {

@@ -79,6 +79,12 @@ export const FMT_B1: i32 = 2;
   return FMT == FMT_B1 ? 2 * dot - xsum : dot - xsum;
 }
 
+/** finish for four lanes at once. */
+@inline export function finish4(FMT: i32, dot: v128, xsum: i32): v128 {
+  const xv = i32x4.splat(xsum);
+  return FMT == FMT_B1 ? i32x4.sub(i32x4.shl(dot, 1), xv) : i32x4.sub(dot, xv);
+}
+
 /** 2-bit (mask 3) or 1-bit (mask 1) codes at bit offset SH of every byte (i16 shift: no i8x16.shr_u). */
 @inline export function codes(b: v128, SH: i32, mask: v128): v128 {
   return v128.and(SH == 0 ? b : i16x8.shr_u(b, SH), mask);
@@ -106,13 +112,9 @@ export const FMT_B1: i32 = 2;
     // Four rows of one token at once: the same operations per lane as `emit` (an f32 division by xs[m], then
     // the product with β), one divps instead of four divss and one store (bit-identical to emit; the prefill gain
     // was within noise when measured on a loaded VM).
-    const xv = i32x4.splat(xsum);
-    const v = f32x4.convert_i32x4_s(FMT == FMT_B1 ? i32x4.sub(i32x4.shl(d, 1), xv) : i32x4.sub(d, xv));
-    const q = f32x4.div(v, f32x4.splat(load<f32>(xs + (<usize>m << 2))));
-    let b: v128;
-    if (rpg % 4 == 0) b = f32x4.splat(load<f32>(beta + (<usize>(n / rpg) << 2)));
-    else {
-      b = f32x4.splat(load<f32>(beta + (<usize>(n / rpg) << 2)));
+    const q = f32x4.div(f32x4.convert_i32x4_s(finish4(FMT, d, xsum)), f32x4.splat(load<f32>(xs + (<usize>m << 2))));
+    let b = f32x4.splat(load<f32>(beta + (<usize>(n / rpg) << 2))); // β(n); rows n+1..n+3 share it when rpg % 4 == 0
+    if (rpg % 4 != 0) {
       b = f32x4.replace_lane(b, 1, load<f32>(beta + (<usize>((n + 1) / rpg) << 2)));
       b = f32x4.replace_lane(b, 2, load<f32>(beta + (<usize>((n + 2) / rpg) << 2)));
       b = f32x4.replace_lane(b, 3, load<f32>(beta + (<usize>((n + 3) / rpg) << 2)));
