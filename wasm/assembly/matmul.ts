@@ -9,13 +9,15 @@
 // Loop nest (per thread, over its slice of rows or columns of C):
 //   jc over NC columns → pc over KC → pack B(KC×NC) into NR-wide panels
 //     → ic over MC rows → pack A(MC×KC) into MR-tall panels
-//       → jr, ir: MR×NR micro-kernel, 8 f32x4 accumulators, mul+add.
+//       → jr, ir: MR×NR micro-kernel, 8 f32x4 accumulators, multiply-add (fused in relaxed.wasm).
 // Each C element is the sum over k in fixed KC blocks, in k order, so the
 // result does not depend on how rows are split between threads (bit-identical).
 // Zero padding of edge panels adds exact zeros.
 //
 // Scratch per thread: MC*KC + KC*NC floats (GEMM_SCRATCH_BYTES), at
 // scratch + tid * stride (the context's per-thread scratch region).
+
+import { mac } from './nn_math';
 
 const MR: i32 = 4;
 const NR: i32 = 8;
@@ -88,13 +90,13 @@ export const GEMM_SCRATCH_BYTES: i32 = (MC * KC + KC * NC) * 4;
     const b0 = v128.load(pb);
     const b1 = v128.load(pb, 16);
     let a = v128.load32_splat(pa);
-    c00 = f32x4.add(c00, f32x4.mul(a, b0)); c01 = f32x4.add(c01, f32x4.mul(a, b1));
+    c00 = mac(c00, a, b0); c01 = mac(c01, a, b1);
     a = v128.load32_splat(pa, 4);
-    c10 = f32x4.add(c10, f32x4.mul(a, b0)); c11 = f32x4.add(c11, f32x4.mul(a, b1));
+    c10 = mac(c10, a, b0); c11 = mac(c11, a, b1);
     a = v128.load32_splat(pa, 8);
-    c20 = f32x4.add(c20, f32x4.mul(a, b0)); c21 = f32x4.add(c21, f32x4.mul(a, b1));
+    c20 = mac(c20, a, b0); c21 = mac(c21, a, b1);
     a = v128.load32_splat(pa, 12);
-    c30 = f32x4.add(c30, f32x4.mul(a, b0)); c31 = f32x4.add(c31, f32x4.mul(a, b1));
+    c30 = mac(c30, a, b0); c31 = mac(c31, a, b1);
     pa += MR * 4;
     pb += NR * 4;
   }

@@ -7,7 +7,7 @@
 //     tile of up to 4 query rows × 8 keys (`scores4`), each score the sequential sum over the head dim;
 //   - weighted sums (out, dq, dk, dv): axpy per key in key order, the output row kept in registers, 32
 //     floats at a time, while the keys stream past (`acc_rows`).
-import { expShiftSum, rowMax, scal } from './nn_math';
+import { expShiftSum, mac, rowMax, scal } from './nn_math';
 
 @inline function qkvOff(b: i32, t: i32, h: i32, T: i32, NH: i32, HS: i32): usize {
   return ((<usize>b * <usize>T + <usize>t) * <usize>NH + <usize>h) * <usize>HS << 2;
@@ -28,10 +28,10 @@ import { expShiftSum, rowMax, scal } from './nn_math';
     for (let j = 0; j < cnt; j++) {
       const c = SCALED ? load<f32>(cp) * cScale : load<f32>(cp);
       const va = f32x4.splat(c);
-      y0 = f32x4.add(y0, f32x4.mul(va, v128.load(xp))); y1 = f32x4.add(y1, f32x4.mul(va, v128.load(xp, 16)));
-      y2 = f32x4.add(y2, f32x4.mul(va, v128.load(xp, 32))); y3 = f32x4.add(y3, f32x4.mul(va, v128.load(xp, 48)));
-      y4 = f32x4.add(y4, f32x4.mul(va, v128.load(xp, 64))); y5 = f32x4.add(y5, f32x4.mul(va, v128.load(xp, 80)));
-      y6 = f32x4.add(y6, f32x4.mul(va, v128.load(xp, 96))); y7 = f32x4.add(y7, f32x4.mul(va, v128.load(xp, 112)));
+      y0 = mac(y0, va, v128.load(xp)); y1 = mac(y1, va, v128.load(xp, 16));
+      y2 = mac(y2, va, v128.load(xp, 32)); y3 = mac(y3, va, v128.load(xp, 48));
+      y4 = mac(y4, va, v128.load(xp, 64)); y5 = mac(y5, va, v128.load(xp, 80));
+      y6 = mac(y6, va, v128.load(xp, 96)); y7 = mac(y7, va, v128.load(xp, 112));
       xp += xStride; cp += cStride;
     }
     v128.store(yo, y0); v128.store(yo, y1, 16); v128.store(yo, y2, 32); v128.store(yo, y3, 48);
@@ -43,7 +43,7 @@ import { expShiftSum, rowMax, scal } from './nn_math';
     let xp = x0 + (<usize>i << 2), cp = c0;
     for (let j = 0; j < cnt; j++) {
       const c = SCALED ? load<f32>(cp) * cScale : load<f32>(cp);
-      y0 = f32x4.add(y0, f32x4.mul(f32x4.splat(c), v128.load(xp)));
+      y0 = mac(y0, f32x4.splat(c), v128.load(xp));
       xp += xStride; cp += cStride;
     }
     v128.store(yo, y0);
@@ -95,13 +95,13 @@ const KB: i32 = 8;
     for (let i = 0; i < HS; i++) {
       const k0 = v128.load(kp), k1 = v128.load(kp, 16);
       let a = v128.load32_splat(ap);
-      c00 = f32x4.add(c00, f32x4.mul(a, k0)); c01 = f32x4.add(c01, f32x4.mul(a, k1));
+      c00 = mac(c00, a, k0); c01 = mac(c01, a, k1);
       a = v128.load32_splat(ap + aStride);
-      c10 = f32x4.add(c10, f32x4.mul(a, k0)); c11 = f32x4.add(c11, f32x4.mul(a, k1));
+      c10 = mac(c10, a, k0); c11 = mac(c11, a, k1);
       a = v128.load32_splat(ap + 2 * aStride);
-      c20 = f32x4.add(c20, f32x4.mul(a, k0)); c21 = f32x4.add(c21, f32x4.mul(a, k1));
+      c20 = mac(c20, a, k0); c21 = mac(c21, a, k1);
       a = v128.load32_splat(ap + 3 * aStride);
-      c30 = f32x4.add(c30, f32x4.mul(a, k0)); c31 = f32x4.add(c31, f32x4.mul(a, k1));
+      c30 = mac(c30, a, k0); c31 = mac(c31, a, k1);
       kp += ktStride;
       ap += 4;
     }
@@ -126,7 +126,7 @@ const KB: i32 = 8;
     let kp = kT + (<usize>t2 << 2);
     for (let i = 0; i < HS; i++) {
       const a = v128.load32_splat(a0 + (<usize>i << 2));
-      c0 = f32x4.add(c0, f32x4.mul(a, v128.load(kp))); c1 = f32x4.add(c1, f32x4.mul(a, v128.load(kp, 16)));
+      c0 = mac(c0, a, v128.load(kp)); c1 = mac(c1, a, v128.load(kp, 16));
       kp += ktStride;
     }
     if (SCALE) { c0 = f32x4.mul(c0, vs); c1 = f32x4.mul(c1, vs); }

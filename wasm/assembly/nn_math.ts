@@ -1,5 +1,16 @@
 // Shared SIMD helpers of the nn kernels (inlined; nothing here is exported from the module).
 
+/**
+ * c + a·b per lane: in relaxed.wasm one fused multiply-add (f32x4.relaxed_madd: x86 FMA3, ARM fmla; one
+ * rounding), in core.wasm mul then add (two roundings). Half the FP ops of mul+add: the f32 GEMM's 4×8 tile
+ * runs 46–54 GFLOP/s on one Zen 4 core against 33–43 (docs/kernels.md). Each module gives the same bits at
+ * any thread count and in either tier of V8's compiler; the two modules agree to rounding.
+ */
+@inline export function mac(c: v128, a: v128, b: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
+
 /** Horizontal sum in a fixed order: (l0 + l1) + (l2 + l3). */
 @inline export function hsum(v: v128): f32 {
   return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
