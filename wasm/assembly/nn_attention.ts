@@ -14,36 +14,42 @@ import { expShiftSum, mac, rowMax, scal } from './nn_math';
 }
 
 /**
- * y[0..n) += Σ_j coef(j)·x_j[0..n) for j = 0 … cnt−1 in order, x_j = x0 + j·xStride, coef(j) =
- * f32(load(c0 + j·cStride))·cScale (cScale 1: the coefficient itself): the same f32 operations, in the
- * same order, as `axpy(y, coef(j), x_j, n)` for j = 0, 1, …; y stays in registers 32 floats at a time.
+ * y[0..32) += Σ_j c(j)·x_j[0..32) for j = 0 … cnt−1 in order, x_j = x + j·xStride, c(j) = load(c + j·cStride):
+ * one multiply-add per element (`mac`), the 32 floats of y in registers. Exported only so that Binaryen keeps
+ * it out of line: inlined into the callers' row loops (or with a loop around it in its own function), V8
+ * (Node 20) spilled two accumulators and hoisted all eight loads, and the loop ran at 17–19 GFLOP/s against
+ * 47–49 out of line (one core; docs/kernels.md). Not a kernel: callers are the attention kernels below.
  */
-@inline function acc_rows(y: usize, n: i32, x0: usize, xStride: usize, c0: usize, cStride: usize, cnt: i32, cScale: f32, SCALED: bool): void {
-  let i = 0;
-  for (; i + 32 <= n; i += 32) {
-    const yo = y + (<usize>i << 2);
-    let y0 = v128.load(yo), y1 = v128.load(yo, 16), y2 = v128.load(yo, 32), y3 = v128.load(yo, 48);
-    let y4 = v128.load(yo, 64), y5 = v128.load(yo, 80), y6 = v128.load(yo, 96), y7 = v128.load(yo, 112);
-    let xp = x0 + (<usize>i << 2), cp = c0;
-    for (let j = 0; j < cnt; j++) {
-      const c = SCALED ? load<f32>(cp) * cScale : load<f32>(cp);
-      const va = f32x4.splat(c);
-      y0 = mac(y0, va, v128.load(xp)); y1 = mac(y1, va, v128.load(xp, 16));
-      y2 = mac(y2, va, v128.load(xp, 32)); y3 = mac(y3, va, v128.load(xp, 48));
-      y4 = mac(y4, va, v128.load(xp, 64)); y5 = mac(y5, va, v128.load(xp, 80));
-      y6 = mac(y6, va, v128.load(xp, 96)); y7 = mac(y7, va, v128.load(xp, 112));
-      xp += xStride; cp += cStride;
-    }
-    v128.store(yo, y0); v128.store(yo, y1, 16); v128.store(yo, y2, 32); v128.store(yo, y3, 48);
-    v128.store(yo, y4, 64); v128.store(yo, y5, 80); v128.store(yo, y6, 96); v128.store(yo, y7, 112);
+export function attention_acc32_f32(y: usize, x: usize, xStride: usize, c: usize, cStride: usize, cnt: i32): void {
+  let y0 = v128.load(y), y1 = v128.load(y, 16), y2 = v128.load(y, 32), y3 = v128.load(y, 48);
+  let y4 = v128.load(y, 64), y5 = v128.load(y, 80), y6 = v128.load(y, 96), y7 = v128.load(y, 112);
+  let xp = x, cp = c;
+  for (let j = 0; j < cnt; j++) {
+    const va = v128.load32_splat(cp);
+    y0 = mac(y0, va, v128.load(xp)); y1 = mac(y1, va, v128.load(xp, 16));
+    y2 = mac(y2, va, v128.load(xp, 32)); y3 = mac(y3, va, v128.load(xp, 48));
+    y4 = mac(y4, va, v128.load(xp, 64)); y5 = mac(y5, va, v128.load(xp, 80));
+    y6 = mac(y6, va, v128.load(xp, 96)); y7 = mac(y7, va, v128.load(xp, 112));
+    xp += xStride; cp += cStride;
   }
+  v128.store(y, y0); v128.store(y, y1, 16); v128.store(y, y2, 32); v128.store(y, y3, 48);
+  v128.store(y, y4, 64); v128.store(y, y5, 80); v128.store(y, y6, 96); v128.store(y, y7, 112);
+}
+
+/**
+ * y[0..n) += Σ_j c(j)·x_j[0..n) for j = 0 … cnt−1 in order (x_j = x0 + j·xStride, c(j) = load(c0 + j·cStride)):
+ * one multiply-add per element, in the same order for every split; 32 floats at a time out of line
+ * (`attention_acc32_f32`), then 4, then 1.
+ */
+function acc_rows(y: usize, n: i32, x0: usize, xStride: usize, c0: usize, cStride: usize, cnt: i32): void {
+  let i = 0;
+  for (; i + 32 <= n; i += 32) attention_acc32_f32(y + (<usize>i << 2), x0 + (<usize>i << 2), xStride, c0, cStride, cnt);
   for (; i + 4 <= n; i += 4) {
     const yo = y + (<usize>i << 2);
     let y0 = v128.load(yo);
     let xp = x0 + (<usize>i << 2), cp = c0;
     for (let j = 0; j < cnt; j++) {
-      const c = SCALED ? load<f32>(cp) * cScale : load<f32>(cp);
-      y0 = mac(y0, f32x4.splat(c), v128.load(xp));
+      y0 = mac(y0, v128.load32_splat(cp), v128.load(xp));
       xp += xStride; cp += cStride;
     }
     v128.store(yo, y0);
@@ -53,8 +59,7 @@ import { expShiftSum, mac, rowMax, scal } from './nn_math';
     let s = load<f32>(yo);
     let xp = x0 + (<usize>i << 2), cp = c0;
     for (let j = 0; j < cnt; j++) {
-      const c = SCALED ? load<f32>(cp) * cScale : load<f32>(cp);
-      s = s + c * load<f32>(xp);
+      s = s + load<f32>(cp) * load<f32>(xp);
       xp += xStride; cp += cStride;
     }
     store<f32>(yo, s);
@@ -200,14 +205,15 @@ export function attention_fwd_f32(out: usize, att: usize, q: usize, kT: usize, v
       if (n < T) memory.fill(a + (<usize>n << 2), 0, <usize>(T - n) << 2);
       const op = out + qkvOff(b, t, h, T, H, HS);
       memory.fill(op, 0, <usize>HS << 2);
-      acc_rows(op, HS, v + qkvOff(b, 0, g, T, KVH, HS), kvStride, a, 4, n, 1, false);
+      acc_rows(op, HS, v + qkvOff(b, 0, g, T, KVH, HS), kvStride, a, 4, n);
     }
   }
 }
 
 /**
- * Backward pass 1, rows (b, h, t): datt[t2] = att·(dout·v[t2] − Σ att·(dout·v)) (pre-softmax score
- * gradient, 0 above the diagonal), dq += Σ datt[t2]·k[t2]/√HS. vT: the values transposed (transpose_kv_f32).
+ * Backward pass 1, rows (b, h, t): datt[t2] = f32(att·(dout·v[t2] − Σ att·(dout·v)))/√HS (the pre-softmax score
+ * gradient with the 1/√HS of the scores folded in, rounded once more: the very coefficient both dq and dk use;
+ * 0 above the diagonal), dq += Σ datt[t2]·k[t2]. vT: the values transposed (transpose_kv_f32).
  */
 export function attention_bwd1_f32(dq: usize, datt: usize, dout: usize, k: usize, vT: usize, att: usize,
                                    T: i32, H: i32, KVH: i32, HS: i32, scratch: usize, stride: i32, r0: i32, r1: i32, tid: i32): void {
@@ -232,29 +238,29 @@ export function attention_bwd1_f32(dq: usize, datt: usize, dout: usize, k: usize
       const n = t + 1;
       let s: f32 = 0;
       for (let t2 = 0; t2 < n; t2++) s += load<f32>(a + (<usize>t2 << 2)) * load<f32>(e + (<usize>t2 << 2));
-      const vs = f32x4.splat(s);
+      const vs = f32x4.splat(s), vscale = f32x4.splat(scale);
       let i = 0;
       for (; i + 4 <= n; i += 4) {
         const o = <usize>i << 2;
-        v128.store(d + o, f32x4.mul(v128.load(a + o), f32x4.sub(v128.load(e + o), vs)));
+        v128.store(d + o, f32x4.mul(f32x4.mul(v128.load(a + o), f32x4.sub(v128.load(e + o), vs)), vscale));
       }
       for (; i < n; i++) {
         const o = <usize>i << 2;
-        store<f32>(d + o, load<f32>(a + o) * (load<f32>(e + o) - s));
+        store<f32>(d + o, (load<f32>(a + o) * (load<f32>(e + o) - s)) * scale);
       }
       if (n < T) memory.fill(d + (<usize>n << 2), 0, <usize>(T - n) << 2);
-      acc_rows(dq + qkvOff(b, t, h, T, H, HS), HS, k + qkvOff(b, 0, g, T, KVH, HS), kvStride, d, 4, n, scale, true);
+      acc_rows(dq + qkvOff(b, t, h, T, H, HS), HS, k + qkvOff(b, 0, g, T, KVH, HS), kvStride, d, 4, n);
     }
   }
 }
 
 /**
- * Backward pass 2, rows (b, g, t2) of (B, KVH, T): dk[b,t2,g] += Σ_{h∈g, t≥t2} datt[b,h,t,t2]·q[b,t,h]/√HS,
+ * Backward pass 2, rows (b, g, t2) of (B, KVH, T): dk[b,t2,g] += Σ_{h∈g, t≥t2} datt[b,h,t,t2]·q[b,t,h] (datt already
+ * carries the 1/√HS),
  * dv[b,t2,g] += Σ_{h∈g, t≥t2} att[b,h,t,t2]·dout[b,t,h].
  */
 export function attention_bwd2_f32(dk: usize, dv: usize, datt: usize, dout: usize, q: usize, att: usize,
                                    T: i32, H: i32, KVH: i32, HS: i32, r0: i32, r1: i32, tid: i32): void {
-  const scale: f32 = 1 / Mathf.sqrt(<f32>HS);
   const G = H / KVH;
   const qStride = <usize>H * <usize>HS << 2;
   const aStride = <usize>T << 2;
@@ -268,8 +274,8 @@ export function attention_bwd2_f32(dk: usize, dv: usize, datt: usize, dout: usiz
     for (let h = g * G; h < (g + 1) * G; h++) {
       const ai = ((((<usize>b * <usize>H + <usize>h) * <usize>T + <usize>t2) * <usize>T) + <usize>t2) << 2;
       const off = qkvOff(b, t2, h, T, H, HS);
-      acc_rows(dkp, HS, q + off, qStride, datt + ai, aStride, T - t2, scale, true);
-      acc_rows(dvp, HS, dout + off, qStride, att + ai, aStride, T - t2, 1, false);
+      acc_rows(dkp, HS, q + off, qStride, datt + ai, aStride, T - t2);
+      acc_rows(dvp, HS, dout + off, qStride, att + ai, aStride, T - t2);
     }
   }
 }
