@@ -2,7 +2,8 @@
  * Decode benchmark (`npm run bench -- decode`): synthetic random-ternary models of two published
  * shapes, prefill (128 tokens) and greedy decode (64 tokens) at 1 and 2 threads, each
  * configuration in its own child process (bench/decode_child.ts) so its peak RSS is its own.
- * Reports tokens/s, weight bytes read per token, the bandwidth that implies, peak RSS against
+ * Reports tokens/s, weight bytes read per token, the bandwidth that implies and its fraction of the
+ * read bandwidth measured in the same run (bench/membw.ts: the DRAM roofline), peak RSS against
  * (packed weights + embeddings + KV cache), and the ratio to the same-run peer: native llama.cpp
  * (llama-bench on the GGUF TQ2_0 export of the same model, bench/peer_native.ts); node-llama-cpp's
  * prebuilt binary as an extra column where it is installed (bench/peer_llamacpp.ts). Without a peer
@@ -28,7 +29,7 @@ export function runDecodeChild(args: Record<string, unknown>): DecodeChild {
   return JSON.parse(line) as DecodeChild;
 }
 
-export async function benchDecode(rep: Reporter, opts: { reps: number; threads: number[]; quick: boolean; presets?: string[] }): Promise<void> {
+export async function benchDecode(rep: Reporter, opts: { reps: number; threads: number[]; quick: boolean; presets?: string[]; membw?: Map<number, number> }): Promise<void> {
   const presets = opts.presets ?? (opts.quick ? ['b1.58-large'] : ['b1.58-large', '2b4t']);
   const prefill = opts.quick ? 32 : 128, decode = opts.quick ? 16 : 64;
   const reps = Math.max(3, Math.min(opts.reps, 5));
@@ -48,6 +49,11 @@ export async function benchDecode(rep: Reporter, opts: { reps: number; threads: 
         rss_over_model: d.maxRssBytes / resident,
         load_s: d.loadMs / 1000,
       };
+      const bw = opts.membw?.get(threads);
+      if (bw !== undefined) {
+        metrics.membw_GB_s = bw;
+        metrics.roofline = metrics.decode_GB_s! / bw; // bytes read per token × tok/s ÷ read bandwidth
+      }
       if (native) {
         const p = nativeBench(peerGguf(preset), threads, prefill, decode, reps);
         metrics.native_decode_tok_s = p.decodeTokS;

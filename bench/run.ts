@@ -63,8 +63,8 @@ const threads = [1, 2];
 const rep = new Reporter();
 console.error(`bench: node ${env.node}, ${env.cpu} ×${env.cpus}, reps ${reps}`);
 let membw = new Map<number, number>();
-// GEMV reports its fraction of the read bandwidth: measure it in the same run.
-if ((suites.includes('gemv') || suites.includes('head4')) && !suites.includes('membw')) suites.unshift('membw');
+// GEMV and decode report their fraction of the read bandwidth: measure it in the same run.
+if ((suites.includes('gemv') || suites.includes('head4') || suites.includes('decode')) && !suites.includes('membw')) suites.unshift('membw');
 for (const s of suites) {
   if (s === 'membw') membw = await benchMembw(rep, { reps, threads, mib: values.quick ? 64 : 256 });
   if (s === 'gemv') await benchGemv(rep, { reps, threads, membw, quick: values.quick });
@@ -75,7 +75,7 @@ for (const s of suites) {
   if (s === 'webgguf') await benchWebGguf(rep, { threads: Number(values.threads), ...(values.gguf !== undefined ? { gguf: values.gguf } : {}) });
   if (s === 'wllama') await benchWllama(rep, { quick: values.quick, threads, reps: values.quick ? 1 : Math.min(3, Number(values.reps)) });
   if (s === 'lut') await benchLut(rep, { reps, quick: values.quick });
-  if (s === 'decode') await benchDecode(rep, { reps, threads, quick: values.quick });
+  if (s === 'decode') await benchDecode(rep, { reps, threads, quick: values.quick, membw });
   if (s === 'kv') await benchKv(rep, { reps, threads, quick: values.quick });
   if (s === 'train') await benchTrain(rep, { reps, threads, quick: values.quick });
   if (s === 'serve' && values.streams !== undefined) {

@@ -62,9 +62,11 @@ const P5: f32 = 5.0000001201e-1;
   y = f32x4.add(f32x4.mul(y, r), f32x4.splat(P4));
   y = f32x4.add(f32x4.mul(y, r), f32x4.splat(P5));
   y = f32x4.add(f32x4.add(f32x4.mul(y, f32x4.mul(r, r)), r), f32x4.splat(1));
-  // Lanes below EXP_LO would give an invalid exponent: clamp n first, then zero them.
-  const n = i32x4.trunc_sat_f32x4_s(f32x4.max(fx, f32x4.splat(-126)));
-  const pow2n = i32x4.shl(i32x4.add(n, i32x4.splat(127)), 23);
+  // Lanes below EXP_LO would give an invalid exponent: clamp n first, then zero them. n + 127 ∈ [1, 215] is an
+  // integer, so adding 2^23 puts it exactly in the mantissa's low bits; << 23 moves it to the exponent field
+  // (the bits of 2^23 fall off the top): the same 2^n as converting n to int32 (trunc_sat, a ~8-instruction
+  // sequence on x64), in two ops.
+  const pow2n = i32x4.shl(f32x4.add(f32x4.max(fx, f32x4.splat(-126)), f32x4.splat(<f32>(127 + 8388608))), 23);
   const e = f32x4.mul(y, pow2n);
   return v128.bitselect(f32x4.splat(0), e, f32x4.lt(x0, f32x4.splat(EXP_LO)));
 }
