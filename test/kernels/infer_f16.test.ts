@@ -184,9 +184,12 @@ test('attentionCachedF16 ref ≡ attentionCached ref on the widened cache (exact
   }
 });
 
+// One query (decode) walks the cache key by key over all of a thread's heads, in chunks that fit its scratch
+// (wasm/assembly/infer.ts decode_f16); at pos0 = 100000 a 4 MiB scratch holds 10 score rows, so the 16-head
+// shape runs in chunks of 10 and 6 and a run of four GQA heads is split between them.
 test('attentionCachedF16 WASM: M queries in one call ≡ one query per call (prefill ≡ decode), bit for bit, MHA and GQA', () => {
   const rng = new Rng(9);
-  for (const [M, pos0, H, KVH, HS] of [[9, 5, 4, 4, 16], [7, 0, 6, 6, 40], [5, 3, 6, 3, 13]] as const) {
+  for (const [M, pos0, H, KVH, HS] of [[9, 5, 4, 4, 16], [7, 0, 6, 6, 40], [5, 3, 6, 3, 13], [6, 2, 16, 4, 24], [3, 100000, 16, 4, 8], [2, 100000, 12, 12, 8]] as const) {
     const S = pos0 + M;
     const q = new Float32Array(M * H * HS);
     rng.fillNormal(q, 0, 1);

@@ -49,6 +49,10 @@ export function attention_cached_f32(out: usize, q: usize, kc: usize, vc: usize,
  */
 export function attention_cached_f16(out: usize, q: usize, kc: usize, vc: usize, M: i32, pos0: i32, H: i32, KVH: i32, HS: i32, finite: i32,
                                      scratchBase: usize, scratchStride: usize, r0: i32, r1: i32, tid: i32): void {
+  if (M == 1) {
+    decode_f16(out, q, kc, vc, pos0 + 1, H, KVH, HS, finite, scratchBase + <usize>tid * scratchStride, scratchStride, r0, r1);
+    return;
+  }
   const scale: f32 = 1 / Mathf.sqrt(<f32>HS);
   const G = H / KVH;
   const a = scratchBase + <usize>tid * scratchStride;
@@ -102,6 +106,94 @@ export function attention_cached_f16(out: usize, q: usize, kc: usize, vc: usize,
     if (fast) weigh_f16(op, stride, a, sb, vg, kvRow, n, step, nh, HS, true);
     else weigh_f16(op, stride, a, sb, vg, kvRow, n, step, nh, HS, false);
     row += nh;
+  }
+}
+
+/**
+ * One query (decode): the heads [r0, r1) in chunks that fit the thread's scratch (nh score rows of n floats, then nh
+ * scaled query rows), keys outer and heads inner, so each cached position's K row — then V row — of all kv heads
+ * (kvRow bytes) is read once, front to back. The per-head walk of the general path reads HS-half chunks kvRow bytes
+ * apart, which a cold cache serves at a few GB/s. Per head the same operations in the same order (dot_f16 or its
+ * four-head form per key, softmax, axpy_f16 in key order): bit-identical to the general path.
+ */
+function decode_f16(out: usize, q: usize, kc: usize, vc: usize, n: i32, H: i32, KVH: i32, HS: i32, finite: i32,
+                    a: usize, stride: usize, r0: i32, r1: i32): void {
+  const scale: f32 = 1 / Mathf.sqrt(<f32>HS);
+  const G = H / KVH;
+  const rowBytes = <usize>HS << 2;
+  const sb = <usize>n << 2;
+  const maxRows = max(1, <i32>(stride / (sb + rowBytes)));
+  let h0 = r0;
+  while (h0 < r1) {
+    const nh = min(maxRows, r1 - h0);
+    const qs = a + <usize>nh * sb;
+    const q0 = q + <usize>h0 * rowBytes;
+    let fast = finite != 0;
+    if (fast) {
+      for (let i = 0; i < nh * HS; i++) {
+        const x = load<f32>(q0 + (<usize>i << 2));
+        if (!(abs(x) < 65536)) { fast = false; break; }
+        store<f32>(qs + (<usize>i << 2), x * UNSCALE);
+      }
+    }
+    if (fast) decode_scores(a, sb, qs, rowBytes, kc, n, h0, nh, G, KVH, HS, scale, true);
+    else decode_scores(a, sb, q0, rowBytes, kc, n, h0, nh, G, KVH, HS, scale, false);
+    for (let j = 0; j < nh; j++) {
+      const aj = a + <usize>j * sb;
+      const sum = expShiftSum(aj, aj, rowMax(aj, n), n);
+      scal(aj, 1 / sum, n);
+    }
+    const o0 = out + <usize>h0 * rowBytes;
+    memory.fill(o0, 0, <usize>nh * rowBytes);
+    if (fast) decode_weigh(o0, rowBytes, a, sb, vc, n, h0, nh, G, KVH, HS, true);
+    else decode_weigh(o0, rowBytes, a, sb, vc, n, h0, nh, G, KVH, HS, false);
+    h0 += nh;
+  }
+}
+
+/** Heads h0+j (j < nh) of a run of four sharing one kv group from head h0+j on? */
+@inline function four(j: i32, nh: i32, h0: i32, G: i32): bool {
+  return j + 4 <= nh && (h0 + j) % G + 4 <= G;
+}
+
+/** decode_f16's scores: key by key, each key's row once over the chunk's heads (four heads of one group together). */
+@inline function decode_scores(a: usize, sb: usize, qp: usize, qStride: usize, kc: usize, n: i32, h0: i32, nh: i32, G: i32, KVH: i32, HS: i32, scale: f32, FAST: bool): void {
+  const kvRow = <usize>KVH * <usize>HS << 1;
+  for (let s = 0; s < n; s++) {
+    const krow = kc + <usize>s * kvRow;
+    const so = <usize>s << 2;
+    let j = 0;
+    while (j < nh) {
+      const kg = krow + (<usize>((h0 + j) / G) * <usize>HS << 1);
+      if (four(j, nh, h0, G)) {
+        dot4_f16(a + <usize>j * sb + so, sb, qp + <usize>j * qStride, qStride, kg, HS, scale, FAST);
+        j += 4;
+      } else {
+        store<f32>(a + <usize>j * sb + so, dot_f16(qp + <usize>j * qStride, kg, HS, FAST) * scale);
+        j++;
+      }
+    }
+  }
+}
+
+/** decode_f16's weighted sums: out row j += p_j[s]·V[s] key by key in order, each key's row once over the chunk. */
+@inline function decode_weigh(o0: usize, oStride: usize, a: usize, sb: usize, vc: usize, n: i32, h0: i32, nh: i32, G: i32, KVH: i32, HS: i32, FAST: bool): void {
+  const kvRow = <usize>KVH * <usize>HS << 1;
+  for (let s = 0; s < n; s++) {
+    const vrow = vc + <usize>s * kvRow;
+    const so = <usize>s << 2;
+    let j = 0;
+    while (j < nh) {
+      const vg = vrow + (<usize>((h0 + j) / G) * <usize>HS << 1);
+      if (four(j, nh, h0, G)) {
+        axpy4_f16(o0 + <usize>j * oStride, oStride, a + <usize>j * sb + so, sb, vg, HS, FAST);
+        j += 4;
+      } else {
+        const p = load<f32>(a + <usize>j * sb + so);
+        axpy_f16(o0 + <usize>j * oStride, FAST ? p * UNSCALE : p, vg, HS, FAST);
+        j++;
+      }
+    }
   }
 }
 
