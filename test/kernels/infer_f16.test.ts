@@ -187,22 +187,31 @@ test('attentionCachedF16 ref ≡ attentionCached ref on the widened cache (exact
 // One query (decode) walks the cache key by key over all of a thread's heads, in chunks that fit its scratch
 // (wasm/assembly/infer.ts decode_f16); at pos0 = 100000 a 4 MiB scratch holds 10 score rows, so the 16-head
 // shape runs in chunks of 10 and 6 and a run of four GQA heads is split between them.
-test('attentionCachedF16 WASM: M queries in one call ≡ one query per call (prefill ≡ decode), bit for bit, MHA and GQA', () => {
+test('attentionCached(F16) WASM: M queries in one call ≡ one query per call (prefill ≡ decode), bit for bit, MHA and GQA, f16 (exact and fast widening) and f32 caches', () => {
   const rng = new Rng(9);
   for (const [M, pos0, H, KVH, HS] of [[9, 5, 4, 4, 16], [7, 0, 6, 6, 40], [5, 3, 6, 3, 13], [6, 2, 16, 4, 24], [3, 100000, 16, 4, 8], [2, 100000, 12, 12, 8]] as const) {
     const S = pos0 + M;
     const q = new Float32Array(M * H * HS);
     rng.fillNormal(q, 0, 1);
     const kc = halves(rng, S * KVH * HS, 2), vc = halves(rng, S * KVH * HS);
+    const kf = new Float32Array(kc.length), vf = new Float32Array(vc.length);
+    R.f16ToF32(kf, kc, kc.length);
+    R.f16ToF32(vf, vc, vc.length);
+    const row = (m: number) => q.subarray(m * H * HS, (m + 1) * H * HS);
     for (const c of [c1, c2, c3]) {
-      const all = new Float32Array(M * H * HS), one = new Float32Array(M * H * HS);
-      W.attentionCachedF16(c, all, q, kc, vc, M, pos0, S, H, KVH, HS);
-      for (let m = 0; m < M; m++) {
-        const o = new Float32Array(H * HS);
-        W.attentionCachedF16(c, o, q.subarray(m * H * HS, (m + 1) * H * HS), kc, vc, 1, pos0 + m, S, H, KVH, HS);
-        one.set(o, m * H * HS);
+      for (const cache of ['f16', 'f16 finite', 'f32'] as const) {
+        const run = (out: Float32Array, qq: Float32Array, m: number, pos: number) => cache === 'f32'
+          ? W.attentionCached(c, out, qq, kf, vf, m, pos, S, H, KVH, HS)
+          : W.attentionCachedF16(c, out, qq, kc, vc, m, pos, S, H, KVH, HS, cache === 'f16 finite');
+        const all = new Float32Array(M * H * HS), one = new Float32Array(M * H * HS);
+        run(all, q, M, pos0);
+        for (let m = 0; m < M; m++) {
+          const o = new Float32Array(H * HS);
+          run(o, row(m), 1, pos0 + m);
+          one.set(o, m * H * HS);
+        }
+        assertBitIdentical(all, one, `${cache} M=${M} H=${H} KVH=${KVH} threads=${c.threads}`);
       }
-      assertBitIdentical(all, one, `M=${M} H=${H} KVH=${KVH} threads=${c.threads}`);
     }
   }
 });

@@ -16,6 +16,10 @@ export function attention_cached_f32(out: usize, q: usize, kc: usize, vc: usize,
   const G = H / KVH;
   const a = scratchBase + <usize>tid * scratchStride;
   const kvRow = <usize>KVH * <usize>HS << 2;
+  if (M == 1) {
+    decode_f32(out, q, kc, vc, pos0 + 1, G, kvRow, HS, scale, a, scratchStride, r0, r1);
+    return;
+  }
   for (let row = r0; row < r1; row++) {
     const m = row / H;
     const h = row % H;
@@ -35,6 +39,43 @@ export function attention_cached_f32(out: usize, q: usize, kc: usize, vc: usize,
     const op = out + (<usize>row * <usize>HS << 2);
     memory.fill(op, 0, <usize>HS << 2);
     for (let s = 0; s < n; s++) axpy(op, load<f32>(a + (<usize>s << 2)), vg + <usize>s * kvRow, HS);
+  }
+}
+
+/**
+ * attention_cached_f32 for one query (decode): heads [r0, r1) in chunks of score rows that fit the scratch, keys
+ * outer and heads inner, so each cached position's K then V row (all kv heads) is read once, front to back (see
+ * decode_f16). Per head the same dot, softmax and axpy in key order as the general loop: bit-identical.
+ */
+function decode_f32(out: usize, q: usize, kc: usize, vc: usize, n: i32, G: i32, kvRow: usize, HS: i32, scale: f32,
+                    a: usize, stride: usize, r0: i32, r1: i32): void {
+  const rowBytes = <usize>HS << 2;
+  const sb = <usize>n << 2;
+  const maxRows = max(1, <i32>(stride / sb));
+  let h0 = r0;
+  while (h0 < r1) {
+    const nh = min(maxRows, r1 - h0);
+    for (let s = 0; s < n; s++) {
+      const krow = kc + <usize>s * kvRow;
+      for (let j = 0; j < nh; j++) {
+        const h = h0 + j;
+        store<f32>(a + <usize>j * sb + (<usize>s << 2), dot(q + <usize>h * rowBytes, krow + <usize>(h / G) * rowBytes, HS) * scale);
+      }
+    }
+    for (let j = 0; j < nh; j++) {
+      const aj = a + <usize>j * sb;
+      const sum = expShiftSum(aj, aj, rowMax(aj, n), n);
+      scal(aj, 1 / sum, n);
+    }
+    memory.fill(out + <usize>h0 * rowBytes, 0, <usize>nh * rowBytes);
+    for (let s = 0; s < n; s++) {
+      const vrow = vc + <usize>s * kvRow;
+      for (let j = 0; j < nh; j++) {
+        const h = h0 + j;
+        axpy(out + <usize>h * rowBytes, load<f32>(a + <usize>j * sb + (<usize>s << 2)), vrow + <usize>(h / G) * rowBytes, HS);
+      }
+    }
+    h0 += nh;
   }
 }
 
