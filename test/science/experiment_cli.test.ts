@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
+import { PTQ_TABLE_PRESETS, presetProse } from '../../src/science/experiments/ptq_table.js';
 
 const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const sample = readFileSync(new URL('../../../data/fixtures/sotu_sample.txt', import.meta.url), 'utf8');
@@ -85,4 +86,11 @@ describe('bitnet experiment (smoke presets on a small corpus)', () => {
       assert.match(r.stderr, re);
     }
   });
+});
+
+test('ptq-table report: flags that replace the preset\'s shape or architecture are named instead of the preset\'s own sizes', () => {
+  const base = PTQ_TABLE_PRESETS.converged!;
+  assert.equal(presetProse('converged', { ...base }), base.description);
+  const prose = presetProse('converged', { ...base, shape: { ...base.shape, dim: 128, ffnDim: 256 }, arch: { nHeads: 4, nKvHeads: 4 } });
+  assert.match(prose, /^the flags replaced the preset's shape \{"dim":128,"nLayers":2,"ffnDim":256,"maxSeqLen":128\}, architecture \{"nHeads":4,"nKvHeads":4\}; the preset as published: 2 layers × 256 wide/);
 });

@@ -187,7 +187,7 @@ export function ptqTableReport(r: PtqTableResult, p: PtqTablePreset, command: st
 
 Command: \`${command}\`
 
-Model: ${c.nLayers} layers × ${c.dim} wide, FFN ${c.ffnDim} (${c.ffn}), ${c.nHeads} heads (${c.nKvHeads} KV), ${c.tieEmbeddings ? 'tied' : 'separate'} embeddings, ${c.subln ? 'SubLN' : 'no SubLN'} (FP row), vocab ${c.vocabSize}, context ${c.maxSeqLen}; ${p.description}${p.arch ? ` (architecture flags: ${JSON.stringify(p.arch)})` : ''}.
+Model: ${c.nLayers} layers × ${c.dim} wide, FFN ${c.ffnDim} (${c.ffn}), ${c.nHeads} heads (${c.nKvHeads} KV), ${c.tieEmbeddings ? 'tied' : 'separate'} embeddings, ${c.subln ? 'SubLN' : 'no SubLN'} (FP row), vocab ${c.vocabSize}, context ${c.maxSeqLen}; ${presetProse(r.preset, p)}.
 Training: ${trainingBudget(p.train, r.trainTokens)}.
 Same shape, data order, steps and seed for every trained row; peak LR ${p.lr.fp} (FP) / ${p.lr.quantized} (BitNet), cosine to LR/10.
 PTQ rows quantize the trained FP model; calibration: ${p.calib.batches} × ${p.calib.batch} training sequences of ${p.train.seq} tokens.
@@ -244,4 +244,19 @@ export function writePtqTable(dir: string, r: PtqTableResult, p: PtqTablePreset,
   const rep = ptqTableReport(r, p, command);
   writeReport(dir, { 'report.md': rep.md, 'results.json': rep.json, ...rep.svgs });
   return rep.md;
+}
+
+/**
+ * The preset's prose for the report. Its description names the preset's own sizes; when the command's flags replaced
+ * the shape or the architecture (the Model line states what ran), the report says so instead of repeating stale sizes.
+ */
+export function presetProse(name: string, p: PtqTablePreset): string {
+  const base = PTQ_TABLE_PRESETS[name];
+  const shapeChanged = base === undefined || JSON.stringify(base.shape) !== JSON.stringify(p.shape);
+  if (!shapeChanged && p.arch === undefined) return p.description;
+  const flags = [
+    ...(shapeChanged ? [`shape ${JSON.stringify(p.shape)}`] : []),
+    ...(p.arch !== undefined ? [`architecture ${JSON.stringify(p.arch)}`] : []),
+  ].join(', ');
+  return `the flags replaced the preset's ${flags}; the preset as published: ${p.description}`;
 }
