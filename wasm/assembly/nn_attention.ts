@@ -37,6 +37,36 @@ export function attention_acc32_f32(y: usize, x: usize, xStride: usize, c: usize
 }
 
 /**
+ * Two rows at once, 16 floats each: y0[0..16) += Σ_j c(j)·x_j and y1[0..16) += Σ_j c'(j)·x_j, c'(j) the float after
+ * c(j) (backward pass 2's neighbouring columns t2, t2 + 1), so each x_j load serves both rows; the same `mac` per
+ * element in the same order as `attention_acc32_f32`. Out of line for the same reason (14 live vectors).
+ */
+export function attention_acc2x16_f32(y0: usize, y1: usize, x: usize, xStride: usize, c: usize, cStride: usize, cnt: i32): void {
+  let a0 = v128.load(y0), a1 = v128.load(y0, 16), a2 = v128.load(y0, 32), a3 = v128.load(y0, 48);
+  let b0 = v128.load(y1), b1 = v128.load(y1, 16), b2 = v128.load(y1, 32), b3 = v128.load(y1, 48);
+  let xp = x, cp = c;
+  for (let j = 0; j < cnt; j++) {
+    const ca = v128.load32_splat(cp), cb = v128.load32_splat(cp, 4);
+    const x0 = v128.load(xp), x1 = v128.load(xp, 16), x2 = v128.load(xp, 32), x3 = v128.load(xp, 48);
+    a0 = mac(a0, ca, x0); a1 = mac(a1, ca, x1); a2 = mac(a2, ca, x2); a3 = mac(a3, ca, x3);
+    b0 = mac(b0, cb, x0); b1 = mac(b1, cb, x1); b2 = mac(b2, cb, x2); b3 = mac(b3, cb, x3);
+    xp += xStride; cp += cStride;
+  }
+  v128.store(y0, a0); v128.store(y0, a1, 16); v128.store(y0, a2, 32); v128.store(y0, a3, 48);
+  v128.store(y1, b0); v128.store(y1, b1, 16); v128.store(y1, b2, 32); v128.store(y1, b3, 48);
+}
+
+/** acc_rows for two rows whose coefficients are neighbouring floats (c and c + 4): 16-float pairs, then each row alone. */
+function acc_pair(y0: usize, y1: usize, n: i32, x0: usize, xStride: usize, c0: usize, cStride: usize, cnt: i32): void {
+  let i = 0;
+  for (; i + 16 <= n; i += 16) attention_acc2x16_f32(y0 + (<usize>i << 2), y1 + (<usize>i << 2), x0 + (<usize>i << 2), xStride, c0, cStride, cnt);
+  if (i < n) {
+    acc_rows(y0 + (<usize>i << 2), n - i, x0 + (<usize>i << 2), xStride, c0, cStride, cnt);
+    acc_rows(y1 + (<usize>i << 2), n - i, x0 + (<usize>i << 2), xStride, c0 + 4, cStride, cnt);
+  }
+}
+
+/**
  * y[0..n) += Σ_j c(j)·x_j[0..n) for j = 0 … cnt−1 in order (x_j = x0 + j·xStride, c(j) = load(c0 + j·cStride)):
  * one multiply-add per element, in the same order for every split; 32 floats at a time out of line
  * (`attention_acc32_f32`), then 4, then 1.
@@ -264,18 +294,31 @@ export function attention_bwd2_f32(dk: usize, dv: usize, datt: usize, dout: usiz
   const G = H / KVH;
   const qStride = <usize>H * <usize>HS << 2;
   const aStride = <usize>T << 2;
-  for (let row = r0; row < r1; row++) {
+  let row = r0;
+  while (row < r1) {
     const t2 = row % T;
     const bg = row / T;
     const g = bg % KVH;
     const b = bg / KVH;
     const dkp = dk + qkvOff(b, t2, g, T, KVH, HS);
     const dvp = dv + qkvOff(b, t2, g, T, KVH, HS);
+    // rows t2 and t2 + 1 together where both are this thread's: key t2 for row t2 alone, then keys t2 + 1 … T − 1
+    // for both (each row's keys still in order, the same operations per element as one row at a time)
+    const pair = row + 1 < r1 && t2 + 1 < T;
+    const kvStep = <usize>KVH * <usize>HS << 2;
     for (let h = g * G; h < (g + 1) * G; h++) {
       const ai = ((((<usize>b * <usize>H + <usize>h) * <usize>T + <usize>t2) * <usize>T) + <usize>t2) << 2;
       const off = qkvOff(b, t2, h, T, H, HS);
-      acc_rows(dkp, HS, q + off, qStride, datt + ai, aStride, T - t2);
-      acc_rows(dvp, HS, dout + off, qStride, att + ai, aStride, T - t2);
+      if (pair) {
+        acc_rows(dkp, HS, q + off, qStride, datt + ai, aStride, 1);
+        acc_rows(dvp, HS, dout + off, qStride, att + ai, aStride, 1);
+        acc_pair(dkp, dkp + kvStep, HS, q + off + qStride, qStride, datt + ai + aStride, aStride, T - t2 - 1);
+        acc_pair(dvp, dvp + kvStep, HS, dout + off + qStride, qStride, att + ai + aStride, aStride, T - t2 - 1);
+      } else {
+        acc_rows(dkp, HS, q + off, qStride, datt + ai, aStride, T - t2);
+        acc_rows(dvp, HS, dout + off, qStride, att + ai, aStride, T - t2);
+      }
     }
+    row += pair ? 2 : 1;
   }
 }
