@@ -5,8 +5,10 @@
 // Every float operation of a row happens in a fixed order that does not depend on the thread split:
 //   - scores (q·k in the forward, dout·v in backward pass 1): keys in lanes over the transposed keys, a
 //     tile of up to 4 query rows × 8 keys (`scores4`), each score the sequential sum over the head dim;
-//   - weighted sums (out, dq, dk, dv): axpy per key in key order, the output row kept in registers, 32
-//     floats at a time, while the keys stream past (`acc_rows`).
+//   - weighted sums (out, dq, dk, dv): one multiply-add (`mac`: fused in relaxed.wasm) per element and key, in
+//     key order, the output row kept in registers 32 floats at a time while the keys stream past (`acc_rows`,
+//     out of line in `attention_acc32_f32`; pass 2 takes rows t2, t2 + 1 together in `attention_acc2x16_f32`);
+//   - datt carries the 1/√HS of the scores (rounded once, the coefficient dq and dk both use).
 import { expShiftSum, mac, rowMax, scal } from './nn_math';
 
 @inline function qkvOff(b: i32, t: i32, h: i32, T: i32, NH: i32, HS: i32): usize {

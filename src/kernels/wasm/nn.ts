@@ -154,7 +154,7 @@ export function attentionForward(ctx: WasmContext, out: FloatArray, att: FloatAr
   });
 }
 
-/** Causal GQA attention backward (accumulates dq, dk, dv); datt: (B, H, T, T) scratch, overwritten. */
+/** Causal GQA attention backward (accumulates dq, dk, dv); datt: (B, H, T, T) scratch, overwritten (here with the pre-softmax score gradient × 1/√HS). */
 export function attentionBackward(ctx: WasmContext, dq: FloatArray, dk: FloatArray, dv: FloatArray, datt: FloatArray, dout: FloatArray,
                                   q: FloatArray, k: FloatArray, v: FloatArray, att: FloatArray,
                                   B: number, T: number, H: number, KVH: number, HS: number): void {
