@@ -50,25 +50,39 @@ const P3: f32 = 4.1665795894e-2;
 const P4: f32 = 1.6666665459e-1;
 const P5: f32 = 5.0000001201e-1;
 
+// vexp's constants as one static block of splat vectors. V8 (Node 20) rebuilds every v128.const inside a loop
+// with three instructions (movq imm64, vmovq, vpunpcklqdq: 13 constants here, ~40 instructions per vector); a
+// load from linear memory is one, often folded into the arithmetic. Same values, same results.
+const EXPC: usize = memory.data<f32>([
+  EXP_HI, EXP_HI, EXP_HI, EXP_HI, LOG2E, LOG2E, LOG2E, LOG2E, LN2_HI, LN2_HI, LN2_HI, LN2_HI, LN2_LO, LN2_LO, LN2_LO, LN2_LO,
+  P0, P0, P0, P0, P1, P1, P1, P1, P2, P2, P2, P2, P3, P3, P3, P3, P4, P4, P4, P4, P5, P5, P5, P5,
+  1, 1, 1, 1, -126, -126, -126, -126, 127 + 8388608, 127 + 8388608, 127 + 8388608, 127 + 8388608, EXP_LO, EXP_LO, EXP_LO, EXP_LO,
+], 16);
+@inline function ek(i: i32): v128 {
+  return v128.load(EXPC + (<usize>i << 4));
+}
+
 @inline export function vexp(x0: v128): v128 {
-  const x = f32x4.min(x0, f32x4.splat(EXP_HI));
-  const fx = f32x4.nearest(f32x4.mul(x, f32x4.splat(LOG2E)));
-  let r = f32x4.sub(x, f32x4.mul(fx, f32x4.splat(LN2_HI)));
-  r = f32x4.sub(r, f32x4.mul(fx, f32x4.splat(LN2_LO)));
-  let y = f32x4.splat(P0);
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(P1));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(P2));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(P3));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(P4));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(P5));
-  y = f32x4.add(f32x4.add(f32x4.mul(y, f32x4.mul(r, r)), r), f32x4.splat(1));
+  // pmin/pmax are one instruction each; with the constant as the second operand they equal min/max for every
+  // input (a NaN lane stays NaN), where V8 spends seven instructions on min/max's NaN and ±0 rules
+  const x = f32x4.pmin(x0, ek(0));
+  const fx = f32x4.nearest(f32x4.mul(x, ek(1)));
+  let r = f32x4.sub(x, f32x4.mul(fx, ek(2)));
+  r = f32x4.sub(r, f32x4.mul(fx, ek(3)));
+  let y = ek(4);
+  y = f32x4.add(f32x4.mul(y, r), ek(5));
+  y = f32x4.add(f32x4.mul(y, r), ek(6));
+  y = f32x4.add(f32x4.mul(y, r), ek(7));
+  y = f32x4.add(f32x4.mul(y, r), ek(8));
+  y = f32x4.add(f32x4.mul(y, r), ek(9));
+  y = f32x4.add(f32x4.add(f32x4.mul(y, f32x4.mul(r, r)), r), ek(10));
   // Lanes below EXP_LO would give an invalid exponent: clamp n first, then zero them. n + 127 ∈ [1, 215] is an
   // integer, so adding 2^23 puts it exactly in the mantissa's low bits; << 23 moves it to the exponent field
   // (the bits of 2^23 fall off the top): the same 2^n as converting n to int32 (trunc_sat, a ~8-instruction
   // sequence on x64), in two ops.
-  const pow2n = i32x4.shl(f32x4.add(f32x4.max(fx, f32x4.splat(-126)), f32x4.splat(<f32>(127 + 8388608))), 23);
+  const pow2n = i32x4.shl(f32x4.add(f32x4.pmax(fx, ek(11)), ek(12)), 23);
   const e = f32x4.mul(y, pow2n);
-  return v128.bitselect(f32x4.splat(0), e, f32x4.lt(x0, f32x4.splat(EXP_LO)));
+  return v128.andnot(e, f32x4.lt(x0, ek(13)));
 }
 
 /** exp of one value through the vector path, so tails round exactly like full vectors. */
