@@ -1,7 +1,7 @@
 // Inference-only kernels (twins of src/kernels/ref/infer.ts): attention over a KV cache (f32 or f16),
 // f32 ↔ f16 conversion, and the int7 × int8 matmul of the 8-bit-storage LM head (SIMD128 here; relaxed
 // in infer_relaxed.ts).
-import { axpy, dot, expShiftSum, rowMax, scal } from './nn_math';
+import { axpy, dot, softmaxRow } from './nn_math';
 import { axpy4_f16, axpy_f16, dot4_f16, dot_f16, narrow1, narrow4, UNSCALE, widen1, widen4 } from './f16';
 import { emit_rows4_i7, I7_BLOCK_ROWS, i7r4_group_bytes, I7_OFFSET } from './infer_common';
 import { sum_i8 } from './ternary_common';
@@ -28,14 +28,8 @@ export function attention_cached_f32(out: usize, q: usize, kc: usize, vc: usize,
     const qp = q + (<usize>row * <usize>HS << 2);
     const kg = kc + (<usize>g * <usize>HS << 2);
     const vg = vc + (<usize>g * <usize>HS << 2);
-    let mx: f32 = -Infinity;
-    for (let s = 0; s < n; s++) {
-      const d = dot(qp, kg + <usize>s * kvRow, HS) * scale;
-      store<f32>(a + (<usize>s << 2), d);
-      mx = max(mx, d);
-    }
-    const sum = expShiftSum(a, a, mx, n);
-    scal(a, 1 / sum, n);
+    for (let s = 0; s < n; s++) store<f32>(a + (<usize>s << 2), dot(qp, kg + <usize>s * kvRow, HS) * scale);
+    softmaxRow(a, a, n);
     const op = out + (<usize>row * <usize>HS << 2);
     memory.fill(op, 0, <usize>HS << 2);
     for (let s = 0; s < n; s++) axpy(op, load<f32>(a + (<usize>s << 2)), vg + <usize>s * kvRow, HS);
@@ -62,11 +56,7 @@ function decode_f32(out: usize, q: usize, kc: usize, vc: usize, n: i32, G: i32, 
         store<f32>(a + <usize>j * sb + (<usize>s << 2), dot(q + <usize>h * rowBytes, krow + <usize>(h / G) * rowBytes, HS) * scale);
       }
     }
-    for (let j = 0; j < nh; j++) {
-      const aj = a + <usize>j * sb;
-      const sum = expShiftSum(aj, aj, rowMax(aj, n), n);
-      scal(aj, 1 / sum, n);
-    }
+    for (let j = 0; j < nh; j++) softmaxRow(a + <usize>j * sb, a + <usize>j * sb, n);
     memory.fill(out + <usize>h0 * rowBytes, 0, <usize>nh * rowBytes);
     for (let s = 0; s < n; s++) {
       const vrow = vc + <usize>s * kvRow;
@@ -99,7 +89,7 @@ export function attention_cached_f16(out: usize, q: usize, kc: usize, vc: usize,
   const a = scratchBase + <usize>tid * scratchStride;
   const kvRow = <usize>KVH * <usize>HS << 1;
   const rowBytes = <usize>HS << 2;
-  const byQuery = G == 1 && M > 1;
+  const byQuery = G == 1; // M > 1 here (one query takes decode_f16)
   let row = r0;
   while (row < r1) {
     let m: i32, h: i32, nh: i32;
@@ -124,24 +114,10 @@ export function attention_cached_f16(out: usize, q: usize, kc: usize, vc: usize,
     // finite cache (the caller's promise) and |q| < 2^16: the scaled widening (f16.ts scaled4) on q·2^112,
     // after the score rows; the same products and sums, bit for bit
     const qs = a + <usize>4 * sb;
-    let fast = finite != 0;
-    if (fast) {
-      for (let j = 0; j < nh && fast; j++) {
-        for (let i = 0; i < HS; i++) {
-          const x = load<f32>(qp + <usize>j * stride + (<usize>i << 2));
-          if (!(abs(x) < 65536)) { fast = false; break; }
-          store<f32>(qs + <usize>j * rowBytes + (<usize>i << 2), x * UNSCALE);
-        }
-      }
-    }
+    const fast = finite != 0 && scaledQueries(qs, qp, stride, nh, HS);
     if (fast) attend_f16(qs, rowBytes, a, sb, kg, kvRow, n, step, nh, HS, scale, true);
     else attend_f16(qp, stride, a, sb, kg, kvRow, n, step, nh, HS, scale, false);
-    for (let j = 0; j < nh; j++) {
-      const aj = a + <usize>j * sb;
-      const nj = n + j * step;
-      const sum = expShiftSum(aj, aj, rowMax(aj, nj), nj);
-      scal(aj, 1 / sum, nj);
-    }
+    for (let j = 0; j < nh; j++) softmaxRow(a + <usize>j * sb, a + <usize>j * sb, n + j * step);
     const op = out + (<usize>m * <usize>H + <usize>h) * rowBytes;
     for (let j = 0; j < nh; j++) memory.fill(op + <usize>j * stride, 0, rowBytes);
     if (fast) weigh_f16(op, stride, a, sb, vg, kvRow, n, step, nh, HS, true);
@@ -169,27 +145,31 @@ function decode_f16(out: usize, q: usize, kc: usize, vc: usize, n: i32, H: i32, 
     const nh = min(maxRows, r1 - h0);
     const qs = a + <usize>nh * sb;
     const q0 = q + <usize>h0 * rowBytes;
-    let fast = finite != 0;
-    if (fast) {
-      for (let i = 0; i < nh * HS; i++) {
-        const x = load<f32>(q0 + (<usize>i << 2));
-        if (!(abs(x) < 65536)) { fast = false; break; }
-        store<f32>(qs + (<usize>i << 2), x * UNSCALE);
-      }
-    }
+    const fast = finite != 0 && scaledQueries(qs, q0, rowBytes, nh, HS);
     if (fast) decode_scores(a, sb, qs, rowBytes, kc, n, h0, nh, G, KVH, HS, scale, true);
     else decode_scores(a, sb, q0, rowBytes, kc, n, h0, nh, G, KVH, HS, scale, false);
-    for (let j = 0; j < nh; j++) {
-      const aj = a + <usize>j * sb;
-      const sum = expShiftSum(aj, aj, rowMax(aj, n), n);
-      scal(aj, 1 / sum, n);
-    }
+    for (let j = 0; j < nh; j++) softmaxRow(a + <usize>j * sb, a + <usize>j * sb, n);
     const o0 = out + <usize>h0 * rowBytes;
     memory.fill(o0, 0, <usize>nh * rowBytes);
     if (fast) decode_weigh(o0, rowBytes, a, sb, vc, n, h0, nh, G, KVH, HS, true);
     else decode_weigh(o0, rowBytes, a, sb, vc, n, h0, nh, G, KVH, HS, false);
     h0 += nh;
   }
+}
+
+/**
+ * The fast widening's query side (f16.ts scaled4): rows j < nh of HS floats (src + j·srcStride) times 2^112 into
+ * dst (rows HS floats apart), when every |q| < 2^16; false (dst partly written, unused) otherwise.
+ */
+@inline function scaledQueries(dst: usize, src: usize, srcStride: usize, nh: i32, HS: i32): bool {
+  for (let j = 0; j < nh; j++) {
+    for (let i = 0; i < HS; i++) {
+      const x = load<f32>(src + <usize>j * srcStride + (<usize>i << 2));
+      if (!(abs(x) < 65536)) return false;
+      store<f32>(dst + (<usize>(j * HS + i) << 2), x * UNSCALE);
+    }
+  }
+  return true;
 }
 
 /** Heads h0+j (j < nh) of a run of four sharing one kv group from head h0+j on? */

@@ -9,7 +9,7 @@
 //     key order, the output row kept in registers 32 floats at a time while the keys stream past (`acc_rows`,
 //     out of line in `attention_acc32_f32`; pass 2 takes rows t2, t2 + 1 together in `attention_acc2x16_f32`);
 //   - datt carries the 1/√HS of the scores (rounded once, the coefficient dq and dk both use).
-import { expShiftSum, mac, rowMax, scal } from './nn_math';
+import { mac, softmaxRow } from './nn_math';
 
 @inline function qkvOff(b: i32, t: i32, h: i32, T: i32, NH: i32, HS: i32): usize {
   return ((<usize>b * <usize>T + <usize>t) * <usize>NH + <usize>h) * <usize>HS << 2;
@@ -119,6 +119,11 @@ const KB: i32 = 8;
  */
 @inline function rowLen(T: i32): i32 {
   return keysPadded(T) | KB;
+}
+
+/** rowLen for the host side (src/kernels/wasm/nn.ts sizes the transposed keys and checks the scratch with it). */
+export function attention_kv_row_len(T: i32): i32 {
+  return rowLen(T);
 }
 
 /** sc[r, 0..nk) for r < 4: rows a0 + r·aStride (HS floats each) against kT (HS rows of Tp); nk a multiple of 8. */
@@ -232,8 +237,7 @@ export function attention_fwd_f32(out: usize, att: usize, q: usize, kT: usize, v
       const a = att + (<usize>row * <usize>T << 2);
       const n = t + 1;
       // exp over the causal prefix [0, t] (contiguous), then normalise.
-      const sum = expShiftSum(a, s, rowMax(s, n), n);
-      scal(a, 1 / sum, n);
+      softmaxRow(a, s, n);
       if (n < T) memory.fill(a + (<usize>n << 2), 0, <usize>(T - n) << 2);
       const op = out + qkvOff(b, t, h, T, H, HS);
       memory.fill(op, 0, <usize>HS << 2);

@@ -139,6 +139,12 @@ const EXPC: usize = memory.data<f32>([
   }
 }
 
+/** y[0..n) = softmax(x[0..n)): the row max subtracted, exp, then scaled by 1/Σ. y may alias x. */
+@inline export function softmaxRow(y: usize, x: usize, n: i32): void {
+  const sum = expShiftSum(y, x, rowMax(x, n), n);
+  scal(y, 1 / sum, n);
+}
+
 /** y = exp(x − mx) stored, returns Σ y. y may alias x. */
 @inline export function expShiftSum(y: usize, x: usize, mx: f32, C: i32): f32 {
   const vm = f32x4.splat(mx);

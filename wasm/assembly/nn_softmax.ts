@@ -1,13 +1,12 @@
 // Row softmax and fused softmax + cross-entropy (twins of src/kernels/ref/softmax.ts).
 // exp is the SIMD polynomial of nn_math (tails go through the same vector path).
-import { expShiftSum, hsum, rowMax, scal, sexp, vexp } from './nn_math';
+import { expShiftSum, hsum, rowMax, scal, softmaxRow } from './nn_math';
 
 /** out[m,:] = softmax(inp[m,:]) with the row max subtracted. Rows of (M, C); out may alias inp. */
 export function softmax_fwd_f32(out: usize, inp: usize, C: i32, r0: i32, r1: i32, tid: i32): void {
   for (let m = r0; m < r1; m++) {
     const off = <usize>m * <usize>C << 2;
-    const s = expShiftSum(out + off, inp + off, rowMax(inp + off, C), C);
-    scal(out + off, 1 / s, C);
+    softmaxRow(out + off, inp + off, C);
   }
 }
 

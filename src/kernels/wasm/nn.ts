@@ -172,12 +172,12 @@ export function attentionBackward(ctx: WasmContext, dq: FloatArray, dk: FloatArr
 }
 
 /**
- * Keys (or values) (B, T, KVH, HS) transposed to (B, KVH, HS, Tp) in scope scratch, Tp = T rounded up to an odd multiple of 8 (the
- * attention kernels' score tiles read keys in lanes: wasm/assembly/nn_attention.ts). Checks that a thread's
- * score rows (4 × Tp floats) fit its scratch.
+ * Keys (or values) (B, T, KVH, HS) transposed to (B, KVH, HS, Tp) in scope scratch, Tp = T rounded up to an odd
+ * multiple of 8, as the module computes it (rowLen in wasm/assembly/nn_attention.ts, whose score tiles read keys in
+ * lanes). Checks that a thread's score rows (4 × Tp floats) fit its scratch.
  */
 function transposed(ctx: WasmContext, s: Scope, p: number, B: number, T: number, KVH: number, HS: number): number {
-  const Tp = ((T + 7) & ~7) | 8; // rowLen in nn_attention.ts
+  const Tp = ctx.call('attention_kv_row_len', T);
   if (16 * Tp > ctx.scratchStride) throw new ShapeError(`attention: T=${T} needs ${16 * Tp} B of per-thread scratch, ${ctx.scratchStride} B available`);
   const kT = s.temp(B * KVH * HS * Tp * 4);
   ctx.parallel('transpose_kv_f32', [kT, p, T, KVH, HS], B * KVH, 1, minRows(T * HS));
