@@ -203,18 +203,18 @@ export class BilinearClassifier {
       const s = 2 / (M * O);
       for (let i = 0; i < M * O; i++) dy[i] = s * (this.y[i]! - targets[i]!);
     }
-    linearBackward(be, this.inP.da, this.param('P').g, dy, this.inP.input, this.qP, M);
+    linearBackward(be, this.inP, this.param('P').g, dy, this.qP, M);
     this.dg.fill(0, 0, M * H);
     this.inP.backward(this.dg, M);
     this.dl.fill(0, 0, M * H);
     if (arch === 'bilinear') {
       this.dr.fill(0, 0, M * H);
       be.bilinearBackward(this.dl, this.dr, this.dg, this.l, this.r, M * H);
-      linearBackward(be, this.inWV.da, this.param('W').g, this.dl, this.inWV.input, this.qW, M);
-      linearBackward(be, this.inWV.da, this.param('V').g, this.dr, this.inWV.input, this.qV!, M);
+      linearBackward(be, this.inWV, this.param('W').g, this.dl, this.qW, M);
+      linearBackward(be, this.inWV, this.param('V').g, this.dr, this.qV!, M);
     } else {
       for (let i = 0; i < M * H; i++) this.dl[i] = this.l[i]! > 0 ? this.dg[i]! : 0;
-      linearBackward(be, this.inWV.da, this.param('W').g, this.dl, this.inWV.input, this.qW, M);
+      linearBackward(be, this.inWV, this.param('W').g, this.dl, this.qW, M);
     }
     if (embed > 0) {
       this.de.fill(0, 0, M * this.D);

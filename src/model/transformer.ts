@@ -307,9 +307,9 @@ export class Transformer {
       const la = a.layer[l]!;
       const x = a.resid[2 * l]!, xMid = a.resid[2 * l + 1]!;
       // FFN block: xOut = xMid + down(inDown(sub2(h)))
-      linearBackward(be, la.inDown.da, this.param(L.wDown).g, dres, la.inDown.input, a.weights.get(L.wDown)!, M);
-      const { dh, dup } = d;
-      this.subNormBackward(dh, d.dsub2, la.inDown, L.ffnSubNorm, la.h, la.sub2Rstd, M, F);
+      linearBackward(be, la.inDown, this.param(L.wDown).g, dres, a.weights.get(L.wDown)!, M);
+      const { dup } = d;
+      const dh = this.subNormBackward(d.dh, d.dsub2, la.inDown, L.ffnSubNorm, la.h, la.sub2Rstd, M, F);
       dup.fill(0, 0, M * F);
       if (L.wGate) {
         const dgate = d.dgate;
@@ -317,17 +317,16 @@ export class Transformer {
         if (c.ffn === 'swiglu') be.swigluBackward(dgate, dup, dh, la.gate, la.up, M * F);
         else if (c.ffn === 'relu2glu') be.relu2gluBackward(dgate, dup, dh, la.gate, la.up, M * F);
         else be.bilinearBackward(dgate, dup, dh, la.gate, la.up, M * F);
-        linearBackward(be, la.inFfn.da, this.param(L.wGate).g, dgate, la.inFfn.input, a.weights.get(L.wGate)!, M);
+        linearBackward(be, la.inFfn, this.param(L.wGate).g, dgate, a.weights.get(L.wGate)!, M);
       } else if (c.ffn === 'mlp-relu') reluBackward(dup, dh, la.up, M * F);
       else be.geluBackward(dup, dh, la.up, M * F);
-      linearBackward(be, la.inFfn.da, this.param(L.wUp).g, dup, la.inFfn.input, a.weights.get(L.wUp)!, M);
-      d.dln2.fill(0, 0, M * C);
-      la.inFfn.backward(d.dln2, M);
-      be.rmsnormBackward(dres, this.param(L.ffnNorm).g, d.dln2, xMid, this.param(L.ffnNorm).p, la.ln2Rstd, M, C);
+      linearBackward(be, la.inFfn, this.param(L.wUp).g, dup, a.weights.get(L.wUp)!, M);
+      const dln2 = la.inFfn.gradient(d.dln2, M);
+      be.rmsnormBackward(dres, this.param(L.ffnNorm).g, dln2, xMid, this.param(L.ffnNorm).p, la.ln2Rstd, M, C);
       // attention block: xMid = x + o(inO(sub1(attOut)))
-      linearBackward(be, la.inO.da, this.param(L.wo).g, dres, la.inO.input, a.weights.get(L.wo)!, M);
-      const { dattOut, dq, dk, dv, dqPre, dkPre } = d;
-      this.subNormBackward(dattOut, d.dsub1, la.inO, L.attnSubNorm, la.attOut, la.sub1Rstd, M, C);
+      linearBackward(be, la.inO, this.param(L.wo).g, dres, a.weights.get(L.wo)!, M);
+      const { dq, dk, dv, dqPre, dkPre } = d;
+      const dattOut = this.subNormBackward(d.dattOut, d.dsub1, la.inO, L.attnSubNorm, la.attOut, la.sub1Rstd, M, C);
       dq.fill(0, 0, M * C);
       dk.fill(0, 0, M * KV);
       dv.fill(0, 0, M * KV);
@@ -337,12 +336,11 @@ export class Transformer {
       be.ropeBackward(dqPre, dq, a.cos, a.sin, B, T, H, HS, 0);
       be.ropeBackward(dkPre, dk, a.cos, a.sin, B, T, KVH, HS, 0);
       const inA = la.inAttn.input;
-      linearBackward(be, la.inAttn.da, this.param(L.wq).g, dqPre, inA, a.weights.get(L.wq)!, M);
-      linearBackward(be, la.inAttn.da, this.param(L.wk).g, dkPre, inA, a.weights.get(L.wk)!, M);
-      linearBackward(be, la.inAttn.da, this.param(L.wv).g, dv, inA, a.weights.get(L.wv)!, M);
-      d.dln1.fill(0, 0, M * C);
-      la.inAttn.backward(d.dln1, M);
-      be.rmsnormBackward(dres, this.param(L.attnNorm).g, d.dln1, x, this.param(L.attnNorm).p, la.ln1Rstd, M, C);
+      linearBackward(be, la.inAttn, this.param(L.wq).g, dqPre, a.weights.get(L.wq)!, M);
+      linearBackward(be, la.inAttn, this.param(L.wk).g, dkPre, a.weights.get(L.wk)!, M);
+      linearBackward(be, la.inAttn, this.param(L.wv).g, dv, a.weights.get(L.wv)!, M);
+      const dln1 = la.inAttn.gradient(d.dln1, M);
+      be.rmsnormBackward(dres, this.param(L.attnNorm).g, dln1, x, this.param(L.attnNorm).p, la.ln1Rstd, M, C);
     }
     // embedding: scatter-add rows
     const dEmb = this.param('embed_tokens').g;
@@ -353,20 +351,18 @@ export class Transformer {
   }
 
   /**
-   * dx = gradient w.r.t. the input x of `input(subNorm?(x))`, zeroed then filled: through the
-   * BitLinear input preparation, then the optional SubLN RMSNorm (whose weight gradient accumulates).
-   * `dsub` receives the gradient w.r.t. the SubLN output; both are (M, width).
+   * The gradient w.r.t. the input x of `input(subNorm?(x))`: through the BitLinear input preparation
+   * (QuantInput.gradient: its da itself where that is the identity), then the optional SubLN RMSNorm (whose
+   * weight gradient accumulates) into dx. `dsub` may receive the gradient w.r.t. the SubLN output; all
+   * (M, width). Returns the array holding the gradient.
    */
-  private subNormBackward(dx: FloatArray, dsub: FloatArray, input: QuantInput, subNorm: string | undefined, x: FloatArray, rstd: FloatArray, M: number, width: number): void {
+  private subNormBackward(dx: FloatArray, dsub: FloatArray, input: QuantInput, subNorm: string | undefined, x: FloatArray, rstd: FloatArray, M: number, width: number): FloatArray {
+    if (subNorm === undefined) return input.gradient(dx, M);
+    const g = input.gradient(dsub, M);
     dx.fill(0, 0, M * width);
-    if (subNorm === undefined) {
-      input.backward(dx, M);
-      return;
-    }
-    dsub.fill(0, 0, M * width);
-    input.backward(dsub, M);
     const n = this.param(subNorm);
-    this.be.rmsnormBackward(dx, n.g, dsub, x, n.p, rstd, M, width);
+    this.be.rmsnormBackward(dx, n.g, g, x, n.p, rstd, M, width);
+    return dx;
   }
 
   /** Throws NumericsError naming the first parameter/gradient tensor holding NaN/Inf. */

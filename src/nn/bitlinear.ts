@@ -73,8 +73,13 @@ export interface InputSpec {
 export class QuantInput {
   /** a: (M, K): what the matmul consumes (and dW needs). */
   readonly a: FloatArray;
-  /** da: (M, K): gradient w.r.t. a, accumulated by the consumers, then pushed to dx. */
+  /**
+   * da: (M, K): gradient w.r.t. a, written by the first consumer's linearBackward after a forward and added to
+   * by the others (no zeroing pass: that was ~1 % of a training step), then pushed to dx.
+   */
   readonly da: FloatArray;
+  /** Rows of da that hold gradient since the last forward (0: none yet, da holds stale values). */
+  private daRows = 0;
   private readonly ln: FloatArray | undefined; // (M, K)
   private readonly mean: FloatArray | undefined; // (M)
   private readonly rstd: FloatArray | undefined; // (M)
@@ -115,11 +120,11 @@ export class QuantInput {
     }
   }
 
-  /** Prepare from x (M, K); returns the array the matmul should read. Zeroes da for the backward pass. */
+  /** Prepare from x (M, K); returns the array the matmul should read. Starts a new da for the backward pass. */
   forward(x: FloatArray, M: number): FloatArray {
     const { be, spec, K } = this;
     this.x = x;
-    this.da.fill(0, 0, M * K);
+    this.daRows = 0;
     if (spec.act === 'none' && !spec.lnInside && !spec.hadamard) return x;
     let src = x;
     if (spec.lnInside) {
@@ -185,10 +190,42 @@ export class QuantInput {
     return this.a.length > 0 ? this.a : this.x!;
   }
 
+  /**
+   * For one more consumer of da (linearBackward): false for the first since the last forward, which overwrites
+   * da; true after it, to add.
+   */
+  claimGrad(M: number): boolean {
+    if (this.daRows >= M) return true;
+    this.daRows = M;
+    return false;
+  }
+
+  /** da for M rows: zeroed here if no consumer wrote it since the last forward (its gradient is zero). */
+  private gradA(M: number): FloatArray {
+    if (this.daRows < M) {
+      this.da.fill(0, 0, M * this.K);
+      this.daRows = M;
+    }
+    return this.da;
+  }
+
+  /**
+   * The gradient w.r.t. x (M, K): da itself where preparing the input is the identity in the backward pass (a
+   * quantizer's STE without LayerNorm or Hadamard inside: no copy), else written into dx (overwritten). The
+   * returned array is valid until the next forward.
+   */
+  gradient(dx: FloatArray, M: number): FloatArray {
+    if (!this.spec.lnInside && !this.spec.hadamard) return this.gradA(M);
+    dx.fill(0, 0, M * this.K);
+    this.backward(dx, M);
+    return dx;
+  }
+
   /** dx (M, K) += d(prepare)/dx applied to da. */
   backward(dx: FloatArray, M: number): void {
     const { be, spec, K } = this;
     const n = M * K;
+    this.gradA(M);
     if (spec.act === 'none' && !spec.lnInside && !spec.hadamard) {
       be.add(dx, dx, this.da, n);
       return;
@@ -285,10 +322,13 @@ export function linearForward(be: Backend, y: FloatArray, a: FloatArray, w: Quan
   else be.matmul(y, a, w.wq, M, w.K, w.N);
 }
 
-/** da += dy · w̃;  dW += dyᵀ · a  (STE: the latent weight gets the gradient of w̃). */
-export function linearBackward(be: Backend, da: FloatArray, dW: FloatArray, dy: FloatArray, a: FloatArray, w: QuantWeight, M: number): void {
-  be.matmulBackwardInput(da, dy, w.wq, M, w.K, w.N);
-  be.matmulBackwardWeight(dW, dy, a, M, w.K, w.N);
+/**
+ * da (+)= dy · w̃ into `input`'s da (the first consumer since its forward writes, the others add);
+ * dW += dyᵀ · a (STE: the latent weight gets the gradient of w̃).
+ */
+export function linearBackward(be: Backend, input: QuantInput, dW: FloatArray, dy: FloatArray, w: QuantWeight, M: number): void {
+  be.matmulBackwardInput(input.da, dy, w.wq, M, w.K, w.N, input.claimGrad(M));
+  be.matmulBackwardWeight(dW, dy, input.input, M, w.K, w.N);
 }
 
 /** out = x + λ(out − x): out holds q(x) on entry. */
@@ -413,7 +453,7 @@ export class BitLinear {
   /** dx (M, K) for dy (M, N) of the last forward; accumulates the weight gradient into `grad`. */
   backward(dy: FloatArray, M: number): FloatArray {
     this.checkRows(M);
-    linearBackward(this.be, this.input.da, this.grad, dy, this.input.input, this.qw, M);
+    linearBackward(this.be, this.input, this.grad, dy, this.qw, M);
     const dx = this.dx.subarray(0, M * this.opts.inFeatures);
     dx.fill(0);
     this.input.backward(dx, M);

@@ -67,6 +67,13 @@ describe('matmul', () => {
       ref.matmulBackwardInput(dxR, dy, w, M, K, N);
       wasm.matmulBackwardInput(ctx, dxW, dy, w, M, K, N);
       assertAllClose(dxW, dxR, tol(N), `dx ${M}x${K}x${N}`);
+      // accumulate false writes dx without reading it (NaN garbage must not leak), bit-identical to adding to zeros
+      const dxO = new Float32Array(M * K).fill(NaN), dxZ = new Float32Array(M * K), dxOR = new Float32Array(M * K).fill(NaN);
+      wasm.matmulBackwardInput(ctx, dxO, dy, w, M, K, N, false);
+      wasm.matmulBackwardInput(ctx, dxZ, dy, w, M, K, N);
+      ref.matmulBackwardInput(dxOR, dy, w, M, K, N, false);
+      assertBitIdentical(dxO, dxZ, `dx overwrite ${M}x${K}x${N}`);
+      assertAllClose(dxO, dxOR, tol(N), `dx overwrite vs ref ${M}x${K}x${N}`);
       const dwR = randnF32(new Rng(N + K), N * K);
       const dwW = dwR.slice();
       ref.matmulBackwardWeight(dwR, dy, x, M, K, N);

@@ -288,6 +288,25 @@ describe('nn parity: activations, hadamard, adamw', () => {
       assertAllClose(p2, p1, ELEMENTWISE_TOL, `adamw param n=${n}`);
     }
   });
+  it('gradient clipping: sumSquares and scale are bit-identical to the reference', () => {
+    // Both sum exact f64 squares in the same fixed order (chunks of 4096, four residues mod 4), and scale is
+    // one f32 multiply: equal bits, not a tolerance. 3·4096 + 5 ends in a partial chunk with a 1-element tail.
+    const rng = new Rng(12);
+    for (const n of [...AWKWARD_SIZES, 4096, 3 * 4096 + 5]) {
+      const x = randnF32(rng, n);
+      assert.equal(W.sumSquares(ctx, x, n), R.sumSquares(x, n), `sumSquares n=${n}`);
+      const y1 = f32(n), y2 = x.slice();
+      R.scale(y1, x, 0.3, n);
+      W.scale(ctx, y2, y2, 0.3, n);
+      assertBitIdentical(y2, y1, `scale n=${n}`);
+    }
+    // The fixed order is not the naive one, but it is the same sum to rounding.
+    const x = randnF32(rng, 100003);
+    let naive = 0;
+    for (const v of x) naive += v * v;
+    assert.ok(Math.abs(R.sumSquares(x, x.length) - naive) <= 1e-12 * naive);
+    assert.throws(() => W.scale(ctx, f32(4), f32(4), NaN, 4), ArgumentError);
+  });
 });
 
 // Compile-time twin check (as src/kernels/backend.ts does for the index): every binding has the
@@ -393,5 +412,10 @@ describe('nn thread-count invariance (cross-row reductions)', () => {
     const x = attRun(c1), y = attRun(c2), z = attRun(c3);
     x.forEach((t, i) => assertBitIdentical(y[i]!, t, `attention ${i} (2 threads)`));
     x.forEach((t, i) => assertBitIdentical(z[i]!, t, `attention ${i} (3 threads)`));
+    // The gradient norm's chunks are summed in order whichever thread computed them.
+    const gr = randnF32(rng, 5 * 4096 + 77);
+    const n1 = W.sumSquares(c1, gr, gr.length);
+    assert.equal(W.sumSquares(c2, gr, gr.length), n1);
+    assert.equal(W.sumSquares(c3, gr, gr.length), n1);
   });
 });

@@ -61,7 +61,7 @@ describe('BitLinear straight-through estimator', () => {
       assertAllClose(y, yRef, TOL, 'y');
 
       const dW = new Float64Array(N * Kd), dx = new Float64Array(M * Kd);
-      linearBackward(be, qi.da, dW, dy, a, qw, M);
+      linearBackward(be, qi, dW, dy, qw, M);
       qi.backward(dx, M);
       const dWRef = new Float64Array(N * Kd);
       K.matmulBackwardWeight(dWRef, dy, aRef, M, Kd, N);
@@ -76,6 +76,38 @@ describe('BitLinear straight-through estimator', () => {
       assertAllClose(dx, dxRef, TOL, 'dx');
     });
   }
+
+  test('one input, two consumers: the first linearBackward after a forward writes da, the next adds; stale da never leaks', () => {
+    const be = refBackend();
+    const arena = Arena.heap();
+    const [M, Kd, N] = [4, 16, 5];
+    const rng = new Rng(77);
+    const x = randn(rng, M * Kd), W1 = randn(rng, N * Kd, 0.1), W2 = randn(rng, N * Kd, 0.1);
+    const spec = { ...bitLinearRule('b158', false, false), groups: 1, eps: 1e-5 };
+    const qi = new QuantInput(be, arena, spec, M, Kd, 'f64');
+    const q1 = new QuantWeight(be, arena, 'ternary', W1, N, Kd, 1), q2 = new QuantWeight(be, arena, 'ternary', W2, N, Kd, 1);
+    for (let step = 0; step < 2; step++) {
+      qi.forward(x, M);
+      q1.update();
+      q2.update();
+      if (step === 1) qi.da.fill(NaN); // what a previous step could leave behind
+      const dy1 = randn(rng, M * N), dy2 = randn(rng, M * N);
+      // no consumer yet: the gradient is zero, not what da held
+      if (step === 1) assert.ok(qi.gradient(new Float64Array(M * Kd), M).every((v) => v === 0), 'no consumer: zero gradient');
+      qi.forward(x, M);
+      linearBackward(be, qi, new Float64Array(N * Kd), dy1, q1, M);
+      linearBackward(be, qi, new Float64Array(N * Kd), dy2, q2, M);
+      const want = new Float64Array(M * Kd);
+      K.matmulBackwardInput(want, dy1, q1.wq, M, Kd, N);
+      K.matmulBackwardInput(want, dy2, q2.wq, M, Kd, N);
+      const got = qi.gradient(new Float64Array(M * Kd), M);
+      assert.equal(got, qi.da, 'the STE without LN or Hadamard returns da itself (no copy)');
+      assertAllClose(got, want, TOL, `da = dy1·w̃1 + dy2·w̃2 (step ${step})`);
+      const dx = new Float64Array(M * Kd).fill(1);
+      qi.backward(dx, M);
+      assertAllClose(dx, want.map((v) => v + 1), TOL, 'backward still adds into dx');
+    }
+  });
 
   test('shifted quantizer with group quantization (v1 Eq.14): η_g, γ_g per group of K/G columns over all rows', () => {
     const be = refBackend();
@@ -98,6 +130,7 @@ describe('BitLinear straight-through estimator', () => {
     assert.ok(whole.some((v, i) => v !== a[i]), 'group scales differ from the tensor scale');
     // backward: identity (no LN in this spec)
     const dx = new Float64Array(M * Kd);
+    assert.equal(qi.claimGrad(M), false, 'the first consumer since the forward writes da');
     qi.da.set(x);
     qi.backward(dx, M);
     assertAllClose(dx, x, TOL, 'STE dx');

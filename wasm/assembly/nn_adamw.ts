@@ -39,3 +39,46 @@ export function adamw_f32(param: usize, grad: usize, m: usize, v: usize, n: i32,
   for (; i + 4 <= e; i += 4) adamwStep(param, grad, m, v, i << 2, false, vlr, b1, b2, c1, c2, veps, vwd, vbc1, vbc2);
   for (; i < e; i++) adamwStep(param, grad, m, v, i << 2, true, vlr, b1, b2, c1, c2, veps, vwd, vbc1, vbc2);
 }
+
+// Gradient clipping (twins of sumSquares / scale in src/kernels/ref/adamw.ts).
+//
+// Σ x² in f64, in a fixed order so that the bits do not depend on the thread count: chunk c (elements
+// [c·NN_CHUNK, (c+1)·NN_CHUNK)) keeps four sums s_j over its elements i ≡ j (mod 4), each in element order;
+// the chunk's sum (s0 + s1) + (s2 + s3) goes to sums[c], and the host adds the chunks in order. x² is exact
+// in f64 (a 24-bit mantissa squared).
+export function sumsq_f32(x: usize, n: i32, sums: usize, r0: i32, r1: i32, tid: i32): void {
+  for (let c = r0; c < r1; c++) {
+    let i = lo(c);
+    const e = hi(c + 1, n);
+    let a01 = f64x2.splat(0), a23 = f64x2.splat(0);
+    for (; i + 4 <= e; i += 4) {
+      const v = v128.load(x + (i << 2));
+      const d01 = f64x2.promote_low_f32x4(v);
+      const d23 = f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 2, 3));
+      a01 = f64x2.add(a01, f64x2.mul(d01, d01));
+      a23 = f64x2.add(a23, f64x2.mul(d23, d23));
+    }
+    let s0 = f64x2.extract_lane(a01, 0), s1 = f64x2.extract_lane(a01, 1);
+    let s2 = f64x2.extract_lane(a23, 0), s3 = f64x2.extract_lane(a23, 1);
+    // Tail (only in the last chunk): i − lo(c) ≡ 0 (mod 4) here, so the tail's lanes are 0, 1, 2 in order.
+    if (i < e) { const d = <f64>load<f32>(x + (i << 2)); s0 += d * d; i++; }
+    if (i < e) { const d = <f64>load<f32>(x + (i << 2)); s1 += d * d; i++; }
+    if (i < e) { const d = <f64>load<f32>(x + (i << 2)); s2 += d * d; i++; }
+    store<f64>(sums + (<usize>c << 3), (s0 + s1) + (s2 + s3));
+  }
+}
+
+/** out = x · s (one f32 multiply per element); out may alias x. */
+export function scale_f32(out: usize, x: usize, n: i32, s: f32, r0: i32, r1: i32, tid: i32): void {
+  const vs = f32x4.splat(s);
+  let i = lo(r0);
+  const e = hi(r1, n);
+  for (; i + 4 <= e; i += 4) {
+    const o = i << 2;
+    v128.store(out + o, f32x4.mul(v128.load(x + o), vs));
+  }
+  for (; i < e; i++) {
+    const o = i << 2;
+    store<f32>(out + o, load<f32>(x + o) * s);
+  }
+}

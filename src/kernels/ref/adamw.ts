@@ -1,6 +1,6 @@
 /** The AdamW optimizer step. Reference twin of wasm/assembly/nn_adamw.ts. */
 import type { FloatArray } from '../../tensor/dtype.js';
-import { checkAdamw } from './nn_checks.js';
+import { checkAdamw, checkElementwise, checkFinite } from './nn_checks.js';
 
 /**
  * One AdamW step in place (PyTorch torch.optim.AdamW semantics, decoupled weight decay), step ≥ 1:
@@ -22,4 +22,32 @@ export function adamwStep(param: FloatArray, grad: FloatArray, m: FloatArray, v:
     const p = param[i]!;
     param[i] = p - lr * ((mi / bc1) / (Math.sqrt(vi / bc2) + eps) + weightDecay * p);
   }
+}
+
+/** Elements per chunk of sumSquares: equals NN_CHUNK in wasm/assembly/nn_act.ts. */
+export const SUMSQ_CHUNK = 4096;
+
+/**
+ * Σ x² in f64 (the global gradient norm's square), in an order that does not depend on threads: chunk c of
+ * SUMSQ_CHUNK elements keeps four sums s_j over its elements i ≡ j (mod 4), each in element order; the chunk
+ * adds (s0 + s1) + (s2 + s3), and the chunks are added in order. x: (n).
+ */
+export function sumSquares(x: FloatArray, n: number): number {
+  checkElementwise('sumSquares', false, { x }, n);
+  let total = 0;
+  for (let c0 = 0; c0 < n; c0 += SUMSQ_CHUNK) {
+    const s = [0, 0, 0, 0];
+    const e = Math.min(n, c0 + SUMSQ_CHUNK);
+    for (let i = c0; i < e; i++) s[(i - c0) & 3]! += x[i]! * x[i]!;
+    total += (s[0]! + s[1]!) + (s[2]! + s[3]!);
+  }
+  return total;
+}
+
+/** out = x · s, s rounded to the arrays' precision first (one f32 multiply per element for f32). out may alias x. */
+export function scale(out: FloatArray, x: FloatArray, s: number, n: number): void {
+  checkElementwise('scale', false, { out, x }, n);
+  checkFinite('scale', { s });
+  const sf = out instanceof Float32Array ? Math.fround(s) : s;
+  for (let i = 0; i < n; i++) out[i] = x[i]! * sf;
 }

@@ -21,14 +21,14 @@ export function matmul(out: FloatArray, x: FloatArray, w: FloatArray, M: number,
   }
 }
 
-/** dx(M,K) += dy(M,N) · w(N,K) */
-export function matmulBackwardInput(dx: FloatArray, dy: FloatArray, w: FloatArray, M: number, K: number, N: number): void {
+/** dx(M,K) += dy(M,N) · w(N,K); with accumulate false, dx = dy · w (dx's old values are not read). */
+export function matmulBackwardInput(dx: FloatArray, dy: FloatArray, w: FloatArray, M: number, K: number, N: number, accumulate = true): void {
   checkMatmul('matmulBackwardInput', { dx, dy, w }, { dx: M * K, dy: M * N, w: N * K }, M, K, N);
   for (let m = 0; m < M; m++) {
     for (let k = 0; k < K; k++) {
       let acc = 0;
       for (let n = 0; n < N; n++) acc += dy[m * N + n]! * w[n * K + k]!;
-      dx[m * K + k]! += acc;
+      dx[m * K + k] = accumulate ? dx[m * K + k]! + acc : acc;
     }
   }
 }

@@ -11,4 +11,4 @@ export {
   swigluForward, swigluBackward, relu2gluForward, relu2gluBackward, bilinearForward, bilinearBackward, add,
 } from './activation.js';
 export { hadamardForward, hadamardBackward } from './hadamard.js';
-export { adamwStep } from './adamw.js';
+export { adamwStep, sumSquares, scale } from './adamw.js';

@@ -39,11 +39,11 @@ export function matmul(ctx: WasmContext, out: FloatArray, x: FloatArray, w: Floa
   gemm(ctx, 'matmul_f32', out, x, w, M, K, N, false, M, N);
 }
 
-/** dx(M,K) += dy(M,N) · w(N,K) */
-export function matmulBackwardInput(ctx: WasmContext, dx: FloatArray, dy: FloatArray, w: FloatArray, M: number, K: number, N: number): void {
+/** dx(M,K) += dy(M,N) · w(N,K); with accumulate false, dx = dy · w (dx's old values are not read). */
+export function matmulBackwardInput(ctx: WasmContext, dx: FloatArray, dy: FloatArray, w: FloatArray, M: number, K: number, N: number, accumulate = true): void {
   checkMatmul('matmulBackwardInput', { dx, dy, w }, { dx: M * K, dy: M * N, w: N * K }, M, K, N);
   f32Only('matmulBackwardInput', { dx, dy, w });
-  gemm(ctx, 'matmul_bwd_input_f32', dx, dy, w, M, K, N, true, M, K);
+  gemm(ctx, 'matmul_bwd_input_f32', dx, dy, w, M, K, N, accumulate, M, K);
 }
 
 /** dw(N,K) += dy(M,N)ᵀ · x(M,K) */

@@ -14,7 +14,7 @@ import type { Scope, WasmContext } from './context.js';
 import { ropeTables as refRopeTables } from '../ref/rope.js';
 import {
   checkAdamw, checkAttentionBackward, checkAttentionForward, checkCrossentropyBackward, checkCrossentropyForward,
-  checkElementwise, checkHadamard, checkLayernormBackward, checkLayernormForward, checkRmsnormBackward,
+  checkElementwise, checkFinite, checkHadamard, checkLayernormBackward, checkLayernormForward, checkRmsnormBackward,
   checkRmsnormForward, checkRope, checkRopeTables, checkSoftmax,
 } from '../ref/nn_checks.js';
 
@@ -299,5 +299,29 @@ export function adamwStep(ctx: WasmContext, param: FloatArray, grad: FloatArray,
   ctx.scope((s) => {
     ctx.parallel('adamw_f32', [s.inout(param), s.in(grad), s.inout(m), s.inout(v), n, lr, beta1, beta2, eps, weightDecay, bc1, bc2],
       Math.ceil(n / CHUNK), 1, minRows(CHUNK));
+  });
+}
+
+/** Σ x² in f64 (threads take whole chunks; the chunk sums are added here in order, so any thread count gives the same bits). x: (n). */
+export function sumSquares(ctx: WasmContext, x: FloatArray, n: number): number {
+  checkElementwise('sumSquares', true, { x }, n);
+  const chunks = Math.ceil(n / CHUNK);
+  return ctx.scope((s) => {
+    const sums = s.temp(chunks * 8);
+    ctx.parallel('sumsq_f32', [s.in(x), n, sums], chunks, 1, minRows(CHUNK));
+    const v = new Float64Array(ctx.memory.buffer, sums, chunks);
+    let total = 0;
+    for (let c = 0; c < chunks; c++) total += v[c]!;
+    return total;
+  });
+}
+
+/** out = x · s (s rounded to f32, one f32 multiply per element); out may alias x. */
+export function scale(ctx: WasmContext, out: FloatArray, x: FloatArray, s: number, n: number): void {
+  checkElementwise('scale', true, { out, x }, n);
+  checkFinite('scale', { s });
+  ctx.scope((sc) => {
+    const [po, px] = outIn(sc, out, x);
+    ctx.parallel('scale_f32', [po, px, n, s], Math.ceil(n / CHUNK), 1, minRows(CHUNK));
   });
 }
