@@ -10,6 +10,7 @@ import * as R from '../../src/kernels/ref/quant.js';
 import { WasmContext } from '../../src/kernels/wasm/context.js';
 import * as W from '../../src/kernels/wasm/quant.js';
 import { Rng } from '../../src/tensor/rng.js';
+import { bytesI2R4, packI2R4 } from '../../src/quant/pack.js';
 import { AWKWARD_SIZES, assertBitIdentical, assertExact, randnF32 } from '../helpers/check.js';
 
 let ctxs: WasmContext[] = [];
@@ -110,6 +111,32 @@ test('wasm per-tensor and weight quantizers are bit-identical to the reference',
       assertBitIdentical(b2, b, 'sign grouped beta');
     }
   }
+});
+
+test('packSignsI2R4: wasm bytes equal the reference, and pack(fakeQuantTernary(W)) equals pack(quantizeTernaryAbsmean(W))', () => {
+  const rng = new Rng(44);
+  // N not a multiple of 4 (padding rows), K with and without a partial 64-weight block
+  for (const [N, K] of [[1, 64], [5, 130], [8, 688], [7, 1], [12, 256]] as const) {
+    const w = randnF32(rng, N * K);
+    for (let i = 0; i < w.length; i += 7) w[i] = i % 3 === 0 ? -0 : i % 3 === 1 ? 0 : NaN; // zeros and NaN pack as weight 0
+    const want = new Uint8Array(bytesI2R4(N, K));
+    R.packSignsI2R4(want, w, N, K);
+    for (const ctx of ctxs) {
+      const got = new Uint8Array(want.length).fill(0xff);
+      W.packSignsI2R4(ctx, got, w, N, K);
+      assertExact(got, want, `packSignsI2R4 N=${N} K=${K} threads=${ctx.threads}`);
+    }
+    // the training forward's shortcut: the signs of w̃ are the codes
+    const W0 = randnF32(rng, N * K, 0.05), wq = new Float32Array(N * K), q = new Int8Array(N * K);
+    R.fakeQuantTernary(wq, W0, N * K);
+    R.quantizeTernaryAbsmean(q, W0, N * K);
+    const a = new Uint8Array(want.length), b = new Uint8Array(want.length);
+    W.packSignsI2R4(ctxs[1]!, a, wq, N, K);
+    packI2R4(b, q, N, K);
+    assertExact(a, b, `signs of w̃ = codes, N=${N} K=${K}`);
+  }
+  assert.throws(() => W.packSignsI2R4(ctxs[0]!, new Uint8Array(3), new Float32Array(4), 1, 4), ShapeError);
+  assert.throws(() => W.packSignsI2R4(ctxs[0]!, new Uint8Array(bytesI2R4(1, 4)), new Float64Array(4), 1, 4), DTypeError);
 });
 
 test('wasm quantizers raise typed errors', () => {

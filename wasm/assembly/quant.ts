@@ -250,3 +250,61 @@ export function quant_sign_f32(q: usize, alpha: usize, beta: usize, w: usize, gs
 export function fakequant_sign_f32(out: usize, alpha: usize, beta: usize, w: usize, gsize: i32, r0: i32, r1: i32, tid: i32): void {
   sign_groups(out, alpha, beta, w, gsize, r0, r1, MODE_FAKE);
 }
+
+// ---- packing a fake-quantized ternary weight ----------------------------------------------------
+
+/** Codes 1 + sign(w) ∈ {0, 1, 2} of 4 floats as i32 lanes (NaN and ±0 → 1). */
+@inline function signCodes(v: v128): v128 {
+  const z = f32x4.splat(0);
+  // masks are −1 where true: 1 − gt + lt
+  return i32x4.add(i32x4.sub(i32x4.splat(1), f32x4.gt(v, z)), f32x4.lt(v, z));
+}
+
+/** Scalar code of one float (the tail block). */
+@inline function signCode(x: f32): i32 {
+  return 1 + <i32>(x > 0) - <i32>(x < 0);
+}
+
+/**
+ * 'i2r4' bytes (src/quant/pack.ts) from the signs of w (N, K): code 1 + sign(w). w̃ = fakequant(W) holds
+ * {−β̃, 0, +β̃}, so its signs are the ternary codes (twin: packSignsI2R4, src/kernels/ref/quant.ts). Threaded
+ * over groups of four rows [r0, r1); rows past N and weights past K are code 1 (weight 0).
+ */
+export function pack_signs_i2r4_f32(dst: usize, w: usize, N: i32, K: i32, r0: i32, r1: i32, tid: i32): void {
+  const blocks = (K + 63) >> 6, full = K >> 6;
+  const rb = <usize>blocks << 4;
+  for (let g = r0; g < r1; g++) {
+    for (let r = 0; r < 4; r++) {
+      const n = (g << 2) + r;
+      const row = dst + <usize>g * 4 * rb + (<usize>r << 4);
+      if (n >= N) {
+        for (let b = 0; b < blocks; b++) v128.store(row + (<usize>b << 6), i8x16.splat(0x55));
+        continue;
+      }
+      const src = w + (<usize>n * <usize>K << 2);
+      for (let b = 0; b < full; b++) {
+        const p = src + (<usize>b << 8);
+        let acc = i8x16.splat(0);
+        for (let l = 0; l < 4; l++) {
+          const q = p + (<usize>l << 6);
+          const c = i8x16.narrow_i16x8_s(
+            i16x8.narrow_i32x4_s(signCodes(v128.load(q)), signCodes(v128.load(q, 16))),
+            i16x8.narrow_i32x4_s(signCodes(v128.load(q, 32)), signCodes(v128.load(q, 48))));
+          acc = v128.or(acc, i8x16.shl(c, 2 * l));
+        }
+        v128.store(row + (<usize>b << 6), acc);
+      }
+      if (full < blocks) {
+        const o = row + (<usize>full << 6);
+        for (let j = 0; j < 16; j++) {
+          let byte = 0;
+          for (let l = 0; l < 4; l++) {
+            const k = (full << 6) + j + (l << 4);
+            byte |= (k < K ? signCode(load<f32>(src + (<usize>k << 2))) : 1) << (2 * l);
+          }
+          store<u8>(o + j, byte);
+        }
+      }
+    }
+  }
+}

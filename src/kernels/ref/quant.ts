@@ -33,6 +33,7 @@ import { ArgumentError } from '../../errors.js';
 import type { FloatArray } from '../../tensor/dtype.js';
 import { checkDType, checkDims, checkLen, checkSameFloat } from '../../tensor/shape.js';
 import { roundHalfEven } from '../../tensor/round.js';
+import { bytesI2R4, packI2R4 } from '../../quant/pack.js';
 
 const f32 = Math.fround;
 
@@ -401,4 +402,28 @@ export function quantizeSignGrouped(q: Int8Array, alpha: FloatArray, beta: Float
 export function fakeQuantSign(out: FloatArray, w: FloatArray, n: number): SignScales {
   checkFakeRows('fakeQuantSign', out, w, 1, n, false);
   return signGroups(null, out, null, null, w, 1, n);
+}
+
+/** Checks of packSignsI2R4 (both twins). */
+export function checkPackSigns(where: string, dst: Uint8Array, w: FloatArray, N: number, K: number, f32only: boolean): void {
+  checkDims(where, { N, K });
+  checkDType(where, 'dst', dst, 'u8');
+  if (f32only) checkDType(where, 'w', w, 'f32');
+  else checkDType(where, 'w', w, 'f32', 'f64');
+  checkLen(where, 'dst', dst, bytesI2R4(N, K));
+  checkLen(where, 'w', w, N * K);
+}
+
+/**
+ * Pack the signs of w (N, K) as ternary codes (code 1 + sign(w); NaN and ±0 as 0) in the 'i2r4' layout
+ * (src/quant/pack.ts). A fake-quantized ternary weight w̃ = q·β̃ ∈ {−β̃, 0, +β̃} packs to its codes q this way,
+ * without quantizing the latent W a second time (the integer training forward, src/nn/bitlinear.ts).
+ *
+ * dst: Uint8Array // (bytesI2R4(N, K))    w: FloatArray // (N, K)
+ */
+export function packSignsI2R4(dst: Uint8Array, w: FloatArray, N: number, K: number): void {
+  checkPackSigns('packSignsI2R4', dst, w, N, K, false);
+  const q = new Int8Array(N * K);
+  for (let i = 0; i < N * K; i++) q[i] = w[i]! > 0 ? 1 : w[i]! < 0 ? -1 : 0;
+  packI2R4(dst, q, N, K);
 }

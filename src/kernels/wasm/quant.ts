@@ -9,7 +9,7 @@
 import { DTypeError } from '../../errors.js';
 import type { FloatArray } from '../../tensor/dtype.js';
 import { checkDType, checkLen } from '../../tensor/shape.js';
-import { checkFakeRows, checkGroups, checkQuantRows, type ShiftedScales, type SignScales } from '../ref/quant.js';
+import { checkFakeRows, checkGroups, checkPackSigns, checkQuantRows, type ShiftedScales, type SignScales } from '../ref/quant.js';
 import type { WasmContext } from './context.js';
 
 /** Below this many elements a row-parallel job stays on one thread. */
@@ -165,4 +165,12 @@ export function fakeQuantSign(ctx: WasmContext, out: FloatArray, w: FloatArray, 
   const a = new Float32Array(1), b = new Float32Array(1);
   groups(ctx, 'fakequant_sign_f32', f32(where, 'out', out), [a, b], f32(where, 'w', w), 1, n);
   return { alpha: a[0]!, beta: b[0]! };
+}
+
+/** See ref packSignsI2R4; threaded over groups of four rows. dst: Uint8Array // (bytesI2R4(N, K))  w: Float32Array // (N, K) */
+export function packSignsI2R4(ctx: WasmContext, dst: Uint8Array, w: FloatArray, N: number, K: number): void {
+  checkPackSigns('packSignsI2R4', dst, w, N, K, true);
+  const groups4 = Math.ceil(N / 4);
+  if (groups4 === 0) return;
+  ctx.scope((s) => ctx.parallel('pack_signs_i2r4_f32', [s.out(dst), s.in(w), N, K], groups4, 1, rowsPerThread(4 * K)));
 }
