@@ -292,12 +292,12 @@ export class Transformer {
     for (let i = 0; i < M; i++) if (targets[i]! >= 0) n++;
     const d = a.d;
     a.dlosses.fill(1 / n, 0, M);
+    // Activation gradients are written by their first kernel (accumulate false), not zeroed first: the zeroing
+    // passes were serial JS fills, ~2 % of a two-thread step.
     const dlogits = a.logits; // (M, V) logits are not needed any more: reuse as their gradient
-    dlogits.fill(0, 0, M * V);
-    be.crossentropyBackward(dlogits, a.dlosses, a.probs, targets, M, V);
+    be.crossentropyBackward(dlogits, a.dlosses, a.probs, targets, M, V, false);
     be.matmulBackwardWeight(this.head().g, dlogits, a.lnf, M, C, V);
-    d.dlnf.fill(0, 0, M * C);
-    be.matmulBackwardInput(d.dlnf, dlogits, this.head().p, M, C, V);
+    be.matmulBackwardInput(d.dlnf, dlogits, this.head().p, M, C, V, false);
     const dres = d.dres;
     dres.fill(0, 0, M * C);
     const xL = a.resid[2 * c.nLayers]!;
@@ -310,16 +310,17 @@ export class Transformer {
       linearBackward(be, la.inDown, this.param(L.wDown).g, dres, a.weights.get(L.wDown)!, M);
       const { dup } = d;
       const dh = this.subNormBackward(d.dh, d.dsub2, la.inDown, L.ffnSubNorm, la.h, la.sub2Rstd, M, F);
-      dup.fill(0, 0, M * F);
       if (L.wGate) {
         const dgate = d.dgate;
-        dgate.fill(0, 0, M * F);
-        if (c.ffn === 'swiglu') be.swigluBackward(dgate, dup, dh, la.gate, la.up, M * F);
-        else if (c.ffn === 'relu2glu') be.relu2gluBackward(dgate, dup, dh, la.gate, la.up, M * F);
-        else be.bilinearBackward(dgate, dup, dh, la.gate, la.up, M * F);
+        if (c.ffn === 'swiglu') be.swigluBackward(dgate, dup, dh, la.gate, la.up, M * F, false);
+        else if (c.ffn === 'relu2glu') be.relu2gluBackward(dgate, dup, dh, la.gate, la.up, M * F, false);
+        else be.bilinearBackward(dgate, dup, dh, la.gate, la.up, M * F, false);
         linearBackward(be, la.inFfn, this.param(L.wGate).g, dgate, a.weights.get(L.wGate)!, M);
-      } else if (c.ffn === 'mlp-relu') reluBackward(dup, dh, la.up, M * F);
-      else be.geluBackward(dup, dh, la.up, M * F);
+      } else {
+        dup.fill(0, 0, M * F);
+        if (c.ffn === 'mlp-relu') reluBackward(dup, dh, la.up, M * F);
+        else be.geluBackward(dup, dh, la.up, M * F);
+      }
       linearBackward(be, la.inFfn, this.param(L.wUp).g, dup, a.weights.get(L.wUp)!, M);
       const dln2 = la.inFfn.gradient(d.dln2, M);
       be.rmsnormBackward(dres, this.param(L.ffnNorm).g, dln2, xMid, this.param(L.ffnNorm).p, la.ln2Rstd, M, C);
@@ -331,10 +332,8 @@ export class Transformer {
       dk.fill(0, 0, M * KV);
       dv.fill(0, 0, M * KV);
       be.attentionBackward(dq, dk, dv, d.datt, dattOut, la.q, la.k, la.v, la.att, B, T, H, KVH, HS);
-      dqPre.fill(0, 0, M * C);
-      dkPre.fill(0, 0, M * KV);
-      be.ropeBackward(dqPre, dq, a.cos, a.sin, B, T, H, HS, 0);
-      be.ropeBackward(dkPre, dk, a.cos, a.sin, B, T, KVH, HS, 0);
+      be.ropeBackward(dqPre, dq, a.cos, a.sin, B, T, H, HS, 0, false);
+      be.ropeBackward(dkPre, dk, a.cos, a.sin, B, T, KVH, HS, 0, false);
       const inA = la.inAttn.input;
       linearBackward(be, la.inAttn, this.param(L.wq).g, dqPre, a.weights.get(L.wq)!, M);
       linearBackward(be, la.inAttn, this.param(L.wk).g, dkPre, a.weights.get(L.wk)!, M);

@@ -132,6 +132,13 @@ describe('nn parity: softmax, cross-entropy', () => {
       R.crossentropyBackward(d1, dl, p1, targets, M, V);
       W.crossentropyBackward(ctx, d2, dl, p1, targets, M, V);
       assertAllClose(d2, d1, ELEMENTWISE_TOL, `ce bwd M=${M} V=${V}`);
+      // accumulate false: written without reading the old values (NaN garbage), the same bits as adding to zeros
+      const z = f32(M * V), o = f32(M * V).fill(NaN), oR = f32(M * V).fill(NaN);
+      W.crossentropyBackward(ctx, z, dl, p1, targets, M, V);
+      W.crossentropyBackward(ctx, o, dl, p1, targets, M, V, false);
+      R.crossentropyBackward(oR, dl, p1, targets, M, V, false);
+      assertBitIdentical(o, z, `ce bwd overwrite M=${M} V=${V}`);
+      assertAllClose(o, oR, ELEMENTWISE_TOL, `ce bwd overwrite vs ref M=${M} V=${V}`);
     }
   });
 });
@@ -161,6 +168,12 @@ describe('nn parity: rope, attention', () => {
       R.ropeBackward(d1, inp, c1, s1, B, T, NH, HS, pos0);
       W.ropeBackward(ctx, d2, inp, c1, s1, B, T, NH, HS, pos0);
       assertAllClose(d2, d1, ELEMENTWISE_TOL, `${what} bwd`);
+      const z = f32(n), o = f32(n).fill(NaN), oR = f32(n).fill(NaN);
+      W.ropeBackward(ctx, z, inp, c1, s1, B, T, NH, HS, pos0);
+      W.ropeBackward(ctx, o, inp, c1, s1, B, T, NH, HS, pos0, false);
+      R.ropeBackward(oR, inp, c1, s1, B, T, NH, HS, pos0, false);
+      assertBitIdentical(o, z, `${what} bwd overwrite`);
+      assertAllClose(o, oR, ELEMENTWISE_TOL, `${what} bwd overwrite vs ref`);
     }
   });
 
@@ -253,6 +266,14 @@ describe('nn parity: activations, hadamard, adamw', () => {
       wb(ctx, dg2, du2, dout, g, u, n);
       assertAllClose(dg2, dg1, tol, `${name} bwd dgate n=${n}`);
       assertAllClose(du2, du1, tol, `${name} bwd dup n=${n}`);
+      const zg = f32(n), zu = f32(n), og = f32(n).fill(NaN), ou = f32(n).fill(NaN), rg = f32(n).fill(NaN), ru = f32(n).fill(NaN);
+      wb(ctx, zg, zu, dout, g, u, n);
+      wb(ctx, og, ou, dout, g, u, n, false);
+      rb(rg, ru, dout, g, u, n, false);
+      assertBitIdentical(og, zg, `${name} bwd overwrite dgate n=${n}`);
+      assertBitIdentical(ou, zu, `${name} bwd overwrite dup n=${n}`);
+      assertAllClose(og, rg, tol, `${name} bwd overwrite vs ref dgate n=${n}`);
+      assertAllClose(ou, ru, tol, `${name} bwd overwrite vs ref dup n=${n}`);
     }
   });
   it('hadamard forward (incl. in place) / backward', () => {

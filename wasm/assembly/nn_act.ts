@@ -94,12 +94,13 @@ const SILU = 0, RELU2 = 1, GELU = 2, IDENT = 3;
     v128.store32_lane(out + o, f32x4.mul(act(op, v128.load32_splat(gate + o)), v128.load32_splat(up + o)), 0);
   }
 }
-@inline function gluStep(op: i32, dgate: usize, dup: usize, dout: usize, gate: usize, up: usize, o: usize, tail: bool): void {
+@inline function gluStep(op: i32, dgate: usize, dup: usize, dout: usize, gate: usize, up: usize, o: usize, tail: bool, ACC: bool): void {
   const g = tail ? v128.load32_splat(gate + o) : v128.load(gate + o);
   const u = tail ? v128.load32_splat(up + o) : v128.load(up + o);
   const d = tail ? v128.load32_splat(dout + o) : v128.load(dout + o);
-  const dg0 = tail ? v128.load32_splat(dgate + o) : v128.load(dgate + o);
-  const du0 = tail ? v128.load32_splat(dup + o) : v128.load(dup + o);
+  // Without ACC the old values are not read: 0 + x, the same bits as adding to a zeroed buffer (−0 becomes +0).
+  const dg0 = !ACC ? f32x4.splat(0) : tail ? v128.load32_splat(dgate + o) : v128.load(dgate + o);
+  const du0 = !ACC ? f32x4.splat(0) : tail ? v128.load32_splat(dup + o) : v128.load(dup + o);
   const dg = f32x4.add(dg0, f32x4.mul(f32x4.mul(d, u), actGrad(op, g)));
   const du = f32x4.add(du0, f32x4.mul(d, act(op, g)));
   if (tail) {
@@ -110,11 +111,16 @@ const SILU = 0, RELU2 = 1, GELU = 2, IDENT = 3;
     v128.store(dup + o, du);
   }
 }
-@inline function gluBwd(op: i32, dgate: usize, dup: usize, dout: usize, gate: usize, up: usize, n: i32, r0: i32, r1: i32): void {
+@inline function gluBwd(op: i32, dgate: usize, dup: usize, dout: usize, gate: usize, up: usize, n: i32, acc: i32, r0: i32, r1: i32): void {
   let i = lo(r0);
   const e = hi(r1, n);
-  for (; i + 4 <= e; i += 4) gluStep(op, dgate, dup, dout, gate, up, i << 2, false);
-  for (; i < e; i++) gluStep(op, dgate, dup, dout, gate, up, i << 2, true);
+  if (acc != 0) {
+    for (; i + 4 <= e; i += 4) gluStep(op, dgate, dup, dout, gate, up, i << 2, false, true);
+    for (; i < e; i++) gluStep(op, dgate, dup, dout, gate, up, i << 2, true, true);
+  } else {
+    for (; i + 4 <= e; i += 4) gluStep(op, dgate, dup, dout, gate, up, i << 2, false, false);
+    for (; i < e; i++) gluStep(op, dgate, dup, dout, gate, up, i << 2, true, false);
+  }
 }
 
 /** out = x·σ(x) */
@@ -131,16 +137,16 @@ export function gelu_fwd_f32(out: usize, inp: usize, n: i32, r0: i32, r1: i32, t
 export function gelu_bwd_f32(dinp: usize, dout: usize, inp: usize, n: i32, r0: i32, r1: i32, tid: i32): void { unaryBwd(GELU, dinp, dout, inp, n, r0, r1); }
 /** out = silu(gate)·up */
 export function swiglu_fwd_f32(out: usize, gate: usize, up: usize, n: i32, r0: i32, r1: i32, tid: i32): void { gluFwd(SILU, out, gate, up, n, r0, r1); }
-/** dgate += dout·up·silu'(gate), dup += dout·silu(gate) */
-export function swiglu_bwd_f32(dgate: usize, dup: usize, dout: usize, gate: usize, up: usize, n: i32, r0: i32, r1: i32, tid: i32): void { gluBwd(SILU, dgate, dup, dout, gate, up, n, r0, r1); }
+/** dgate += dout·up·silu'(gate), dup += dout·silu(gate) (acc 0: =) */
+export function swiglu_bwd_f32(dgate: usize, dup: usize, dout: usize, gate: usize, up: usize, n: i32, acc: i32, r0: i32, r1: i32, tid: i32): void { gluBwd(SILU, dgate, dup, dout, gate, up, n, acc, r0, r1); }
 /** out = max(gate, 0)²·up */
 export function relu2glu_fwd_f32(out: usize, gate: usize, up: usize, n: i32, r0: i32, r1: i32, tid: i32): void { gluFwd(RELU2, out, gate, up, n, r0, r1); }
-/** dgate += dout·up·2max(gate, 0), dup += dout·max(gate, 0)² */
-export function relu2glu_bwd_f32(dgate: usize, dup: usize, dout: usize, gate: usize, up: usize, n: i32, r0: i32, r1: i32, tid: i32): void { gluBwd(RELU2, dgate, dup, dout, gate, up, n, r0, r1); }
+/** dgate += dout·up·2max(gate, 0), dup += dout·max(gate, 0)² (acc 0: =) */
+export function relu2glu_bwd_f32(dgate: usize, dup: usize, dout: usize, gate: usize, up: usize, n: i32, acc: i32, r0: i32, r1: i32, tid: i32): void { gluBwd(RELU2, dgate, dup, dout, gate, up, n, acc, r0, r1); }
 /** out = gate·up */
 export function bilinear_fwd_f32(out: usize, gate: usize, up: usize, n: i32, r0: i32, r1: i32, tid: i32): void { gluFwd(IDENT, out, gate, up, n, r0, r1); }
-/** dgate += dout·up, dup += dout·gate */
-export function bilinear_bwd_f32(dgate: usize, dup: usize, dout: usize, gate: usize, up: usize, n: i32, r0: i32, r1: i32, tid: i32): void { gluBwd(IDENT, dgate, dup, dout, gate, up, n, r0, r1); }
+/** dgate += dout·up, dup += dout·gate (acc 0: =) */
+export function bilinear_bwd_f32(dgate: usize, dup: usize, dout: usize, gate: usize, up: usize, n: i32, acc: i32, r0: i32, r1: i32, tid: i32): void { gluBwd(IDENT, dgate, dup, dout, gate, up, n, acc, r0, r1); }
 
 /** out = a + b (residual adds, gradient sums); out may alias a or b. */
 export function add_f32(out: usize, a: usize, b: usize, n: i32, r0: i32, r1: i32, tid: i32): void {

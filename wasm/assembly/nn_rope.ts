@@ -38,9 +38,13 @@ export function rope_fwd_f32(out: usize, inp: usize, cos: usize, sin: usize, T: 
   }
 }
 
-/** dinp += Rᵀ·dout: the rotation by −angle, added. Rows = B·T. */
-export function rope_bwd_f32(dinp: usize, dout: usize, cos: usize, sin: usize, T: i32, NH: i32, HS: i32, pos0: i32,
+/** dinp += Rᵀ·dout: the rotation by −angle, added (acc 0: written, the old values not read). Rows = B·T. */
+export function rope_bwd_f32(dinp: usize, dout: usize, cos: usize, sin: usize, T: i32, NH: i32, HS: i32, pos0: i32, acc: i32,
                              r0: i32, r1: i32, tid: i32): void {
+  if (acc == 0) {
+    // Zero the rows first (cache-hot, then added to): the same bits as adding to a zeroed buffer.
+    memory.fill(dinp + (<usize>r0 * <usize>NH * <usize>HS << 2), 0, <usize>(r1 - r0) * <usize>NH * <usize>HS << 2);
+  }
   const half = HS >> 1;
   const hb = <usize>half << 2;
   for (let bt = r0; bt < r1; bt++) {

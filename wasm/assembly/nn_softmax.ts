@@ -53,26 +53,42 @@ export function crossentropy_fwd_f32(losses: usize, probs: usize, logits: usize,
 }
 
 /** dlogits[m,:] += (probs[m,:] − onehot(t))·dlosses[m]; rows with t = −1 untouched. */
-export function crossentropy_bwd_f32(dlogits: usize, dlosses: usize, probs: usize, targets: usize, V: i32,
+export function crossentropy_bwd_f32(dlogits: usize, dlosses: usize, probs: usize, targets: usize, V: i32, acc: i32,
                                      r0: i32, r1: i32, tid: i32): void {
   for (let m = r0; m < r1; m++) {
     const t = load<i32>(targets + (<usize>m << 2));
-    if (t < 0) continue;
     const off = <usize>m * <usize>V << 2;
     const d = dlogits + off, p = probs + off;
+    if (t < 0) {
+      if (acc == 0) memory.fill(d, 0, <usize>V << 2);
+      continue;
+    }
     const dl = load<f32>(dlosses + (<usize>m << 2));
     // The target entry is (p − 1)·dl in one rounding, as in the reference: remember its old value.
     const tOff = <usize>t << 2;
-    const dOld = load<f32>(d + tOff);
+    const dOld = acc != 0 ? load<f32>(d + tOff) : <f32>0;
     const vdl = f32x4.splat(dl);
     let j = 0;
-    for (; j + 4 <= V; j += 4) {
-      const o = <usize>j << 2;
-      v128.store(d + o, f32x4.add(v128.load(d + o), f32x4.mul(v128.load(p + o), vdl)));
-    }
-    for (; j < V; j++) {
-      const o = <usize>j << 2;
-      store<f32>(d + o, load<f32>(d + o) + load<f32>(p + o) * dl);
+    if (acc != 0) {
+      for (; j + 4 <= V; j += 4) {
+        const o = <usize>j << 2;
+        v128.store(d + o, f32x4.add(v128.load(d + o), f32x4.mul(v128.load(p + o), vdl)));
+      }
+      for (; j < V; j++) {
+        const o = <usize>j << 2;
+        store<f32>(d + o, load<f32>(d + o) + load<f32>(p + o) * dl);
+      }
+    } else {
+      // without acc: 0 + the product, the same bits as adding it to a zeroed row (−0 becomes +0)
+      const z = f32x4.splat(0);
+      for (; j + 4 <= V; j += 4) {
+        const o = <usize>j << 2;
+        v128.store(d + o, f32x4.add(z, f32x4.mul(v128.load(p + o), vdl)));
+      }
+      for (; j < V; j++) {
+        const o = <usize>j << 2;
+        store<f32>(d + o, <f32>0 + load<f32>(p + o) * dl);
+      }
     }
     store<f32>(d + tOff, dOld + (load<f32>(p + tOff) - 1) * dl);
   }

@@ -51,13 +51,13 @@ function gluForward(where: string, f: (x: number) => number, out: FloatArray, ga
   for (let i = 0; i < n; i++) out[i] = f(gate[i]!) * up[i]!;
 }
 function gluBackward(where: string, f: (x: number) => number, df: (x: number) => number, dgate: FloatArray, dup: FloatArray,
-                     dout: FloatArray, gate: FloatArray, up: FloatArray, n: number): void {
+                     dout: FloatArray, gate: FloatArray, up: FloatArray, n: number, accumulate: boolean): void {
   checkElementwise(where, false, { dgate, dup, dout, gate, up }, n);
   for (let i = 0; i < n; i++) {
     const g = gate[i]!;
     const d = dout[i]!;
-    dgate[i] = dgate[i]! + d * up[i]! * df(g);
-    dup[i] = dup[i]! + d * f(g);
+    dgate[i] = (accumulate ? dgate[i]! : 0) + d * up[i]! * df(g);
+    dup[i] = (accumulate ? dup[i]! : 0) + d * f(g);
   }
 }
 
@@ -90,25 +90,25 @@ export function geluBackward(dinp: FloatArray, dout: FloatArray, inp: FloatArray
 export function swigluForward(out: FloatArray, gate: FloatArray, up: FloatArray, n: number): void {
   gluForward('swigluForward', silu, out, gate, up, n);
 }
-/** dgate += dout ⊙ up ⊙ silu'(gate), dup += dout ⊙ silu(gate). All (n). */
-export function swigluBackward(dgate: FloatArray, dup: FloatArray, dout: FloatArray, gate: FloatArray, up: FloatArray, n: number): void {
-  gluBackward('swigluBackward', silu, siluGrad, dgate, dup, dout, gate, up, n);
+/** dgate += dout ⊙ up ⊙ silu'(gate), dup += dout ⊙ silu(gate) (= with accumulate false). All (n). */
+export function swigluBackward(dgate: FloatArray, dup: FloatArray, dout: FloatArray, gate: FloatArray, up: FloatArray, n: number, accumulate = true): void {
+  gluBackward('swigluBackward', silu, siluGrad, dgate, dup, dout, gate, up, n, accumulate);
 }
 /** ReLU²-GLU: out = max(gate, 0)² ⊙ up. out, gate, up: (n). */
 export function relu2gluForward(out: FloatArray, gate: FloatArray, up: FloatArray, n: number): void {
   gluForward('relu2gluForward', relu2, out, gate, up, n);
 }
-/** dgate += dout ⊙ up ⊙ 2max(gate, 0), dup += dout ⊙ max(gate, 0)². All (n). */
-export function relu2gluBackward(dgate: FloatArray, dup: FloatArray, dout: FloatArray, gate: FloatArray, up: FloatArray, n: number): void {
-  gluBackward('relu2gluBackward', relu2, relu2Grad, dgate, dup, dout, gate, up, n);
+/** dgate += dout ⊙ up ⊙ 2max(gate, 0), dup += dout ⊙ max(gate, 0)² (= with accumulate false). All (n). */
+export function relu2gluBackward(dgate: FloatArray, dup: FloatArray, dout: FloatArray, gate: FloatArray, up: FloatArray, n: number, accumulate = true): void {
+  gluBackward('relu2gluBackward', relu2, relu2Grad, dgate, dup, dout, gate, up, n, accumulate);
 }
 /** Bilinear GLU (identity gate): out = gate ⊙ up. out, gate, up: (n). */
 export function bilinearForward(out: FloatArray, gate: FloatArray, up: FloatArray, n: number): void {
   gluForward('bilinearForward', (x) => x, out, gate, up, n);
 }
-/** dgate += dout ⊙ up, dup += dout ⊙ gate. All (n). */
-export function bilinearBackward(dgate: FloatArray, dup: FloatArray, dout: FloatArray, gate: FloatArray, up: FloatArray, n: number): void {
-  gluBackward('bilinearBackward', (x) => x, () => 1, dgate, dup, dout, gate, up, n);
+/** dgate += dout ⊙ up, dup += dout ⊙ gate (= with accumulate false). All (n). */
+export function bilinearBackward(dgate: FloatArray, dup: FloatArray, dout: FloatArray, gate: FloatArray, up: FloatArray, n: number, accumulate = true): void {
+  gluBackward('bilinearBackward', (x) => x, () => 1, dgate, dup, dout, gate, up, n, accumulate);
 }
 
 /**

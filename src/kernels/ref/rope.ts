@@ -53,12 +53,12 @@ export function ropeForward(out: FloatArray, inp: FloatArray, cos: FloatArray, s
 }
 
 /**
- * RoPE backward (accumulates): the transpose of the rotation, i.e. rotation by −angle:
+ * RoPE backward (accumulates; with accumulate false, writes): the transpose of the rotation, i.e. rotation by −angle:
  *   dx_i += dy_i·cos + dy_{i+HS/2}·sin,  dx_{i+HS/2} += dy_{i+HS/2}·cos − dy_i·sin.
  * dinp, dout: (B, T, NH, HS); cos, sin: (≥ pos0+T, HS/2).
  */
 export function ropeBackward(dinp: FloatArray, dout: FloatArray, cos: FloatArray, sin: FloatArray,
-                             B: number, T: number, NH: number, HS: number, pos0: number): void {
+                             B: number, T: number, NH: number, HS: number, pos0: number, accumulate = true): void {
   checkRope('ropeBackward', false, dinp, 'dinp', dout, 'dout', cos, sin, B, T, NH, HS, pos0);
   const half = HS / 2;
   for (let b = 0; b < B; b++) {
@@ -71,8 +71,8 @@ export function ropeBackward(dinp: FloatArray, dout: FloatArray, cos: FloatArray
           const s = sin[tab + i]!;
           const g1 = dout[o + i]!;
           const g2 = dout[o + half + i]!;
-          dinp[o + i] = dinp[o + i]! + g1 * c + g2 * s;
-          dinp[o + half + i] = dinp[o + half + i]! + g2 * c - g1 * s;
+          dinp[o + i] = (accumulate ? dinp[o + i]! : 0) + g1 * c + g2 * s;
+          dinp[o + half + i] = (accumulate ? dinp[o + half + i]! : 0) + g2 * c - g1 * s;
         }
       }
     }

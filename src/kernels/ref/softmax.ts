@@ -69,17 +69,21 @@ export function crossentropyForward(losses: FloatArray, probs: FloatArray, logit
 
 /**
  * Fused softmax + cross-entropy backward (accumulates): dlogits[i, :] += (probs[i, :] − onehot(t_i)) · dlosses[i];
- * rows with target −1 get no gradient.
+ * rows with target −1 get no gradient. With accumulate false, dlogits = that (rows with target −1: 0), its old
+ * values not read.
  * dlogits: (M, V), dlosses: (M), probs: (M, V), targets: (M).
  */
 export function crossentropyBackward(dlogits: FloatArray, dlosses: FloatArray, probs: FloatArray, targets: Int32Array,
-                                     M: number, V: number): void {
+                                     M: number, V: number, accumulate = true): void {
   checkCrossentropyBackward('crossentropyBackward', false, dlogits, dlosses, probs, targets, M, V);
   for (let m = 0; m < M; m++) {
     const t = targets[m]!;
-    if (t < 0) continue;
     const o = m * V;
+    if (t < 0) {
+      if (!accumulate) dlogits.fill(0, o, o + V);
+      continue;
+    }
     const dl = dlosses[m]!;
-    for (let j = 0; j < V; j++) dlogits[o + j] = dlogits[o + j]! + (probs[o + j]! - (j === t ? 1 : 0)) * dl;
+    for (let j = 0; j < V; j++) dlogits[o + j] = (accumulate ? dlogits[o + j]! : 0) + (probs[o + j]! - (j === t ? 1 : 0)) * dl;
   }
 }

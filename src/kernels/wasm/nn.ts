@@ -112,9 +112,12 @@ export function crossentropyForward(ctx: WasmContext, losses: FloatArray, probs:
 
 /** Fused softmax + cross-entropy backward (accumulates): dlogits += (probs − onehot)·dlosses. */
 export function crossentropyBackward(ctx: WasmContext, dlogits: FloatArray, dlosses: FloatArray, probs: FloatArray, targets: Int32Array,
-                                     M: number, V: number): void {
+                                     M: number, V: number, accumulate = true): void {
   checkCrossentropyBackward('crossentropyBackward', true, dlogits, dlosses, probs, targets, M, V);
-  ctx.scope((s) => ctx.parallel('crossentropy_bwd_f32', [s.inout(dlogits), s.in(dlosses), s.in(probs), s.in(targets), V], M, 1, minRows(V)));
+  ctx.scope((s) => {
+    const pd = accumulate ? s.inout(dlogits) : s.out(dlogits);
+    ctx.parallel('crossentropy_bwd_f32', [pd, s.in(dlosses), s.in(probs), s.in(targets), V, accumulate ? 1 : 0], M, 1, minRows(V));
+  });
 }
 
 /**
@@ -139,9 +142,12 @@ export function ropeForward(ctx: WasmContext, out: FloatArray, inp: FloatArray, 
 
 /** RoPE backward (accumulates the inverse rotation). dinp, dout: (B, T, NH, HS). */
 export function ropeBackward(ctx: WasmContext, dinp: FloatArray, dout: FloatArray, cos: FloatArray, sin: FloatArray,
-                             B: number, T: number, NH: number, HS: number, pos0: number): void {
+                             B: number, T: number, NH: number, HS: number, pos0: number, accumulate = true): void {
   checkRope('ropeBackward', true, dinp, 'dinp', dout, 'dout', cos, sin, B, T, NH, HS, pos0);
-  ctx.scope((s) => ctx.parallel('rope_bwd_f32', [s.inout(dinp), s.in(dout), s.in(cos), s.in(sin), T, NH, HS, pos0], B * T, 1, minRows(NH * HS)));
+  ctx.scope((s) => {
+    const pd = accumulate ? s.inout(dinp) : s.out(dinp);
+    ctx.parallel('rope_bwd_f32', [pd, s.in(dout), s.in(cos), s.in(sin), T, NH, HS, pos0, accumulate ? 1 : 0], B * T, 1, minRows(NH * HS));
+  });
 }
 
 /** Causal GQA attention forward. out: (B, T, H, HS), att: (B, H, T, T), q: (B, T, H, HS), k, v: (B, T, KVH, HS). */
@@ -206,9 +212,12 @@ function glu(ctx: WasmContext, where: string, fn: string, out: FloatArray, gate:
   });
 }
 function gluBwd(ctx: WasmContext, where: string, fn: string, dgate: FloatArray, dup: FloatArray, dout: FloatArray, gate: FloatArray,
-                up: FloatArray, n: number): void {
+                up: FloatArray, n: number, accumulate: boolean): void {
   checkElementwise(where, true, { dgate, dup, dout, gate, up }, n);
-  ctx.scope((s) => ctx.parallel(fn, [s.inout(dgate), s.inout(dup), s.in(dout), s.in(gate), s.in(up), n], Math.ceil(n / CHUNK), 1, minRows(CHUNK)));
+  ctx.scope((s) => {
+    const [pg, pu] = accumulate ? [s.inout(dgate), s.inout(dup)] : [s.out(dgate), s.out(dup)];
+    ctx.parallel(fn, [pg, pu, s.in(dout), s.in(gate), s.in(up), n, accumulate ? 1 : 0], Math.ceil(n / CHUNK), 1, minRows(CHUNK));
+  });
 }
 
 /** out = a + b (see ref add); out may alias a or b. */
@@ -251,24 +260,24 @@ export function swigluForward(ctx: WasmContext, out: FloatArray, gate: FloatArra
   glu(ctx, 'swigluForward', 'swiglu_fwd_f32', out, gate, up, n);
 }
 /** dgate += dout·up·silu'(gate), dup += dout·silu(gate). */
-export function swigluBackward(ctx: WasmContext, dgate: FloatArray, dup: FloatArray, dout: FloatArray, gate: FloatArray, up: FloatArray, n: number): void {
-  gluBwd(ctx, 'swigluBackward', 'swiglu_bwd_f32', dgate, dup, dout, gate, up, n);
+export function swigluBackward(ctx: WasmContext, dgate: FloatArray, dup: FloatArray, dout: FloatArray, gate: FloatArray, up: FloatArray, n: number, accumulate = true): void {
+  gluBwd(ctx, 'swigluBackward', 'swiglu_bwd_f32', dgate, dup, dout, gate, up, n, accumulate);
 }
 /** out = max(gate, 0)²·up. */
 export function relu2gluForward(ctx: WasmContext, out: FloatArray, gate: FloatArray, up: FloatArray, n: number): void {
   glu(ctx, 'relu2gluForward', 'relu2glu_fwd_f32', out, gate, up, n);
 }
 /** dgate += dout·up·2max(gate, 0), dup += dout·max(gate, 0)². */
-export function relu2gluBackward(ctx: WasmContext, dgate: FloatArray, dup: FloatArray, dout: FloatArray, gate: FloatArray, up: FloatArray, n: number): void {
-  gluBwd(ctx, 'relu2gluBackward', 'relu2glu_bwd_f32', dgate, dup, dout, gate, up, n);
+export function relu2gluBackward(ctx: WasmContext, dgate: FloatArray, dup: FloatArray, dout: FloatArray, gate: FloatArray, up: FloatArray, n: number, accumulate = true): void {
+  gluBwd(ctx, 'relu2gluBackward', 'relu2glu_bwd_f32', dgate, dup, dout, gate, up, n, accumulate);
 }
 /** out = gate·up. */
 export function bilinearForward(ctx: WasmContext, out: FloatArray, gate: FloatArray, up: FloatArray, n: number): void {
   glu(ctx, 'bilinearForward', 'bilinear_fwd_f32', out, gate, up, n);
 }
 /** dgate += dout·up, dup += dout·gate. */
-export function bilinearBackward(ctx: WasmContext, dgate: FloatArray, dup: FloatArray, dout: FloatArray, gate: FloatArray, up: FloatArray, n: number): void {
-  gluBwd(ctx, 'bilinearBackward', 'bilinear_bwd_f32', dgate, dup, dout, gate, up, n);
+export function bilinearBackward(ctx: WasmContext, dgate: FloatArray, dup: FloatArray, dout: FloatArray, gate: FloatArray, up: FloatArray, n: number, accumulate = true): void {
+  gluBwd(ctx, 'bilinearBackward', 'bilinear_bwd_f32', dgate, dup, dout, gate, up, n, accumulate);
 }
 
 /** Orthonormal Walsh–Hadamard per row. out, inp: (M, n), n a power of two; out may alias inp. */
