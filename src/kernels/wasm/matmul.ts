@@ -14,6 +14,13 @@ const MR = 4;
 const NR = 8;
 /** Below this many multiply-adds a job stays on one thread (a hand-off costs ~1–10 µs). */
 const MIN_PARALLEL_MACS = 1 << 16;
+/**
+ * One chunk per thread, not the pool's default four: every chunk packs the whole operand of the dimension it does
+ * not split (the comment in gemm), so more chunks repeat that packing. At 2 threads dW of 2048 × 256 × 256 went from
+ * 78–85 to 95 GFLOP/s, and the b1.58 training step from 897 to 865 ms (medians of six alternated rounds in one
+ * process): more than the dynamic chunks' load balance gave back (docs/kernels.md).
+ */
+const GEMM_CHUNKS_PER_THREAD = 1;
 
 function gemm(ctx: WasmContext, name: string, c: FloatArray, a: FloatArray, b: FloatArray, M: number, K: number, N: number, accumulate: boolean, outRows: number, outCols: number): void {
   const macs = M * K * N;
@@ -28,7 +35,7 @@ function gemm(ctx: WasmContext, name: string, c: FloatArray, a: FloatArray, b: F
     const pc = accumulate ? s.inout(c) : s.out(c);
     const args = [pc, s.in(a), s.in(b), M, K, N, accumulate ? 1 : 0, ctx.scratchBase, ctx.scratchStride, splitN ? 1 : 0];
     if (threads === 1) ctx.call(name, ...args, 0, splitN ? outCols : outRows, 0);
-    else ctx.parallel(name, args, splitN ? outCols : outRows, splitN ? NR : MR);
+    else ctx.parallel(name, args, splitN ? outCols : outRows, splitN ? NR : MR, 1, GEMM_CHUNKS_PER_THREAD);
   });
 }
 
