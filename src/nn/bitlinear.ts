@@ -92,8 +92,10 @@ export class QuantInput {
   private block: FloatArray | undefined;
   /** Integer forward: the codes' buffers (f32, per-token quantizers only; module doc). */
   private readonly codes: InputCodes | undefined;
-  /** Unpadded codes (M, K) when K is not a whole number of blocks (InputCodes). */
+  /** Unpadded codes (M, K) when K is not a whole number of blocks (InputCodes), for quantizers without a fused kernel. */
   private codesTmp: Int8Array | undefined;
+  /** The codes and the fake-quantized input come from one kernel (quantizeFakeAbsmaxI8PerToken: absmax int8 per token). */
+  private readonly fusedCodes: boolean = false;
   /** Rows the codes hold for the last forward (0: none, e.g. λ < 1 or `integer` off). */
   private codesRows = 0;
   /** Compute integer codes in forward (module doc), where this input has them (f32, a per-token quantizer). */
@@ -110,7 +112,8 @@ export class QuantInput {
       const Kp = Math.ceil(K / INT_FORMAT.blockWeights) * INT_FORMAT.blockWeights;
       if (kernel !== undefined) {
         this.codes = { q: arena.alloc('i8', maxM * Kp), s: arena.alloc('f32', maxM), K: Kp, kernel };
-        if (Kp !== K) this.codesTmp = arena.alloc('i8', maxM * K);
+        this.fusedCodes = codes.quantizer === 'quantizeAbsmaxI8PerToken' && act.fakeQuant === 'fakeQuantAbsmaxI8PerToken';
+        if (Kp !== K && !this.fusedCodes) this.codesTmp = arena.alloc('i8', maxM * K);
       }
     }
     if (spec.lnInside) {
@@ -150,10 +153,15 @@ export class QuantInput {
     // Integer codes first: src may be `a` itself (after the Hadamard transform), which the fake quant overwrites.
     this.codesRows = 0;
     if (this.codes !== undefined && this.integer && keep === undefined) {
-      const c = this.codes, tmp = this.codesTmp;
-      be[ACT_CODES[q.infer].quantizer as 'quantizeAbsmaxI8PerToken' | 'quantizeAbsmeanI4PerToken'](tmp ?? c.q, c.s, src, M, K);
-      if (tmp !== undefined) for (let m = 0; m < M; m++) c.q.set(tmp.subarray(m * K, (m + 1) * K), m * c.K); // padding stays 0
+      const c = this.codes, tmp = this.codesTmp, quantizer = ACT_CODES[q.infer].quantizer;
       this.codesRows = M;
+      if (this.fusedCodes) {
+        // codes (into the padded rows, whose padding stays 0) and a in one pass over the input
+        be.quantizeFakeAbsmaxI8PerToken(c.q, c.K, c.s, a, src, M, K);
+        return a;
+      }
+      be[quantizer as 'quantizeAbsmaxI8PerToken' | 'quantizeAbsmeanI4PerToken'](tmp ?? c.q, c.s, src, M, K);
+      if (tmp !== undefined) for (let m = 0; m < M; m++) c.q.set(tmp.subarray(m * K, (m + 1) * K), m * c.K); // padding stays 0
     }
     if (spec.groups > 1) {
       if (q.scale === 'zero-point') this.shiftedGroups(a, src, M);

@@ -113,6 +113,37 @@ test('wasm per-tensor and weight quantizers are bit-identical to the reference',
   }
 });
 
+test('quantizeFakeAbsmaxI8PerToken = quantizeAbsmaxI8PerToken + fakeQuantAbsmaxI8PerToken bit for bit (wasm and ref), padding columns untouched', () => {
+  const rng = new Rng(45);
+  for (const K of [1, 7, 64, 688]) for (const M of [1, 3, 6]) {
+    const x = inputs(rng, M, K), qK = Math.ceil(K / 64) * 64 + (K === 64 ? 64 : 0);
+    const q0 = new Int8Array(M * K), s0 = new Float32Array(M), a0 = new Float32Array(M * K);
+    R.quantizeAbsmaxI8PerToken(q0, s0, x, M, K);
+    R.fakeQuantAbsmaxI8PerToken(a0, x, M, K);
+    const runs: Array<[string, (q: Int8Array, s: Float32Array, a: Float32Array) => void]> = [
+      ['ref', (q, s, a) => R.quantizeFakeAbsmaxI8PerToken(q, qK, s, a, x, M, K)],
+      ...ctxs.map((c) => [`wasm ${c.threads}T`, (q: Int8Array, s: Float32Array, a: Float32Array) => W.quantizeFakeAbsmaxI8PerToken(c, q, qK, s, a, x, M, K)] as [string, (q: Int8Array, s: Float32Array, a: Float32Array) => void]),
+    ];
+    for (const [name, run] of runs) {
+      const q = new Int8Array(M * qK).fill(99), s = new Float32Array(M), a = new Float32Array(M * K).fill(NaN);
+      run(q, s, a);
+      for (let m = 0; m < M; m++) {
+        assertExact(q.subarray(m * qK, m * qK + K), q0.subarray(m * K, (m + 1) * K), `${name} codes M=${M} K=${K} row ${m}`);
+        assert.ok(q.subarray(m * qK + K, (m + 1) * qK).every((v) => v === 99), `${name}: padding untouched`);
+      }
+      assertBitIdentical(s, s0, `${name} scales M=${M} K=${K}`);
+      assertBitIdentical(a, a0, `${name} fake-quant M=${M} K=${K}`);
+    }
+  }
+  // in place (out = x), as after the Hadamard transform
+  const x = inputs(rng, 3, 64), a0 = new Float32Array(3 * 64);
+  R.fakeQuantAbsmaxI8PerToken(a0, x, 3, 64);
+  const xi = x.slice();
+  W.quantizeFakeAbsmaxI8PerToken(ctxs[1]!, new Int8Array(3 * 64), 64, new Float32Array(3), xi, xi, 3, 64);
+  assertBitIdentical(xi, a0, 'in place');
+  assert.throws(() => W.quantizeFakeAbsmaxI8PerToken(ctxs[0]!, new Int8Array(8), 4, new Float32Array(2), new Float32Array(16), new Float32Array(16), 2, 8), ArgumentError);
+});
+
 test('packSignsI2R4: wasm bytes equal the reference, and pack(fakeQuantTernary(W)) equals pack(quantizeTernaryAbsmean(W))', () => {
   const rng = new Rng(44);
   // N not a multiple of 4 (padding rows), K with and without a partial 64-weight block

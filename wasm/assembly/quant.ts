@@ -122,6 +122,42 @@ export function fakequant_absmax_i8_token_f32(out: usize, scale: usize, x: usize
   absmax_rows(out, scale, x, K, r0, r1, MODE_FAKE);
 }
 
+/**
+ * quant_absmax_i8_token_f32 and fakequant_absmax_i8_token_f32 in one pass over x: codes into q (rows of qK ≥ K
+ * bytes; columns K … qK untouched), f32(code / s) into out (M, K), s into scale. The same operations per element
+ * as quant_apply's two modes, so the same bits. Rows [r0, r1).
+ */
+export function quant_fake_absmax_i8_token_f32(q: usize, qK: i32, scale: usize, out: usize, x: usize, K: i32, r0: i32, r1: i32, tid: i32): void {
+  for (let m = r0; m < r1; m++) {
+    const xr = x + (<usize>m * <usize>K << 2);
+    const s: f32 = <f32>127 / max(absmax_f32(xr, K), EPS);
+    store<f32>(scale + (<usize>m << 2), s);
+    const dq = q + <usize>m * <usize>qK, dout = out + (<usize>m * <usize>K << 2);
+    const vs = f32x4.splat(s), vlo = f32x4.splat(-128), vhi = f32x4.splat(127);
+    let i = 0;
+    for (; i + 16 <= K; i += 16) {
+      const p = xr + (<usize>i << 2);
+      const v0 = f32x4.min(f32x4.max(f32x4.nearest(f32x4.mul(v128.load(p), vs)), vlo), vhi);
+      const v1 = f32x4.min(f32x4.max(f32x4.nearest(f32x4.mul(v128.load(p, 16), vs)), vlo), vhi);
+      const v2 = f32x4.min(f32x4.max(f32x4.nearest(f32x4.mul(v128.load(p, 32), vs)), vlo), vhi);
+      const v3 = f32x4.min(f32x4.max(f32x4.nearest(f32x4.mul(v128.load(p, 48), vs)), vlo), vhi);
+      const a = i16x8.narrow_i32x4_s(i32x4.trunc_sat_f32x4_s(v0), i32x4.trunc_sat_f32x4_s(v1));
+      const b = i16x8.narrow_i32x4_s(i32x4.trunc_sat_f32x4_s(v2), i32x4.trunc_sat_f32x4_s(v3));
+      v128.store(dq + <usize>i, i8x16.narrow_i16x8_s(a, b));
+      const o = dout + (<usize>i << 2);
+      v128.store(o, f32x4.div(v0, vs));
+      v128.store(o, f32x4.div(v1, vs), 16);
+      v128.store(o, f32x4.div(v2, vs), 32);
+      v128.store(o, f32x4.div(v3, vs), 48);
+    }
+    for (; i < K; i++) {
+      const r = min(max(nearest(load<f32>(xr + (<usize>i << 2)) * s), <f32>-128), <f32>127);
+      store<i8>(dq + <usize>i, <i8>(<i32>r));
+      store<f32>(dout + (<usize>i << 2), r / s);
+    }
+  }
+}
+
 @inline function absmean_i4_rows(dst: usize, scale: usize, x: usize, K: i32, r0: i32, r1: i32, MODE: i32): void {
   for (let m = r0; m < r1; m++) {
     const xr = x + (<usize>m * <usize>K << 2);

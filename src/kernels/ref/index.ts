@@ -7,7 +7,7 @@ export {
   quantizeAbsmeanI4PerToken, fakeQuantAbsmeanI4PerToken, quantizeShiftedU7PerToken,
   fakeQuantShiftedU7PerToken, fakeQuantShiftedU7PerTensor,
   quantizeTernaryAbsmean, quantizeTernaryAbsmeanGrouped, fakeQuantTernary,
-  quantizeSign, quantizeSignGrouped, fakeQuantSign, packSignsI2R4,
+  quantizeSign, quantizeSignGrouped, fakeQuantSign, packSignsI2R4, quantizeFakeAbsmaxI8PerToken,
 } from './quant.js';
 export {
   matmulTernaryI8, matmulTernaryI8Acc, matmulTernaryI4, matmulTernaryI4Acc, matmulTernaryR4I8, matmulTernaryR4I4,

@@ -427,3 +427,37 @@ export function packSignsI2R4(dst: Uint8Array, w: FloatArray, N: number, K: numb
   for (let i = 0; i < N * K; i++) q[i] = w[i]! > 0 ? 1 : w[i]! < 0 ? -1 : 0;
   packI2R4(dst, q, N, K);
 }
+
+/** Checks of quantizeFakeAbsmaxI8PerToken (both twins): q rows of qK ≥ K codes, out and x (M, K), scale (M). */
+export function checkQuantFakeRows(where: string, q: Int8Array, qK: number, scale: FloatArray, out: FloatArray, x: FloatArray, M: number, K: number, f32only: boolean): void {
+  checkFakeRows(where, out, x, M, K, f32only);
+  checkDims(where, { qK });
+  if (qK < K) throw new ArgumentError(`${where}: qK=${qK} must be >= K=${K}`);
+  checkDType(where, 'q', q, 'i8');
+  checkLen(where, 'q', q, M * qK);
+  if (f32only) checkDType(where, 'scale', scale, 'f32');
+  else checkDType(where, 'scale', scale, 'f32', 'f64');
+  checkLen(where, 'scale', scale, M);
+}
+
+/**
+ * quantizeAbsmaxI8PerToken and fakeQuantAbsmaxI8PerToken of x in one pass (the integer training forward,
+ * src/nn/bitlinear.ts, needs both): q[m·qK + k] the code, out[m, k] = f32(q / s[m]), scale[m] = s, with the
+ * same values as the two kernels. q's rows are qK ≥ K long (whole 64-weight blocks); columns K … qK are not
+ * written.
+ *
+ * q: Int8Array // (M, qK)    scale: FloatArray // (M)    out, x: FloatArray // (M, K)
+ */
+export function quantizeFakeAbsmaxI8PerToken(q: Int8Array, qK: number, scale: FloatArray, out: FloatArray, x: FloatArray, M: number, K: number): void {
+  checkQuantFakeRows('quantizeFakeAbsmaxI8PerToken', q, qK, scale, out, x, M, K, false);
+  for (let m = 0; m < M; m++) {
+    const off = m * K;
+    const s = f32(127 / Math.max(absmaxF32(x, off, K), QUANT_EPS));
+    scale[m] = s;
+    for (let k = 0; k < K; k++) {
+      const v = qround(x[off + k]!, s, -128, 127);
+      q[m * qK + k] = v;
+      out[off + k] = f32(v / s);
+    }
+  }
+}

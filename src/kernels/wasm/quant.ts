@@ -9,7 +9,7 @@
 import { DTypeError } from '../../errors.js';
 import type { FloatArray } from '../../tensor/dtype.js';
 import { checkDType, checkLen } from '../../tensor/shape.js';
-import { checkFakeRows, checkGroups, checkPackSigns, checkQuantRows, type ShiftedScales, type SignScales } from '../ref/quant.js';
+import { checkFakeRows, checkGroups, checkPackSigns, checkQuantFakeRows, checkQuantRows, type ShiftedScales, type SignScales } from '../ref/quant.js';
 import type { WasmContext } from './context.js';
 
 /** Below this many elements a row-parallel job stays on one thread. */
@@ -173,4 +173,16 @@ export function packSignsI2R4(ctx: WasmContext, dst: Uint8Array, w: FloatArray, 
   const groups4 = Math.ceil(N / 4);
   if (groups4 === 0) return;
   ctx.scope((s) => ctx.parallel('pack_signs_i2r4_f32', [s.out(dst), s.in(w), N, K], groups4, 1, rowsPerThread(4 * K)));
+}
+
+/** See ref quantizeFakeAbsmaxI8PerToken; threaded over rows. q: Int8Array // (M, qK)  scale: (M)  out, x: Float32Array // (M, K) */
+export function quantizeFakeAbsmaxI8PerToken(ctx: WasmContext, q: Int8Array, qK: number, scale: FloatArray, out: FloatArray, x: FloatArray, M: number, K: number): void {
+  const where = 'quantizeFakeAbsmaxI8PerToken';
+  checkQuantFakeRows(where, q, qK, scale, out, x, M, K, true);
+  if (M === 0) return;
+  ctx.scope((s) => {
+    // q's padding columns are not written: inout keeps them when q has to be copied through scratch
+    const args = [s.inout(q.subarray(0, M * qK)), qK, s.out(f32(where, 'scale', scale).subarray(0, M)), s.out(f32(where, 'out', out).subarray(0, M * K)), s.in(f32(where, 'x', x).subarray(0, M * K)), K];
+    ctx.parallel('quant_fake_absmax_i8_token_f32', args, M, 1, rowsPerThread(K));
+  });
 }
