@@ -197,14 +197,40 @@ export function attention_kv_row_len(T: i32): i32 {
   return 1;
 }
 
-/** kT[b, g, i, t] = k[b, t, g, i] for rows (b, g) of (B, KVH); the pad columns [T, Tp) are 0. */
+/**
+ * kT[b, g, i, t] = k[b, t, g, i] for rows (b, g) of (B, KVH); the pad columns [T, Tp) are 0. Blocks of 4 keys ×
+ * 4 dims are transposed in registers and stored 4 floats at a time: one float at a time, each key's HS stores
+ * went to HS lines Tp·4 bytes apart that (with T = 256, HS = 32) did not all stay in L1, 2.8 ms per call at
+ * B 8, KVH 8 against 0.x ms now (docs/kernels.md).
+ */
 export function transpose_kv_f32(kT: usize, k: usize, T: i32, KVH: i32, HS: i32, r0: i32, r1: i32, tid: i32): void {
   const Tp = rowLen(T);
+  const tStride = <usize>KVH * <usize>HS << 2, iStride = <usize>Tp << 2;
   for (let row = r0; row < r1; row++) {
     const g = row % KVH;
     const b = row / KVH;
     const dst = kT + (<usize>row * <usize>HS * <usize>Tp << 2);
-    for (let t = 0; t < T; t++) {
+    let t = 0;
+    for (; t + 4 <= T; t += 4) {
+      const src = k + qkvOff(b, t, g, T, KVH, HS);
+      let i = 0;
+      for (; i + 4 <= HS; i += 4) {
+        const p = src + (<usize>i << 2);
+        const a0 = v128.load(p), a1 = v128.load(p + tStride), a2 = v128.load(p + 2 * tStride), a3 = v128.load(p + 3 * tStride);
+        // rows a_j = k[t + j][i … i + 3] → columns c_d = k[t … t + 3][i + d]
+        const l01 = i32x4.shuffle(a0, a1, 0, 4, 1, 5), h01 = i32x4.shuffle(a0, a1, 2, 6, 3, 7);
+        const l23 = i32x4.shuffle(a2, a3, 0, 4, 1, 5), h23 = i32x4.shuffle(a2, a3, 2, 6, 3, 7);
+        const q = dst + ((<usize>i * <usize>Tp + <usize>t) << 2);
+        v128.store(q, i64x2.shuffle(l01, l23, 0, 2));
+        v128.store(q + iStride, i64x2.shuffle(l01, l23, 1, 3));
+        v128.store(q + 2 * iStride, i64x2.shuffle(h01, h23, 0, 2));
+        v128.store(q + 3 * iStride, i64x2.shuffle(h01, h23, 1, 3));
+      }
+      for (; i < HS; i++) {
+        for (let j = 0; j < 4; j++) store<f32>(dst + ((<usize>i * <usize>Tp + <usize>(t + j)) << 2), load<f32>(src + <usize>j * tStride + (<usize>i << 2)));
+      }
+    }
+    for (; t < T; t++) {
       const src = k + qkvOff(b, t, g, T, KVH, HS);
       for (let i = 0; i < HS; i++) store<f32>(dst + ((<usize>i * <usize>Tp + <usize>t) << 2), load<f32>(src + (<usize>i << 2)));
     }
