@@ -328,10 +328,7 @@ export class Transformer {
       linearBackward(be, la.inO, this.param(L.wo).g, dres, a.weights.get(L.wo)!, M);
       const { dq, dk, dv, dqPre, dkPre } = d;
       const dattOut = this.subNormBackward(d.dattOut, d.dsub1, la.inO, L.attnSubNorm, la.attOut, la.sub1Rstd, M, C);
-      dq.fill(0, 0, M * C);
-      dk.fill(0, 0, M * KV);
-      dv.fill(0, 0, M * KV);
-      be.attentionBackward(dq, dk, dv, d.datt, dattOut, la.q, la.k, la.v, la.att, B, T, H, KVH, HS);
+      be.attentionBackward(dq, dk, dv, d.datt, dattOut, la.q, la.k, la.v, la.att, B, T, H, KVH, HS, false);
       be.ropeBackward(dqPre, dq, a.cos, a.sin, B, T, H, HS, 0, false);
       be.ropeBackward(dkPre, dk, a.cos, a.sin, B, T, KVH, HS, 0, false);
       const inA = la.inAttn.input;

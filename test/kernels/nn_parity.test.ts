@@ -198,6 +198,14 @@ describe('nn parity: rope, attention', () => {
       W.attentionBackward(ctx, g2[0], g2[1], g2[2], datt2, dout, q, k, v, a1, B, T, H, KVH, HS);
       assertAllClose(g2[0], g1[0], ATTN_TOL, `${what} dq`);
       assertAllClose(g2[1], g1[1], ATTN_TOL, `${what} dk`);
+      // accumulate false: dq, dk, dv written without reading them (NaN garbage), the same bits as adding to zeros
+      const z = [f32(nq), f32(nkv), f32(nkv)] as const, o = [f32(nq).fill(NaN), f32(nkv).fill(NaN), f32(nkv).fill(NaN)] as const;
+      const oR = [f32(nq).fill(NaN), f32(nkv).fill(NaN), f32(nkv).fill(NaN)] as const;
+      W.attentionBackward(ctx, z[0], z[1], z[2], f32(na), dout, q, k, v, a1, B, T, H, KVH, HS);
+      W.attentionBackward(ctx, o[0], o[1], o[2], f32(na), dout, q, k, v, a1, B, T, H, KVH, HS, false);
+      R.attentionBackward(oR[0], oR[1], oR[2], f32(na), dout, q, k, v, a1, B, T, H, KVH, HS, false);
+      o.forEach((x, i) => assertBitIdentical(x, z[i]!, `${what} overwrite ${i}`));
+      o.forEach((x, i) => assertAllClose(x, oR[i]!, ATTN_TOL, `${what} overwrite vs ref ${i}`));
       assertAllClose(g2[2], g1[2], ATTN_TOL, `${what} dv`);
     }
   });

@@ -278,7 +278,7 @@ export function attention_fwd_f32(out: usize, att: usize, q: usize, kT: usize, v
  * 0 above the diagonal), dq += Σ datt[t2]·k[t2]. vT: the values transposed (transpose_kv_f32).
  */
 export function attention_bwd1_f32(dq: usize, datt: usize, dout: usize, k: usize, vT: usize, att: usize,
-                                   T: i32, H: i32, KVH: i32, HS: i32, scratch: usize, stride: i32, r0: i32, r1: i32, tid: i32): void {
+                                   T: i32, H: i32, KVH: i32, HS: i32, acc: i32, scratch: usize, stride: i32, r0: i32, r1: i32, tid: i32): void {
   const scale: f32 = 1 / Mathf.sqrt(<f32>HS);
   const G = H / KVH;
   const kvStride = <usize>KVH * <usize>HS << 2;
@@ -311,7 +311,9 @@ export function attention_bwd1_f32(dq: usize, datt: usize, dout: usize, k: usize
         store<f32>(d + o, (load<f32>(a + o) * (load<f32>(e + o) - s)) * scale);
       }
       if (n < T) memory.fill(d + (<usize>n << 2), 0, <usize>(T - n) << 2);
-      acc_rows(dq + qkvOff(b, t, h, T, H, HS), HS, k + qkvOff(b, 0, g, T, KVH, HS), kvStride, d, 4, n);
+      const dqp = dq + qkvOff(b, t, h, T, H, HS);
+      if (acc == 0) memory.fill(dqp, 0, <usize>HS << 2); // acc 0: this row's dq is written (added to zeros)
+      acc_rows(dqp, HS, k + qkvOff(b, 0, g, T, KVH, HS), kvStride, d, 4, n);
     }
   }
 }
@@ -322,7 +324,7 @@ export function attention_bwd1_f32(dq: usize, datt: usize, dout: usize, k: usize
  * dv[b,t2,g] += Σ_{h∈g, t≥t2} att[b,h,t,t2]·dout[b,t,h].
  */
 export function attention_bwd2_f32(dk: usize, dv: usize, datt: usize, dout: usize, q: usize, att: usize,
-                                   T: i32, H: i32, KVH: i32, HS: i32, r0: i32, r1: i32, tid: i32): void {
+                                   T: i32, H: i32, KVH: i32, HS: i32, acc: i32, r0: i32, r1: i32, tid: i32): void {
   const G = H / KVH;
   const qStride = <usize>H * <usize>HS << 2;
   const aStride = <usize>T << 2;
@@ -338,6 +340,15 @@ export function attention_bwd2_f32(dk: usize, dv: usize, datt: usize, dout: usiz
     // for both (each row's keys still in order, the same operations per element as one row at a time)
     const pair = row + 1 < r1 && t2 + 1 < T;
     const kvStep = <usize>KVH * <usize>HS << 2;
+    if (acc == 0) {
+      // acc 0: these rows of dk and dv are written (added to zeros)
+      memory.fill(dkp, 0, <usize>HS << 2);
+      memory.fill(dvp, 0, <usize>HS << 2);
+      if (pair) {
+        memory.fill(dkp + kvStep, 0, <usize>HS << 2);
+        memory.fill(dvp + kvStep, 0, <usize>HS << 2);
+      }
+    }
     for (let h = g * G; h < (g + 1) * G; h++) {
       const ai = ((((<usize>b * <usize>H + <usize>h) * <usize>T + <usize>t2) * <usize>T) + <usize>t2) << 2;
       const off = qkvOff(b, t2, h, T, H, HS);

@@ -63,13 +63,19 @@ export function attentionForward(out: FloatArray, att: FloatArray, q: FloatArray
 }
 
 /**
- * Attention backward (accumulates into dq, dk, dv). datt: (B, H, T, T) scratch, overwritten with the
- * gradient of the pre-softmax scores. dout: (B, T, H, HS); q, k, v, att as in the forward.
+ * Attention backward (accumulates into dq, dk, dv; with accumulate false, writes them: their old values are not
+ * read). datt: (B, H, T, T) scratch, overwritten with the gradient of the pre-softmax scores. dout: (B, T, H, HS);
+ * q, k, v, att as in the forward.
  */
 export function attentionBackward(dq: FloatArray, dk: FloatArray, dv: FloatArray, datt: FloatArray, dout: FloatArray,
                                   q: FloatArray, k: FloatArray, v: FloatArray, att: FloatArray,
-                                  B: number, T: number, H: number, KVH: number, HS: number): void {
+                                  B: number, T: number, H: number, KVH: number, HS: number, accumulate = true): void {
   checkAttentionBackward('attentionBackward', false, dq, dk, dv, datt, dout, q, k, v, att, B, T, H, KVH, HS);
+  if (!accumulate) {
+    dq.fill(0, 0, B * T * H * HS);
+    dk.fill(0, 0, B * T * KVH * HS);
+    dv.fill(0, 0, B * T * KVH * HS);
+  }
   const scale = 1 / Math.sqrt(HS);
   const G = H / KVH;
   const acc = new Float64Array(HS);

@@ -160,10 +160,10 @@ export function attentionForward(ctx: WasmContext, out: FloatArray, att: FloatAr
   });
 }
 
-/** Causal GQA attention backward (accumulates dq, dk, dv); datt: (B, H, T, T) scratch, overwritten (here with the pre-softmax score gradient × 1/√HS). */
+/** Causal GQA attention backward (accumulates dq, dk, dv; accumulate false writes them); datt: (B, H, T, T) scratch, overwritten (here with the pre-softmax score gradient × 1/√HS). */
 export function attentionBackward(ctx: WasmContext, dq: FloatArray, dk: FloatArray, dv: FloatArray, datt: FloatArray, dout: FloatArray,
                                   q: FloatArray, k: FloatArray, v: FloatArray, att: FloatArray,
-                                  B: number, T: number, H: number, KVH: number, HS: number): void {
+                                  B: number, T: number, H: number, KVH: number, HS: number, accumulate = true): void {
   checkAttentionBackward('attentionBackward', true, dq, dk, dv, datt, dout, q, k, v, att, B, T, H, KVH, HS);
   ctx.scope((s) => {
     const pdatt = s.out(datt);
@@ -171,8 +171,10 @@ export function attentionBackward(ctx: WasmContext, dq: FloatArray, dk: FloatArr
     const patt = s.in(att);
     const vT = transposed(ctx, s, s.in(v), B, T, KVH, HS);
     const work = minRows(T * HS * 2);
-    ctx.parallel('attention_bwd1_f32', [s.inout(dq), pdatt, pdout, s.in(k), vT, patt, T, H, KVH, HS, ctx.scratchBase, ctx.scratchStride], B * H * T, 1, work);
-    ctx.parallel('attention_bwd2_f32', [s.inout(dk), s.inout(dv), pdatt, pdout, s.in(q), patt, T, H, KVH, HS], B * KVH * T, 1,
+    const io = (a: FloatArray) => (accumulate ? s.inout(a) : s.out(a));
+    const acc = accumulate ? 1 : 0;
+    ctx.parallel('attention_bwd1_f32', [io(dq), pdatt, pdout, s.in(k), vT, patt, T, H, KVH, HS, acc, ctx.scratchBase, ctx.scratchStride], B * H * T, 1, work);
+    ctx.parallel('attention_bwd2_f32', [io(dk), io(dv), pdatt, pdout, s.in(q), patt, T, H, KVH, HS, acc], B * KVH * T, 1,
       minRows((H / KVH) * T * HS * 2));
   });
 }
