@@ -20,14 +20,29 @@
   return max(max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
 }
 
-/** max of x[0..C): four lanes, hmax, then the scalar tail (softmax rows, attention score rows). */
+/**
+ * max of x[0..C) (softmax rows, attention score rows): 16 floats at a time in four accumulators, then 4, then the
+ * scalar tail. The max is exact, so the order does not change it. `pmax` is one instruction where V8 spends seven on
+ * `max`'s NaN and ±0 rules, and the one chain of those was ~1 ms of a 14 ms attention forward (docs/kernels.md).
+ * What that gives up does not reach a softmax: a NaN input can be skipped here, but its own exp is NaN and so is
+ * the row's sum; and a max of −0 or +0 shifts every input by the same zero.
+ */
 @inline export function rowMax(x: usize, C: i32): f32 {
   let c = 0;
   let m: f32 = -Infinity;
   if (C >= 4) {
-    let vm = v128.load(x);
-    for (c = 4; c + 4 <= C; c += 4) vm = f32x4.max(vm, v128.load(x + (<usize>c << 2)));
-    m = hmax(vm);
+    let v0 = v128.load(x);
+    if (C >= 16) {
+      let v1 = v128.load(x, 16), v2 = v128.load(x, 32), v3 = v128.load(x, 48);
+      for (c = 16; c + 16 <= C; c += 16) {
+        const p = x + (<usize>c << 2);
+        v0 = f32x4.pmax(v0, v128.load(p)); v1 = f32x4.pmax(v1, v128.load(p, 16));
+        v2 = f32x4.pmax(v2, v128.load(p, 32)); v3 = f32x4.pmax(v3, v128.load(p, 48));
+      }
+      v0 = f32x4.pmax(f32x4.pmax(v0, v1), f32x4.pmax(v2, v3));
+    } else c = 4;
+    for (; c + 4 <= C; c += 4) v0 = f32x4.pmax(v0, v128.load(x + (<usize>c << 2)));
+    m = hmax(v0);
   }
   for (; c < C; c++) m = max(m, load<f32>(x + (<usize>c << 2)));
   return m;
