@@ -66,6 +66,8 @@ const MODE_FAKE: i32 = 1; // store f32 q / s
  * MODE_FAKE stores f32(r / s) at dst + 4i (f32(f32(r / s) + sub) with SUB). SUB: whether to
  * subtract `sub` first (and add it back when dequantizing).
  */
+// The clamps use pmax(v, lo) / pmin(v, hi) (v first: a NaN lane stays NaN, as with max/min, and so does −0): one
+// instruction each where V8 spends seven on max/min (docs/platform.md).
 @inline function quant_apply(dst: usize, x: usize, n: i32, s: f32, lo: f32, hi: f32, sub: f32, SUB: bool, MODE: i32): void {
   const vs = f32x4.splat(s), vlo = f32x4.splat(lo), vhi = f32x4.splat(hi), vsub = f32x4.splat(sub);
   let i = 0;
@@ -73,10 +75,10 @@ const MODE_FAKE: i32 = 1; // store f32 q / s
     const p = x + (<usize>i << 2);
     let v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
     if (SUB) { v0 = f32x4.sub(v0, vsub); v1 = f32x4.sub(v1, vsub); v2 = f32x4.sub(v2, vsub); v3 = f32x4.sub(v3, vsub); }
-    v0 = f32x4.min(f32x4.max(f32x4.nearest(f32x4.mul(v0, vs)), vlo), vhi);
-    v1 = f32x4.min(f32x4.max(f32x4.nearest(f32x4.mul(v1, vs)), vlo), vhi);
-    v2 = f32x4.min(f32x4.max(f32x4.nearest(f32x4.mul(v2, vs)), vlo), vhi);
-    v3 = f32x4.min(f32x4.max(f32x4.nearest(f32x4.mul(v3, vs)), vlo), vhi);
+    v0 = f32x4.pmin(f32x4.pmax(f32x4.nearest(f32x4.mul(v0, vs)), vlo), vhi);
+    v1 = f32x4.pmin(f32x4.pmax(f32x4.nearest(f32x4.mul(v1, vs)), vlo), vhi);
+    v2 = f32x4.pmin(f32x4.pmax(f32x4.nearest(f32x4.mul(v2, vs)), vlo), vhi);
+    v3 = f32x4.pmin(f32x4.pmax(f32x4.nearest(f32x4.mul(v3, vs)), vlo), vhi);
     if (MODE == MODE_I8) {
       const a = i16x8.narrow_i32x4_s(i32x4.trunc_sat_f32x4_s(v0), i32x4.trunc_sat_f32x4_s(v1));
       const b = i16x8.narrow_i32x4_s(i32x4.trunc_sat_f32x4_s(v2), i32x4.trunc_sat_f32x4_s(v3));
@@ -137,10 +139,10 @@ export function quant_fake_absmax_i8_token_f32(q: usize, qK: i32, scale: usize, 
     let i = 0;
     for (; i + 16 <= K; i += 16) {
       const p = xr + (<usize>i << 2);
-      const v0 = f32x4.min(f32x4.max(f32x4.nearest(f32x4.mul(v128.load(p), vs)), vlo), vhi);
-      const v1 = f32x4.min(f32x4.max(f32x4.nearest(f32x4.mul(v128.load(p, 16), vs)), vlo), vhi);
-      const v2 = f32x4.min(f32x4.max(f32x4.nearest(f32x4.mul(v128.load(p, 32), vs)), vlo), vhi);
-      const v3 = f32x4.min(f32x4.max(f32x4.nearest(f32x4.mul(v128.load(p, 48), vs)), vlo), vhi);
+      const v0 = f32x4.pmin(f32x4.pmax(f32x4.nearest(f32x4.mul(v128.load(p), vs)), vlo), vhi);
+      const v1 = f32x4.pmin(f32x4.pmax(f32x4.nearest(f32x4.mul(v128.load(p, 16), vs)), vlo), vhi);
+      const v2 = f32x4.pmin(f32x4.pmax(f32x4.nearest(f32x4.mul(v128.load(p, 32), vs)), vlo), vhi);
+      const v3 = f32x4.pmin(f32x4.pmax(f32x4.nearest(f32x4.mul(v128.load(p, 48), vs)), vlo), vhi);
       const a = i16x8.narrow_i32x4_s(i32x4.trunc_sat_f32x4_s(v0), i32x4.trunc_sat_f32x4_s(v1));
       const b = i16x8.narrow_i32x4_s(i32x4.trunc_sat_f32x4_s(v2), i32x4.trunc_sat_f32x4_s(v3));
       v128.store(dq + <usize>i, i8x16.narrow_i16x8_s(a, b));
