@@ -144,6 +144,24 @@ test('quantizeFakeAbsmaxI8PerToken = quantizeAbsmaxI8PerToken + fakeQuantAbsmaxI
   assert.throws(() => W.quantizeFakeAbsmaxI8PerToken(ctxs[0]!, new Int8Array(8), 4, new Float32Array(2), new Float32Array(16), new Float32Array(16), 2, 8), ArgumentError);
 });
 
+test('a NaN anywhere in a row (vector part or tail) makes its absmax scale NaN on both backends, codes equal', () => {
+  const [M, K] = [4, 21];
+  const x = randnF32(new Rng(46), M * K);
+  x[1 * K + 3] = NaN; // in the 8-wide vector part
+  x[2 * K + 19] = NaN; // in the scalar tail
+  x[3 * K + 9] = -NaN;
+  const qR = new Int8Array(M * K), sR = new Float32Array(M), aR = new Float32Array(M * K);
+  R.quantizeFakeAbsmaxI8PerToken(qR, K, sR, aR, x, M, K);
+  for (const ctx of ctxs) {
+    const q = new Int8Array(M * K), s = new Float32Array(M), a = new Float32Array(M * K);
+    W.quantizeFakeAbsmaxI8PerToken(ctx, q, K, s, a, x, M, K);
+    assertExact(q, qR, 'codes');
+    for (let m = 0; m < M; m++) assert.equal(Number.isNaN(s[m]), Number.isNaN(sR[m]), `row ${m} scale ${s[m]} vs ${sR[m]}`);
+    assert.ok(!Number.isNaN(s[0]) && [1, 2, 3].every((m) => Number.isNaN(s[m])), 'NaN rows have a NaN scale');
+    for (let i = 0; i < M * K; i++) assert.equal(Number.isNaN(a[i]), Number.isNaN(aR[i]), `fake value ${i}`);
+  }
+});
+
 test('packSignsI2R4: wasm bytes equal the reference, and pack(fakeQuantTernary(W)) equals pack(quantizeTernaryAbsmean(W))', () => {
   const rng = new Rng(44);
   // N not a multiple of 4 (padding rows), K with and without a partial 64-weight block

@@ -102,7 +102,7 @@ function meanF32(x: ArrayLike<number>, off: number, n: number, abs: boolean): nu
 function absmaxF32(x: ArrayLike<number>, off: number, n: number): number {
   let m = 0;
   for (let i = 0; i < n; i++) {
-    m = Math.max(m, Math.abs(f32(x[off + i]!))); // NaN propagates, like WASM f32x4.max
+    m = Math.max(m, Math.abs(f32(x[off + i]!))); // NaN propagates, as in the WASM twin (absmax_f32)
   }
   return m;
 }
