@@ -9,7 +9,7 @@
 //     key order, the output row kept in registers 32 floats at a time while the keys stream past (`acc_rows`,
 //     out of line in `attention_acc32_f32`; pass 2 takes rows t2, t2 + 1 together in `attention_acc2x16_f32`);
 //   - datt carries the 1/√HS of the scores (rounded once, the coefficient dq and dk both use).
-import { mac, softmaxRow } from './nn_math';
+import { dot, mac, softmaxRow } from './nn_math';
 
 @inline function qkvOff(b: i32, t: i32, h: i32, T: i32, NH: i32, HS: i32): usize {
   return ((<usize>b * <usize>T + <usize>t) * <usize>NH + <usize>h) * <usize>HS << 2;
@@ -298,8 +298,8 @@ export function attention_bwd1_f32(dq: usize, datt: usize, dout: usize, k: usize
       const a = att + (<usize>row * <usize>T << 2);
       const d = datt + (<usize>row * <usize>T << 2);
       const n = t + 1;
-      let s: f32 = 0;
-      for (let t2 = 0; t2 < n; t2++) s += load<f32>(a + (<usize>t2 << 2)) * load<f32>(e + (<usize>t2 << 2));
+      // Σ att·(dout·v) in four lanes (`dot`): the one scalar chain of adds was ~2 ms of a 26 ms backward
+      const s = dot(a, e, n);
       const vs = f32x4.splat(s), vscale = f32x4.splat(scale);
       let i = 0;
       for (; i + 4 <= n; i += 4) {
