@@ -30,6 +30,17 @@ export const GEMM_SCRATCH_BYTES: i32 = (MC * KC + KC * NC) * 4;
 @inline function packA(dst: usize, a: usize, rsA: i32, csA: i32, i0: i32, mc: i32, p0: i32, kc: i32, M: i32): void {
   for (let ir = 0; ir < mc; ir += MR) {
     const panel = dst + <usize>(ir * kc * 4);
+    if (rsA == 1 && i0 + ir + MR <= M && ir + MR <= mc) {
+      // the panel's MR rows are adjacent floats (dW's A = dyᵀ): one v128 per k. Row by row, the 4 scalar passes
+      // each walked kc rows N·4 bytes apart (16 KiB for the LM head's dW) and missed L1 on every load.
+      let src = a + <usize>((i0 + ir) + p0 * csA) * 4;
+      const step = <usize>csA * 4;
+      for (let k = 0; k < kc; k++) {
+        v128.store(panel + <usize>(k * MR * 4), v128.load(src));
+        src += step;
+      }
+      continue;
+    }
     for (let r = 0; r < MR; r++) {
       const i = i0 + ir + r;
       if (i < M && ir + r < mc) {
@@ -139,9 +150,48 @@ export const GEMM_SCRATCH_BYTES: i32 = (MC * KC + KC * NC) * 4;
   }
 }
 
-// C[m0:m1, n0:n1] (=|+=) A·B. `scratch` is this thread's MC*KC + KC*NC floats.
+/**
+ * Pack X(k, j) = src[k·rs + j·cs] (k < K, j < N) into P-wide panels for all k: panel jp holds, for each k, the P
+ * values of columns jp·P … jp·P + P − 1 (0 past N), at dst + (jp·K + k)·P floats. Panels [r0, r1). The layout of
+ * every packB / packA block at once (B: P = NR; A as X(k, i) = A(i, k): P = MR), so that threads that split the
+ * other dimension of C read one shared copy (`gemm`'s preA / preB) instead of each packing the whole operand.
+ */
+export function gemm_pack_f32(dst: usize, src: usize, rs: i32, cs: i32, K: i32, N: i32, P: i32, r0: i32, r1: i32, tid: i32): void {
+  for (let jp = r0; jp < r1; jp++) {
+    const j0 = jp * P;
+    const panel = dst + <usize>jp * <usize>K * <usize>P * 4;
+    if (cs == 1 && j0 + P <= N && (P == 4 || P == 8)) {
+      let p = src + <usize>j0 * 4;
+      const step = <usize>rs * 4;
+      for (let k = 0; k < K; k++) {
+        const d = panel + <usize>k * <usize>P * 4;
+        v128.store(d, v128.load(p));
+        if (P == 8) v128.store(d, v128.load(p, 16), 16);
+        p += step;
+      }
+      continue;
+    }
+    for (let j = 0; j < P; j++) {
+      const jj = j0 + j;
+      if (jj < N) {
+        let p = src + <usize>jj * <usize>cs * 4;
+        const step = <usize>rs * 4;
+        for (let k = 0; k < K; k++) {
+          store<f32>(panel + (<usize>(k * P + j) << 2), load<f32>(p));
+          p += step;
+        }
+      } else {
+        for (let k = 0; k < K; k++) store<f32>(panel + (<usize>(k * P + j) << 2), 0);
+      }
+    }
+  }
+}
+
+// C[m0:m1, n0:n1] (=|+=) A·B. `scratch` is this thread's MC*KC + KC*NC floats. preA / preB (0: none): A or B packed
+// whole by gemm_pack_f32 (P = MR / NR), read in place of this thread's own packing of the same blocks.
 function gemm(M: i32, N: i32, K: i32, a: usize, rsA: i32, csA: i32, b: usize, rsB: i32, csB: i32,
-              c: usize, ldc: i32, accumulate: bool, m0: i32, m1: i32, n0: i32, n1: i32, scratch: usize): void {
+              c: usize, ldc: i32, accumulate: bool, m0: i32, m1: i32, n0: i32, n1: i32, scratch: usize,
+              preA: usize = 0, preB: usize = 0): void {
   const apack = scratch;
   const bpack = scratch + <usize>(MC * KC * 4);
   if (K == 0) {
@@ -153,16 +203,17 @@ function gemm(M: i32, N: i32, K: i32, a: usize, rsA: i32, csA: i32, b: usize, rs
     for (let pc = 0; pc < K; pc += KC) {
       const kc = min(KC, K - pc);
       const add = accumulate || pc > 0;
-      packB(bpack, b, rsB, csB, pc, kc, jc, nc, n1);
+      if (preB == 0) packB(bpack, b, rsB, csB, pc, kc, jc, nc, n1);
       for (let ic = m0; ic < m1; ic += MC) {
         const mc = min(MC, m1 - ic);
-        packA(apack, a, rsA, csA, ic, mc, pc, kc, m1);
+        if (preA == 0) packA(apack, a, rsA, csA, ic, mc, pc, kc, m1);
         for (let jr = 0; jr < nc; jr += NR) {
           const nr = min(NR, nc - jr);
-          const bp = bpack + <usize>(jr * kc * 4);
+          const bp = preB != 0 ? preB + (<usize>(((jc + jr) / NR) * K + pc) * NR << 2) : bpack + <usize>(jr * kc * 4);
           for (let ir = 0; ir < mc; ir += MR) {
             const mr = min(MR, mc - ir);
-            micro(apack + <usize>(ir * kc * 4), bp, kc, c + <usize>((ic + ir) * ldc + jc + jr) * 4, ldc, mr, nr, add);
+            const ap = preA != 0 ? preA + (<usize>(((ic + ir) / MR) * K + pc) * MR << 2) : apack + <usize>(ir * kc * 4);
+            micro(ap, bp, kc, c + <usize>((ic + ir) * ldc + jc + jr) * 4, ldc, mr, nr, add);
           }
         }
       }
@@ -173,26 +224,26 @@ function gemm(M: i32, N: i32, K: i32, a: usize, rsA: i32, csA: i32, b: usize, rs
 
 /** out(M,N) (=|+=) x(M,K) · w(N,K)ᵀ */
 export function matmul_f32(out: usize, x: usize, w: usize, M: i32, K: i32, N: i32, accumulate: i32,
-                           scratch: usize, stride: i32, splitN: i32, r0: i32, r1: i32, tid: i32): void {
+                           scratch: usize, stride: i32, splitN: i32, pre: usize, r0: i32, r1: i32, tid: i32): void {
   const s = scratch + <usize>tid * <usize>stride;
-  if (splitN) gemm(M, N, K, x, K, 1, w, 1, K, out, N, accumulate != 0, 0, M, r0, r1, s);
-  else gemm(M, N, K, x, K, 1, w, 1, K, out, N, accumulate != 0, r0, r1, 0, N, s);
+  if (splitN) gemm(M, N, K, x, K, 1, w, 1, K, out, N, accumulate != 0, 0, M, r0, r1, s, pre, 0);
+  else gemm(M, N, K, x, K, 1, w, 1, K, out, N, accumulate != 0, r0, r1, 0, N, s, 0, pre);
 }
 
 /** dx(M,K) (=|+=) dy(M,N) · w(N,K) */
 export function matmul_bwd_input_f32(dx: usize, dy: usize, w: usize, M: i32, K: i32, N: i32, accumulate: i32,
-                                     scratch: usize, stride: i32, splitN: i32, r0: i32, r1: i32, tid: i32): void {
+                                     scratch: usize, stride: i32, splitN: i32, pre: usize, r0: i32, r1: i32, tid: i32): void {
   const s = scratch + <usize>tid * <usize>stride;
   // C = dx (M×K), reduction over N.
-  if (splitN) gemm(M, K, N, dy, N, 1, w, K, 1, dx, K, accumulate != 0, 0, M, r0, r1, s);
-  else gemm(M, K, N, dy, N, 1, w, K, 1, dx, K, accumulate != 0, r0, r1, 0, K, s);
+  if (splitN) gemm(M, K, N, dy, N, 1, w, K, 1, dx, K, accumulate != 0, 0, M, r0, r1, s, pre, 0);
+  else gemm(M, K, N, dy, N, 1, w, K, 1, dx, K, accumulate != 0, r0, r1, 0, K, s, 0, pre);
 }
 
 /** dw(N,K) (=|+=) dy(M,N)ᵀ · x(M,K) */
 export function matmul_bwd_weight_f32(dw: usize, dy: usize, x: usize, M: i32, K: i32, N: i32, accumulate: i32,
-                                      scratch: usize, stride: i32, splitN: i32, r0: i32, r1: i32, tid: i32): void {
+                                      scratch: usize, stride: i32, splitN: i32, pre: usize, r0: i32, r1: i32, tid: i32): void {
   const s = scratch + <usize>tid * <usize>stride;
   // C = dw (N×K), reduction over M; A[n,m] = dy[m*N+n].
-  if (splitN) gemm(N, K, M, dy, 1, N, x, K, 1, dw, K, accumulate != 0, 0, N, r0, r1, s);
-  else gemm(N, K, M, dy, 1, N, x, K, 1, dw, K, accumulate != 0, r0, r1, 0, K, s);
+  if (splitN) gemm(N, K, M, dy, 1, N, x, K, 1, dw, K, accumulate != 0, 0, N, r0, r1, s, pre, 0);
+  else gemm(N, K, M, dy, 1, N, x, K, 1, dw, K, accumulate != 0, r0, r1, 0, K, s, 0, pre);
 }
