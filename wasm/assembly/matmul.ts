@@ -157,20 +157,59 @@ export const GEMM_SCRATCH_BYTES: i32 = (MC * KC + KC * NC) * 4;
  * other dimension of C read one shared copy (`gemm`'s preA / preB) instead of each packing the whole operand.
  */
 export function gemm_pack_f32(dst: usize, src: usize, rs: i32, cs: i32, K: i32, N: i32, P: i32, r0: i32, r1: i32, tid: i32): void {
-  for (let jp = r0; jp < r1; jp++) {
-    const j0 = jp * P;
-    const panel = dst + <usize>jp * <usize>K * <usize>P * 4;
-    if (cs == 1 && j0 + P <= N && (P == 4 || P == 8)) {
-      let p = src + <usize>j0 * 4;
+  const pb = <usize>K * <usize>P * 4; // bytes per panel
+  // Adjacent columns (cs = 1): k outer, this chunk's whole panels inner, so that each source row's span of
+  // (r1 − r0)·P floats is read once, front to back (panel by panel, each row's line was fetched once per panel).
+  let full = r1;
+  if (cs == 1 && (P == 4 || P == 8)) {
+    full = min(r1, N / P);
+    if (full > r0) {
       const step = <usize>rs * 4;
+      let row = src + <usize>(r0 * P) * 4;
       for (let k = 0; k < K; k++) {
-        const d = panel + <usize>k * <usize>P * 4;
-        v128.store(d, v128.load(p));
-        if (P == 8) v128.store(d, v128.load(p, 16), 16);
-        p += step;
+        let d = dst + <usize>r0 * pb + <usize>k * <usize>P * 4;
+        let p = row;
+        for (let jp = r0; jp < full; jp++) {
+          v128.store(d, v128.load(p));
+          if (P == 8) v128.store(d, v128.load(p, 16), 16);
+          d += pb;
+          p += <usize>P * 4;
+        }
+        row += step;
       }
-      continue;
+    } else full = r0;
+  } else if (rs == 1 && (P == 4 || P == 8)) {
+    // Adjacent k (each column of X contiguous: A = x for the forward, B = wᵀ): 4 × 4 blocks transposed in
+    // registers, 4 loads and 4 stores per 16 floats instead of 16 scalar loads at a column stride.
+    full = min(r1, N / P);
+    const cstep = <usize>cs * 4;
+    for (let jp = r0; jp < full; jp++) {
+      const panel = dst + <usize>jp * pb;
+      for (let j = 0; j < P; j += 4) {
+        const c0 = src + <usize>(jp * P + j) * cstep;
+        let k = 0;
+        for (; k + 4 <= K; k += 4) {
+          const p = c0 + (<usize>k << 2);
+          const a0 = v128.load(p), a1 = v128.load(p + cstep), a2 = v128.load(p + 2 * cstep), a3 = v128.load(p + 3 * cstep);
+          const l01 = i32x4.shuffle(a0, a1, 0, 4, 1, 5), h01 = i32x4.shuffle(a0, a1, 2, 6, 3, 7);
+          const l23 = i32x4.shuffle(a2, a3, 0, 4, 1, 5), h23 = i32x4.shuffle(a2, a3, 2, 6, 3, 7);
+          const d = panel + ((<usize>k * <usize>P + <usize>j) << 2), rstep = <usize>P * 4;
+          v128.store(d, i64x2.shuffle(l01, l23, 0, 2));
+          v128.store(d + rstep, i64x2.shuffle(l01, l23, 1, 3));
+          v128.store(d + 2 * rstep, i64x2.shuffle(h01, h23, 0, 2));
+          v128.store(d + 3 * rstep, i64x2.shuffle(h01, h23, 1, 3));
+        }
+        for (; k < K; k++) {
+          for (let jj = 0; jj < 4; jj++) store<f32>(panel + ((<usize>k * <usize>P + <usize>(j + jj)) << 2), load<f32>(c0 + <usize>jj * cstep + (<usize>k << 2)));
+        }
+      }
     }
+    if (full < r0) full = r0;
+  } else full = r0;
+  // The rest (other strides, the last partial panel): one value at a time, 0 past N.
+  for (let jp = full; jp < r1; jp++) {
+    const j0 = jp * P;
+    const panel = dst + <usize>jp * pb;
     for (let j = 0; j < P; j++) {
       const jj = j0 + j;
       if (jj < N) {
