@@ -1,6 +1,7 @@
 // Causal GQA attention (twin of src/kernels/ref/attention.ts; see the two-pass backward there).
 // Forward and backward pass 1 own rows (b, h, t) of the (B, H, T) grid; pass 2 owns rows (b, g, t2)
-// of (B, KVH, T). Query head h reads kv head g = h / (H / KVH).
+// of (B, KVH, T). Query head h reads kv head g = h / (H / KVH). The backward runs both passes block by block
+// (b, g) (`attention_bwd_f32`), the block's score gradient in per-thread scratch.
 //
 // Every float operation of a row happens in a fixed order that does not depend on the thread split:
 //   - scores (q·k in the forward, dout·v in backward pass 1): keys in lanes over the transposed keys, a
@@ -277,13 +278,12 @@ export function attention_fwd_f32(out: usize, att: usize, q: usize, kT: usize, v
  * gradient with the 1/√HS of the scores folded in, rounded once more: the very coefficient both dq and dk use;
  * 0 above the diagonal), dq += Σ datt[t2]·k[t2]. vT: the values transposed (transpose_kv_f32).
  */
-export function attention_bwd1_f32(dq: usize, datt: usize, dout: usize, k: usize, vT: usize, att: usize,
-                                   T: i32, H: i32, KVH: i32, HS: i32, acc: i32, scratch: usize, stride: i32, r0: i32, r1: i32, tid: i32): void {
+@inline function bwd1Rows(dq: usize, datt: usize, dout: usize, k: usize, vT: usize, att: usize,
+                         T: i32, H: i32, KVH: i32, HS: i32, acc: i32, sc: usize, r0: i32, r1: i32): void {
   const scale: f32 = 1 / Mathf.sqrt(<f32>HS);
   const G = H / KVH;
   const kvStride = <usize>KVH * <usize>HS << 2;
   const Tp = rowLen(T);
-  const sc = scratch + <usize>tid * <usize>stride;
   let row = r0;
   while (row < r1) {
     const bh = row / T;
@@ -323,8 +323,8 @@ export function attention_bwd1_f32(dq: usize, datt: usize, dout: usize, k: usize
  * carries the 1/√HS),
  * dv[b,t2,g] += Σ_{h∈g, t≥t2} att[b,h,t,t2]·dout[b,t,h].
  */
-export function attention_bwd2_f32(dk: usize, dv: usize, datt: usize, dout: usize, q: usize, att: usize,
-                                   T: i32, H: i32, KVH: i32, HS: i32, acc: i32, r0: i32, r1: i32, tid: i32): void {
+@inline function bwd2Rows(dk: usize, dv: usize, datt: usize, dout: usize, q: usize, att: usize,
+                         T: i32, H: i32, KVH: i32, HS: i32, acc: i32, r0: i32, r1: i32): void {
   const G = H / KVH;
   const qStride = <usize>H * <usize>HS << 2;
   const aStride = <usize>T << 2;
@@ -363,5 +363,28 @@ export function attention_bwd2_f32(dk: usize, dv: usize, datt: usize, dout: usiz
       }
     }
     row += pair ? 2 : 1;
+  }
+}
+
+/**
+ * The backward, blocks (b, g) of (B, KVH) [r0, r1): pass 1 over the rows (b, h, ·) of the group's query heads, then
+ * pass 2 over the rows (b, g, ·), so that the block's att and datt (G·T² floats) are still in cache when pass 2
+ * reads them by columns. As two separate passes over the batch they were read back from DRAM: at B 8, H 8, T 256
+ * the backward ran at 22 GFLOP/s against 33 with B 1 (docs/kernels.md). Each row's operations are those of the
+ * passes alone, so the bits do not depend on the blocking. vT: the values transposed (transpose_kv_f32); scratch +
+ * tid·stride: this thread's score rows (4 × Tp floats).
+ */
+export function attention_bwd_f32(dq: usize, dk: usize, dv: usize, dattTmp: usize, dout: usize, q: usize, k: usize, vT: usize, att: usize,
+                                  T: i32, H: i32, KVH: i32, HS: i32, acc: i32, scratch: usize, stride: i32, r0: i32, r1: i32, tid: i32): void {
+  const G = H / KVH;
+  const sc = scratch + <usize>tid * <usize>stride;
+  const blockBytes = <usize>G * <usize>T * <usize>T << 2;
+  for (let blk = r0; blk < r1; blk++) {
+    const b = blk / KVH, g = blk % KVH;
+    const q0 = (b * H + g * G) * T;
+    // the block's score gradient in this thread's G·T² floats of dattTmp, addressed as rows q0 … of a (B, H, T, T) array
+    const datt = dattTmp + <usize>tid * blockBytes - (<usize>q0 * <usize>T << 2);
+    bwd1Rows(dq, datt, dout, k, vT, att, T, H, KVH, HS, acc, sc, q0, q0 + G * T);
+    bwd2Rows(dk, dv, datt, dout, q, att, T, H, KVH, HS, acc, blk * T, blk * T + T);
   }
 }

@@ -160,22 +160,24 @@ export function attentionForward(ctx: WasmContext, out: FloatArray, att: FloatAr
   });
 }
 
-/** Causal GQA attention backward (accumulates dq, dk, dv; accumulate false writes them); datt: (B, H, T, T) scratch, overwritten (here with the pre-softmax score gradient × 1/√HS). */
+/**
+ * Causal GQA attention backward (accumulates dq, dk, dv; accumulate false writes them). datt: (B, H, T, T) scratch
+ * (the reference's); this twin keeps the pre-softmax score gradient (× 1/√HS) of one (b, kv head) block at a time in
+ * per-thread scope scratch instead, where it is still in cache for pass 2, and leaves datt untouched.
+ */
 export function attentionBackward(ctx: WasmContext, dq: FloatArray, dk: FloatArray, dv: FloatArray, datt: FloatArray, dout: FloatArray,
                                   q: FloatArray, k: FloatArray, v: FloatArray, att: FloatArray,
                                   B: number, T: number, H: number, KVH: number, HS: number, accumulate = true): void {
   checkAttentionBackward('attentionBackward', true, dq, dk, dv, datt, dout, q, k, v, att, B, T, H, KVH, HS);
   ctx.scope((s) => {
-    const pdatt = s.out(datt);
     const pdout = s.in(dout);
     const patt = s.in(att);
     const vT = transposed(ctx, s, s.in(v), B, T, KVH, HS);
-    const work = minRows(T * HS * 2);
     const io = (a: FloatArray) => (accumulate ? s.inout(a) : s.out(a));
-    const acc = accumulate ? 1 : 0;
-    ctx.parallel('attention_bwd1_f32', [io(dq), pdatt, pdout, s.in(k), vT, patt, T, H, KVH, HS, acc, ctx.scratchBase, ctx.scratchStride], B * H * T, 1, work);
-    ctx.parallel('attention_bwd2_f32', [io(dk), io(dv), pdatt, pdout, s.in(q), patt, T, H, KVH, HS, acc], B * KVH * T, 1,
-      minRows((H / KVH) * T * HS * 2));
+    // one job over blocks (b, kv head): both passes per block, while its att and datt are in cache
+    const dattTmp = s.temp(ctx.threads * (H / KVH) * T * T * 4);
+    ctx.parallel('attention_bwd_f32', [io(dq), io(dk), io(dv), dattTmp, pdout, s.in(q), s.in(k), vT, patt, T, H, KVH, HS, accumulate ? 1 : 0,
+      ctx.scratchBase, ctx.scratchStride], B * KVH, 1, minRows((H / KVH) * T * T * HS * 2));
   });
 }
 
