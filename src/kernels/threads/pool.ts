@@ -54,11 +54,10 @@ export class ThreadPool {
 
   /**
    * Run export `fn` over rows [0, rows), cut into chunks for `used` threads (1 ≤ used ≤ threads): about
-   * chunksPerThread·used chunks of a multiple of `align` rows, claimed by whichever thread is free.
+   * CHUNKS_PER_THREAD·used chunks of a multiple of `align` rows, claimed by whichever thread is free.
    * `runLocal` runs a chunk on the calling thread (tid 0). Returns when every chunk is done.
    */
-  run(fn: number, args: number[], rows: number, align: number, used: number, runLocal: (r0: number, r1: number, tid: number) => void,
-      chunksPerThread = CHUNKS_PER_THREAD): void {
+  run(fn: number, args: number[], rows: number, align: number, used: number, runLocal: (r0: number, r1: number, tid: number) => void): void {
     if (this.disposed) throw new BackendError('ThreadPool: used after dispose()');
     if (Atomics.load(this.ctrl, DEAD) > 0) throw new BackendError(`ThreadPool: a worker thread has died${this.lastError ? ` (${this.lastError})` : ''}; create a new backend`);
     const n = Math.max(1, Math.min(used, this.threads));
@@ -66,7 +65,7 @@ export class ThreadPool {
       runLocal(0, rows, 0);
       return;
     }
-    const chunk = chunkRows(rows, n * Math.max(1, chunksPerThread), align);
+    const chunk = chunkRows(rows, n * CHUNKS_PER_THREAD, align);
     this.runJob(fn, args, rows, chunk, runLocal);
   }
 

@@ -174,10 +174,8 @@ export class WasmContext {
   /**
    * Call threaded export `name(...args, r0, r1, tid)` over rows [0, rows), split into
    * chunks of a multiple of `align` rows. Uses at most ceil(rows / minRowsPerThread) threads.
-   * `chunksPerThread` (default CHUNKS_PER_THREAD, src/kernels/threads/protocol.ts): fewer chunks for kernels
-   * whose chunks each repeat setup work (the GEMM packs a whole operand per chunk).
    */
-  parallel(name: string, args: number[], rows: number, align = 1, minRowsPerThread = 1, chunksPerThread?: number): void {
+  parallel(name: string, args: number[], rows: number, align = 1, minRowsPerThread = 1): void {
     const f = this.fn(name);
     if (rows <= 0) return;
     const used = Math.min(this.threads, Math.ceil(rows / Math.max(1, minRowsPerThread)));
@@ -185,7 +183,7 @@ export class WasmContext {
       f(...args, 0, rows, 0);
       return;
     }
-    this.pool.run(this.fnIndex.get(name)!, args, rows, align, used, (r0, r1, tid) => void f(...args, r0, r1, tid), chunksPerThread);
+    this.pool.run(this.fnIndex.get(name)!, args, rows, align, used, (r0, r1, tid) => void f(...args, r0, r1, tid));
   }
 
   /**
