@@ -17,7 +17,7 @@
 // Scratch per thread: MC*KC + KC*NC floats (GEMM_SCRATCH_BYTES), at
 // scratch + tid * stride (the context's per-thread scratch region).
 
-import { mac } from './nn_math';
+import { mac, transpose4x4 } from './nn_math';
 
 const MR: i32 = 4;
 const NR: i32 = 8;
@@ -188,17 +188,7 @@ export function gemm_pack_f32(dst: usize, src: usize, rs: i32, cs: i32, K: i32, 
       for (let j = 0; j < P; j += 4) {
         const c0 = src + <usize>(jp * P + j) * cstep;
         let k = 0;
-        for (; k + 4 <= K; k += 4) {
-          const p = c0 + (<usize>k << 2);
-          const a0 = v128.load(p), a1 = v128.load(p + cstep), a2 = v128.load(p + 2 * cstep), a3 = v128.load(p + 3 * cstep);
-          const l01 = i32x4.shuffle(a0, a1, 0, 4, 1, 5), h01 = i32x4.shuffle(a0, a1, 2, 6, 3, 7);
-          const l23 = i32x4.shuffle(a2, a3, 0, 4, 1, 5), h23 = i32x4.shuffle(a2, a3, 2, 6, 3, 7);
-          const d = panel + ((<usize>k * <usize>P + <usize>j) << 2), rstep = <usize>P * 4;
-          v128.store(d, i64x2.shuffle(l01, l23, 0, 2));
-          v128.store(d + rstep, i64x2.shuffle(l01, l23, 1, 3));
-          v128.store(d + 2 * rstep, i64x2.shuffle(h01, h23, 0, 2));
-          v128.store(d + 3 * rstep, i64x2.shuffle(h01, h23, 1, 3));
-        }
+        for (; k + 4 <= K; k += 4) transpose4x4(c0 + (<usize>k << 2), cstep, panel + ((<usize>k * <usize>P + <usize>j) << 2), <usize>P * 4);
         for (; k < K; k++) {
           for (let jj = 0; jj < 4; jj++) store<f32>(panel + ((<usize>k * <usize>P + <usize>(j + jj)) << 2), load<f32>(c0 + <usize>jj * cstep + (<usize>k << 2)));
         }

@@ -10,7 +10,7 @@
 //     key order, the output row kept in registers 32 floats at a time while the keys stream past (`acc_rows`,
 //     out of line in `attention_acc32_f32`; pass 2 takes rows t2, t2 + 1 together in `attention_acc2x16_f32`);
 //   - datt carries the 1/√HS of the scores (rounded once, the coefficient dq and dk both use).
-import { dot, mac, softmaxRow } from './nn_math';
+import { dot, mac, softmaxRow, transpose4x4 } from './nn_math';
 
 @inline function qkvOff(b: i32, t: i32, h: i32, T: i32, NH: i32, HS: i32): usize {
   return ((<usize>b * <usize>T + <usize>t) * <usize>NH + <usize>h) * <usize>HS << 2;
@@ -215,18 +215,8 @@ export function transpose_kv_f32(kT: usize, k: usize, T: i32, KVH: i32, HS: i32,
     for (; t + 4 <= T; t += 4) {
       const src = k + qkvOff(b, t, g, T, KVH, HS);
       let i = 0;
-      for (; i + 4 <= HS; i += 4) {
-        const p = src + (<usize>i << 2);
-        const a0 = v128.load(p), a1 = v128.load(p + tStride), a2 = v128.load(p + 2 * tStride), a3 = v128.load(p + 3 * tStride);
-        // rows a_j = k[t + j][i … i + 3] → columns c_d = k[t … t + 3][i + d]
-        const l01 = i32x4.shuffle(a0, a1, 0, 4, 1, 5), h01 = i32x4.shuffle(a0, a1, 2, 6, 3, 7);
-        const l23 = i32x4.shuffle(a2, a3, 0, 4, 1, 5), h23 = i32x4.shuffle(a2, a3, 2, 6, 3, 7);
-        const q = dst + ((<usize>i * <usize>Tp + <usize>t) << 2);
-        v128.store(q, i64x2.shuffle(l01, l23, 0, 2));
-        v128.store(q + iStride, i64x2.shuffle(l01, l23, 1, 3));
-        v128.store(q + 2 * iStride, i64x2.shuffle(h01, h23, 0, 2));
-        v128.store(q + 3 * iStride, i64x2.shuffle(h01, h23, 1, 3));
-      }
+      // rows k[t + j][i … i + 3] → kT rows i … i + 3 at columns t … t + 3
+      for (; i + 4 <= HS; i += 4) transpose4x4(src + (<usize>i << 2), tStride, dst + ((<usize>i * <usize>Tp + <usize>t) << 2), iStride);
       for (; i < HS; i++) {
         for (let j = 0; j < 4; j++) store<f32>(dst + ((<usize>i * <usize>Tp + <usize>(t + j)) << 2), load<f32>(src + <usize>j * tStride + (<usize>i << 2)));
       }

@@ -12,6 +12,21 @@
 }
 
 /** Horizontal sum in a fixed order: (l0 + l1) + (l2 + l3). */
+/**
+ * A 4 × 4 block of floats transposed in registers: rows src + j·srcStride (4 floats each, j < 4) become rows
+ * dst + d·dstStride, dst row d = (src rows' element d). 4 loads, 8 shuffles, 4 stores (the kv transpose of the
+ * training attention, the GEMM's panel packing).
+ */
+@inline export function transpose4x4(src: usize, srcStride: usize, dst: usize, dstStride: usize): void {
+  const a0 = v128.load(src), a1 = v128.load(src + srcStride), a2 = v128.load(src + 2 * srcStride), a3 = v128.load(src + 3 * srcStride);
+  const l01 = i32x4.shuffle(a0, a1, 0, 4, 1, 5), h01 = i32x4.shuffle(a0, a1, 2, 6, 3, 7);
+  const l23 = i32x4.shuffle(a2, a3, 0, 4, 1, 5), h23 = i32x4.shuffle(a2, a3, 2, 6, 3, 7);
+  v128.store(dst, i64x2.shuffle(l01, l23, 0, 2));
+  v128.store(dst + dstStride, i64x2.shuffle(l01, l23, 1, 3));
+  v128.store(dst + 2 * dstStride, i64x2.shuffle(h01, h23, 0, 2));
+  v128.store(dst + 3 * dstStride, i64x2.shuffle(h01, h23, 1, 3));
+}
+
 @inline export function hsum(v: v128): f32 {
   return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
 }
