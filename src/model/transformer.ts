@@ -287,7 +287,7 @@ export class Transformer {
     const a = this.acts;
     const be = this.be;
     const { B, T, M, targets, tokens } = last;
-    const C = c.dim, F = c.ffnDim, V = c.vocabSize, H = c.nHeads, KVH = c.nKvHeads, HS = C / H, KV = KVH * HS;
+    const C = c.dim, F = c.ffnDim, V = c.vocabSize, H = c.nHeads, KVH = c.nKvHeads, HS = C / H;
     let n = 0;
     for (let i = 0; i < M; i++) if (targets[i]! >= 0) n++;
     const d = a.d;
@@ -331,7 +331,6 @@ export class Transformer {
       be.attentionBackward(dq, dk, dv, d.datt, dattOut, la.q, la.k, la.v, la.att, B, T, H, KVH, HS, false);
       be.ropeBackward(dqPre, dq, a.cos, a.sin, B, T, H, HS, 0, false);
       be.ropeBackward(dkPre, dk, a.cos, a.sin, B, T, KVH, HS, 0, false);
-      const inA = la.inAttn.input;
       linearBackward(be, la.inAttn, this.param(L.wq).g, dqPre, a.weights.get(L.wq)!, M);
       linearBackward(be, la.inAttn, this.param(L.wk).g, dkPre, a.weights.get(L.wk)!, M);
       linearBackward(be, la.inAttn, this.param(L.wv).g, dv, a.weights.get(L.wv)!, M);

@@ -158,30 +158,27 @@ export const GEMM_SCRATCH_BYTES: i32 = (MC * KC + KC * NC) * 4;
  */
 export function gemm_pack_f32(dst: usize, src: usize, rs: i32, cs: i32, K: i32, N: i32, P: i32, r0: i32, r1: i32, tid: i32): void {
   const pb = <usize>K * <usize>P * 4; // bytes per panel
-  // Adjacent columns (cs = 1): k outer, this chunk's whole panels inner, so that each source row's span of
-  // (r1 − r0)·P floats is read once, front to back (panel by panel, each row's line was fetched once per panel).
-  let full = r1;
-  if (cs == 1 && (P == 4 || P == 8)) {
-    full = min(r1, N / P);
-    if (full > r0) {
-      const step = <usize>rs * 4;
-      let row = src + <usize>(r0 * P) * 4;
-      for (let k = 0; k < K; k++) {
-        let d = dst + <usize>r0 * pb + <usize>k * <usize>P * 4;
-        let p = row;
-        for (let jp = r0; jp < full; jp++) {
-          v128.store(d, v128.load(p));
-          if (P == 8) v128.store(d, v128.load(p, 16), 16);
-          d += pb;
-          p += <usize>P * 4;
-        }
-        row += step;
+  // Whole panels [r0, full) take a vector path where one stride is 1; the rest, one value at a time.
+  const full = (cs == 1 || rs == 1) && (P == 4 || P == 8) ? max(r0, min(r1, N / P)) : r0;
+  if (cs == 1) {
+    // Adjacent columns: k outer, this chunk's whole panels inner, so that each source row's span of (full − r0)·P
+    // floats is read once, front to back (panel by panel, each row's line was fetched once per panel).
+    const step = <usize>rs * 4;
+    let row = src + <usize>(r0 * P) * 4;
+    for (let k = 0; k < K && full > r0; k++) {
+      let d = dst + <usize>r0 * pb + <usize>k * <usize>P * 4;
+      let p = row;
+      for (let jp = r0; jp < full; jp++) {
+        v128.store(d, v128.load(p));
+        if (P == 8) v128.store(d, v128.load(p, 16), 16);
+        d += pb;
+        p += <usize>P * 4;
       }
-    } else full = r0;
-  } else if (rs == 1 && (P == 4 || P == 8)) {
+      row += step;
+    }
+  } else if (rs == 1) {
     // Adjacent k (each column of X contiguous: A = x for the forward, B = wᵀ): 4 × 4 blocks transposed in
     // registers, 4 loads and 4 stores per 16 floats instead of 16 scalar loads at a column stride.
-    full = min(r1, N / P);
     const cstep = <usize>cs * 4;
     for (let jp = r0; jp < full; jp++) {
       const panel = dst + <usize>jp * pb;
@@ -194,8 +191,7 @@ export function gemm_pack_f32(dst: usize, src: usize, rs: i32, cs: i32, K: i32, 
         }
       }
     }
-    if (full < r0) full = r0;
-  } else full = r0;
+  }
   // The rest (other strides, the last partial panel): one value at a time, 0 past N.
   for (let jp = full; jp < r1; jp++) {
     const j0 = jp * P;

@@ -202,7 +202,7 @@ export function attention_kv_row_len(T: i32): i32 {
  * kT[b, g, i, t] = k[b, t, g, i] for rows (b, g) of (B, KVH); the pad columns [T, Tp) are 0. Blocks of 4 keys ×
  * 4 dims are transposed in registers and stored 4 floats at a time: one float at a time, each key's HS stores
  * went to HS lines Tp·4 bytes apart that (with T = 256, HS = 32) did not all stay in L1, 2.8 ms per call at
- * B 8, KVH 8 against 0.x ms now (docs/kernels.md).
+ * B 8, KVH 8 against 0.65 ms now (docs/kernels.md).
  */
 export function transpose_kv_f32(kT: usize, k: usize, T: i32, KVH: i32, HS: i32, r0: i32, r1: i32, tid: i32): void {
   const Tp = rowLen(T);

@@ -53,6 +53,20 @@ export function crossentropy_fwd_f32(losses: usize, probs: usize, logits: usize,
 }
 
 /** dlogits[m,:] += (probs[m,:] − onehot(t))·dlosses[m]; rows with t = −1 untouched. */
+/** d[j] = old + p[j]·dl over a row, old = d[j] with ACC, else 0 (0 + x: the same bits as adding to a zeroed row). */
+@inline function ceBwdRow(d: usize, p: usize, dl: f32, V: i32, ACC: bool): void {
+  const vdl = f32x4.splat(dl), z = f32x4.splat(0);
+  let j = 0;
+  for (; j + 4 <= V; j += 4) {
+    const o = <usize>j << 2;
+    v128.store(d + o, f32x4.add(ACC ? v128.load(d + o) : z, f32x4.mul(v128.load(p + o), vdl)));
+  }
+  for (; j < V; j++) {
+    const o = <usize>j << 2;
+    store<f32>(d + o, (ACC ? load<f32>(d + o) : <f32>0) + load<f32>(p + o) * dl);
+  }
+}
+
 export function crossentropy_bwd_f32(dlogits: usize, dlosses: usize, probs: usize, targets: usize, V: i32, acc: i32,
                                      r0: i32, r1: i32, tid: i32): void {
   for (let m = r0; m < r1; m++) {
@@ -67,29 +81,8 @@ export function crossentropy_bwd_f32(dlogits: usize, dlosses: usize, probs: usiz
     // The target entry is (p − 1)·dl in one rounding, as in the reference: remember its old value.
     const tOff = <usize>t << 2;
     const dOld = acc != 0 ? load<f32>(d + tOff) : <f32>0;
-    const vdl = f32x4.splat(dl);
-    let j = 0;
-    if (acc != 0) {
-      for (; j + 4 <= V; j += 4) {
-        const o = <usize>j << 2;
-        v128.store(d + o, f32x4.add(v128.load(d + o), f32x4.mul(v128.load(p + o), vdl)));
-      }
-      for (; j < V; j++) {
-        const o = <usize>j << 2;
-        store<f32>(d + o, load<f32>(d + o) + load<f32>(p + o) * dl);
-      }
-    } else {
-      // without acc: 0 + the product, the same bits as adding it to a zeroed row (−0 becomes +0)
-      const z = f32x4.splat(0);
-      for (; j + 4 <= V; j += 4) {
-        const o = <usize>j << 2;
-        v128.store(d + o, f32x4.add(z, f32x4.mul(v128.load(p + o), vdl)));
-      }
-      for (; j < V; j++) {
-        const o = <usize>j << 2;
-        store<f32>(d + o, <f32>0 + load<f32>(p + o) * dl);
-      }
-    }
+    if (acc != 0) ceBwdRow(d, p, dl, V, true);
+    else ceBwdRow(d, p, dl, V, false);
     store<f32>(d + tOff, dOld + (load<f32>(p + tOff) - 1) * dl);
   }
 }

@@ -28,6 +28,11 @@ function minRows(workPerRow: number): number {
   return Math.max(1, Math.ceil(MIN_WORK_PER_THREAD / Math.max(1, workPerRow)));
 }
 
+/** Pointer for an output that a kernel adds into (copied in and back) or, with accumulate false, only writes. */
+function accOut(s: Scope, a: FloatArray, accumulate: boolean): number {
+  return accumulate ? s.inout(a) : s.out(a);
+}
+
 /** Pointers for an (out, inp) pair that may be the same array (in-place). */
 function outIn(s: Scope, out: FloatArray, inp: FloatArray): [number, number] {
   if (out === inp) {
@@ -114,10 +119,7 @@ export function crossentropyForward(ctx: WasmContext, losses: FloatArray, probs:
 export function crossentropyBackward(ctx: WasmContext, dlogits: FloatArray, dlosses: FloatArray, probs: FloatArray, targets: Int32Array,
                                      M: number, V: number, accumulate = true): void {
   checkCrossentropyBackward('crossentropyBackward', true, dlogits, dlosses, probs, targets, M, V);
-  ctx.scope((s) => {
-    const pd = accumulate ? s.inout(dlogits) : s.out(dlogits);
-    ctx.parallel('crossentropy_bwd_f32', [pd, s.in(dlosses), s.in(probs), s.in(targets), V, accumulate ? 1 : 0], M, 1, minRows(V));
-  });
+  ctx.scope((s) => ctx.parallel('crossentropy_bwd_f32', [accOut(s, dlogits, accumulate), s.in(dlosses), s.in(probs), s.in(targets), V, accumulate ? 1 : 0], M, 1, minRows(V)));
 }
 
 /**
@@ -144,10 +146,7 @@ export function ropeForward(ctx: WasmContext, out: FloatArray, inp: FloatArray, 
 export function ropeBackward(ctx: WasmContext, dinp: FloatArray, dout: FloatArray, cos: FloatArray, sin: FloatArray,
                              B: number, T: number, NH: number, HS: number, pos0: number, accumulate = true): void {
   checkRope('ropeBackward', true, dinp, 'dinp', dout, 'dout', cos, sin, B, T, NH, HS, pos0);
-  ctx.scope((s) => {
-    const pd = accumulate ? s.inout(dinp) : s.out(dinp);
-    ctx.parallel('rope_bwd_f32', [pd, s.in(dout), s.in(cos), s.in(sin), T, NH, HS, pos0, accumulate ? 1 : 0], B * T, 1, minRows(NH * HS));
-  });
+  ctx.scope((s) => ctx.parallel('rope_bwd_f32', [accOut(s, dinp, accumulate), s.in(dout), s.in(cos), s.in(sin), T, NH, HS, pos0, accumulate ? 1 : 0], B * T, 1, minRows(NH * HS)));
 }
 
 /** Causal GQA attention forward. out: (B, T, H, HS), att: (B, H, T, T), q: (B, T, H, HS), k, v: (B, T, KVH, HS). */
@@ -173,10 +172,9 @@ export function attentionBackward(ctx: WasmContext, dq: FloatArray, dk: FloatArr
     const pdout = s.in(dout);
     const patt = s.in(att);
     const vT = transposed(ctx, s, s.in(v), B, T, KVH, HS);
-    const io = (a: FloatArray) => (accumulate ? s.inout(a) : s.out(a));
     // one job over blocks (b, kv head): both passes per block, while its att and datt are in cache
     const dattTmp = s.temp(ctx.threads * (H / KVH) * T * T * 4);
-    ctx.parallel('attention_bwd_f32', [io(dq), io(dk), io(dv), dattTmp, pdout, s.in(q), s.in(k), vT, patt, T, H, KVH, HS, accumulate ? 1 : 0,
+    ctx.parallel('attention_bwd_f32', [accOut(s, dq, accumulate), accOut(s, dk, accumulate), accOut(s, dv, accumulate), dattTmp, pdout, s.in(q), s.in(k), vT, patt, T, H, KVH, HS, accumulate ? 1 : 0,
       ctx.scratchBase, ctx.scratchStride], B * KVH, 1, minRows((H / KVH) * T * T * HS * 2));
   });
 }
@@ -218,10 +216,7 @@ function glu(ctx: WasmContext, where: string, fn: string, out: FloatArray, gate:
 function gluBwd(ctx: WasmContext, where: string, fn: string, dgate: FloatArray, dup: FloatArray, dout: FloatArray, gate: FloatArray,
                 up: FloatArray, n: number, accumulate: boolean): void {
   checkElementwise(where, true, { dgate, dup, dout, gate, up }, n);
-  ctx.scope((s) => {
-    const [pg, pu] = accumulate ? [s.inout(dgate), s.inout(dup)] : [s.out(dgate), s.out(dup)];
-    ctx.parallel(fn, [pg, pu, s.in(dout), s.in(gate), s.in(up), n, accumulate ? 1 : 0], Math.ceil(n / CHUNK), 1, minRows(CHUNK));
-  });
+  ctx.scope((s) => ctx.parallel(fn, [accOut(s, dgate, accumulate), accOut(s, dup, accumulate), s.in(dout), s.in(gate), s.in(up), n, accumulate ? 1 : 0], Math.ceil(n / CHUNK), 1, minRows(CHUNK)));
 }
 
 /** out = a + b (see ref add); out may alias a or b. */
